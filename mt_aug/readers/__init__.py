@@ -1,0 +1,28 @@
+"""Source readers: each turns one configured source into QAPairs, counting every record."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+from mt_aug.accounting import Ledger
+from mt_aug.config import SourceConfig
+from mt_aug.schema import QAPair
+
+
+class SourceError(ValueError):
+    """A source that cannot be read: the message names the file and the record."""
+
+
+class Reader(Protocol):
+    def __call__(self, source: SourceConfig, ledger: Ledger) -> Iterator[QAPair]: ...
+
+
+def get_reader(fmt: str) -> Reader:
+    from mt_aug.readers import squad
+
+    readers: dict[str, Reader] = {"squad": squad.read}
+    try:
+        return readers[fmt]
+    except KeyError:
+        raise SourceError(f"no reader for format {fmt!r} (known: {', '.join(sorted(readers))})") from None

@@ -1,0 +1,100 @@
+"""The record types and Arrow schemas every stage agrees on (the only place they are defined)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+SOURCE_LANG = "en"
+
+
+@dataclass(frozen=True, slots=True)
+class QAPair:
+    """One English question-passage pair as read from a source."""
+
+    source: str  # the source's name in the config
+    id: str  # the record's own id, as it appears in the source file
+    question: str
+    passage_title: str
+    passage: str
+    answers: tuple[str, ...] = ()
+    pair_id: str = ""  # "<source>:<id>", unique within a build
+    passage_id: str = ""  # hash of the normalized English passage text
+
+
+@dataclass(frozen=True, slots=True)
+class Drop:
+    """Why a record, pair or view did not reach the shards."""
+
+    stage: str  # collect | dedup | decontaminate | translate | quality | target-decontaminate | pack
+    source: str
+    id: str
+    reason: str
+    lang: str = SOURCE_LANG
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "stage": self.stage,
+            "source": self.source,
+            "id": self.id,
+            "reason": self.reason,
+            "lang": self.lang,
+        }
+        out.update(self.detail)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """A pair as it appears in the shards: question in one language, passage in one."""
+
+    pair: QAPair
+    query: str
+    query_lang: str
+    passage: str
+    passage_title: str
+    passage_lang: str
+
+    @property
+    def kind(self) -> str:
+        return "mono" if self.query_lang == self.passage_lang else "cross"
+
+    @property
+    def group(self) -> str:
+        """The shard directory under the kind: `de` for mono, `de-en` for cross."""
+        if self.kind == "mono":
+            return self.query_lang
+        return f"{self.query_lang}-{self.passage_lang}"
+
+
+# Columns of every shard, in order. A trainer relies on these names and types.
+SHARD_SCHEMA = pa.schema(
+    [
+        pa.field("batch_id", pa.string(), nullable=False),
+        pa.field("query", pa.string(), nullable=False),
+        pa.field("query_lang", pa.string(), nullable=False),
+        pa.field("passage", pa.string(), nullable=False),
+        pa.field("passage_title", pa.string(), nullable=False),
+        pa.field("passage_lang", pa.string(), nullable=False),
+        pa.field("pair_id", pa.string(), nullable=False),
+        pa.field("passage_id", pa.string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+    ]
+)
+
+SHARD_COLUMNS: tuple[str, ...] = tuple(SHARD_SCHEMA.names)
+
+# The hybrid training order of batches (schedule.arrow).
+SCHEDULE_SCHEMA = pa.schema(
+    [
+        pa.field("step", pa.int64(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),
+        pa.field("group", pa.string(), nullable=False),
+        pa.field("file", pa.string(), nullable=False),
+        pa.field("batch_index", pa.int64(), nullable=False),
+        pa.field("batch_id", pa.string(), nullable=False),
+    ]
+)

@@ -1,0 +1,92 @@
+"""Sentence segmentation before translation, and reassembly after.
+
+pysbd splits English into sentences (it knows abbreviations, decimals and quotes);
+sacremoses normalizes punctuation so that segments differing only in quote or dash style
+are one segment for the cache. A sentence longer than the model's limit is split further
+at clause punctuation, then at word boundaries: never truncated.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pysbd
+from sacremoses import MosesPunctNormalizer
+
+from mt_aug import languages
+
+DEFAULT_MAX_WORDS = 80
+_CLAUSE = re.compile(r"(?<=[,;:])\s+")
+_WS = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=1)
+def _splitter() -> pysbd.Segmenter:
+    return pysbd.Segmenter(language="en", clean=False, char_span=False)
+
+
+@lru_cache(maxsize=8)
+def _normalizer(lang: str) -> MosesPunctNormalizer:
+    return MosesPunctNormalizer(lang=lang, pre_replace_unicode_punct=True)
+
+
+def normalize_segment(text: str, lang: str = "en") -> str:
+    """The exact text sent to a model: Moses punctuation normalization, single spaces."""
+    return _WS.sub(" ", _normalizer(lang).normalize(text)).strip()
+
+
+def _split_long(sentence: str, max_words: int) -> list[str]:
+    words = sentence.split()
+    if len(words) <= max_words:
+        return [sentence]
+    # Prefer clause boundaries nearest the middle, else a plain word boundary.
+    clauses = _CLAUSE.split(sentence)
+    if len(clauses) > 1:
+        counts = [len(c.split()) for c in clauses]
+        total, run, best, best_gap = sum(counts), 0, 1, None
+        for i, n in enumerate(counts[:-1], start=1):
+            run += n
+            gap = abs(total / 2 - run)
+            if best_gap is None or gap < best_gap:
+                best, best_gap = i, gap
+        left, right = " ".join(clauses[:best]), " ".join(clauses[best:])
+    else:
+        mid = len(words) // 2
+        left, right = " ".join(words[:mid]), " ".join(words[mid:])
+    return _split_long(left, max_words) + _split_long(right, max_words)
+
+
+def split_sentences(text: str, max_words: int = DEFAULT_MAX_WORDS) -> list[str]:
+    """English text -> normalized segments, each at most `max_words` words, in order."""
+    text = text.strip()
+    if not text:
+        return []
+    out: list[str] = []
+    for sentence in _splitter().segment(text):
+        sentence = normalize_segment(sentence)
+        if sentence:
+            out.extend(_split_long(sentence, max_words))
+    return out
+
+
+def join_segments(segments: list[str], lang: str) -> str:
+    """Reassemble translated segments into one passage, in order."""
+    sep = " " if languages.is_spaced(lang) else ""
+    return sep.join(s.strip() for s in segments if s.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentedText:
+    """One text (question, title or passage) as the segments it is translated through."""
+
+    segments: tuple[str, ...]
+
+
+def segment_text(text: str, *, split: bool, max_words: int = DEFAULT_MAX_WORDS) -> SegmentedText:
+    """Passages are split into sentences; questions and titles are one segment unless too long."""
+    if split:
+        return SegmentedText(tuple(split_sentences(text, max_words)))
+    norm = normalize_segment(text)
+    return SegmentedText(tuple(_split_long(norm, max_words)) if norm else ())

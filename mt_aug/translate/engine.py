@@ -1,0 +1,94 @@
+"""Translate the unique segments of one target language: cache first, misses to the model in
+length-sorted batches, results stored as they arrive."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from mt_aug.config import ModelSpec
+from mt_aug.translate.base import Backend, BackendError, Translation
+from mt_aug.translate.cache import CacheScope, TranslationCache
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[int, int, float], None]  # (done, total, segments per second)
+
+
+def make_backend(spec: ModelSpec, src: str, tgt: str) -> Backend:
+    """Start the backend a spec names. Raises BackendError before any work if it cannot."""
+    if spec.backend == "bergamot":
+        from mt_aug.translate.bergamot import BergamotBackend
+
+        return BergamotBackend(src, tgt, threads=spec.threads)
+    raise BackendError(f"backend {spec.backend!r} is not available in this version of mt-aug")
+
+
+def model_identity(spec: ModelSpec, src: str, tgt: str) -> str:
+    """The model id (with revision or content hash) without loading the model."""
+    if spec.backend == "bergamot":
+        from mt_aug.translate.bergamot import _model_dir, model_hash
+
+        return f"bergamot/{_model_dir(src, tgt).name}@{model_hash(src, tgt)}"
+    return f"{spec.model}@{spec.revision or 'unversioned'}"
+
+
+def cache_scope(spec: ModelSpec, src: str, tgt: str) -> CacheScope:
+    return CacheScope.of(spec.backend, model_identity(spec, src, tgt), src, tgt, spec.decoding())
+
+
+@dataclass(frozen=True, slots=True)
+class TranslateStats:
+    unique: int
+    cached: int
+    translated: int
+    model_calls: int
+    seconds: float
+
+
+def translate_unique(
+    segments: Sequence[str],
+    *,
+    spec: ModelSpec,
+    src: str,
+    tgt: str,
+    cache: TranslationCache,
+    backend_factory: Callable[[], Backend] | None = None,
+    progress: ProgressFn | None = None,
+) -> tuple[dict[str, Translation], TranslateStats]:
+    """Translate each distinct segment once. The backend is started only if something misses."""
+    t0 = time.monotonic()
+    unique = sorted(set(segments))
+    scope = cache_scope(spec, src, tgt)
+    found = cache.get_many(scope, unique)
+    misses = [s for s in unique if s not in found]
+    calls = 0
+    if misses:
+        backend = (backend_factory or (lambda: make_backend(spec, src, tgt)))()
+        try:
+            # Length-sorted batches: similar lengths pad least. Ties by text keep it deterministic.
+            misses.sort(key=lambda s: (len(s), s))
+            done, t1 = 0, time.monotonic()
+            for i in range(0, len(misses), spec.batch_size):
+                batch = misses[i : i + spec.batch_size]
+                outs = backend.translate(batch, src, tgt)
+                calls += 1
+                if len(outs) != len(batch):
+                    raise BackendError(f"{backend.name}: returned {len(outs)} outputs for {len(batch)} inputs")
+                cache.put_many(scope, zip(batch, outs, strict=True))
+                found.update(zip(batch, outs, strict=True))
+                done += len(batch)
+                if progress is not None:
+                    progress(done, len(misses), done / max(time.monotonic() - t1, 1e-9))
+        finally:
+            backend.close()
+    stats = TranslateStats(
+        unique=len(unique),
+        cached=len(unique) - len(misses),
+        translated=len(misses),
+        model_calls=calls,
+        seconds=time.monotonic() - t0,
+    )
+    return found, stats

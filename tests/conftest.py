@@ -1,0 +1,69 @@
+"""Test environment: offline, Prefect and Hugging Face state in temporary folders, one
+Prefect test harness per session (started only by tests that run flows)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+_TMP = Path(tempfile.mkdtemp(prefix="mt-aug-tests-"))
+for key, value in {
+    "HF_HUB_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "HF_HOME": str(_TMP / "hf"),
+    "PREFECT_HOME": str(_TMP / "prefect"),
+    "PREFECT_LOCAL_STORAGE_PATH": str(_TMP / "prefect" / "storage"),
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_LOGGING_TO_API_ENABLED": "false",
+    "TOKENIZERS_PARALLELISM": "false",
+}.items():
+    os.environ[key] = value
+
+import pytest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+DEMO_CONFIG = ROOT / "configs" / "demo.yaml"
+
+
+def pytest_sessionfinish(session, exitstatus):  # type: ignore[no-untyped-def]
+    shutil.rmtree(_TMP, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():  # type: ignore[no-untyped-def]
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not (SHARED_DATA / "xquad" / "xquad.en.json").is_file():
+        pytest.skip(f"real XQuAD/SQuAD data not found under {SHARED_DATA} (see shared/data/README.md)")
+    return SHARED_DATA
+
+
+def write_config(tmp_path: Path, text: str, name: str = "cfg.yaml") -> Path:
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+DEMO_DATA = ROOT / "examples" / "data"
+
+
+def demo_config_text(output_dir: Path, cache_dir: Path, **extra: str) -> str:
+    """The demo config with its paths made absolute and output/cache redirected."""
+    text = DEMO_CONFIG.read_text(encoding="utf-8")
+    text = text.replace("../examples/data/", f"{DEMO_DATA}/")
+    text = text.replace("output_dir: ../out/demo", f"output_dir: {output_dir}")
+    text = text.replace("cache_dir: ../.cache/mt-aug", f"cache_dir: {cache_dir}")
+    for k, v in extra.items():
+        text += f"\n{k}: {v}\n"
+    return text
