@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
@@ -66,13 +67,18 @@ def write_task(cfg: BuildConfig, info: stages.BuildInfo, collected: Collected, d
     texts = {SOURCE_LANG: stages.english_texts(decon.pairs)} | {lang: r.texts for lang, r in results.items()}
     packed, vstats = stages.views_and_batches(cfg, decon.pairs, texts)
     build_dir = staging_dir(cfg.output_dir, info.build_id)
-    files, schedule = stages.write_shards(cfg, build_dir, packed)
-    manifest = stages.build_manifest(cfg, info, collected.ledger, collected.ledger.read_total, len(decon.pairs),
-                                     decon, results, vstats, packed, files, schedule, flow_run_id)
-    stages.write_drops(build_dir, collected.ledger, results)
-    write_card(build_dir, manifest)
-    write_json(build_dir / "manifest.json", manifest)  # last: its presence means the build is complete
-    verify_build(build_dir)
+    try:
+        files, schedule = stages.write_shards(cfg, build_dir, packed)
+        manifest = stages.build_manifest(cfg, info, collected.ledger, collected.ledger.read_total,
+                                         len(decon.pairs), decon, results, vstats, packed, files, schedule,
+                                         flow_run_id)
+        stages.write_drops(build_dir, collected.ledger, results)
+        write_card(build_dir, manifest)
+        write_json(build_dir / "manifest.json", manifest)  # last: its presence means the build is complete
+        verify_build(build_dir)
+    except BaseException:
+        shutil.rmtree(build_dir, ignore_errors=True)  # `current` still points at the last complete build
+        raise
     return build_dir
 
 

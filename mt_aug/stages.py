@@ -38,7 +38,12 @@ class BuildInfo:
 def start_build(cfg: BuildConfig) -> BuildInfo:
     now = time.gmtime()
     h = cfg.content_hash()
-    return BuildInfo(time.strftime("%Y%m%dT%H%M%SZ", now) + "-" + h[:8], time.strftime("%Y-%m-%dT%H:%M:%SZ", now), h)
+    build_id = time.strftime("%Y%m%dT%H%M%SZ", now) + "-" + h[:8]
+    n = 1
+    while (cfg.output_dir / "builds" / build_id).exists():  # two builds within one second
+        n += 1
+        build_id = f"{time.strftime('%Y%m%dT%H%M%SZ', now)}-{h[:8]}-{n}"
+    return BuildInfo(build_id, time.strftime("%Y-%m-%dT%H:%M:%SZ", now), h)
 
 
 def git_commit() -> str | None:

@@ -16,12 +16,12 @@ class VerifyError(Exception):
     """A broken rule; the message names the file, the batch and the rule."""
 
 
-def _read_stream(path: Path) -> list[pa.RecordBatch]:
+def _read_stream(path: Path, shown: str) -> list[pa.RecordBatch]:
     try:
         with pa.OSFile(str(path), "rb") as f:
             return list(pa.ipc.open_stream(f))
     except (pa.ArrowInvalid, OSError) as exc:
-        raise VerifyError(f"{path.name}: not a readable Arrow IPC stream: {exc}") from None
+        raise VerifyError(f"{shown}: not a readable Arrow IPC stream (truncated or corrupt): {exc}") from None
 
 
 def check_batch(rows: dict[str, list[Any]], kind: str, batch_size: int, where: str) -> None:
@@ -70,7 +70,7 @@ def verify_build(build_dir: str | Path) -> dict[str, Any]:
         digest = sha256_file(path)
         if digest != entry["sha256"]:
             raise VerifyError(f"{entry['path']}: sha256 {digest[:16]}... != manifest {entry['sha256'][:16]}...")
-        rbs = _read_stream(path)
+        rbs = _read_stream(path, entry["path"])
         if rbs and tuple(rbs[0].schema.names[: len(SHARD_COLUMNS)]) != SHARD_COLUMNS:
             raise VerifyError(f"{entry['path']}: columns {rbs[0].schema.names} != {list(SHARD_COLUMNS)}")
         rows = sum(rb.num_rows for rb in rbs)
@@ -104,7 +104,7 @@ def _verify_schedule(build_dir: Path, sched: dict[str, Any], batches: dict[str, 
         raise VerifyError(f"{sched['path']}: listed in manifest.json but missing")
     if sha256_file(path) != sched["sha256"]:
         raise VerifyError(f"{sched['path']}: sha256 does not match manifest.json")
-    rbs = _read_stream(path)
+    rbs = _read_stream(path, sched["path"])
     if rbs and rbs[0].schema.names != SCHEDULE_SCHEMA.names:
         raise VerifyError(f"{sched['path']}: columns {rbs[0].schema.names} != {SCHEDULE_SCHEMA.names}")
     table = pa.Table.from_batches(rbs, schema=SCHEDULE_SCHEMA).to_pydict()

@@ -1,0 +1,201 @@
+"""The demo build end to end through Prefect, read back the way a trainer reads it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import datasets
+import pyarrow as pa
+import pytest
+
+from conftest import demo_config_text, write_config
+from mt_aug.verify import VerifyError, check_batch, verify_build
+
+CONTAMINATED = {f"demo-q{i:03d}" for i in [9, 10, 11, 12, 41, 42, 43, 44, 21, 33, 53]}
+
+
+@pytest.fixture(scope="module")
+def demo_build(prefect_harness, tmp_path_factory) -> dict:  # type: ignore[no-untyped-def]
+    from flows.build_corpus import build_corpus
+
+    tmp = tmp_path_factory.mktemp("demo")
+    cfg = write_config(tmp, demo_config_text(tmp / "out", tmp / "cache"))
+    first = Path(build_corpus(str(cfg)))
+    second = Path(build_corpus(str(cfg)))
+    return {"tmp": tmp, "out": tmp / "out", "first": first, "second": second, "config": cfg}
+
+
+def _manifest(build: Path) -> dict:
+    return json.loads((build / "manifest.json").read_text())
+
+
+def test_layout_and_current(demo_build: dict) -> None:
+    out, second = demo_build["out"], demo_build["second"]
+    assert (out / "current").is_symlink()
+    assert (out / "current").resolve() == second.resolve()
+    for rel in ["manifest.json", "README.md", "schedule.arrow", "mono/en/part-00000.arrow",
+                "mono/pt/part-00000.arrow", "cross/en-pt/part-00000.arrow", "cross/pt-en/part-00000.arrow"]:
+        assert (second / rel).is_file(), rel
+    assert not list((out / "builds").glob(".staging-*"))
+    assert not list(second.rglob("*.tmp"))
+
+
+def test_shards_read_back_with_datasets_and_hold_the_invariants(demo_build: dict) -> None:
+    build = demo_build["second"]
+    m = _manifest(build)
+    bs = m["batch_size"]
+    pair_ids_seen: set[str] = set()
+    for f in m["files"]:
+        ds = datasets.Dataset.from_file(str(build / f["path"]))
+        assert ds.num_rows == f["rows"] and ds.num_rows % bs == 0
+        assert ds.column_names[:9] == ["batch_id", "query", "query_lang", "passage", "passage_title",
+                                       "passage_lang", "pair_id", "passage_id", "source"]
+        rows = ds.to_dict()
+        for start in range(0, ds.num_rows, bs):
+            chunk = {k: v[start:start + bs] for k, v in rows.items()}
+            check_batch(chunk, f["kind"], bs, f"{f['path']} rows {start}")
+        pair_ids_seen |= set(rows["pair_id"])
+    assert not {p.split(":", 1)[1] for p in pair_ids_seen} & CONTAMINATED
+    assert m["counts"]["input_pairs"] == 64 and m["counts"]["kept_pairs"] == 53
+
+
+def test_portuguese_is_real_and_long_passages_whole(demo_build: dict) -> None:
+    build = demo_build["second"]
+    ds = datasets.Dataset.from_file(str(build / "mono/pt/part-00000.arrow"))
+    src = json.loads((Path(__file__).parent.parent / "examples/data/demo_squad.json").read_text())
+    contexts = {p["context"] for a in src["data"] for p in a["paragraphs"]}
+    for row in ds:
+        assert row["query_lang"] == row["passage_lang"] == "pt"
+        assert row["passage"] not in contexts  # translated, not copied
+        assert any(w in row["passage"].split() for w in ("de", "que", "o", "a", "é", "um", "uma"))
+    # long passages come back whole: about as many sentences as the English
+    words = [len(r["passage"].split()) for r in ds]
+    assert max(words) >= 150
+
+
+def test_load_dataset_through_card_configs(demo_build: dict) -> None:
+    build = demo_build["second"]
+    ds = datasets.load_dataset(str(build), "mono-pt", split="train")
+    m = _manifest(build)
+    assert ds.num_rows == m["batches"]["mono"]["pt"] * m["batch_size"]
+    ds2 = datasets.load_dataset("arrow", data_files=str(build / "cross/en-pt/*.arrow"), split="train")
+    assert set(ds2["query_lang"]) == {"en"} and set(ds2["passage_lang"]) == {"pt"}
+
+
+def test_rebuild_is_byte_identical_and_translates_nothing(demo_build: dict) -> None:
+    a, b = _manifest(demo_build["first"]), _manifest(demo_build["second"])
+    assert [(f["path"], f["sha256"]) for f in a["files"]] == [(f["path"], f["sha256"]) for f in b["files"]]
+    assert a["schedule"]["sha256"] == b["schedule"]["sha256"]
+    assert a["translation"]["pt"]["translated"] > 100
+    assert b["translation"]["pt"]["translated"] == 0 and b["translation"]["pt"]["model_calls"] == 0
+    assert b["translation"]["pt"]["cached"] == a["translation"]["pt"]["unique"]
+
+
+def test_card_front_matter_and_counts(demo_build: dict) -> None:
+    import yaml
+
+    build = demo_build["second"]
+    text = (build / "README.md").read_text()
+    fm = yaml.safe_load(text.split("---")[1])
+    assert fm["language"] == ["en", "pt"]
+    assert "machine-generated" in fm["language_creators"] and fm["task_categories"] == ["text-retrieval"]
+    assert {c["config_name"] for c in fm["configs"]} == {"mono-en", "mono-pt", "cross-en-pt", "cross-pt-en"}
+    m = _manifest(build)
+    assert f"{m['counts']['rows']} rows in {m['counts']['batches']} batches" in text
+    assert "contaminated:demo-eval: 11" in text
+    assert m["flow_run_id"] and m["flow_run_id"] in text
+
+
+def test_read_batches_follows_schedule(demo_build: dict) -> None:
+    import mt_aug
+
+    build = demo_build["second"]
+    batches = list(mt_aug.read_batches(build))
+    m = _manifest(build)
+    assert len(batches) == m["counts"]["batches"]
+    kinds = ["mono" if rb.column("query_lang")[0] == rb.column("passage_lang")[0] else "cross" for rb in batches]
+    assert kinds[:4] == ["mono", "cross", "mono", "cross"]
+    assert all(rb.num_rows == m["batch_size"] for rb in batches)
+    assert len(list(mt_aug.read_batches(build, kind="cross", as_dicts=True))) == kinds.count("cross")
+
+
+@pytest.fixture()
+def broken(demo_build: dict, tmp_path: Path) -> Path:
+    dst = tmp_path / "b"
+    shutil.copytree(demo_build["second"], dst)
+    return dst
+
+
+def test_verify_passes(demo_build: dict) -> None:
+    assert verify_build(demo_build["out"] / "current")["batches"] == _manifest(demo_build["second"])["counts"]["batches"]
+
+
+def test_verify_catches_flipped_byte(broken: Path) -> None:
+    f = broken / "mono/pt/part-00000.arrow"
+    data = bytearray(f.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    f.write_bytes(bytes(data))
+    with pytest.raises(VerifyError, match=r"mono/pt/part-00000\.arrow: sha256 .* != manifest"):
+        verify_build(broken)
+
+
+def test_verify_catches_truncated_file_with_fixed_manifest(broken: Path) -> None:
+    from mt_aug.shards import sha256_file
+
+    f = broken / "cross/en-pt/part-00000.arrow"
+    f.write_bytes(f.read_bytes()[:-700])
+    m = _manifest(broken)
+    for e in m["files"]:
+        if e["path"] == "cross/en-pt/part-00000.arrow":
+            e["sha256"] = sha256_file(f)
+    (broken / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(VerifyError, match=r"cross/en-pt/part-00000\.arrow: "):
+        verify_build(broken)
+
+
+def test_verify_catches_invariant_break(broken: Path) -> None:
+    """A shard rewritten with a duplicated pair in one batch, checksums updated to match."""
+    from mt_aug.shards import sha256_file, write_stream
+
+    f = broken / "mono/en/part-00000.arrow"
+    with pa.OSFile(str(f), "rb") as src:
+        rbs = list(pa.ipc.open_stream(src))
+    first = rbs[0].to_pydict()
+    first["pair_id"][1] = first["pair_id"][0]
+    rbs[0] = pa.record_batch(first, schema=rbs[0].schema)
+    write_stream(f, rbs[0].schema, rbs)
+    m = _manifest(broken)
+    for e in m["files"]:
+        if e["path"] == "mono/en/part-00000.arrow":
+            e["sha256"] = sha256_file(f)
+    (broken / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(VerifyError, match=r"mono/en/part-00000\.arrow: batch 0 \(mono-en-000000\): repeated pair_id"):
+        verify_build(broken)
+
+
+def test_verify_catches_missing_file_and_edited_manifest(broken: Path) -> None:
+    (broken / "cross/pt-en/part-00000.arrow").unlink()
+    with pytest.raises(VerifyError, match=r"cross/pt-en/part-00000\.arrow: listed in manifest.json but missing"):
+        verify_build(broken)
+
+
+def test_failed_build_leaves_current_alone(demo_build: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows.build_corpus import build_corpus
+    from mt_aug import stages
+
+    out = demo_build["out"]
+    before = (out / "current").resolve()
+    real = stages.write_shards
+
+    def explode(cfg, build_dir, packed):  # type: ignore[no-untyped-def]
+        real(cfg, build_dir, packed)
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(stages, "write_shards", explode)
+    with pytest.raises(OSError, match="simulated"):
+        build_corpus(str(demo_build["config"]))
+    assert (out / "current").resolve() == before
+    assert verify_build(out / "current")["rows"] > 0
+    assert not list((out / "builds").glob(".staging-*"))
