@@ -23,7 +23,13 @@ def make_backend(spec: ModelSpec, src: str, tgt: str) -> Backend:
         from mt_aug.translate.bergamot import BergamotBackend
 
         return BergamotBackend(src, tgt, threads=spec.threads)
-    raise BackendError(f"backend {spec.backend!r} is not available in this version of mt-aug")
+    from mt_aug.translate.hf import CTranslate2Backend, TransformersBackend
+
+    if spec.backend == "transformers":
+        return TransformersBackend(spec, src, tgt)
+    if spec.backend == "ctranslate2":
+        return CTranslate2Backend(spec, src, tgt)
+    raise BackendError(f"unknown backend {spec.backend!r}")
 
 
 def model_identity(spec: ModelSpec, src: str, tgt: str) -> str:
@@ -32,7 +38,13 @@ def model_identity(spec: ModelSpec, src: str, tgt: str) -> str:
         from mt_aug.translate.bergamot import _model_dir, model_hash
 
         return f"bergamot/{_model_dir(src, tgt).name}@{model_hash(src, tgt)}"
-    return f"{spec.model}@{spec.revision or 'unversioned'}"
+    from mt_aug.translate.hf import model_identity as hf_identity
+
+    ident = hf_identity(spec)
+    if spec.backend == "ctranslate2":
+        compute = spec.compute_type if spec.compute_type != "default" else ("int8" if spec.device == "cpu" else "float16")
+        ident += f"/{compute}"
+    return ident
 
 
 def cache_scope(spec: ModelSpec, src: str, tgt: str) -> CacheScope:

@@ -1,0 +1,53 @@
+"""Tiny random-weight Marian models built from scratch (no Hub), for the transformers and
+CTranslate2 backends."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+SENTENCES = [
+    f"The {a} {v} the {o} near the {p}."
+    for a in ("cat", "dog", "bird", "child", "farmer", "teacher")
+    for v in ("sees", "finds", "likes", "follows", "paints")
+    for o in ("river", "house", "tree", "bridge")
+    for p in ("city", "hill", "sea")
+]
+
+
+def build_marian(folder: Path, seed: int = 0) -> Path:
+    import sentencepiece as spm
+    import torch
+    from transformers import MarianConfig, MarianMTModel, MarianTokenizer
+
+    folder.mkdir(parents=True, exist_ok=True)
+    corpus = folder / "corpus.txt"
+    corpus.write_text("\n".join(SENTENCES) + "\n", encoding="utf-8")
+    spm.SentencePieceTrainer.train(input=str(corpus), model_prefix=str(folder / "sp"), vocab_size=40,
+                                   model_type="unigram", character_coverage=1.0, bos_id=-1, eos_id=-1, unk_id=0,
+                                   pad_id=-1, minloglevel=2)
+    corpus.unlink()
+    sp = spm.SentencePieceProcessor(model_file=str(folder / "sp.model"))
+    # As in opus-mt: </s> and <unk> first, <pad> last (CTranslate2 drops the trailing <pad>).
+    pieces = ["</s>", "<unk>"] + [sp.id_to_piece(i) for i in range(sp.get_piece_size())
+                                  if sp.id_to_piece(i) != "<unk>"] + ["<pad>"]
+    vocab = {p: i for i, p in enumerate(pieces)}
+    (folder / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+    for name in ("source.spm", "target.spm"):
+        (folder / name).write_bytes((folder / "sp.model").read_bytes())
+    (folder / "sp.model").unlink()
+    (folder / "sp.vocab").unlink()
+    tok = MarianTokenizer(str(folder / "source.spm"), str(folder / "target.spm"), str(folder / "vocab.json"),
+                          source_lang="en", target_lang="pt")
+    tok.save_pretrained(str(folder))
+    torch.manual_seed(seed)
+    config = MarianConfig(vocab_size=len(vocab), d_model=64, encoder_layers=2, decoder_layers=2,
+                          encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=128,
+                          decoder_ffn_dim=128, max_position_embeddings=256, pad_token_id=vocab["<pad>"],
+                          eos_token_id=vocab["</s>"], decoder_start_token_id=vocab["<pad>"],
+                          forced_eos_token_id=vocab["</s>"], share_encoder_decoder_embeddings=True,
+                          init_std=0.3, scale_embedding=True)
+    model = MarianMTModel(config)
+    model.generation_config.max_length = 64
+    model.save_pretrained(str(folder))
+    return folder
