@@ -65,35 +65,96 @@ class TranslatorConfig(ModelSpec):
         return ModelSpec(**base)
 
 
+SourceFormat = Literal["squad", "dpr", "msmarco", "jsonl", "csv", "hf"]
+# Keys of `fields` (the record's own names for them); question and passage are required.
+FIELD_KEYS = ("question", "passage", "title", "id", "answers")
+
+
 class SourceConfig(_Model):
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")]
-    format: Literal["squad"]
-    path: Path | None = None
-    dataset: str | None = None
+    format: SourceFormat
+    path: Path | None = None  # squad, dpr, jsonl, csv
+    dataset: str | None = None  # a Hugging Face dataset name (squad or hf format)
     split: str | None = None
+    subset: str | None = None  # Hugging Face config name
+    queries: Path | None = None  # msmarco: queries.tsv (qid<TAB>text)
+    collection: Path | None = None  # msmarco: collection.tsv (pid<TAB>passage)
+    qrels: Path | None = None  # msmarco: qrels (qid 0 pid rel)
+    fields: dict[str, str] = Field(default_factory=dict)  # jsonl / csv / hf: our name -> record's name
     license: str | None = None
     keep_unanswerable: bool = False
-    strict: bool = True  # False: malformed records are dropped and counted instead of failing the build
+    max_passage_words: Annotated[int, Field(ge=1)] | None = None  # longer passages: dropped, counted
+    # False: malformed records are dropped and counted instead of failing the build.
+    # Default: True, except for msmarco (large TSVs).
+    strict: bool | None = None
+
+    @property
+    def is_strict(self) -> bool:
+        return self.strict if self.strict is not None else self.format != "msmarco"
+
+    def input_files(self) -> list[tuple[str, Path]]:
+        """(key, path) of every local file this source reads."""
+        return [(k, p) for k in ("path", "queries", "collection", "qrels") if (p := getattr(self, k)) is not None]
 
     @model_validator(mode="after")
-    def _path_or_dataset(self) -> SourceConfig:
+    def _inputs(self) -> SourceConfig:
+        if self.format == "msmarco":
+            missing = [k for k in ("queries", "collection", "qrels") if getattr(self, k) is None]
+            if missing:
+                raise ValueError(f"msmarco needs `queries`, `collection` and `qrels` paths; missing `{missing[0]}`")
+            return self
+        if self.format == "hf" and self.dataset is None:
+            raise ValueError("format hf needs `dataset` (a Hugging Face name) and `split`")
         if (self.path is None) == (self.dataset is None):
             raise ValueError("give exactly one of `path` (a local file) or `dataset` (a Hugging Face name)")
         if self.dataset is not None and not self.split:
             raise ValueError("`split` is required with `dataset`")
+        if self.format in ("jsonl", "csv", "hf"):
+            for key in self.fields:
+                if key not in FIELD_KEYS:
+                    raise ValueError(f"fields.{key}: unknown field (known: {', '.join(FIELD_KEYS)})")
+            for key in ("question", "passage"):
+                if key not in self.fields:
+                    raise ValueError(f"format {self.format} needs `fields.{key}`: the record's name for the {key}")
         return self
+
+
+EvalFormat = Literal["squad", "miracl", "beir"]
+PathMap = dict[str, Path | list[Path]] | str  # {lang: file or [files]}, or a pattern with {lang}
 
 
 class EvalSetConfig(_Model):
     name: Annotated[str, Field(min_length=1)]
-    format: Literal["squad"]
-    paths: dict[str, Path | list[Path]]
+    format: EvalFormat
+    # squad: SQuAD-format JSON; miracl: topics TSV; beir: queries.jsonl
+    paths: PathMap
+    qrels: PathMap | None = None  # miracl: qrels TSV per language
+    corpus: PathMap | None = None  # miracl / beir: corpus JSONL(.gz) per language
+
+    @staticmethod
+    def _files_of(pm: PathMap | None, lang: str) -> list[Path]:
+        if pm is None:
+            return []
+        if isinstance(pm, str):
+            p = Path(pm.replace("{lang}", lang))
+            return [p] if p.is_file() else []
+        got = pm.get(lang)
+        if got is None:
+            return []
+        return list(got) if isinstance(got, list) else [got]
 
     def files(self, lang: str) -> list[Path]:
-        p = self.paths.get(lang)
-        if p is None:
-            return []
-        return list(p) if isinstance(p, list) else [p]
+        return self._files_of(self.paths, lang)
+
+    def qrels_files(self, lang: str) -> list[Path]:
+        return self._files_of(self.qrels, lang)
+
+    def corpus_files(self, lang: str) -> list[Path]:
+        return self._files_of(self.corpus, lang)
+
+    def declared_languages(self) -> list[str] | None:
+        """Languages named in `paths` (None for a {lang} pattern: any build language)."""
+        return None if isinstance(self.paths, str) else sorted(self.paths)
 
 
 class BatchingConfig(_Model):
@@ -176,7 +237,9 @@ class BuildConfig(_Model):
                     f"translator.overrides.{lang}.{_format_loc(tuple(err['loc']))}: {_format_error(err)}"
                 ) from None
         for es in self.eval_sets:
-            for lang in es.paths:
+            if isinstance(es.paths, str) and "{lang}" not in es.paths:
+                raise ValueError(f"eval_sets.{es.name}.paths: a pattern must contain {{lang}}")
+            for lang in es.declared_languages() or []:
                 if lang not in languages.LANGUAGES:
                     raise ValueError(f"eval_sets.{es.name}.paths.{lang}: unknown language code {lang!r}")
         return self
@@ -271,16 +334,22 @@ def _resolve(base: Path, p: Path) -> Path:
     return p if p.is_absolute() else (base / p).resolve()
 
 
+def _resolve_map(base: Path, pm: PathMap | None) -> PathMap | None:
+    if pm is None:
+        return None
+    if isinstance(pm, str):
+        return pm if Path(pm).is_absolute() else str(base.resolve() / pm)
+    return {lang: [_resolve(base, x) for x in p] if isinstance(p, list) else _resolve(base, p) for lang, p in pm.items()}
+
+
 def _resolve_paths(cfg: BuildConfig, base: Path, output_dir: str | Path | None) -> BuildConfig:
     sources = [
-        s.model_copy(update={"path": _resolve(base, s.path)}) if s.path is not None else s for s in cfg.sources
+        s.model_copy(update={k: _resolve(base, p) for k, p in s.input_files()}) for s in cfg.sources
     ]
-    evals = []
-    for es in cfg.eval_sets:
-        paths: dict[str, Path | list[Path]] = {}
-        for lang, p in es.paths.items():
-            paths[lang] = [_resolve(base, x) for x in p] if isinstance(p, list) else _resolve(base, p)
-        evals.append(es.model_copy(update={"paths": paths}))
+    evals = [
+        es.model_copy(update={k: _resolve_map(base, getattr(es, k)) for k in ("paths", "qrels", "corpus")})
+        for es in cfg.eval_sets
+    ]
     out = Path(output_dir).resolve() if output_dir is not None else _resolve(base, cfg.output_dir)
     return cfg.model_copy(
         update={
@@ -314,13 +383,22 @@ def _check_backends(cfg: BuildConfig, shown: str) -> None:
 
 def _check_files(cfg: BuildConfig, shown: str) -> None:
     for i, s in enumerate(cfg.sources):
-        if s.path is not None and not s.path.is_file():
-            raise ConfigError(f"{shown}: sources[{i}].path: no such file: {s.path}")
+        for key, p in s.input_files():
+            if not p.is_file():
+                raise ConfigError(f"{shown}: sources[{i}].{key}: no such file: {p}")
     for i, es in enumerate(cfg.eval_sets):
-        for lang in es.paths:
-            for f in es.files(lang):
-                if not f.is_file():
-                    raise ConfigError(f"{shown}: eval_sets[{i}].paths.{lang}: no such file: {f}")
+        for key in ("paths", "qrels", "corpus"):
+            pm = getattr(es, key)
+            if pm is None:
+                continue
+            if isinstance(pm, str):
+                if not any(Path(pm.replace("{lang}", lang)).is_file() for lang in cfg.languages):
+                    raise ConfigError(f"{shown}: eval_sets[{i}].{key}: no file matches {pm} for any build language")
+                continue
+            for lang, p in pm.items():
+                for f in p if isinstance(p, list) else [p]:
+                    if not f.is_file():
+                        raise ConfigError(f"{shown}: eval_sets[{i}].{key}.{lang}: no such file: {f}")
     for lang in cfg.target_languages:
         spec = cfg.translator.for_language(lang)
         if spec.backend == "ctranslate2" and not Path(spec.model).is_dir():

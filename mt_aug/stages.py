@@ -77,7 +77,7 @@ def coverage_warnings(cfg: BuildConfig) -> list[str]:
     """Languages of the build that no eval set covers: said out loud, never a silent zero."""
     if not cfg.eval_sets:
         return ["no eval_sets configured: nothing was decontaminated"]
-    covered = {lang for es in cfg.eval_sets for lang in es.paths}
+    covered = {lang for es in cfg.eval_sets for lang in cfg.languages if es.files(lang)}
     return [f"no eval file for language {lang!r}: its {'source' if lang == SOURCE_LANG else 'translated'} "
             "texts were not checked" for lang in cfg.languages if lang not in covered]
 
@@ -232,14 +232,14 @@ def build_manifest(
     for s in cfg.sources:
         c = ledger.sources[s.name].to_dict()
         c.update(licenses[s.name])
-        c["input"] = str(s.path) if s.path else f"hf:{s.dataset}:{s.split}"
-        if s.path:
-            c["sha256"] = file_sha256(s.path)
+        c["input"] = f"hf:{s.dataset}:{s.split}" if s.dataset else s.format
+        c["files"] = {k: {"path": str(p), "sha256": file_sha256(p)} for k, p in s.input_files()}
         sources[s.name] = c
     eval_sets = {
         es.name: {"format": es.format,
-                  "files": {lang: [{"path": str(p), "sha256": file_sha256(p)} for p in es.files(lang)]
-                            for lang in sorted(es.paths)}}
+                  "files": {lang: [{"path": str(p), "sha256": file_sha256(p)}
+                                   for p in es.files(lang) + es.qrels_files(lang) + es.corpus_files(lang)]
+                            for lang in sorted(cfg.languages) if es.files(lang)}}
         for es in cfg.eval_sets
     }
     rows = sum(f.rows for f in files)

@@ -106,7 +106,7 @@ def read(source: SourceConfig, ledger: Ledger) -> Iterator[QAPair]:
 
 def _malformed(source: SourceConfig, ledger: Ledger, path: Path, loc: str, rid: str, why: str) -> None:
     msg = f"{path}: {loc}: {why}"
-    if source.strict:
+    if source.is_strict:
         raise SourceError(msg)
     ledger.reject(Drop("collect", source.name, rid or loc, "malformed record", detail={"error": msg}))
 
