@@ -85,6 +85,125 @@ def verify(build_dir: Annotated[Path, typer.Argument(help="A build directory (or
     typer.echo(f"{build_dir}: ok: {summary['files']} files, {summary['batches']} batches, {summary['rows']} rows")
 
 
+Backend = Annotated[str, typer.Option("--backend", help="bergamot | transformers | ctranslate2")]
+
+
+@app.command()
+def translate(
+    input: Annotated[Path, typer.Argument(help="Text file, one text per line.", show_default=False)],
+    output: Annotated[Path, typer.Argument(help="Output file: exactly one line per input line.", show_default=False)],
+    backend: Backend = "bergamot",
+    model: Annotated[str, typer.Option(help="Model folder or Hub id (bergamot: bundled).")] = "bundled",
+    source: Annotated[str, typer.Option("--source", help="Source language (ISO 639-1).")] = "en",
+    target: Annotated[str, typer.Option("--target", help="Target language (ISO 639-1).")] = "pt",
+    beam_size: Annotated[int, typer.Option(min=1)] = 1,
+    batch_size: Annotated[int, typer.Option(min=1)] = 32,
+    compute_type: Annotated[str, typer.Option(help="CTranslate2/torch compute type, e.g. int8, float16.")] = "default",
+    device: Annotated[str, typer.Option(help="cpu | cuda | auto")] = "cpu",
+    threads: Annotated[int, typer.Option(min=1)] = 2,
+    cache_dir: Annotated[Path, typer.Option(help="Translation cache folder.")] = Path(".cache/mt-aug"),
+) -> None:
+    """Translate a text file line by line through the build's segmenter, cache and quality filters."""
+    from pydantic import ValidationError
+
+    from mt_aug import languages
+    from mt_aug.config import ModelSpec, QualityConfig
+    from mt_aug.translate.base import BackendError
+    from mt_aug.translate.cache import TranslationCache
+    from mt_aug.translate.engine import make_backend
+    from mt_aug.translate.textfile import translate_lines
+
+    for opt, code in (("--source", source), ("--target", target)):
+        if code not in languages.LANGUAGES:
+            _fail(f"{opt}: unknown language code {code!r}")
+    try:
+        spec = ModelSpec(backend=backend, model=model, beam_size=beam_size, batch_size=batch_size,  # type: ignore[arg-type]
+                         compute_type=compute_type, device=device, threads=threads)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        _fail(f"--{'-'.join(str(x) for x in err['loc']).replace('_', '-')}: {err['msg']}")
+    try:
+        raw = input.read_bytes().decode("utf-8")
+    except OSError as exc:
+        _fail(f"{input}: cannot read: {exc.strerror or exc}")
+    except UnicodeDecodeError as exc:
+        _fail(f"{input}: not UTF-8: byte offset {exc.start}")
+    lines = raw.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    try:
+        make_backend(spec, source, target).close()  # one clear error before any work
+        with TranslationCache(cache_dir / "translations.sqlite") as cache:
+            out, reasons, st = translate_lines(lines, spec=spec, src=source, tgt=target, cache=cache,
+                                               qcfg=QualityConfig())
+    except BackendError as exc:
+        _fail(str(exc))
+    output.write_text("".join(line + "\n" for line in out), encoding="utf-8")
+    filtered = sum(st.filtered.values())
+    typer.echo(f"{input} -> {output}: {st.lines} lines: {st.translated} translated, {st.from_cache} from the cache, "
+               f"{st.copied} copied (empty or no letters), {filtered} filtered"
+               + (f" ({', '.join(f'{k}: {v}' for k, v in sorted(st.filtered.items()))})" if filtered else ""))
+    for i, r in enumerate(reasons, start=1):
+        if r is not None:
+            typer.echo(f"  line {i}: filtered: {r}", err=True)
+
+
+@app.command()
+def convert(
+    model: Annotated[str, typer.Argument(help="transformers model folder or Hub id.", show_default=False)],
+    out: Annotated[Path, typer.Argument(help="Output folder for the CTranslate2 model.", show_default=False)],
+    quantization: Annotated[str | None, typer.Option(help="int8, int8_float16, float16, ... (default: keep)")] = None,
+    revision: Annotated[str | None, typer.Option(help="Hub revision.")] = None,
+) -> None:
+    """Convert a Marian / NLLB transformers model to CTranslate2 (tokenizer copied alongside)."""
+    from mt_aug.translate.hf import convert as do_convert
+
+    try:
+        typer.echo(do_convert(model, str(out), quantization, revision))
+    except (OSError, ValueError) as exc:
+        _fail(f"{model}: cannot convert: {str(exc).splitlines()[0]}")
+
+
+cache_app = typer.Typer(help="Inspect or prune the translation cache.", no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+CacheDir = Annotated[Path, typer.Option(help="Translation cache folder.")]
+
+
+@cache_app.command("stats")
+def cache_stats(cache_dir: CacheDir = Path(".cache/mt-aug")) -> None:
+    """Entries per backend, model and language pair."""
+    from mt_aug.translate.cache import TranslationCache
+
+    path = cache_dir / "translations.sqlite"
+    if not path.is_file():
+        _fail(f"{path}: no translation cache here")
+    with TranslationCache(path) as cache:
+        rows = cache.stats()
+    for r in rows:
+        typer.echo(f"{r['backend']}\t{r['model']}\t{r['src']}->{r['tgt']}\t{r['entries']} entries\t{r['output_chars']} chars")
+    typer.echo(f"{path}: {sum(r['entries'] for r in rows)} entries, {path.stat().st_size / 1e6:.1f} MB")
+
+
+@cache_app.command("prune")
+def cache_prune(
+    cache_dir: CacheDir = Path(".cache/mt-aug"),
+    keep_model: Annotated[list[str] | None, typer.Option(help="Keep entries of this model id (repeatable).")] = None,
+    older_than_days: Annotated[float | None, typer.Option(help="Delete entries older than this.")] = None,
+) -> None:
+    """Delete entries of other models and/or older entries."""
+    from mt_aug.translate.cache import TranslationCache
+
+    if keep_model is None and older_than_days is None:
+        _fail("cache prune: give --keep-model and/or --older-than-days")
+    path = cache_dir / "translations.sqlite"
+    if not path.is_file():
+        _fail(f"{path}: no translation cache here")
+    with TranslationCache(path) as cache:
+        n = cache.prune(keep_models=set(keep_model) if keep_model else None,
+                        older_than_s=older_than_days * 86400 if older_than_days is not None else None)
+    typer.echo(f"{path}: deleted {n} entries")
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     for noisy in ("httpx", "httpcore"):

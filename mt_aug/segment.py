@@ -22,9 +22,11 @@ _CLAUSE = re.compile(r"(?<=[,;:])\s+")
 _WS = re.compile(r"\s+")
 
 
-@lru_cache(maxsize=1)
-def _splitter() -> pysbd.Segmenter:
-    return pysbd.Segmenter(language="en", clean=False, char_span=False)
+@lru_cache(maxsize=8)
+def _splitter(lang: str = "en") -> pysbd.Segmenter:
+    from pysbd.languages import LANGUAGE_CODES
+
+    return pysbd.Segmenter(language=lang if lang in LANGUAGE_CODES else "en", clean=False, char_span=False)
 
 
 @lru_cache(maxsize=8)
@@ -58,14 +60,18 @@ def _split_long(sentence: str, max_words: int) -> list[str]:
     return _split_long(left, max_words) + _split_long(right, max_words)
 
 
-def split_sentences(text: str, max_words: int = DEFAULT_MAX_WORDS) -> list[str]:
-    """English text -> normalized segments, each at most `max_words` words, in order."""
-    text = text.strip()
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\ufeff]")
+
+
+def split_sentences(text: str, max_words: int = DEFAULT_MAX_WORDS, lang: str = "en") -> list[str]:
+    """Text -> normalized segments, each at most `max_words` words, in order. Control
+    characters are removed first (they confuse tokenizers and are never meaningful here)."""
+    text = _CONTROL.sub(" ", text).strip()
     if not text:
         return []
     out: list[str] = []
-    for sentence in _splitter().segment(text):
-        sentence = normalize_segment(sentence)
+    for sentence in _splitter(lang).segment(text):
+        sentence = normalize_segment(sentence, lang)
         if sentence:
             out.extend(_split_long(sentence, max_words))
     return out

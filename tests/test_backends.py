@@ -82,3 +82,39 @@ def test_not_a_ct2_folder(tmp_path: Path) -> None:
 
     with pytest.raises(BackendError, match="not a CTranslate2 model folder"):
         CTranslate2Backend(ModelSpec(backend="ctranslate2", model=str(tmp_path)), "en", "pt")
+
+
+@pytest.fixture(scope="module")
+def nllb(tmp_path_factory) -> dict[str, Path]:  # type: ignore[no-untyped-def]
+    from mt_aug.translate.hf import convert
+    from tiny_models import build_nllb
+
+    root = tmp_path_factory.mktemp("nllb")
+    hf = build_nllb(root / "nllb")
+    return {"hf": hf, "ct2": Path(convert(str(hf), str(root / "nllb-ct2")))}
+
+
+def test_nllb_language_codes_through_both_backends(nllb: dict[str, Path]) -> None:
+    from mt_aug.translate.hf import CTranslate2Backend, TransformersBackend
+
+    hf = TransformersBackend(ModelSpec(backend="transformers", model=str(nllb["hf"]), max_length=24), "en", "pt")
+    assert hf.tgt_code == "por_Latn" and hf.tok.src_lang == "eng_Latn"
+    ct = CTranslate2Backend(ModelSpec(backend="ctranslate2", model=str(nllb["ct2"]), compute_type="float32",
+                                      max_length=24), "en", "pt")
+    a, b = hf.translate(SENTENCES, "en", "pt"), ct.translate(SENTENCES, "en", "pt")
+    assert [(x.text, x.hit_length_limit) for x in a] == [(x.text, x.hit_length_limit) for x in b]
+    # another target language gives other output: the code steers the decoder
+    de = TransformersBackend(ModelSpec(backend="transformers", model=str(nllb["hf"]), max_length=24), "en", "de")
+    assert [x.text for x in de.translate(SENTENCES, "en", "de")] != [x.text for x in a]
+
+
+def test_nllb_unknown_language_fails_before_work(nllb: dict[str, Path]) -> None:
+    from mt_aug import languages
+    from mt_aug.translate.hf import TransformersBackend
+
+    languages.LANGUAGES["xx"] = languages.Language("xx", "Nowhere", "xxx_Latn", "Latn")
+    try:
+        with pytest.raises(BackendError, match="does not know language xxx_Latn"):
+            TransformersBackend(ModelSpec(backend="transformers", model=str(nllb["hf"])), "en", "xx")
+    finally:
+        del languages.LANGUAGES["xx"]

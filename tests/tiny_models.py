@@ -51,3 +51,35 @@ def build_marian(folder: Path, seed: int = 0) -> Path:
     model.generation_config.max_length = 64
     model.save_pretrained(str(folder))
     return folder
+
+
+def build_nllb(folder: Path, seed: int = 0) -> Path:
+    """A tiny NLLB (M2M100 architecture) with the real NLLB tokenizer class and language codes."""
+    import sentencepiece as spm
+    import torch
+    from transformers import AutoTokenizer, M2M100Config, M2M100ForConditionalGeneration
+
+    folder.mkdir(parents=True, exist_ok=True)
+    corpus = folder / "corpus.txt"
+    corpus.write_text("\n".join(SENTENCES) + "\n", encoding="utf-8")
+    spm.SentencePieceTrainer.train(input=str(corpus), model_prefix=str(folder / "sentencepiece.bpe"),
+                                   vocab_size=60, model_type="bpe", character_coverage=1.0, minloglevel=2)
+    corpus.unlink()
+    (folder / "sentencepiece.bpe.vocab").unlink()
+    (folder / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "NllbTokenizer"}))
+    from transformers.models.nllb.tokenization_nllb import FAIRSEQ_LANGUAGE_CODES
+
+    # NLLB's tokenizer must come from from_pretrained on a folder with sentencepiece.bpe.model;
+    # a bare folder gets no language codes unless they are named.
+    tok = AutoTokenizer.from_pretrained(str(folder), extra_special_tokens=FAIRSEQ_LANGUAGE_CODES)
+    tok.save_pretrained(str(folder))
+    assert len(AutoTokenizer.from_pretrained(str(folder))) == len(tok)
+    torch.manual_seed(seed)
+    config = M2M100Config(vocab_size=len(tok), d_model=64, encoder_layers=2, decoder_layers=2,
+                          encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=128,
+                          decoder_ffn_dim=128, max_position_embeddings=256, pad_token_id=tok.pad_token_id,
+                          eos_token_id=tok.eos_token_id, bos_token_id=tok.bos_token_id,
+                          decoder_start_token_id=tok.eos_token_id, init_std=0.3, scale_embedding=True)
+    model = M2M100ForConditionalGeneration(config)
+    model.save_pretrained(str(folder))
+    return folder

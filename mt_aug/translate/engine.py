@@ -58,6 +58,7 @@ class TranslateStats:
     translated: int
     model_calls: int
     seconds: float
+    fresh: frozenset[str] = frozenset()  # the segments the model translated in this call
 
 
 def translate_unique(
@@ -102,5 +103,6 @@ def translate_unique(
         translated=len(misses),
         model_calls=calls,
         seconds=time.monotonic() - t0,
+        fresh=frozenset(misses),
     )
     return found, stats

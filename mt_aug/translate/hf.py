@@ -97,11 +97,18 @@ class TransformersBackend(_Tokenizing):
         with torch.inference_mode():
             out = self.model.generate(**enc, **kwargs)
         texts = self.tok.batch_decode(out, skip_special_tokens=True)
-        pad = self.tok.pad_token_id
-        lengths = (out != pad).sum(dim=1).tolist()
         in_lengths = enc["attention_mask"].sum(dim=1).tolist()
-        return [Translation(t.strip(), hit_length_limit=n >= self.spec.max_length or m >= self.spec.max_length)
-                for t, n, m in zip(texts, lengths, in_lengths, strict=True)]
+        return [Translation(t.strip(), hit_length_limit=self._content_len(row) >= self.spec.max_length - 1
+                            or m >= self.spec.max_length)
+                for t, row, m in zip(texts, out.tolist(), in_lengths, strict=True)]
+
+    def _content_len(self, row: list[int]) -> int:
+        """Generated tokens other than the decoder start, the language code and the final EOS."""
+        new = row[1:]
+        while new and new[-1] == self.tok.pad_token_id and self.tok.pad_token_id != self.tok.eos_token_id:
+            new.pop()
+        n = len(new) - (1 if self.tgt_code else 0)
+        return n - 1 if new and new[-1] == self.tok.eos_token_id else n
 
     def close(self) -> None:
         pass
@@ -133,8 +140,10 @@ class CTranslate2Backend(_Tokenizing):
         prefix = [[self.tgt_code] for _ in tokens] if self.tgt_code else None
         results = self.translator.translate_batch(
             tokens, target_prefix=prefix, beam_size=self.spec.beam_size, max_batch_size=self.spec.batch_size,
-            # transformers forces EOS into the last of max_length positions: decode one fewer
-            max_decoding_length=self.spec.max_length - 1, max_input_length=self.spec.max_length,
+            # the same budget as transformers' max_new_tokens: with NLLB the language code takes
+            # one position; Marian's forced EOS takes the last one
+            max_decoding_length=self.spec.max_length if self.tgt_code else self.spec.max_length - 1,
+            max_input_length=self.spec.max_length,
         )
         out = []
         for src_ids, r in zip(ids, results, strict=True):
@@ -142,7 +151,7 @@ class CTranslate2Backend(_Tokenizing):
             if self.tgt_code and hyp and hyp[0] == self.tgt_code:
                 hyp = hyp[1:]
             text = self.tok.decode(self.tok.convert_tokens_to_ids(hyp), skip_special_tokens=True)
-            hit = len(r.hypotheses[0]) >= self.spec.max_length - 1 or len(src_ids) >= self.spec.max_length
+            hit = len(hyp) >= self.spec.max_length - 1 or len(src_ids) >= self.spec.max_length
             out.append(Translation(text.strip(), hit_length_limit=hit))
         return out
 

@@ -1,0 +1,76 @@
+"""Translating a text file line by line through the same segmenter, cache and quality
+filters as a build. Output has exactly one line per input line."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from mt_aug import quality
+from mt_aug.config import ModelSpec, QualityConfig
+from mt_aug.segment import join_segments, split_sentences
+from mt_aug.translate.cache import TranslationCache
+from mt_aug.translate.engine import ProgressFn, translate_unique
+
+_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+
+
+@dataclass
+class LineStats:
+    lines: int = 0
+    translated: int = 0  # lines whose every segment was translated by the model in this run
+    from_cache: int = 0  # lines served entirely from the cache
+    copied: int = 0  # empty lines, or lines with no letters (punctuation, numbers, emoji): copied as they are
+    filtered: Counter[str] = field(default_factory=Counter)  # reason -> lines (written as empty lines)
+    segments_translated: int = 0
+    segments_cached: int = 0
+
+
+def translate_lines(
+    lines: list[str],
+    *,
+    spec: ModelSpec,
+    src: str,
+    tgt: str,
+    cache: TranslationCache,
+    qcfg: QualityConfig,
+    progress: ProgressFn | None = None,
+) -> tuple[list[str], list[str | None], LineStats]:
+    """Returns (output lines, reason each line was filtered or None, stats)."""
+    stats = LineStats(lines=len(lines))
+    segmented: list[list[str] | None] = []
+    for line in lines:
+        segmented.append(split_sentences(line, lang=src) if _LETTER.search(line) else None)
+    unique = sorted({s for segs in segmented if segs for s in segs})
+    translations, tstats = translate_unique(unique, spec=spec, src=src, tgt=tgt, cache=cache, progress=progress)
+    stats.segments_translated, stats.segments_cached = tstats.translated, tstats.cached
+    verdicts: dict[str, str | None] = {}
+    candidates = tuple(sorted({src, tgt}))
+    out: list[str] = []
+    reasons: list[str | None] = []
+    for line, segs in zip(lines, segmented, strict=True):
+        if segs is None:
+            out.append(line.strip("\r\n"))
+            reasons.append(None)
+            stats.copied += 1
+            continue
+        bad = None
+        for s in segs:
+            if s not in verdicts:
+                verdicts[s] = quality.check(s, translations[s], tgt, qcfg, candidates)
+            if verdicts[s] is not None:
+                bad = verdicts[s]
+                break
+        if bad is not None:
+            out.append("")
+            reasons.append(bad)
+            stats.filtered[bad] += 1
+            continue
+        out.append(join_segments([translations[s].text for s in segs], tgt).replace("\n", " "))
+        reasons.append(None)
+        if any(s in tstats.fresh for s in segs):
+            stats.translated += 1
+        else:
+            stats.from_cache += 1
+    return out, reasons, stats
