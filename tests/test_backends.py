@@ -8,7 +8,7 @@ import pytest
 
 from mt_aug.config import ModelSpec
 from mt_aug.translate.base import BackendError
-from tiny_models import build_marian
+from mt_aug.random_models import build_marian
 
 SENTENCES = ["The cat sees the river near the city.", "The dog.", "The teacher paints the bridge near the hill.",
              "farmer likes tree", "The bird follows the house near the sea."]
@@ -87,7 +87,7 @@ def test_not_a_ct2_folder(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def nllb(tmp_path_factory) -> dict[str, Path]:  # type: ignore[no-untyped-def]
     from mt_aug.translate.hf import convert
-    from tiny_models import build_nllb
+    from mt_aug.random_models import build_nllb
 
     root = tmp_path_factory.mktemp("nllb")
     hf = build_nllb(root / "nllb")
