@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -65,21 +66,54 @@ def translate_task(cfg: BuildConfig, pairs: list[QAPair], segmented: dict[str, P
 def write_task(cfg: BuildConfig, info: stages.BuildInfo, collected: Collected, decon: stages.Decontaminated,
                results: dict[str, stages.LanguageResult], flow_run_id: str | None) -> Path:
     texts = {SOURCE_LANG: stages.english_texts(decon.pairs)} | {lang: r.texts for lang, r in results.items()}
-    packed, vstats = stages.views_and_batches(cfg, decon.pairs, texts)
+    corpus, packed, vstats = stages.views_and_batches(cfg, decon.pairs, texts)
     build_dir = staging_dir(cfg.output_dir, info.build_id)
     try:
-        files, schedule = stages.write_shards(cfg, build_dir, packed)
+        files, schedule = stages.write_shards(cfg, build_dir, corpus, packed)
         manifest = stages.build_manifest(cfg, info, collected.ledger, collected.ledger.read_total,
-                                         len(decon.pairs), decon, results, vstats, packed, files, schedule,
+                                         len(decon.pairs), decon, results, vstats, corpus, packed, files, schedule,
                                          flow_run_id)
         stages.write_drops(build_dir, collected.ledger, results)
         write_card(build_dir, manifest)
+        os.sync()  # shards and card on disk before the manifest that declares them
         write_json(build_dir / "manifest.json", manifest)  # last: its presence means the build is complete
         verify_build(build_dir)
     except BaseException:
         shutil.rmtree(build_dir, ignore_errors=True)  # `current` still points at the last complete build
         raise
     return build_dir
+
+
+@_task(name="artifacts")
+def artifacts_task(build_dir: Path) -> None:
+    """The card's summary tables on the flow run, for the Prefect UI."""
+    import json
+
+    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+    m = json.loads((build_dir / "manifest.json").read_text(encoding="utf-8"))
+    card = (build_dir / "README.md").read_text(encoding="utf-8").split("---\n", 2)[-1]
+    key = "".join(ch if ch.isalnum() else "-" for ch in m["name"].lower())
+    create_markdown_artifact(markdown=card, key=f"{key}-card", description=f"Data card of build {m['build_id']}")
+    create_table_artifact(
+        key=f"{key}-sources",
+        table=[{"source": n, "read": s["read"], "kept": s["kept"], "license": s["license"],
+                **{f"dropped: {r}": c for r, c in s["dropped"].items()}} for n, s in sorted(m["sources"].items())],
+        description="Records read, kept and dropped per source",
+    )
+    create_table_artifact(
+        key=f"{key}-translation",
+        table=[{"language": lang, **{k: t[k] for k in ("segments", "unique", "cached", "translated", "views")},
+                "filtered": sum(t["filtered"].values()), "model": t["model"]}
+               for lang, t in sorted(m["translation"].items())],
+        description="Translation per target language",
+    )
+    create_table_artifact(
+        key=f"{key}-batches",
+        table=[{"kind": kind, "group": g, "batches": n, "leftover rows": m["leftovers"][kind].get(g, 0)}
+               for kind in ("mono", "cross") for g, n in sorted(m["batches"][kind].items())],
+        description="Batches per language / language pair",
+    )
 
 
 @_task(name="publish")
@@ -93,9 +127,9 @@ def publish_task(cfg: BuildConfig, info: stages.BuildInfo, staged: Path) -> Path
 
 
 @flow(name="build-corpus", log_prints=True)
-def build_corpus(config_path: str, output_dir: str | None = None) -> str:
+def build_corpus(config_path: str, output_dir: str | None = None, cache_dir: str | None = None) -> str:
     """Build the corpus a config describes and publish it as `<output_dir>/current`."""
-    cfg = load_config(config_path, output_dir=output_dir)
+    cfg = load_config(config_path, output_dir=output_dir, cache_dir=cache_dir)
     info = stages.start_build(cfg)
     ctx = get_run_context()
     flow_run_id = str(ctx.flow_run.id) if getattr(ctx, "flow_run", None) else None
@@ -107,4 +141,5 @@ def build_corpus(config_path: str, output_dir: str | None = None) -> str:
     results = {lang: translate_task(cfg, decon.pairs, segmented, lang, indexes) for lang in cfg.target_languages}
     staged = write_task(cfg, info, collected, decon, results, flow_run_id)
     final = publish_task(cfg, info, staged)
+    artifacts_task(final)
     return str(final)

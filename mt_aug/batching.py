@@ -1,25 +1,32 @@
-"""Pack views into batches of exactly `batch_size` rows, and order batches into a hybrid schedule.
+"""Pack views into batches of exactly `batch_size` rows, balance mono against cross at the
+configured ratio, and order batches into a hybrid schedule.
 
-Within a batch no two rows share a `pair_id` (parallel translations of one pair would be
-false negatives for in-batch contrastive loss) or a `passage_id` (SQuAD asks several
-questions of one paragraph). Views that cannot fill a batch are leftovers: counted and
-reported, never silently dropped."""
+Within a batch no two rows share a pair (parallel translations of one pair would be false
+negatives for in-batch contrastive loss) or a passage (SQuAD asks several questions of one
+paragraph; the same paragraph in two languages is one passage). Views that cannot fill a
+batch are leftovers: counted and reported, never silently dropped."""
 
 from __future__ import annotations
 
-import random
-from collections import defaultdict
+import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from mt_aug.schema import View
+import numpy as np
+
+from mt_aug.views import Views, rng_for
+
+# Open batches at most: bounds the first-fit scan when few distinct passages make most rows
+# conflict (e.g. hundreds of questions on one paragraph); such rows become leftovers.
+MAX_OPEN = 1024
 
 
 @dataclass
 class Batch:
     kind: str  # mono | cross
-    group: str  # language (mono) or "q-p" language pair (cross)
+    group: str  # language, "q-p" language pair, or "mixed"
     index: int  # ordinal within the group
-    rows: list[View]
+    rows: np.ndarray  # positions into the group's Views
 
     @property
     def batch_id(self) -> str:
@@ -28,51 +35,85 @@ class Batch:
 
 @dataclass
 class Packed:
-    batches: dict[tuple[str, str], list[Batch]] = field(default_factory=dict)  # (kind, group) -> batches
-    leftovers: dict[tuple[str, str], list[View]] = field(default_factory=dict)
+    views: dict[tuple[str, str], Views]
+    batches: dict[tuple[str, str], list[Batch]] = field(default_factory=dict)
+    leftovers: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)  # positions
+    trimmed: dict[tuple[str, str], int] = field(default_factory=dict)  # views moved out to keep the ratio
+
+    def leftover_count(self, key: tuple[str, str]) -> int:
+        return len(self.leftovers.get(key, ())) + self.trimmed.get(key, 0)
+
+    def all_batches(self) -> Iterator[Batch]:
+        for bs in self.batches.values():
+            yield from bs
 
 
-def group_views(views: list[View]) -> dict[tuple[str, str], list[View]]:
-    out: dict[tuple[str, str], list[View]] = defaultdict(list)
-    for v in views:
-        out[(v.kind, v.group)].append(v)
-    return dict(sorted(out.items()))
-
-
-def pack_group(kind: str, group: str, views: list[View], batch_size: int, seed: int) -> tuple[list[Batch], list[View]]:
+def pack_group(kind: str, group: str, views: Views, passage_codes: np.ndarray, batch_size: int,
+               seed: int) -> tuple[list[Batch], np.ndarray]:
     """Greedy first-fit over a seeded shuffle: each view goes into the first open batch that
     has neither its pair nor its passage; a batch is closed when full."""
-    rng = random.Random(f"pack:{seed}:{kind}:{group}")
-    order = sorted(views, key=lambda v: v.pair.pair_id)
-    rng.shuffle(order)
-    open_batches: list[tuple[list[View], set[str], set[str]]] = []
+    order = rng_for("pack", seed, kind, group).permutation(len(views))
+    pairs = views.pair[order].tolist()
+    passages = passage_codes[views.pair[order]].tolist()
+    open_rows: list[list[int]] = []
+    open_keys: list[set[tuple[int, int]]] = []
     closed: list[Batch] = []
-    for v in order:
-        for slot in open_batches:
-            rows, pair_ids, passage_ids = slot
-            if v.pair.pair_id not in pair_ids and v.pair.passage_id not in passage_ids:
+    stuck: list[int] = []  # rows that conflict with every open batch when MAX_OPEN are open
+    for pos, pair, passage in zip(order.tolist(), pairs, passages, strict=True):
+        kp, kq = (0, pair), (1, passage)
+        for slot, keys in enumerate(open_keys):
+            if kp not in keys and kq not in keys:
                 break
         else:
-            slot = ([], set(), set())
-            open_batches.append(slot)
-        rows, pair_ids, passage_ids = slot
-        rows.append(v)
-        pair_ids.add(v.pair.pair_id)
-        passage_ids.add(v.pair.passage_id)
-        if len(rows) == batch_size:
-            closed.append(Batch(kind, group, len(closed), rows))
-            open_batches.remove(slot)
-    leftovers = [v for rows, _, _ in open_batches for v in rows]
+            if len(open_keys) >= MAX_OPEN:
+                stuck.append(pos)
+                continue
+            slot = len(open_keys)
+            open_rows.append([])
+            open_keys.append(set())
+        open_rows[slot].append(pos)
+        open_keys[slot].update((kp, kq))
+        if len(open_rows[slot]) == batch_size:
+            closed.append(Batch(kind, group, len(closed), np.asarray(open_rows.pop(slot), dtype=np.int64)))
+            open_keys.pop(slot)
+    leftovers = np.asarray(sorted([p for rows in open_rows for p in rows] + stuck), dtype=np.int64)
     return closed, leftovers
 
 
-def pack(views: list[View], batch_size: int, seed: int) -> Packed:
-    packed = Packed()
-    for (kind, group), vs in group_views(views).items():
-        batches, left = pack_group(kind, group, vs, batch_size, seed)
+def pack(views: dict[tuple[str, str], Views], passage_codes: np.ndarray, batch_size: int, seed: int) -> Packed:
+    packed = Packed(views)
+    for (kind, group), vs in sorted(views.items()):
+        batches, left = pack_group(kind, group, vs, passage_codes, batch_size, seed)
         packed.batches[(kind, group)] = batches
         packed.leftovers[(kind, group)] = left
     return packed
+
+
+def balance_ratio(packed: Packed, mono_ratio: float) -> None:
+    """Move surplus batches of one kind to leftovers so that mono batches are `mono_ratio`
+    of all batches (within one batch). Surplus is taken from the groups with the most
+    batches, so languages stay balanced; the views moved are counted as leftovers."""
+    count = {k: sum(len(b) for (kk, _), b in packed.batches.items() if kk == k) for k in ("mono", "cross")}
+    total = count["mono"] + count["cross"]
+    if total == 0:
+        return
+    if mono_ratio >= 1.0:
+        keep = {"mono": count["mono"], "cross": 0}
+    elif mono_ratio <= 0.0:
+        keep = {"mono": 0, "cross": count["cross"]}
+    else:
+        # the largest schedule with mono share = ratio that both kinds can supply
+        size = min(count["mono"] / mono_ratio, count["cross"] / (1 - mono_ratio))
+        keep = {"mono": min(count["mono"], math.ceil(size * mono_ratio - 1e-9)),
+                "cross": min(count["cross"], math.ceil(size * (1 - mono_ratio) - 1e-9))}
+    for kind in ("mono", "cross"):
+        surplus = count[kind] - keep[kind]
+        while surplus > 0:
+            key = max((k for k in packed.batches if k[0] == kind and packed.batches[k]),
+                      key=lambda k: (len(packed.batches[k]), k))
+            b = packed.batches[key].pop()
+            packed.trimmed[key] = packed.trimmed.get(key, 0) + len(b.rows)
+            surplus -= 1
 
 
 def hybrid_order(batches: dict[tuple[str, str], list[Batch]], mono_ratio: float) -> list[Batch]:
@@ -80,7 +121,7 @@ def hybrid_order(batches: dict[tuple[str, str], list[Batch]], mono_ratio: float)
     long as both kinds last; within a kind, groups are spread out (the group furthest
     behind its share goes next)."""
     by_kind: dict[str, dict[str, list[Batch]]] = {"mono": {}, "cross": {}}
-    for (kind, group), bs in batches.items():
+    for (kind, group), bs in sorted(batches.items()):
         if bs:
             by_kind[kind][group] = bs
     pos = {k: {g: 0 for g in gs} for k, gs in by_kind.items()}

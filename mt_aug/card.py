@@ -70,11 +70,37 @@ def _fmt_counts(d: dict[str, int]) -> str:
     return ", ".join(f"{k}: {v}" for k, v in sorted(d.items())) or "none"
 
 
+# Values that change from one run of the same build to the next; a stable card replaces them.
+VOLATILE = ("build_id", "started_at", "finished_at", "host", "flow_run_id")
+
+
+def stable(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest with run-specific values replaced, so that the card of the same config,
+    inputs, seed and models is the same text on any machine (data_cards/demo-build.md)."""
+    def local(x: Any) -> Any:  # absolute paths -> file names: where a checkout lives is not a fact of the build
+        if isinstance(x, dict):
+            return {k: local(v) for k, v in x.items()}
+        if isinstance(x, list):
+            return [local(v) for v in x]
+        return Path(x).name if isinstance(x, str) and x.startswith("/") else x
+
+    m = local(json.loads(json.dumps(manifest)))
+    for key in (*VOLATILE, "config_hash"):
+        if key in m:
+            m[key] = f"<{key}>"
+    m["code_version"] = {"version": m["code_version"].get("version"), "git_commit": "<git_commit>"}
+    for key in ("output_dir", "cache_dir"):
+        if key in m.get("config", {}):
+            m["config"][key] = f"<{key}>"
+    m["translation"] = {lang: {**t, "seconds": "<seconds>"} for lang, t in m["translation"].items()}
+    return m
+
+
 def render(manifest: dict[str, Any]) -> str:
     missing = [k for k in REQUIRED_MANIFEST_KEYS if k not in manifest]
     if missing:
         raise CardError(f"manifest: missing field {missing[0]!r}")
-    m = manifest
+    m = json.loads(json.dumps(manifest, sort_keys=True))  # as read back from manifest.json: same text either way
     fm = yaml.safe_dump(front_matter(m), sort_keys=False, allow_unicode=True)
     langs = ", ".join(f"{c} ({LANGUAGES[c].name})" if c in LANGUAGES else c for c in m["languages"])
     parts: list[str] = [f"---\n{fm}---\n"]
@@ -113,12 +139,18 @@ def render(manifest: dict[str, Any]) -> str:
         f"- mt-aug {cv.get('version')} (git {cv.get('git_commit') or 'unknown'})\n"
         f"- Prefect flow run: {m.get('flow_run_id') or 'none'}\n"
         f"- seed: {m['seed']}; started {m.get('started_at')}; finished {m.get('finished_at')}; host {m.get('host')}\n\n"
-        + _table(["language", "backend", "model", "decoding"], model_rows) + "\n"
+        + _table(["language", "backend", "model", "decoding"], model_rows) + "\n\n"
+        "<details><summary>Build config</summary>\n\n```yaml\n"
+        + yaml.safe_dump(m.get("config", {}), sort_keys=False, allow_unicode=True)
+        + "```\n</details>\n"
     )
     src_rows = [[n, s["read"], s["kept"], _fmt_counts(s["dropped"]), s.get("license") or "unknown",
-                 s.get("citation") or ""] for n, s in sorted(m["sources"].items())]
-    parts.append("## Sources\n\n" + _table(["source", "read", "kept", "dropped (reason: n)", "license", "citation"],
-                                            src_rows) + "\n")
+                 "yes" if s.get("commercial_use", True) else "**no**", s.get("url") or "-"]
+                for n, s in sorted(m["sources"].items())]
+    cites = "".join(f"\n```bibtex\n{s['citation']}\n```\n" for _, s in sorted(m["sources"].items())
+                    if s.get("citation"))
+    parts.append("## Sources\n\n" + _table(["source", "read", "kept", "dropped (reason: n)", "license",
+                                             "commercial use", "url"], src_rows) + "\n" + cites)
     tr_rows = [[lang, t["segments"], t["unique"], t["cached"], t["translated"], _fmt_counts(t["filtered"]),
                 _fmt_counts(t["views_dropped"]), f"`{t['model']}`"] for lang, t in sorted(m["translation"].items())]
     parts.append("## Translation\n\n" + _table(
@@ -150,18 +182,119 @@ def render(manifest: dict[str, Any]) -> str:
                     e["passage"][:160].replace("|", "/") + "..."] for e in ex]
         parts.append("## Examples\n\n" + _table(["batch", "query lang", "passage lang", "query", "passage"],
                                                   [[str(c).replace("|", "/") for c in r] for r in ex_rows]) + "\n")
+    overlaps = "".join(f"- {n}: {o}\n" for n, s in sorted(m["sources"].items()) for o in s.get("known_overlaps", []))
     parts.append(
         "## Limitations\n\n"
         "- Non-English text is machine translation: expect translation errors, especially in names, "
         "numbers and rare words; quality filters remove only detectable failures.\n"
-        "- Decontamination removes exact and long n-gram overlap with the configured evaluation sets only; "
-        "paraphrases of evaluation questions and evaluation sets not listed here are not removed.\n"
+        "- Decontamination removes exact, near-exact and long n-gram overlap with the configured evaluation "
+        "sets only; paraphrases of evaluation questions and evaluation sets not listed here are not removed.\n"
         "- Licenses of the sources carry over to this build (see Sources).\n"
+        + (f"\nKnown overlaps of the sources (from their dataset cards):\n\n{overlaps}" if overlaps else "")
     )
     return "\n".join(parts)
 
 
 def write_card(build_dir: Path, manifest: dict[str, Any]) -> Path:
+    """README.md (the card) and croissant.json beside it."""
+    from mt_aug.croissant import croissant
+
     path = build_dir / "README.md"
     path.write_text(render(manifest), encoding="utf-8")
+    (build_dir / "croissant.json").write_text(json.dumps(croissant(manifest), indent=2, ensure_ascii=False) + "\n",
+                                              encoding="utf-8")
     return path
+
+
+def load_manifest(build_dir: Path) -> dict[str, Any]:
+    path = build_dir / "manifest.json"
+    try:
+        m = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CardError(f"{path}: missing") from None
+    except json.JSONDecodeError as exc:
+        raise CardError(f"{path}: invalid JSON: {exc}") from None
+    missing = [k for k in REQUIRED_MANIFEST_KEYS if k not in m]
+    if missing:
+        raise CardError(f"{path}: missing field {missing[0]!r}")
+    return m
+
+
+def check_against_disk(build_dir: Path, manifest: dict[str, Any]) -> None:
+    """Refuse to render a card whose numbers the files on disk do not bear out."""
+    import pyarrow as pa
+
+    from mt_aug.shards import sha256_file
+
+    rows = 0
+    for f in manifest["files"]:
+        path = build_dir / f["path"]
+        if not path.is_file():
+            raise CardError(f"{f['path']}: listed in manifest.json but missing")
+        if sha256_file(path) != f["sha256"]:
+            raise CardError(f"{f['path']}: sha256 differs from manifest.json")
+        with pa.memory_map(str(path)) as src:
+            n = sum(rb.num_rows for rb in pa.ipc.open_stream(src))
+        if n != f["rows"]:
+            raise CardError(f"{f['path']}: holds {n} rows, manifest.json says {f['rows']}")
+        rows += n
+    if rows != manifest["counts"]["rows"]:
+        raise CardError(f"manifest.json: counts.rows is {manifest['counts']['rows']}, the files hold {rows}")
+    for kind in ("mono", "cross"):
+        for group, n in manifest["batches"][kind].items():
+            got = sum(f["batches"] for f in manifest["files"] if f["kind"] == kind and f["group"] == group)
+            if got != n:
+                raise CardError(f"manifest.json: batches.{kind}.{group} is {n}, its files hold {got}")
+
+
+def rerender(build_dir: Path) -> Path:
+    manifest = load_manifest(build_dir)
+    check_against_disk(build_dir, manifest)
+    return write_card(build_dir, manifest)
+
+
+def _flat(d: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(d, dict):
+        out: dict[str, Any] = {}
+        for k, v in d.items():
+            out.update(_flat(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    return {prefix: d}
+
+
+DIFF_SECTIONS = ("counts", "sources", "models", "translation", "batches", "leftovers", "languages", "seed",
+                 "batch_size", "mono_ratio", "config_hash")
+
+
+def diff(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """What changed between two builds: counts, sources, models, eval sets, translation, batches."""
+    lines = [f"# {old.get('build_id')} -> {new.get('build_id')}"]
+    for section in DIFF_SECTIONS:
+        a, b = _flat(old.get(section), section), _flat(new.get(section), section)
+        for key in sorted(set(a) | set(b)):
+            if key.endswith(".seconds") or a.get(key) == b.get(key):
+                continue
+            va, vb = a.get(key, "(absent)"), b.get(key, "(absent)")
+            delta = f" ({vb - va:+})" if isinstance(va, int) and isinstance(vb, int) else ""
+            lines.append(f"{key}: {va} -> {vb}{delta}")
+    ea = {name: {lang: sorted(f["sha256"] for f in fs) for lang, fs in e["files"].items()}
+          for name, e in old["decontamination"].get("eval_sets", {}).items()}
+    eb = {name: {lang: sorted(f["sha256"] for f in fs) for lang, fs in e["files"].items()}
+          for name, e in new["decontamination"].get("eval_sets", {}).items()}
+    for name in sorted(set(ea) | set(eb)):
+        if name not in ea:
+            lines.append(f"eval_sets.{name}: added ({', '.join(sorted(eb[name]))})")
+        elif name not in eb:
+            lines.append(f"eval_sets.{name}: removed")
+        elif ea[name] != eb[name]:
+            changed = sorted(lang for lang in set(ea[name]) | set(eb[name]) if ea[name].get(lang) != eb[name].get(lang))
+            lines.append(f"eval_sets.{name}: files changed for {', '.join(changed)}")
+    for side in ("source", "target"):
+        a = _flat(old["decontamination"].get(side, {}), f"decontamination.{side}")
+        b = _flat(new["decontamination"].get(side, {}), f"decontamination.{side}")
+        for key in sorted(set(a) | set(b)):
+            if a.get(key) != b.get(key):
+                lines.append(f"{key}: {a.get(key, 0)} -> {b.get(key, 0)}")
+    if len(lines) == 1:
+        lines.append("no changes")
+    return "\n".join(lines) + "\n"

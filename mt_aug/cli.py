@@ -50,15 +50,43 @@ def validate(config: ConfigArg) -> None:
 
 
 @app.command()
+def plan(
+    config: ConfigArg,
+    report: Annotated[Path | None, typer.Option("--report", help="Where to write the JSON report "
+                                                "(default: <output_dir>/plan.json).")] = None,
+) -> None:
+    """Run everything before translation (collect, decontaminate, dedup, segment, cache look-up); report counts."""
+    import json
+
+    from mt_aug.config import ConfigError, load_config
+    from mt_aug.plan import plan as make_plan
+    from mt_aug.plan import summary_text
+    from mt_aug.readers import SourceError
+    from mt_aug.translate.base import BackendError
+
+    try:
+        cfg = load_config(config)
+        result = make_plan(cfg)
+    except (ConfigError, SourceError, BackendError) as exc:
+        _fail(str(exc))
+    path = report if report is not None else cfg.output_dir / "plan.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    typer.echo(summary_text(result))
+    typer.echo(f"report: {path}")
+
+
+@app.command()
 def build(
     config: ConfigArg,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Override output_dir.")] = None,
+    cache_dir: Annotated[Path | None, typer.Option(help="Override cache_dir.")] = None,
 ) -> None:
     """Run the build-corpus flow (Prefect's ephemeral API, or PREFECT_API_URL) and print the build dir."""
     from mt_aug.config import ConfigError, load_config
 
     try:
-        load_config(config, output_dir=output)  # fail fast, before Prefect starts, writing nothing
+        load_config(config, output_dir=output, cache_dir=cache_dir)  # fail fast, before Prefect starts
     except ConfigError as exc:
         _fail(str(exc))
     _prefect_env()
@@ -67,10 +95,40 @@ def build(
     from mt_aug.translate.base import BackendError
 
     try:
-        build_dir = build_corpus(str(config), str(output) if output else None)
+        build_dir = build_corpus(str(config), str(output) if output else None, str(cache_dir) if cache_dir else None)
     except (ConfigError, SourceError, BackendError) as exc:
         _fail(str(exc))
     typer.echo(build_dir)
+
+
+@app.command()
+def card(
+    build_dir: Annotated[Path | None, typer.Argument(help="A build directory.", show_default=False)] = None,
+    diff: Annotated[tuple[Path, Path] | None, typer.Option("--diff", help="OLD NEW: what changed between two builds.",
+                                                           show_default=False)] = None,
+    stable: Annotated[Path | None, typer.Option(help="Also write a run-independent card here (data_cards/).")] = None,
+) -> None:
+    """Re-render a build's card (README.md, croissant.json) from its manifest, or diff two builds."""
+    from mt_aug.card import CardError, check_against_disk, load_manifest, render, rerender
+    from mt_aug.card import diff as card_diff
+    from mt_aug.card import stable as stable_manifest
+
+    try:
+        if diff is not None:
+            old, new = (load_manifest(p) for p in diff)
+            typer.echo(card_diff(old, new), nl=False)
+            return
+        if build_dir is None:
+            _fail("card: give BUILD_DIR, or --diff OLD NEW")
+        path = rerender(build_dir)
+        if stable is not None:
+            manifest = load_manifest(build_dir)
+            check_against_disk(build_dir, manifest)
+            stable.write_text(render(stable_manifest(manifest)), encoding="utf-8")
+            typer.echo(stable)
+    except CardError as exc:
+        _fail(f"{build_dir or ''}: {exc}".lstrip(": "), code=1)
+    typer.echo(path)
 
 
 @app.command()

@@ -163,6 +163,14 @@ class BatchingConfig(_Model):
     mono_views_per_pair: Annotated[int, Field(ge=0)] = 1
     cross_views_per_pair: Annotated[int, Field(ge=0)] = 1
     rows_per_file: Annotated[int, Field(ge=1)] = 10_000
+    # batch: one language per mono batch; example: rows of a mono batch may differ in language
+    mono_mixing: Literal["batch", "example"] = "batch"
+
+    @model_validator(mode="after")
+    def _some_views(self) -> BatchingConfig:
+        if self.mono_views_per_pair + self.cross_views_per_pair == 0:
+            raise ValueError("mono_views_per_pair and cross_views_per_pair are both 0: no views")
+        return self
 
 
 class DecontaminationConfig(_Model):
@@ -288,7 +296,8 @@ def _loc_of_model_error(msg: str) -> tuple[str, str]:
     return "", msg
 
 
-def load_config(path: str | Path, *, check_files: bool = True, output_dir: str | Path | None = None) -> BuildConfig:
+def load_config(path: str | Path, *, check_files: bool = True, output_dir: str | Path | None = None,
+                cache_dir: str | Path | None = None) -> BuildConfig:
     """Read, validate and resolve a config file. Raises ConfigError naming file and key."""
     path = Path(path)
     shown = str(path)
@@ -323,6 +332,8 @@ def load_config(path: str | Path, *, check_files: bool = True, output_dir: str |
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise ConfigError(f"{shown}: {loc}: {msg}{more}") from None
     cfg = _resolve_paths(cfg, path.parent, output_dir)
+    if cache_dir is not None:
+        cfg = cfg.model_copy(update={"cache_dir": Path(cache_dir).resolve()})
     _check_backends(cfg, shown)
     if check_files:
         _check_files(cfg, shown)

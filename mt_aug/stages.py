@@ -14,13 +14,14 @@ from typing import Any
 
 from mt_aug import __version__
 from mt_aug.accounting import Ledger, count_by
-from mt_aug.batching import Packed, hybrid_order, pack
+from mt_aug.batching import Packed, balance_ratio, hybrid_order, pack
 from mt_aug.collect import dedup
 from mt_aug.config import BuildConfig
 from mt_aug.decontaminate import EvalIndex, EvalSummary, build_index, file_sha256, find_contamination
 from mt_aug.reassemble import PairSegments, PairText, reassemble, segment_pairs, unique_segments
 from mt_aug.schema import SOURCE_LANG, Drop, QAPair
-from mt_aug.shards import ShardFile, write_group, write_schedule
+from mt_aug.corpus import Corpus, build_corpus
+from mt_aug.shards import ShardFile, rows_table, shard_schema, write_group, write_schedule
 from mt_aug.translate.cache import TranslationCache
 from mt_aug.translate.engine import ProgressFn, model_identity, translate_unique
 from mt_aug.views import ViewStats, assign_views
@@ -67,7 +68,7 @@ def eval_indexes(cfg: BuildConfig) -> dict[str, EvalIndex]:
     """One index per language that has eval files."""
     out = {}
     for lang in cfg.languages:
-        idx = build_index(cfg.eval_sets, lang, cfg.decontamination.ngram)
+        idx = build_index(cfg.eval_sets, lang, cfg.decontamination.ngram, cfg.decontamination.question_similarity)
         if idx is not None:
             out[lang] = idx
     return out
@@ -78,8 +79,18 @@ def coverage_warnings(cfg: BuildConfig) -> list[str]:
     if not cfg.eval_sets:
         return ["no eval_sets configured: nothing was decontaminated"]
     covered = {lang for es in cfg.eval_sets for lang in cfg.languages if es.files(lang)}
-    return [f"no eval file for language {lang!r}: its {'source' if lang == SOURCE_LANG else 'translated'} "
-            "texts were not checked" for lang in cfg.languages if lang not in covered]
+    out = [f"no eval file for language {lang!r}: its {'source' if lang == SOURCE_LANG else 'translated'} "
+           "texts were not checked" for lang in cfg.languages if lang not in covered]
+    for es in cfg.eval_sets:
+        for lang in cfg.languages:
+            extra = es.qrels_files(lang) + es.corpus_files(lang)
+            if extra and not es.files(lang):
+                out.append(f"eval set {es.name!r}: qrels/corpus for language {lang!r} but no queries file in "
+                           "`paths`: not used")
+            elif es.files(lang) and es.corpus_files(lang) and not es.qrels_files(lang):
+                out.append(f"eval set {es.name!r} ({lang}): corpus without qrels: every corpus passage was indexed "
+                           "(for a whole-Wikipedia corpus such as MIRACL's this drops most Wikipedia-based passages)")
+    return out
 
 
 def decontaminate_source(pairs: list[QAPair], ledger: Ledger, index: EvalIndex | None) -> Decontaminated:
@@ -161,40 +172,44 @@ def english_texts(pairs: list[QAPair]) -> dict[str, PairText]:
 
 # --- views, batches, shards ---------------------------------------------------------------
 
-def views_and_batches(cfg: BuildConfig, pairs: list[QAPair], texts: dict[str, dict[str, PairText]]) -> tuple[Packed, ViewStats]:
+def views_and_batches(cfg: BuildConfig, pairs: list[QAPair],
+                      texts: dict[str, dict[str, PairText]]) -> tuple[Corpus, Packed, ViewStats]:
     b = cfg.batching
-    views, vstats = assign_views(pairs, texts, cfg.languages, mono_per_pair=b.mono_views_per_pair,
-                                 cross_per_pair=b.cross_views_per_pair, seed=cfg.seed)
-    packed = pack(views, b.batch_size, cfg.seed)
-    for (kind, group), left in packed.leftovers.items():
-        if left and not packed.batches[(kind, group)]:
-            log.warning("%s %s: %d views cannot fill one batch of %d: all are leftovers", kind, group, len(left),
-                        b.batch_size)
-    return packed, vstats
+    corpus = build_corpus(pairs, texts, cfg.languages)
+    views, vstats = assign_views(corpus.available(), cfg.languages, mono_per_pair=b.mono_views_per_pair,
+                                 cross_per_pair=b.cross_views_per_pair, seed=cfg.seed, mono_mixing=b.mono_mixing)
+    packed = pack(views, corpus.passage_codes, b.batch_size, cfg.seed)
+    for (kind, group), vs in views.items():
+        if not packed.batches[(kind, group)]:
+            log.warning("%s %s: %d views cannot fill one batch of %d rows: all are leftovers", kind, group,
+                        len(vs), b.batch_size)
+    balance_ratio(packed, b.mono_ratio)
+    trimmed = sum(packed.trimmed.values())
+    if trimmed:
+        log.warning("mono_ratio %.2f: %d views of surplus batches moved to leftovers (mono/cross views per pair "
+                    "do not match the ratio)", b.mono_ratio, trimmed)
+    return corpus, packed, vstats
 
 
-def write_shards(cfg: BuildConfig, build_dir: Path, packed: Packed) -> tuple[list[ShardFile], ShardFile]:
+def write_shards(cfg: BuildConfig, build_dir: Path, corpus: Corpus, packed: Packed) -> tuple[list[ShardFile], ShardFile]:
     files: list[ShardFile] = []
     for (kind, group), batches in packed.batches.items():
         if batches:
-            files += write_group(build_dir, kind, group, batches, cfg.batching.batch_size, cfg.batching.rows_per_file)
+            files += write_group(build_dir, corpus, kind, group, packed.views[(kind, group)], batches,
+                                 cfg.batching.batch_size, cfg.batching.rows_per_file)
     schedule = write_schedule(build_dir, hybrid_order(packed.batches, cfg.batching.mono_ratio), files)
     return files, schedule
 
 
-def _examples(packed: Packed, per_kind: int = 2) -> list[dict[str, str]]:
+def _examples(corpus: Corpus, packed: Packed, per_kind: int = 2) -> list[dict[str, str]]:
+    """The first row of the first batch of a few groups per kind."""
     out = []
     for kind in ("mono", "cross"):
-        n = 0
-        for (k, _g), batches in packed.batches.items():
-            if k != kind or not batches:
-                continue
-            v = batches[0].rows[0]
-            out.append({"batch_id": batches[0].batch_id, "query": v.query, "query_lang": v.query_lang,
-                        "passage": v.passage, "passage_lang": v.passage_lang, "passage_title": v.passage_title})
-            n += 1
-            if n == per_kind:
-                break
+        groups = [(k, bs) for k, bs in packed.batches.items() if k[0] == kind and bs][:per_kind]
+        for key, bs in groups:
+            row = rows_table(corpus, packed.views[key], bs[:1]).slice(0, 1).to_pylist()[0]
+            out.append({k: row[k] for k in ("batch_id", "query", "query_lang", "passage", "passage_lang",
+                                            "passage_title")})
     return out
 
 
@@ -209,7 +224,9 @@ def _license_info(cfg: BuildConfig) -> dict[str, dict[str, Any]]:
         commercial = card.get("commercial_use")
         if commercial is None or s.license:
             commercial = not any(t in lic.lower() for t in ("-nc", "non-commercial", "noncommercial", "ms-marco"))
-        out[s.name] = {"license": lic, "citation": card.get("pretty_name", ""), "commercial_use": bool(commercial)}
+        out[s.name] = {"license": lic, "commercial_use": bool(commercial), "dataset_card": card.get("name"),
+                       "url": card.get("url", ""), "citation": (card.get("citation") or "").strip(),
+                       "known_overlaps": list(card.get("known_overlaps") or [])}
     return out
 
 
@@ -222,6 +239,7 @@ def build_manifest(
     decon: Decontaminated,
     results: dict[str, LanguageResult],
     vstats: ViewStats,
+    corpus: Corpus,
     packed: Packed,
     files: list[ShardFile],
     schedule: ShardFile,
@@ -245,9 +263,9 @@ def build_manifest(
     rows = sum(f.rows for f in files)
     batches: dict[str, dict[str, int]] = {"mono": {}, "cross": {}}
     leftovers: dict[str, dict[str, int]] = {"mono": {}, "cross": {}}
-    for (kind, group), bs in packed.batches.items():
-        batches[kind][group] = len(bs)
-        leftovers[kind][group] = len(packed.leftovers.get((kind, group), []))
+    for (kind, group) in packed.views:
+        batches[kind][group] = len(packed.batches.get((kind, group), []))
+        leftovers[kind][group] = packed.leftover_count((kind, group))
     models = {}
     for lang in cfg.target_languages:
         spec = cfg.translator.for_language(lang)
@@ -268,7 +286,9 @@ def build_manifest(
         "languages": cfg.languages,
         "batch_size": cfg.batching.batch_size,
         "mono_ratio": cfg.batching.mono_ratio,
+        "mono_mixing": cfg.batching.mono_mixing,
         "rows_per_file": cfg.batching.rows_per_file,
+        "columns": list(shard_schema(corpus.has_negatives).names),
         "models": models,
         "sources": sources,
         "decontamination": {
@@ -297,7 +317,7 @@ def build_manifest(
         },
         "files": [f.to_dict() for f in files],
         "schedule": {"path": schedule.path, "sha256": schedule.sha256, "steps": schedule.rows},
-        "examples": _examples(packed),
+        "examples": _examples(corpus, packed),
     }
 
 

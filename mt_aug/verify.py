@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from mt_aug.schema import SCHEDULE_SCHEMA, SHARD_COLUMNS
 from mt_aug.shards import sha256_file
+from mt_aug.views import MONO_MIXED
 
 
 class VerifyError(Exception):
@@ -24,7 +25,7 @@ def _read_stream(path: Path, shown: str) -> list[pa.RecordBatch]:
         raise VerifyError(f"{shown}: not a readable Arrow IPC stream (truncated or corrupt): {exc}") from None
 
 
-def check_batch(rows: dict[str, list[Any]], kind: str, batch_size: int, where: str) -> None:
+def check_batch(rows: dict[str, list[Any]], kind: str, batch_size: int, where: str, mixed: bool = False) -> None:
     n = len(rows["batch_id"])
     if n != batch_size:
         raise VerifyError(f"{where}: has {n} rows, batch_size is {batch_size}")
@@ -34,7 +35,7 @@ def check_batch(rows: dict[str, list[Any]], kind: str, batch_size: int, where: s
     if kind == "mono":
         if any(q != p for q, p in pairs):
             raise VerifyError(f"{where}: mono batch has a row with query_lang != passage_lang")
-        if len({q for q, _ in pairs}) != 1:
+        if not mixed and len({q for q, _ in pairs}) != 1:
             raise VerifyError(f"{where}: mono batch mixes languages {sorted({q for q, _ in pairs})}")
     else:
         if any(q == p for q, p in pairs):
@@ -81,13 +82,14 @@ def verify_build(build_dir: str | Path) -> dict[str, Any]:
         for i, rb in enumerate(rbs):
             d = rb.to_pydict()
             bid = d["batch_id"][0] if d["batch_id"] else "?"
-            check_batch(d, entry["kind"], batch_size, f"{entry['path']}: batch {i} ({bid})")
+            mixed = entry["group"] == MONO_MIXED
+            check_batch(d, entry["kind"], batch_size, f"{entry['path']}: batch {i} ({bid})", mixed=mixed)
             if bid in all_batch_ids:
                 raise VerifyError(f"{entry['path']}: batch {i} ({bid}) also appears in {all_batch_ids[bid][0]}")
             all_batch_ids[bid] = (entry["path"], i)
             want_kind, want_group = entry["kind"], entry["group"]
             got_group = d["query_lang"][0] if want_kind == "mono" else f"{d['query_lang'][0]}-{d['passage_lang'][0]}"
-            if got_group != want_group:
+            if got_group != want_group and not mixed:
                 raise VerifyError(f"{entry['path']}: batch {i} ({bid}) is {got_group}, file is under {want_group}")
         rows_total += rows
     if rows_total != manifest["counts"]["rows"]:
@@ -120,3 +122,17 @@ def _verify_schedule(build_dir: Path, sched: dict[str, Any], batches: dict[str, 
     missing = set(batches) - seen
     if missing:
         raise VerifyError(f"{sched['path']}: {len(missing)} batches never scheduled, e.g. {sorted(missing)[0]}")
+    kinds = table["kind"]
+    if kinds:
+        mono = kinds.count("mono")
+        if abs(mono - ratio * len(kinds)) > 1:
+            raise VerifyError(f"{sched['path']}: {mono} of {len(kinds)} batches are mono, mono_ratio {ratio} "
+                              f"wants {ratio * len(kinds):.1f} (within one batch)")
+        # interleaved, not blocked: every prefix keeps the ratio while both kinds last
+        used = 0
+        last = min(len(kinds), int(min(mono / max(ratio, 1e-9), (len(kinds) - mono) / max(1 - ratio, 1e-9))))
+        for step, kind in enumerate(kinds[:last]):
+            used += kind == "mono"
+            if abs(used - ratio * (step + 1)) > 1:
+                raise VerifyError(f"{sched['path']}: step {step}: {used} mono batches of {step + 1}, "
+                                  f"mono_ratio {ratio}: the schedule is blocked, not interleaved")

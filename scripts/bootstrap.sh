@@ -20,8 +20,8 @@ echo "bootstrap: creating .venv from requirements.lock" >&2
 .venv/bin/python -m pip install --quiet "uv==${UV_VERSION}"
 links=()
 [ -d "$FIND_LINKS" ] && links=(--find-links "$FIND_LINKS")
-.venv/bin/uv pip install --quiet --python .venv/bin/python "${links[@]}" --compile-bytecode \
-  -r requirements.lock
+.venv/bin/uv pip sync --quiet --python .venv/bin/python "${links[@]}" --compile-bytecode \
+  requirements.lock
 .venv/bin/uv pip install --quiet --python .venv/bin/python --no-deps -e .
 echo "$want" > "$stamp"
 echo "bootstrap: .venv ready" >&2

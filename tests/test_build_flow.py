@@ -165,7 +165,7 @@ def test_verify_catches_invariant_break(broken: Path) -> None:
     first = rbs[0].to_pydict()
     first["pair_id"][1] = first["pair_id"][0]
     rbs[0] = pa.record_batch(first, schema=rbs[0].schema)
-    write_stream(f, rbs[0].schema, rbs)
+    write_stream(f, pa.Table.from_batches(rbs), len(first["pair_id"]))
     m = _manifest(broken)
     for e in m["files"]:
         if e["path"] == "mono/en/part-00000.arrow":
@@ -189,8 +189,8 @@ def test_failed_build_leaves_current_alone(demo_build: dict, monkeypatch: pytest
     before = (out / "current").resolve()
     real = stages.write_shards
 
-    def explode(cfg, build_dir, packed):  # type: ignore[no-untyped-def]
-        real(cfg, build_dir, packed)
+    def explode(cfg, build_dir, corpus, packed):  # type: ignore[no-untyped-def]
+        real(cfg, build_dir, corpus, packed)
         raise OSError("disk full (simulated)")
 
     monkeypatch.setattr(stages, "write_shards", explode)
@@ -199,3 +199,16 @@ def test_failed_build_leaves_current_alone(demo_build: dict, monkeypatch: pytest
     assert (out / "current").resolve() == before
     assert verify_build(out / "current")["rows"] > 0
     assert not list((out / "builds").glob(".staging-*"))
+
+
+def test_sentence_transformers_example_trains_two_steps(demo_build: dict, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    r = subprocess.run([sys.executable, str(root / "examples" / "train_sentence_transformers.py"),
+                        str(demo_build["out"] / "current"), "--steps", "2"], capture_output=True, text=True,
+                       timeout=600, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "step 0: mono" in r.stdout and "step 1: cross" in r.stdout
+    assert "steps: 2;" in r.stdout

@@ -19,9 +19,16 @@ class Reader(Protocol):
 
 
 def get_reader(fmt: str) -> Reader:
-    from mt_aug.readers import squad
+    from mt_aug.readers import dpr, mapped, msmarco, squad
 
-    readers: dict[str, Reader] = {"squad": squad.read}
+    readers: dict[str, Reader] = {
+        "squad": squad.read,
+        "dpr": dpr.read,
+        "msmarco": msmarco.read,
+        "jsonl": mapped.read_jsonl,
+        "csv": mapped.read_csv,
+        "hf": mapped.read_hf,
+    }
     try:
         return readers[fmt]
     except KeyError:

@@ -9,8 +9,8 @@ from typing import Any
 
 from mt_aug.accounting import Ledger
 from mt_aug.config import SourceConfig
-from mt_aug.normalize import passage_id
 from mt_aug.readers import SourceError
+from mt_aug.readers.common import Progress, make_pair, malformed
 from mt_aug.schema import Drop, QAPair
 
 
@@ -57,28 +57,6 @@ def _answers(qa: dict[str, Any]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def _pair(source: SourceConfig, rid: str, question: str, title: str, context: str, answers: tuple[str, ...],
-          ledger: Ledger) -> QAPair | None:
-    question, context = question.strip(), context.strip()
-    if not question:
-        ledger.reject(Drop("collect", source.name, rid, "empty question"))
-        return None
-    if not context:
-        ledger.reject(Drop("collect", source.name, rid, "empty passage"))
-        return None
-    ledger.keep(source.name)
-    return QAPair(
-        source=source.name,
-        id=rid,
-        question=question,
-        passage_title=title.strip().replace("_", " "),
-        passage=context,
-        answers=answers,
-        pair_id=f"{source.name}:{rid}",
-        passage_id=passage_id(context),
-    )
-
-
 def read(source: SourceConfig, ledger: Ledger) -> Iterator[QAPair]:
     if source.dataset is not None:
         yield from _read_hf(source, ledger)
@@ -86,8 +64,10 @@ def read(source: SourceConfig, ledger: Ledger) -> Iterator[QAPair]:
     assert source.path is not None
     path = Path(source.path)
     doc = load_json(path)
+    progress = Progress(source.name)
     for loc, qa, title, context in iter_squad_records(doc, str(path)):
         ledger.read(source.name)
+        progress.tick()
         if not isinstance(qa, dict):
             _malformed(source, ledger, path, loc, "", "expected an object")
             continue
@@ -99,25 +79,24 @@ def read(source: SourceConfig, ledger: Ledger) -> Iterator[QAPair]:
         if qa.get("is_impossible") and not source.keep_unanswerable:
             ledger.reject(Drop("collect", source.name, rid, "unanswerable"))
             continue
-        pair = _pair(source, rid, qa["question"], title, context, _answers(qa), ledger)
+        pair = make_pair(source, rid, qa["question"], title, context, _answers(qa), ledger)
         if pair is not None:
             yield pair
 
 
 def _malformed(source: SourceConfig, ledger: Ledger, path: Path, loc: str, rid: str, why: str) -> None:
-    msg = f"{path}: {loc}: {why}"
-    if source.is_strict:
-        raise SourceError(msg)
-    ledger.reject(Drop("collect", source.name, rid or loc, "malformed record", detail={"error": msg}))
+    malformed(source, ledger, f"{path}: {loc}", rid or loc, why)
 
 
 def _read_hf(source: SourceConfig, ledger: Ledger) -> Iterator[QAPair]:
     """A Hugging Face dataset in SQuAD's columns (id, title, context, question, answers)."""
     import datasets
 
-    ds = datasets.load_dataset(source.dataset, split=source.split, streaming=True)
+    ds = datasets.load_dataset(source.dataset, source.subset, split=source.split, streaming=True)
+    progress = Progress(source.name)
     for i, row in enumerate(ds):
         ledger.read(source.name)
+        progress.tick()
         if not all(isinstance(row.get(k), str) for k in ("id", "question", "context")):
             _malformed(source, ledger, Path(str(source.dataset)), f"{source.split}[{i}]", str(row.get("id") or ""),
                        "expected string columns id, question, context")
@@ -126,6 +105,6 @@ def _read_hf(source: SourceConfig, ledger: Ledger) -> Iterator[QAPair]:
         if not answers and not source.keep_unanswerable:
             ledger.reject(Drop("collect", source.name, row["id"], "unanswerable"))
             continue
-        pair = _pair(source, row["id"], row["question"], row.get("title") or "", row["context"], answers, ledger)
+        pair = make_pair(source, row["id"], row["question"], row.get("title") or "", row["context"], answers, ledger)
         if pair is not None:
             yield pair

@@ -1,0 +1,61 @@
+"""The corpus between translation and shards, in columns: one row per English pair, and per
+language the pair's texts (null where the pair has no valid view in that language)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from mt_aug.reassemble import PairText
+from mt_aug.schema import QAPair
+
+NEGATIVE_TYPE = pa.list_(pa.struct([("title", pa.string()), ("text", pa.string())]))
+
+
+@dataclass
+class Corpus:
+    languages: list[str]
+    pairs: pa.Table  # pair_id, passage_id, source[, hard_negatives]; row i is pair i
+    texts: dict[str, pa.Table]  # lang -> query, title, passage (null: no view in that language)
+    passage_codes: np.ndarray  # int64 per pair: passage_id factorized (same passage -> same code)
+
+    @property
+    def n_pairs(self) -> int:
+        return self.pairs.num_rows
+
+    def available(self) -> np.ndarray:
+        """bool[n_pairs, n_languages]: where the pair has a valid view."""
+        cols = [np.asarray(self.texts[lang].column("query").is_valid()) for lang in self.languages]
+        return np.stack(cols, axis=1) if cols else np.zeros((self.n_pairs, 0), dtype=bool)
+
+    @property
+    def has_negatives(self) -> bool:
+        return "hard_negatives" in self.pairs.column_names
+
+
+def build_corpus(pairs: list[QAPair], texts: dict[str, dict[str, PairText]], languages: list[str]) -> Corpus:
+    """Pairs in a canonical order (sorted by pair_id), so that nothing downstream depends on
+    the order sources or translations arrived in."""
+    order = sorted(pairs, key=lambda p: p.pair_id)
+    cols: dict[str, pa.Array] = {
+        "pair_id": pa.array([p.pair_id for p in order], pa.string()),
+        "passage_id": pa.array([p.passage_id for p in order], pa.string()),
+        "source": pa.array([p.source for p in order], pa.string()),
+    }
+    negs = [getattr(p, "hard_negatives", ()) for p in order]
+    if any(negs):
+        cols["hard_negatives"] = pa.array([[{"title": t, "text": x} for t, x in n] for n in negs], NEGATIVE_TYPE)
+    table = pa.table(cols)
+    codes = np.asarray(table.column("passage_id").dictionary_encode().combine_chunks().indices, dtype=np.int64)
+    by_lang = {}
+    for lang in languages:
+        got = texts.get(lang, {})
+        rows = [got.get(p.pair_id) for p in order]
+        by_lang[lang] = pa.table({
+            "query": pa.array([t.question if t else None for t in rows], pa.string()),
+            "title": pa.array([t.title if t else None for t in rows], pa.string()),
+            "passage": pa.array([t.passage if t else None for t in rows], pa.string()),
+        })
+    return Corpus(list(languages), table, by_lang, codes)

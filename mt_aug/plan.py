@@ -1,0 +1,118 @@
+"""`mt-aug plan`: everything a build does before translation, and what translation would cost.
+
+Collect, source-side decontamination and dedup, segmentation, and a look-up of every unique
+segment in the translation cache per target language (no model is loaded). The report says
+what was read, kept and dropped (with examples per reason), what decontamination removed,
+and how many segments and source tokens are left to translate.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from typing import Any
+
+from mt_aug.collect import collect
+from mt_aug.config import BuildConfig
+from mt_aug.reassemble import segment_pairs, unique_segments
+from mt_aug.schema import SOURCE_LANG, Drop
+from mt_aug.stages import coverage_warnings, decontaminate_source, eval_indexes
+from mt_aug.translate.cache import TranslationCache
+from mt_aug.translate.engine import cache_scope
+
+EXAMPLES_PER_REASON = 5
+# Source tokens are estimated, not counted with each model's tokenizer (no model is loaded).
+TOKENS_PER_WORD = 1.3
+TOKEN_ESTIMATE = f"whitespace words x {TOKENS_PER_WORD}"
+
+
+def _examples(drops: list[Drop], source: str) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for d in drops:
+        if d.source == source and len(out[d.reason]) < EXAMPLES_PER_REASON:
+            out[d.reason].append(d.to_dict())
+    return dict(sorted(out.items()))
+
+
+def _cached(cfg: BuildConfig, lang: str, segments: list[str]) -> set[str]:
+    """The segments already in the translation cache for `lang` (an absent cache is not created)."""
+    path = cfg.cache_dir / "translations.sqlite"
+    if not segments or not path.is_file():
+        return set()
+    with TranslationCache(path) as cache:
+        return set(cache.get_many(cache_scope(cfg.translator.for_language(lang), SOURCE_LANG, lang), segments))
+
+
+def plan(cfg: BuildConfig) -> dict[str, Any]:
+    """Run the stages before translation and report counts and translation work per language."""
+    t0 = time.monotonic()
+    collected = collect(cfg)
+    ledger = collected.ledger
+    indexes = eval_indexes(cfg)
+    decon = decontaminate_source(collected.pairs, ledger, indexes.get(SOURCE_LANG))
+    ledger.check()
+    pairs = decon.pairs
+
+    segmented = segment_pairs(pairs)
+    unique = unique_segments(segmented)
+    occurrences = sum(len(ps.all()) for ps in segmented.values())
+    words = {s: len(s.split()) for s in unique}
+    segments: dict[str, dict[str, Any]] = {}
+    for lang in cfg.target_languages:
+        hit = _cached(cfg, lang, unique)
+        todo_words = sum(n for s, n in words.items() if s not in hit)
+        segments[lang] = {
+            "total": occurrences,
+            "unique": len(unique),
+            "cached": len(hit),
+            "to_translate": len(unique) - len(hit),
+            "words_to_translate": todo_words,
+            "est_source_tokens": round(todo_words * TOKENS_PER_WORD),
+            "model": cache_scope(cfg.translator.for_language(lang), SOURCE_LANG, lang).model,
+        }
+
+    sources: dict[str, dict[str, Any]] = {}
+    for s in cfg.sources:
+        entry = ledger.sources[s.name].to_dict()
+        entry["format"] = s.format
+        entry["examples"] = _examples(ledger.drops, s.name)
+        sources[s.name] = entry
+    decontamination = {es.name: {"pairs_dropped": 0, "passages_matched": 0, "questions_matched": 0, "methods": {}}
+                       for es in cfg.eval_sets}
+    decontamination.update({name: summary.to_dict() for name, summary in sorted(decon.summary.items())})
+
+    return {
+        "name": cfg.name,
+        "languages": cfg.languages,
+        "input_pairs": ledger.read_total,
+        "kept_pairs": len(pairs),
+        "sources": sources,
+        "unique_passages": len({p.passage_id for p in pairs}),
+        "segments": segments,
+        "estimated_source_tokens": sum(v["est_source_tokens"] for v in segments.values()),
+        "token_estimate": TOKEN_ESTIMATE,
+        "decontamination": decontamination,
+        "warnings": coverage_warnings(cfg),
+        "dropped": [d.to_dict() for d in ledger.drops],
+        "seconds": round(time.monotonic() - t0, 3),
+    }
+
+
+def summary_text(report: dict[str, Any]) -> str:
+    """The report as a person reads it on a terminal."""
+    lines = [
+        f"plan {report['name']}: {report['input_pairs']} records read from {len(report['sources'])} source(s); "
+        f"{report['kept_pairs']} pairs kept on {report['unique_passages']} unique passages"
+    ]
+    for name, s in report["sources"].items():
+        dropped = ", ".join(f"{reason} {n}" for reason, n in s["dropped"].items()) or "none"
+        lines.append(f"  {name} ({s['format']}): read {s['read']}, kept {s['kept']}, dropped: {dropped}")
+    for name, d in report["decontamination"].items():
+        lines.append(f"decontamination {name}: {d['pairs_dropped']} pairs dropped "
+                     f"({d['passages_matched']} passages, {d['questions_matched']} questions matched)")
+    for lang, seg in report["segments"].items():
+        lines.append(f"translate en->{lang}: {seg['total']} segments, {seg['unique']} unique, {seg['cached']} cached, "
+                     f"{seg['to_translate']} to translate (~{seg['est_source_tokens']} source tokens, "
+                     f"{report['token_estimate']}) with {seg['model']}")
+    lines += [f"warning: {w}" for w in report["warnings"]]
+    return "\n".join(lines)
