@@ -14,7 +14,8 @@ from mt_aug import stages
 from mt_aug.card import write_card
 from mt_aug.collect import Collected, collect
 from mt_aug.config import BuildConfig, load_config
-from mt_aug.publish import finalize, prune, staging_dir, switch_current, write_json
+from mt_aug.lock import BuildLock
+from mt_aug.publish import clean_staging, finalize, prune, staging_dir, switch_current, write_json
 from mt_aug.reassemble import PairSegments, segment_pairs
 from mt_aug.schema import SOURCE_LANG, QAPair
 from mt_aug.verify import verify_build
@@ -133,13 +134,20 @@ def build_corpus(config_path: str, output_dir: str | None = None, cache_dir: str
     info = stages.start_build(cfg)
     ctx = get_run_context()
     flow_run_id = str(ctx.flow_run.id) if getattr(ctx, "flow_run", None) else None
-    get_run_logger().info("build %s of %s into %s", info.build_id, cfg.name, cfg.output_dir)
-    indexes = eval_index_task(cfg)
-    collected = collect_task(cfg)
-    decon = decontaminate_task(cfg, collected, indexes)
-    segmented = segment_task(decon.pairs)
-    results = {lang: translate_task(cfg, decon.pairs, segmented, lang, indexes) for lang in cfg.target_languages}
-    staged = write_task(cfg, info, collected, decon, results, flow_run_id)
-    final = publish_task(cfg, info, staged)
-    artifacts_task(final)
+    logger = get_run_logger()
+    logger.info("build %s of %s into %s", info.build_id, cfg.name, cfg.output_dir)
+    with BuildLock(cfg.output_dir, info.build_id) as lock:
+        if lock.stale:
+            logger.warning("replaced the lock record of build %s (pid %s), which is no longer running",
+                           lock.stale.get("build_id"), lock.stale.get("pid"))
+        for leftover in clean_staging(cfg.output_dir):
+            logger.warning("removed %s, left by a build that did not finish", leftover)
+        indexes = eval_index_task(cfg)
+        collected = collect_task(cfg)
+        decon = decontaminate_task(cfg, collected, indexes)
+        segmented = segment_task(decon.pairs)
+        results = {lang: translate_task(cfg, decon.pairs, segmented, lang, indexes) for lang in cfg.target_languages}
+        staged = write_task(cfg, info, collected, decon, results, flow_run_id)
+        final = publish_task(cfg, info, staged)
+        artifacts_task(final)
     return str(final)

@@ -76,6 +76,10 @@ def plan(
     typer.echo(f"report: {path}")
 
 
+app.command("decontaminate", help="Same as `plan`: the contamination of a config's sources (and the rest of the "
+            "plan report) before any translation.")(plan)
+
+
 @app.command()
 def build(
     config: ConfigArg,
@@ -91,14 +95,42 @@ def build(
         _fail(str(exc))
     _prefect_env()
     from flows.build_corpus import build_corpus
+    from mt_aug.lock import BuildLocked
     from mt_aug.readers import SourceError
     from mt_aug.translate.base import BackendError
 
     try:
         build_dir = build_corpus(str(config), str(output) if output else None, str(cache_dir) if cache_dir else None)
-    except (ConfigError, SourceError, BackendError) as exc:
+    except (ConfigError, SourceError, BackendError, BuildLocked) as exc:
         _fail(str(exc))
     typer.echo(build_dir)
+
+
+@app.command()
+def serve(
+    config: ConfigArg,
+    cron: Annotated[str, typer.Option(help='Cron schedule, e.g. "0 3 * * *" (03:00 every day).')],
+    name: Annotated[str | None, typer.Option(help="Deployment name (default: rebuild-<config name>).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Override output_dir.")] = None,
+    timezone: Annotated[str, typer.Option(help="Time zone of the cron schedule.")] = "UTC",
+) -> None:
+    """Rebuild on a schedule: register a build-corpus deployment and serve its runs (Prefect flow.serve)."""
+    from mt_aug.config import ConfigError, load_config
+
+    try:
+        load_config(config, output_dir=output)
+    except ConfigError as exc:
+        _fail(str(exc))
+    _prefect_env()
+    from flows.deploy import deployment_for
+
+    try:
+        deployment = deployment_for(config, cron, name, output, timezone)
+    except ValueError as exc:
+        _fail(f"--cron {cron!r}: {str(exc).splitlines()[0]}")
+    from prefect import serve as prefect_serve
+
+    prefect_serve(deployment)
 
 
 @app.command()

@@ -72,3 +72,20 @@ def prune(output_dir: Path, keep: int) -> list[str]:
             shutil.rmtree(root / name)
             removed.append(name)
     return removed
+
+
+def clean_staging(output_dir: Path) -> list[str]:
+    """Remove what builds that did not finish left behind (staging directories, half-made
+    `current` links). Call only while holding the build lock."""
+    removed = []
+    root = builds_dir(output_dir)
+    if root.is_dir():
+        for d in sorted(root.iterdir()):
+            if d.name.startswith(STAGING_PREFIX):
+                shutil.rmtree(d, ignore_errors=True)
+                removed.append(str(d))
+    if output_dir.is_dir():
+        for tmp in sorted(output_dir.glob(".current-*.tmp")):
+            tmp.unlink(missing_ok=True)
+            removed.append(str(tmp))
+    return removed

@@ -1,0 +1,83 @@
+"""One build at a time per output_dir.
+
+The lock is an OS advisory lock (fcntl.flock) on `<output_dir>/.build.lock`, so a process that
+dies, even by SIGKILL, releases it at once: a lock is never left stuck. The file also holds
+who took it (build id, pid, host, time), to name the running build in the refusal, and to
+recognize a stale record (its pid is gone) left by a crashed run."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+LOCK_NAME = ".build.lock"
+
+
+class BuildLocked(RuntimeError):
+    """Another build of the same output_dir is running."""
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class BuildLock:
+    def __init__(self, output_dir: Path, build_id: str) -> None:
+        self.path = Path(output_dir) / LOCK_NAME
+        self.build_id = build_id
+        self._fd: int | None = None
+        self.stale: dict[str, Any] | None = None  # the record of a crashed run this lock replaced
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            return json.loads(self.path.read_text(encoding="utf-8") or "{}")
+        except (OSError, json.JSONDecodeError):
+            return {}
+
+    def acquire(self) -> BuildLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            who = self._read()
+            raise BuildLocked(
+                f"{self.path.parent}: build {who.get('build_id', '?')} is running (pid {who.get('pid', '?')} on "
+                f"{who.get('host', '?')}, since {who.get('started_at', '?')}); one build at a time per output_dir"
+            ) from None
+        previous = self._read()
+        if previous.get("pid") and previous.get("host") == socket.gethostname() and not _pid_alive(int(previous["pid"])):
+            self.stale = previous
+        record = {"build_id": self.build_id, "pid": os.getpid(), "host": socket.gethostname(),
+                  "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(record).encode(), 0)
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> BuildLock:
+        return self.acquire()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.release()

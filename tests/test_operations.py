@@ -1,0 +1,138 @@
+"""Operations: one build at a time, crash-safe reruns, scheduled deployments."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT, demo_config_text, write_config
+from mt_aug.lock import BuildLock, BuildLocked
+
+
+def test_second_build_of_same_output_dir_is_refused(tmp_path: Path) -> None:
+    with BuildLock(tmp_path, "first-build"):
+        with pytest.raises(BuildLocked, match=r"build first-build is running \(pid \d+ on .*one build at a time"):
+            BuildLock(tmp_path, "second").acquire()
+    # released: a new build may start
+    with BuildLock(tmp_path, "third") as lock:
+        assert lock.stale is None
+
+
+def test_lock_held_by_another_process(tmp_path: Path) -> None:
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; sys.path.insert(0, %r)\n"
+        "from mt_aug.lock import BuildLock\n"
+        "l = BuildLock(%r, 'holder').acquire(); print('held', flush=True); time.sleep(60)") % (str(ROOT), str(tmp_path))],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(BuildLocked, match=f"build holder is running \\(pid {holder.pid} "):
+            BuildLock(tmp_path, "me").acquire()
+        holder.send_signal(signal.SIGKILL)  # a killed holder releases the lock at once
+        holder.wait()
+        with BuildLock(tmp_path, "me") as lock:
+            assert lock.stale is not None and lock.stale["build_id"] == "holder"
+    finally:
+        holder.kill()
+
+
+def test_stale_lock_record_is_recovered(tmp_path: Path) -> None:
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (tmp_path / ".build.lock").write_text(json.dumps({"build_id": "crashed", "pid": int(dead.stdout),
+                                                      "host": os.uname().nodename, "started_at": "x"}))
+    with BuildLock(tmp_path, "new") as lock:
+        assert lock.stale is not None and lock.stale["build_id"] == "crashed"
+        assert json.loads((tmp_path / ".build.lock").read_text())["build_id"] == "new"
+
+
+def test_prefect_yaml_is_a_valid_deployment() -> None:
+    from prefect.client.schemas.schedules import CronSchedule
+
+    doc = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+    dep = doc["deployments"][0]
+    path, func = dep["entrypoint"].split(":")
+    assert (ROOT / path).is_file() and func == "build_corpus"
+    CronSchedule(cron=dep["schedules"][0]["cron"])
+    assert (ROOT / dep["parameters"]["config_path"]).is_file()
+
+
+def test_serve_registers_a_cron_deployment(prefect_harness) -> None:  # type: ignore[no-untyped-def]
+    from prefect.client.orchestration import get_client
+
+    from flows.deploy import deployment_for
+
+    dep = deployment_for(ROOT / "configs" / "demo.yaml", "0 3 * * *", name="nightly-test")
+    dep_id = dep.apply()
+
+    import asyncio
+
+    async def read():  # type: ignore[no-untyped-def]
+        async with get_client() as client:
+            return await client.read_deployment(dep_id)
+
+    got = asyncio.run(read())
+    assert got.name == "nightly-test"
+    assert got.schedules[0].schedule.cron == "0 3 * * *"
+    assert got.parameters["config_path"].endswith("configs/demo.yaml")
+
+
+def _cache_entries(path: Path) -> int:
+    if not path.exists():
+        return 0
+    try:
+        with sqlite3.connect(path, timeout=1) as db:
+            return db.execute("SELECT COUNT(*) FROM translations").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def _build_cmd(cfg: Path) -> list[str]:
+    return [sys.executable, "-m", "mt_aug.cli", "build", str(cfg)]
+
+
+def _shards(build: Path) -> list[tuple[str, str]]:
+    m = json.loads((build / "manifest.json").read_text())
+    return [(f["path"], f["sha256"]) for f in m["files"]] + [("schedule", m["schedule"]["sha256"])]
+
+
+def test_kill_during_translation_then_rerun_is_byte_identical(prefect_harness, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from prefect.settings import PREFECT_API_URL
+
+    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
+    slow = demo_config_text(tmp_path / "out", tmp_path / "cache").replace("batch_size: 32", "batch_size: 2")
+    slow = slow.replace("  threads: 2", "  threads: 1")
+    cfg = write_config(tmp_path, slow)
+    cache = tmp_path / "cache" / "translations.sqlite"
+    proc = subprocess.Popen(_build_cmd(cfg), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    deadline = time.monotonic() + 240
+    while _cache_entries(cache) < 20 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert proc.poll() is None, "the build finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = _cache_entries(cache)
+    assert 20 <= done_before < 130
+    assert not (tmp_path / "out" / "current").exists()  # never points at an incomplete build
+    # rerun: completes, translates only what was missing
+    r = subprocess.run(_build_cmd(cfg), env=env, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    build = Path(r.stdout.strip().splitlines()[-1])
+    m = json.loads((build / "manifest.json").read_text())
+    assert m["translation"]["pt"]["cached"] == done_before
+    assert m["translation"]["pt"]["translated"] == m["translation"]["pt"]["unique"] - done_before
+    assert not list((tmp_path / "out" / "builds").glob(".staging-*"))
+    assert not list((tmp_path / "out").rglob("*.tmp"))
+    # a clean build with a fresh cache gives the same bytes
+    clean = write_config(tmp_path, demo_config_text(tmp_path / "clean", tmp_path / "cache2"), name="clean.yaml")
+    r2 = subprocess.run(_build_cmd(clean), env=env, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert r2.returncode == 0, r2.stderr[-3000:]
+    assert _shards(build) == _shards(Path(r2.stdout.strip().splitlines()[-1]))
