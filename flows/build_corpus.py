@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.cache_policies import NONE
 from prefect.context import get_run_context
+from prefect.futures import as_completed
 
+from flows.runners import make_task_runner
 from mt_aug import stages
 from mt_aug.card import write_card
 from mt_aug.collect import Collected, collect
 from mt_aug.config import BuildConfig, load_config
 from mt_aug.lock import BuildLock
 from mt_aug.publish import clean_staging, finalize, prune, staging_dir, switch_current, write_json
-from mt_aug.reassemble import PairSegments, segment_pairs
+from mt_aug.config import ModelSpec
+from mt_aug.reassemble import PairSegments, segment_pairs, unique_segments
+from mt_aug.translate.base import Translation
+from mt_aug.translate.cache import TranslationCache
+from mt_aug.translate.engine import TranslateStats, cache_scope, translate_unit, work_units
 from mt_aug.schema import SOURCE_LANG, QAPair
 from mt_aug.verify import verify_build
 
@@ -50,17 +58,63 @@ def segment_task(pairs: list[QAPair]) -> dict[str, PairSegments]:
     return segment_pairs(pairs)
 
 
-@_task(name="translate", task_run_name="translate-{lang}", retries=1)
-def translate_task(cfg: BuildConfig, pairs: list[QAPair], segmented: dict[str, PairSegments], lang: str,
-                   indexes: dict) -> stages.LanguageResult:
+@_task(name="translate-unit", task_run_name="translate-{tgt}-{unit}", retries=2, retry_delay_seconds=5)
+def translate_unit_task(spec: ModelSpec, src: str, tgt: str, unit: int, segments: list[str]) -> list[Translation]:
+    """One work unit on a worker: pure, no cache; the worker keeps its model between units."""
+    return translate_unit(spec, src, tgt, segments)
+
+
+def translate_languages(cfg: BuildConfig, pairs: list[QAPair], segmented: dict[str, PairSegments],
+                        indexes: dict) -> dict[str, stages.LanguageResult]:
+    """Look every segment up in the cache, send the misses out as work units (language x
+    chunk) to the task runner's workers, and store results as units complete: the flow is
+    the cache's one writer, so a crash loses at most the units in flight."""
     logger = get_run_logger()
+    segs = unique_segments(segmented)
+    state: dict[str, dict] = {}
+    futures: dict = {}
+    t0 = time.monotonic()
+    with TranslationCache(cfg.cache_dir / "translations.sqlite") as cache:
+        for lang in cfg.target_languages:
+            spec = cfg.translator.for_language(lang)
+            scope = cache_scope(spec, SOURCE_LANG, lang)
+            found = cache.get_many(scope, segs)
+            misses = [x for x in segs if x not in found]
+            units = work_units(misses, cfg.translator.unit_size)
+            state[lang] = {"spec": spec, "scope": scope, "found": found, "misses": misses, "units": len(units)}
+            logger.info("translate %s: %d unique segments, %d in the cache, %d to translate in %d work unit(s)",
+                        lang, len(segs), len(found), len(misses), len(units))
+            for i, unit in enumerate(units):
+                futures[translate_unit_task.submit(spec, SOURCE_LANG, lang, i, unit)] = (lang, unit)
+        total_units, total_segs = len(futures), sum(len(u) for _, u in futures.values())
+        progress_id = create_progress_artifact(progress=0.0, description="translation work units done") \
+            if total_units else None
+        done_units = done_segs = 0
+        for fut in as_completed(list(futures)):
+            lang, unit = futures[fut]
+            outs = fut.result()
+            cache.put_many(state[lang]["scope"], zip(unit, outs, strict=True))
+            state[lang]["found"].update(zip(unit, outs, strict=True))
+            done_units += 1
+            done_segs += len(unit)
+            rate = done_segs / max(time.monotonic() - t0, 1e-9)
+            logger.info("translate: %d/%d units, %d/%d segments, %.1f segments/s, ETA %.0fs", done_units,
+                        total_units, done_segs, total_segs, rate, (total_segs - done_segs) / max(rate, 1e-9))
+            if progress_id is not None:
+                update_progress_artifact(progress_id, progress=100.0 * done_units / total_units)
+    seconds = time.monotonic() - t0
+    results = {}
+    for lang, st in state.items():
+        tstats = TranslateStats(unique=len(segs), cached=len(segs) - len(st["misses"]), translated=len(st["misses"]),
+                                model_calls=-(-len(st["misses"]) // st["spec"].batch_size), seconds=seconds)
+        results[lang] = finish_task(cfg, pairs, segmented, lang, st["found"], tstats, indexes)
+    return results
 
-    def progress(done: int, total: int, rate: float) -> None:
-        if done == total or done % max(1, total // 10) < cfg.translator.for_language(lang).batch_size:
-            eta = (total - done) / rate if rate > 0 else 0
-            logger.info("translate %s: %d/%d segments, %.1f segments/s, ETA %.0fs", lang, done, total, rate, eta)
 
-    return stages.translate_language(cfg, pairs, segmented, lang, indexes.get(lang), progress)
+@_task(name="reassemble", task_run_name="reassemble-{lang}")
+def finish_task(cfg: BuildConfig, pairs: list[QAPair], segmented: dict[str, PairSegments], lang: str,
+                translations: dict[str, Translation], tstats: TranslateStats, indexes: dict) -> stages.LanguageResult:
+    return stages.finish_language(cfg, pairs, segmented, lang, translations, tstats, indexes.get(lang))
 
 
 @_task(name="write-build")
@@ -127,7 +181,7 @@ def publish_task(cfg: BuildConfig, info: stages.BuildInfo, staged: Path) -> Path
     return final
 
 
-@flow(name="build-corpus", log_prints=True)
+@flow(name="build-corpus", log_prints=True, task_runner=make_task_runner("local"))
 def build_corpus(config_path: str, output_dir: str | None = None, cache_dir: str | None = None) -> str:
     """Build the corpus a config describes and publish it as `<output_dir>/current`."""
     cfg = load_config(config_path, output_dir=output_dir, cache_dir=cache_dir)
@@ -146,7 +200,7 @@ def build_corpus(config_path: str, output_dir: str | None = None, cache_dir: str
         collected = collect_task(cfg)
         decon = decontaminate_task(cfg, collected, indexes)
         segmented = segment_task(decon.pairs)
-        results = {lang: translate_task(cfg, decon.pairs, segmented, lang, indexes) for lang in cfg.target_languages}
+        results = translate_languages(cfg, decon.pairs, segmented, indexes)
         staged = write_task(cfg, info, collected, decon, results, flow_run_id)
         final = publish_task(cfg, info, staged)
         artifacts_task(final)

@@ -85,6 +85,10 @@ def build(
     config: ConfigArg,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Override output_dir.")] = None,
     cache_dir: Annotated[Path | None, typer.Option(help="Override cache_dir.")] = None,
+    task_runner: Annotated[str, typer.Option(help="Where translation work units run: local | dask | ray.")] = "local",
+    dask_address: Annotated[str | None, typer.Option(help="Dask scheduler, e.g. tcp://10.0.0.5:8786.")] = None,
+    ray_address: Annotated[str | None, typer.Option(help="Ray cluster, e.g. ray://10.0.0.5:10001.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Workers of a local Dask cluster (no address).")] = 2,
 ) -> None:
     """Run the build-corpus flow (Prefect's ephemeral API, or PREFECT_API_URL) and print the build dir."""
     from mt_aug.config import ConfigError, load_config
@@ -95,12 +99,20 @@ def build(
         _fail(str(exc))
     _prefect_env()
     from flows.build_corpus import build_corpus
+    from flows.runners import make_task_runner
     from mt_aug.lock import BuildLocked
     from mt_aug.readers import SourceError
     from mt_aug.translate.base import BackendError
 
+    if task_runner not in ("local", "dask", "ray"):
+        _fail(f"--task-runner: must be local, dask or ray (got {task_runner!r})")
     try:
-        build_dir = build_corpus(str(config), str(output) if output else None, str(cache_dir) if cache_dir else None)
+        runner = make_task_runner(task_runner, dask_address or ray_address, workers)  # type: ignore[arg-type]
+    except ValueError as exc:
+        _fail(str(exc))
+    flow = build_corpus.with_options(task_runner=runner) if task_runner != "local" else build_corpus
+    try:
+        build_dir = flow(str(config), str(output) if output else None, str(cache_dir) if cache_dir else None)
     except (ConfigError, SourceError, BackendError, BuildLocked) as exc:
         _fail(str(exc))
     typer.echo(build_dir)

@@ -58,9 +58,11 @@ class ModelSpec(_Model):
 
 class TranslatorConfig(ModelSpec):
     overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # segments per work unit (one Prefect task; the unit of retry and of spreading over workers)
+    unit_size: Annotated[int, Field(ge=1)] = 512
 
     def for_language(self, lang: str) -> ModelSpec:
-        base = self.model_dump(exclude={"overrides"})
+        base = self.model_dump(exclude={"overrides", "unit_size"})
         base.update(self.overrides.get(lang, {}))
         return ModelSpec(**base)
 

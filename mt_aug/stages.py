@@ -23,7 +23,8 @@ from mt_aug.schema import SOURCE_LANG, Drop, QAPair
 from mt_aug.corpus import Corpus, build_corpus
 from mt_aug.shards import ShardFile, rows_table, shard_schema, write_group, write_schedule
 from mt_aug.translate.cache import TranslationCache
-from mt_aug.translate.engine import ProgressFn, model_identity, translate_unique
+from mt_aug.translate.base import Translation
+from mt_aug.translate.engine import ProgressFn, TranslateStats, model_identity, translate_unique
 from mt_aug.views import ViewStats, assign_views
 
 log = logging.getLogger(__name__)
@@ -129,13 +130,27 @@ def translate_language(
     index: EvalIndex | None,
     progress: ProgressFn | None = None,
 ) -> LanguageResult:
-    """Translate, reassemble, quality-filter and target-side decontaminate one language."""
+    """Translate (in this process), reassemble, quality-filter and target-side decontaminate one
+    language. The flow does the same with translation spread over work units."""
     spec = cfg.translator.for_language(lang)
-    segs = unique_segments(segmented)
-    occurrences = sum(len(ps.all()) for ps in segmented.values())
     with TranslationCache(cfg.cache_dir / "translations.sqlite") as cache:
-        translations, tstats = translate_unique(segs, spec=spec, src=SOURCE_LANG, tgt=lang, cache=cache,
-                                                progress=progress)
+        translations, tstats = translate_unique(unique_segments(segmented), spec=spec, src=SOURCE_LANG, tgt=lang,
+                                                cache=cache, progress=progress)
+    return finish_language(cfg, pairs, segmented, lang, translations, tstats, index)
+
+
+def finish_language(
+    cfg: BuildConfig,
+    pairs: list[QAPair],
+    segmented: dict[str, PairSegments],
+    lang: str,
+    translations: dict[str, Translation],
+    tstats: TranslateStats,
+    index: EvalIndex | None,
+) -> LanguageResult:
+    """Reassemble, quality-filter and target-side decontaminate one translated language."""
+    spec = cfg.translator.for_language(lang)
+    occurrences = sum(len(ps.all()) for ps in segmented.values())
     re = reassemble(pairs, segmented, translations, lang, cfg.quality, tuple(cfg.languages))
     drops = list(re.drops)
     target_summary: dict[str, EvalSummary] = {}

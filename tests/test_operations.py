@@ -108,7 +108,7 @@ def test_kill_during_translation_then_rerun_is_byte_identical(prefect_harness, t
     from prefect.settings import PREFECT_API_URL
 
     env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
-    slow = demo_config_text(tmp_path / "out", tmp_path / "cache").replace("batch_size: 32", "batch_size: 2")
+    slow = demo_config_text(tmp_path / "out", tmp_path / "cache").replace("batch_size: 32", "batch_size: 2\n  unit_size: 4")
     slow = slow.replace("  threads: 2", "  threads: 1")
     cfg = write_config(tmp_path, slow)
     cache = tmp_path / "cache" / "translations.sqlite"
@@ -136,3 +136,18 @@ def test_kill_during_translation_then_rerun_is_byte_identical(prefect_harness, t
     r2 = subprocess.run(_build_cmd(clean), env=env, capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert r2.returncode == 0, r2.stderr[-3000:]
     assert _shards(build) == _shards(Path(r2.stdout.strip().splitlines()[-1]))
+
+
+def test_dask_runner_gives_the_local_runner_output(prefect_harness, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from flows.build_corpus import build_corpus
+    from flows.runners import make_task_runner
+
+    text = demo_config_text(tmp_path / "out", tmp_path / "cache").replace("batch_size: 32", "batch_size: 8\n  unit_size: 16")
+    local_cfg = write_config(tmp_path, text, "local.yaml")
+    dask_cfg = write_config(tmp_path, text.replace(str(tmp_path / "out"), str(tmp_path / "dask-out"))
+                            .replace(str(tmp_path / "cache"), str(tmp_path / "dask-cache")), "dask.yaml")
+    local = Path(build_corpus(str(local_cfg)))
+    dask = Path(build_corpus.with_options(task_runner=make_task_runner("dask", workers=2))(str(dask_cfg)))
+    assert _shards(local) == _shards(dask)
+    m = json.loads((dask / "manifest.json").read_text())
+    assert m["translation"]["pt"]["translated"] == m["translation"]["pt"]["unique"] > 100

@@ -4,6 +4,7 @@ length-sorted batches, results stored as they arrive."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,41 @@ def make_backend(spec: ModelSpec, src: str, tgt: str) -> Backend:
     if spec.backend == "ctranslate2":
         return CTranslate2Backend(spec, src, tgt)
     raise BackendError(f"unknown backend {spec.backend!r}")
+
+
+_BACKENDS: dict[tuple[str, str, str], Backend] = {}
+_BACKENDS_LOCK = threading.Lock()
+
+
+def shared_backend(spec: ModelSpec, src: str, tgt: str) -> Backend:
+    """The process's one backend for a spec and direction: a worker loads its model once and
+    reuses it for every work unit it is given."""
+    key = (spec.model_dump_json(), src, tgt)
+    with _BACKENDS_LOCK:
+        backend = _BACKENDS.get(key)
+        if backend is None:
+            backend = _BACKENDS[key] = make_backend(spec, src, tgt)
+        return backend
+
+
+def translate_unit(spec: ModelSpec, src: str, tgt: str, segments: Sequence[str]) -> list[Translation]:
+    """A work unit, on whatever worker runs it: pure (no cache), batches of spec.batch_size."""
+    backend = shared_backend(spec, src, tgt)
+    out: list[Translation] = []
+    for i in range(0, len(segments), spec.batch_size):
+        batch = segments[i : i + spec.batch_size]
+        got = backend.translate(batch, src, tgt)
+        if len(got) != len(batch):
+            raise BackendError(f"{backend.name}: returned {len(got)} outputs for {len(batch)} inputs")
+        out.extend(got)
+    return out
+
+
+def work_units(misses: Sequence[str], unit_size: int) -> list[list[str]]:
+    """Cache misses in length order (similar lengths pad least; ties by text, so the units
+    are the same on every runner), cut into units of at most unit_size segments."""
+    ordered = sorted(misses, key=lambda s: (len(s), s))
+    return [ordered[i : i + unit_size] for i in range(0, len(ordered), unit_size)]
 
 
 def model_identity(spec: ModelSpec, src: str, tgt: str) -> str:
