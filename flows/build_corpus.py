@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import os
 import shutil
 import time
@@ -14,7 +16,7 @@ from prefect.context import get_run_context
 from prefect.futures import as_completed
 
 from flows.runners import make_task_runner
-from mt_aug import stages
+from mt_aug import fingerprint, stages
 from mt_aug.card import write_card
 from mt_aug.collect import Collected, collect
 from mt_aug.config import BuildConfig, load_config
@@ -41,7 +43,9 @@ def collect_task(cfg: BuildConfig) -> Collected:
 
 @_task(name="decontaminate-source")
 def decontaminate_task(cfg: BuildConfig, collected: Collected, indexes: dict) -> stages.Decontaminated:
-    dec = stages.decontaminate_source(collected.pairs, collected.ledger, indexes.get(SOURCE_LANG))
+    # a copy: `collected` may be a cached result that other runs read again
+    dec = stages.decontaminate_source(list(collected.pairs), copy.deepcopy(collected.ledger),
+                                      indexes.get(SOURCE_LANG))
     get_run_logger().info("decontaminate: %d pairs kept of %d", len(dec.pairs), len(collected.pairs))
     for w in stages.coverage_warnings(cfg):
         get_run_logger().warning(w)
@@ -118,17 +122,18 @@ def finish_task(cfg: BuildConfig, pairs: list[QAPair], segmented: dict[str, Pair
 
 
 @_task(name="write-build")
-def write_task(cfg: BuildConfig, info: stages.BuildInfo, collected: Collected, decon: stages.Decontaminated,
+def write_task(cfg: BuildConfig, info: stages.BuildInfo, decon: stages.Decontaminated,
                results: dict[str, stages.LanguageResult], flow_run_id: str | None) -> Path:
+    assert decon.ledger is not None
+    ledger = decon.ledger
     texts = {SOURCE_LANG: stages.english_texts(decon.pairs)} | {lang: r.texts for lang, r in results.items()}
     corpus, packed, vstats = stages.views_and_batches(cfg, decon.pairs, texts)
     build_dir = staging_dir(cfg.output_dir, info.build_id)
     try:
         files, schedule = stages.write_shards(cfg, build_dir, corpus, packed)
-        manifest = stages.build_manifest(cfg, info, collected.ledger, collected.ledger.read_total,
-                                         len(decon.pairs), decon, results, vstats, corpus, packed, files, schedule,
-                                         flow_run_id)
-        stages.write_drops(build_dir, collected.ledger, results)
+        manifest = stages.build_manifest(cfg, info, ledger, ledger.read_total, len(decon.pairs), decon, results,
+                                         vstats, corpus, packed, files, schedule, flow_run_id)
+        stages.write_drops(build_dir, ledger, results)
         write_card(build_dir, manifest)
         os.sync()  # shards and card on disk before the manifest that declares them
         write_json(build_dir / "manifest.json", manifest)  # last: its presence means the build is complete
@@ -181,6 +186,24 @@ def publish_task(cfg: BuildConfig, info: stages.BuildInfo, staged: Path) -> Path
     return final
 
 
+def stage_caching(cfg: BuildConfig):  # type: ignore[no-untyped-def]
+    """Wrap a stage task so its result is persisted and reused under an explicit content key
+    (stage code + config section + input fingerprints: mt_aug.fingerprint), in
+    cfg.result_storage (a folder, or any fsspec URL) or <cache_dir>/results."""
+    from prefect.cache_policies import CacheKeyFnPolicy
+    from prefect.filesystems import LocalFileSystem, RemoteFileSystem
+
+    where = cfg.result_storage or str(cfg.cache_dir / "results")
+    block = RemoteFileSystem(basepath=where) if "://" in where else LocalFileSystem(basepath=where)
+    block.save("mt-aug-results-" + hashlib.sha256(where.encode()).hexdigest()[:12], overwrite=True)
+
+    def cached(stage, key: str):  # type: ignore[no-untyped-def]
+        return stage.with_options(cache_policy=CacheKeyFnPolicy(cache_key_fn=lambda _ctx, _params: key),
+                                  persist_result=True, result_storage=block)
+
+    return cached
+
+
 @flow(name="build-corpus", log_prints=True, task_runner=make_task_runner("local"))
 def build_corpus(config_path: str, output_dir: str | None = None, cache_dir: str | None = None) -> str:
     """Build the corpus a config describes and publish it as `<output_dir>/current`."""
@@ -196,12 +219,13 @@ def build_corpus(config_path: str, output_dir: str | None = None, cache_dir: str
                            lock.stale.get("build_id"), lock.stale.get("pid"))
         for leftover in clean_staging(cfg.output_dir):
             logger.warning("removed %s, left by a build that did not finish", leftover)
-        indexes = eval_index_task(cfg)
-        collected = collect_task(cfg)
-        decon = decontaminate_task(cfg, collected, indexes)
-        segmented = segment_task(decon.pairs)
+        cached = stage_caching(cfg)
+        indexes = cached(eval_index_task, fingerprint.eval_index_key(cfg))(cfg)
+        collected = cached(collect_task, fingerprint.collect_key(cfg))(cfg)
+        decon = cached(decontaminate_task, fingerprint.decontaminate_key(cfg))(cfg, collected, indexes)
+        segmented = cached(segment_task, fingerprint.segment_key(cfg))(decon.pairs)
         results = translate_languages(cfg, decon.pairs, segmented, indexes)
-        staged = write_task(cfg, info, collected, decon, results, flow_run_id)
+        staged = write_task(cfg, info, decon, results, flow_run_id)
         final = publish_task(cfg, info, staged)
         artifacts_task(final)
     return str(final)

@@ -216,6 +216,9 @@ class BuildConfig(_Model):
     decontamination: DecontaminationConfig = DecontaminationConfig()
     quality: QualityConfig = QualityConfig()
     cache_dir: Path = Path(".cache/mt-aug")
+    # Where cached stage results live: a folder (default: <cache_dir>/results) or any fsspec
+    # URL such as s3://bucket/mt-aug/results, for clusters.
+    result_storage: str | None = None
     keep_builds: Annotated[int, Field(ge=1)] = 3
 
     @field_validator("languages")

@@ -27,12 +27,14 @@ matched in this order; the first hit condemns it:
    Texts shorter than about 1 / (1 - s) tokens (10 at 0.9) allow no edit: only the exact test
    applies to them, so a short common phrase never condemns anything but itself.
 """
+
 from __future__ import annotations
 
 import hashlib
 import logging
 import re
 import time
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +58,7 @@ log = logging.getLogger(__name__)
 # characters inside such text (a Latin name, a number) is one token, like a word.
 _UNSPACED = "\u0e00-\u0e7f\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
 _UNSPACED_TOKEN = re.compile(f"[{_UNSPACED}]|[^\\s{_UNSPACED}]+")
+_UNSPACED_CHAR = re.compile(f"[{_UNSPACED}]")
 # Characters per English word, measured on the parallel XQuAD paragraphs (zh 1.73, th 5.5 code
 # points per English word; ja estimated). An n-gram of n *words* in English is a window of
 # n * scale characters in these languages: 13 Thai code points are two or three words, and
@@ -70,7 +73,7 @@ SIGNATURE_Q = {"zh": 2, "ja": 3, "th": 5}
 # Texts longer than this are not similarity-checked (they have n-grams); bounds the edit distance work.
 SIMILARITY_MAX_TOKENS = 256
 # Eval tokens hashed per slice when an index is frozen (bounds its temporary memory).
-HASH_SLICE = 1 << 20
+HASH_SLICE = 1 << 18
 # Texts matched per batch (normalization is per text; hashing and lookups are vectorized per batch).
 BATCH = 4096
 
@@ -204,7 +207,8 @@ class EvalIndex:
         self._exact: dict[bytes, int] = {}  # hash of the normalized text -> doc
         self._vocab: dict[str, int] = {}  # token -> id (from 1; 0 = not in any eval text)
         # n-grams
-        self._pending: list[tuple[int, np.ndarray]] = []
+        # texts with n-grams added since the last freeze: their tokens, lengths and docs, compactly
+        self._pending_tokens, self._pending_lens, self._pending_docs = array("i"), array("q"), array("q")
         self._tokens = np.zeros(0, dtype=np.int32)  # token ids of every n-gram-indexed doc, concatenated
         self._seg_start = np.zeros(0, dtype=np.int64)  # where each of those docs starts in _tokens
         self._seg_doc = np.zeros(0, dtype=np.int64)
@@ -246,7 +250,9 @@ class EvalIndex:
         vocab = self._vocab
         ids = [vocab.setdefault(t, len(vocab) + 1) for t in toks]
         if len(ids) >= self.window:
-            self._pending.append((doc, np.array(ids, dtype=np.int32)))
+            self._pending_tokens.extend(ids)
+            self._pending_lens.append(len(ids))
+            self._pending_docs.append(doc)
         # Eval questions, and eval texts short enough to be similar to a text shorter than n
         # tokens (at most (n - 1) / s tokens). A text that allows no edit is left to the exact test.
         length = len(ids)
@@ -261,7 +267,7 @@ class EvalIndex:
         """Build the lookup structures from what was added (again, if more was added since)."""
         if not self._dirty:
             return
-        if self._pending:
+        if self._pending_lens:
             self._index_pending()
         df: dict[object, int] = {}
         sigs = [self._signature(ids) for ids in self._sim_ids]
@@ -280,10 +286,10 @@ class EvalIndex:
     def _index_pending(self) -> None:
         """Hash the n-grams of the texts added since the last freeze into the sorted arrays."""
         n = self.window
-        lens = np.fromiter((len(ids) for _, ids in self._pending), dtype=np.int64, count=len(self._pending))
-        flat = np.concatenate([ids for _, ids in self._pending])
-        docs = np.fromiter((d for d, _ in self._pending), dtype=np.int64, count=len(self._pending))
-        self._pending = []
+        lens = np.array(self._pending_lens, dtype=np.int64)
+        flat = np.array(self._pending_tokens, dtype=np.int32)
+        docs = np.array(self._pending_docs, dtype=np.int64)
+        self._pending_tokens, self._pending_lens, self._pending_docs = array("i"), array("q"), array("q")
         base = len(self._tokens)
         starts = np.zeros(len(lens), dtype=np.int64)
         np.cumsum(lens[:-1], out=starts[1:])
@@ -295,7 +301,7 @@ class EvalIndex:
         hash_all[:old], pos_all[:old] = self._gram_hash, self._gram_pos
         self._gram_hash = self._gram_pos = np.zeros(0)
         fill, lo = old, 0
-        while lo < len(lens):  # in slices of about a million tokens: bounded temporary memory
+        while lo < len(lens):  # in slices of HASH_SLICE tokens: bounded temporary memory
             hi = min(len(lens), max(lo + 1, int(np.searchsorted(ends, starts[lo] + HASH_SLICE, side="right"))))
             h, valid, _ = _windows(flat[starts[lo] : ends[hi - 1]], lens[lo:hi], n)
             pos = np.nonzero(valid)[0]
@@ -305,9 +311,9 @@ class EvalIndex:
             lo = hi
         del h, valid, pos
         order = np.argsort(hash_all, kind="stable")  # stable: the first doc holding an n-gram wins
-        hash_all = hash_all[order]
         pos_all = pos_all[order]
         del order
+        hash_all.sort(kind="stable")  # in place: the same order, without another copy
         first = np.ones(len(hash_all), dtype=bool)
         first[1:] = hash_all[1:] != hash_all[:-1]
         self._gram_hash, self._gram_pos = hash_all[first], pos_all[first]
@@ -401,7 +407,7 @@ class EvalIndex:
         """For each text, the first eval text it overlaps (exact, then n-gram, then similarity)."""
         self.freeze()
         out: list[Match | None] = [None] * len(texts)
-        n, sep = self.window, " " if self.spaced else ""
+        n = self.window
         get = self._vocab.get
         for lo in range(0, len(texts), BATCH):
             ng_queries: list[list[int]] = []
@@ -423,11 +429,17 @@ class EvalIndex:
                     sim_which.append((i, toks))
             for q, (doc, start) in self._ngram_hits(ng_queries).items():
                 i, toks = ng_which[q]
-                out[i] = self._hit(doc, field_name, "ngram", sep.join(toks[start : start + n]))
+                out[i] = self._hit(doc, field_name, "ngram", self._join(toks[start : start + n]))
             for i, toks in sim_which:
                 if out[i] is None:
                     out[i] = self._similar(toks, field_name)
         return out
+
+    def _join(self, toks: list[str]) -> str:
+        """Tokens back into text: spaces between words, none between characters of zh / ja / th."""
+        if self.spaced:
+            return " ".join(toks)
+        return " ".join("".join(t if _UNSPACED_CHAR.fullmatch(t) else f" {t} " for t in toks).split())
 
     def match(self, text: str, field_name: str) -> Match | None:
         """The first eval text this training text overlaps, or None."""

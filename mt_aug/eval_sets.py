@@ -159,12 +159,12 @@ def _sentences(path: Path, loc: str, para: dict[str, Any]) -> list[str]:
             raise SourceError(f"{path}: {loc}: 'sentence_breaks' must be a list of [start, end] integer pairs")
         if sentences is not None and len(breaks) != len(sentences):
             raise SourceError(f"{path}: {loc}: {len(sentences)} 'sentences' but {len(breaks)} 'sentence_breaks'")
-        context = para["context"]
-        for bi, (start, end) in enumerate(breaks):
-            if not 0 <= start <= end <= len(context):
-                raise SourceError(f"{path}: {loc}: sentence_breaks[{bi}] = [{start}, {end}] is outside the context "
-                                  f"({len(context)} characters)")
-        if sentences is None:
+        if sentences is None:  # the spans are the sentences (with `sentences` given, they are not needed)
+            context = para["context"]
+            for bi, (start, end) in enumerate(breaks):
+                if not 0 <= start <= end <= len(context):
+                    raise SourceError(f"{path}: {loc}: sentence_breaks[{bi}] = [{start}, {end}] is outside the "
+                                      f"context ({len(context)} characters)")
             return [context[s:e] for s, e in breaks]
     return list(sentences or [])
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 import unicodedata
+from functools import lru_cache
 
 from mt_aug import languages
 
@@ -13,21 +15,30 @@ _WS = re.compile(r"\s+")
 _KEEP_MARKS_SCRIPTS = {"Deva", "Beng", "Telu", "Thai", "Arab", "Hang", "Jpan", "Hans"}
 
 
-def _is_punct_or_symbol(ch: str) -> bool:
-    cat = unicodedata.category(ch)
-    return cat[0] in ("P", "S")
+@lru_cache(maxsize=1)
+def _tables() -> tuple[dict[int, str], dict[int, None]]:
+    """str.translate tables over all of Unicode: punctuation and symbols -> space; combining
+    marks -> removed. Built once (about half a second), then C-speed per text."""
+    punct: dict[int, str] = {}
+    marks: dict[int, None] = {}
+    for cp in range(sys.maxunicode + 1):
+        cat = unicodedata.category(chr(cp))
+        if cat[0] in ("P", "S"):
+            punct[cp] = " "
+        elif cat == "Mn":
+            marks[cp] = None
+    return punct, marks
 
 
 def normalize_text(text: str, lang: str = "en") -> str:
     """NFKC, casefold, punctuation and symbols removed, diacritics stripped where safe,
     whitespace collapsed. Two texts that differ only in case, punctuation, accents (Latin,
     Greek, Cyrillic) or spacing normalize to the same string."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = "".join(" " if _is_punct_or_symbol(ch) else ch for ch in text)
+    punct, marks = _tables()
+    text = unicodedata.normalize("NFKC", text).casefold().translate(punct)
     lang_info = languages.LANGUAGES.get(lang)
     if lang_info is None or lang_info.script not in _KEEP_MARKS_SCRIPTS:
-        decomposed = unicodedata.normalize("NFD", text)
-        text = unicodedata.normalize("NFC", "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn"))
+        text = unicodedata.normalize("NFC", unicodedata.normalize("NFD", text).translate(marks))
     return _WS.sub(" ", text).strip()
 
 

@@ -63,6 +63,7 @@ def git_commit() -> str | None:
 class Decontaminated:
     pairs: list[QAPair]
     summary: dict[str, EvalSummary]
+    ledger: Ledger | None = None  # the collect ledger with this stage's drops added
 
 
 def eval_indexes(cfg: BuildConfig) -> dict[str, EvalIndex]:
@@ -99,7 +100,7 @@ def decontaminate_source(pairs: list[QAPair], ledger: Ledger, index: EvalIndex |
     exact duplicates among the rest."""
     summary: dict[str, EvalSummary] = {}
     if index is None:
-        return Decontaminated(dedup(pairs, ledger), summary)
+        return Decontaminated(dedup(pairs, ledger), summary, ledger)
     hits = find_contamination(((p.pair_id, p.question, p.passage) for p in pairs), index, summary)
     kept = []
     for p in pairs:
@@ -108,7 +109,7 @@ def decontaminate_source(pairs: list[QAPair], ledger: Ledger, index: EvalIndex |
             kept.append(p)
         else:
             ledger.drop(Drop("decontaminate", p.source, p.id, f"contaminated:{m.eval_set}", detail=m.detail()))
-    return Decontaminated(dedup(kept, ledger), summary)
+    return Decontaminated(dedup(kept, ledger), summary, ledger)
 
 
 # --- translation --------------------------------------------------------------------------

