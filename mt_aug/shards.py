@@ -100,14 +100,23 @@ def rows_table(corpus: Corpus, views: Views, batches: list[Batch]) -> pa.Table:
     return table
 
 
-def write_stream(path: Path, table: pa.Table, rows_per_batch: int | None = None) -> None:
-    """Write an Arrow IPC stream through `<name>.tmp` and an atomic rename. (No fsync per
-    file: the build syncs once before it writes its manifest.)"""
+def write_stream(path: Path, table: pa.Table, rows_per_batch: int | None = None) -> str:
+    """Write an Arrow IPC stream through `<name>.tmp` and an atomic rename; return its sha256.
+
+    The stream is built in memory (one file: bounded by rows_per_file) and hashed there, so
+    the file is written once and never read back. (No fsync per file: the build syncs once
+    before it writes its manifest.)"""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table, max_chunksize=rows_per_batch)
+    buf = sink.getvalue()
+    digest = hashlib.sha256(memoryview(buf)).hexdigest()
     tmp = path.with_name(path.name + ".tmp")
     path.parent.mkdir(parents=True, exist_ok=True)
-    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table, max_chunksize=rows_per_batch)
+    with open(tmp, "wb") as f:
+        f.write(memoryview(buf))
     os.replace(tmp, path)
+    return digest
 
 
 def write_group(build_dir: Path, corpus: Corpus, kind: str, group: str, views: Views, batches: list[Batch],
@@ -119,9 +128,9 @@ def write_group(build_dir: Path, corpus: Corpus, kind: str, group: str, views: V
         chunk = batches[start : start + per_file]
         table = rows_table(corpus, views, chunk)
         rel = Path(kind) / group / f"part-{part:05d}.arrow"
-        write_stream(build_dir / rel, table, batch_size)  # one Arrow record batch per training batch
-        out.append(ShardFile(rel.as_posix(), kind, group, table.num_rows, len(chunk),
-                             sha256_file(build_dir / rel), tuple(b.batch_id for b in chunk)))
+        digest = write_stream(build_dir / rel, table, batch_size)  # one Arrow record batch per training batch
+        out.append(ShardFile(rel.as_posix(), kind, group, table.num_rows, len(chunk), digest,
+                             tuple(b.batch_id for b in chunk)))
     return out
 
 
@@ -139,5 +148,5 @@ def write_schedule(build_dir: Path, order: list[Batch], files: list[ShardFile]) 
         cols["file"].append(path)
         cols["batch_index"].append(idx)
         cols["batch_id"].append(b.batch_id)
-    write_stream(build_dir / "schedule.arrow", pa.table(cols, schema=SCHEDULE_SCHEMA))
-    return ShardFile("schedule.arrow", "schedule", "", len(order), 0, sha256_file(build_dir / "schedule.arrow"), ())
+    digest = write_stream(build_dir / "schedule.arrow", pa.table(cols, schema=SCHEDULE_SCHEMA))
+    return ShardFile("schedule.arrow", "schedule", "", len(order), 0, digest, ())

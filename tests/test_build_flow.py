@@ -212,3 +212,24 @@ def test_sentence_transformers_example_trains_two_steps(demo_build: dict, tmp_pa
     assert r.returncode == 0, r.stderr[-2000:]
     assert "step 0: mono" in r.stdout and "step 1: cross" in r.stdout
     assert "steps: 2;" in r.stdout
+
+
+def test_verify_catches_an_edited_manifest(broken: Path) -> None:
+    m = _manifest(broken)
+    m["files"][0]["batches"] += 1
+    (broken / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(VerifyError, match=rf"{m['files'][0]['path']}: holds \d+ rows in \d+ batches, manifest says"):
+        verify_build(broken)
+    m["files"][0]["batches"] -= 1
+    m["counts"]["rows"] += 4
+    (broken / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(VerifyError, match=r"manifest.json: counts.rows"):
+        verify_build(broken)
+
+
+def test_verify_catches_a_schedule_off_the_ratio(broken: Path) -> None:
+    m = _manifest(broken)
+    m["mono_ratio"] = 0.9
+    (broken / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(VerifyError, match=r"schedule.arrow: \d+ of \d+ batches are mono, mono_ratio 0.9"):
+        verify_build(broken)
