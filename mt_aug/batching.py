@@ -53,14 +53,14 @@ def pack_group(kind: str, group: str, views: Views, passage_codes: np.ndarray, b
     """Greedy first-fit over a seeded shuffle: each view goes into the first open batch that
     has neither its pair nor its passage; a batch is closed when full."""
     order = rng_for("pack", seed, kind, group).permutation(len(views))
-    pairs = views.pair[order].tolist()
-    passages = passage_codes[views.pair[order]].tolist()
+    # one int per key: pairs even, passages odd (cheaper to hash than tuples)
+    pair_keys = (views.pair[order] << 1).tolist()
+    passage_keys = ((passage_codes[views.pair[order]] << 1) | 1).tolist()
     open_rows: list[list[int]] = []
-    open_keys: list[set[tuple[int, int]]] = []
+    open_keys: list[set[int]] = []
     closed: list[Batch] = []
     stuck: list[int] = []  # rows that conflict with every open batch when MAX_OPEN are open
-    for pos, pair, passage in zip(order.tolist(), pairs, passages, strict=True):
-        kp, kq = (0, pair), (1, passage)
+    for pos, kp, kq in zip(order.tolist(), pair_keys, passage_keys, strict=True):
         for slot, keys in enumerate(open_keys):
             if kp not in keys and kq not in keys:
                 break
@@ -71,11 +71,15 @@ def pack_group(kind: str, group: str, views: Views, passage_codes: np.ndarray, b
             slot = len(open_keys)
             open_rows.append([])
             open_keys.append(set())
-        open_rows[slot].append(pos)
-        open_keys[slot].update((kp, kq))
-        if len(open_rows[slot]) == batch_size:
-            closed.append(Batch(kind, group, len(closed), np.asarray(open_rows.pop(slot), dtype=np.int64)))
-            open_keys.pop(slot)
+        rows = open_rows[slot]
+        rows.append(pos)
+        keys = open_keys[slot]
+        keys.add(kp)
+        keys.add(kq)
+        if len(rows) == batch_size:
+            closed.append(Batch(kind, group, len(closed), np.asarray(rows, dtype=np.int64)))
+            del open_rows[slot]
+            del open_keys[slot]
     leftovers = np.asarray(sorted([p for rows in open_rows for p in rows] + stuck), dtype=np.int64)
     return closed, leftovers
 

@@ -54,10 +54,9 @@ def _utf8_error(raw: bytes) -> str:
     return "not UTF-8"
 
 
-def _read_qrels(source: SourceConfig, ledger: Ledger, path: Path) -> dict[str, list[tuple[str, int]]]:
-    """pid -> [(qid, qrels line)] of relevant rows; other rows counted as they are read."""
-    by_pid: dict[str, list[tuple[str, int]]] = {}
-    progress = Progress(source.name, "qrels rows")
+def _text_lines(source: SourceConfig, ledger: Ledger, path: Path, what: str) -> Iterator[tuple[int, str]]:
+    """(line number, text) of the non-blank lines of a small TSV; undecodable lines are counted."""
+    progress = Progress(source.name, what)
     with _open(path) as f:
         for lineno, raw in enumerate(f, 1):
             if not raw.strip():
@@ -67,42 +66,40 @@ def _read_qrels(source: SourceConfig, ledger: Ledger, path: Path) -> dict[str, l
             if line is None:
                 _bad_line(source, ledger, path, lineno, _utf8_error(raw))
                 continue
-            cols = line.split()
-            if len(cols) != 4:
-                _bad_line(source, ledger, path, lineno, f"expected 4 columns (qid 0 pid rel), got {len(cols)}")
-                continue
-            qid, _, pid, rel = cols
-            try:
-                relevance = float(rel)
-            except ValueError:
-                _bad_line(source, ledger, path, lineno, f"relevance {rel!r} is not a number")
-                continue
-            ledger.read(source.name)
-            if relevance <= 0:
-                ledger.reject(Drop("collect", source.name, f"{qid}-{pid}", "not relevant"))
-                continue
-            by_pid.setdefault(pid, []).append((qid, lineno))
+            yield lineno, line
+
+
+def _read_qrels(source: SourceConfig, ledger: Ledger, path: Path) -> dict[str, list[tuple[str, int]]]:
+    """pid -> [(qid, qrels line)] of relevant rows; other rows counted as they are read."""
+    by_pid: dict[str, list[tuple[str, int]]] = {}
+    for lineno, line in _text_lines(source, ledger, path, "qrels rows"):
+        cols = line.split()
+        if len(cols) != 4:
+            _bad_line(source, ledger, path, lineno, f"expected 4 columns (qid 0 pid rel), got {len(cols)}")
+            continue
+        qid, _, pid, rel = cols
+        try:
+            relevance = float(rel)
+        except ValueError:
+            _bad_line(source, ledger, path, lineno, f"relevance {rel!r} is not a number")
+            continue
+        ledger.read(source.name)
+        if relevance <= 0:
+            ledger.reject(Drop("collect", source.name, f"{qid}-{pid}", "not relevant"))
+            continue
+        by_pid.setdefault(pid, []).append((qid, lineno))
     return by_pid
 
 
 def _read_queries(source: SourceConfig, ledger: Ledger, path: Path, needed: set[str]) -> dict[str, str]:
     queries: dict[str, str] = {}
-    progress = Progress(source.name, "query lines")
-    with _open(path) as f:
-        for lineno, raw in enumerate(f, 1):
-            if not raw.strip():
-                continue
-            progress.tick()
-            line = _decode(raw)
-            if line is None:
-                _bad_line(source, ledger, path, lineno, _utf8_error(raw))
-                continue
-            cols = line.rstrip("\r\n").split("\t")
-            if len(cols) != 2:
-                _bad_line(source, ledger, path, lineno, f"expected 2 tab-separated columns (qid, text), got {len(cols)}")
-                continue
-            if cols[0] in needed and cols[0] not in queries:
-                queries[cols[0]] = cols[1]
+    for lineno, line in _text_lines(source, ledger, path, "query lines"):
+        cols = line.rstrip("\r\n").split("\t")
+        if len(cols) != 2:
+            _bad_line(source, ledger, path, lineno, f"expected 2 tab-separated columns (qid, text), got {len(cols)}")
+            continue
+        if cols[0] in needed and cols[0] not in queries:
+            queries[cols[0]] = cols[1]
     return queries
 
 
