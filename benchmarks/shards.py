@@ -57,7 +57,7 @@ def synthetic_corpus(n_pairs: int):  # type: ignore[no-untyped-def]
 
 def child(rows: int, out: str) -> None:
     from mt_aug.batching import balance_ratio, hybrid_order, pack
-    from mt_aug.shards import ShardWriter, write_group, write_schedule
+    from mt_aug.shards import write_group, write_schedule
     from mt_aug.views import assign_views
 
     mono_per, cross_per = 1, 1  # the paper's setup: one mono and one cross view per pair
@@ -71,9 +71,8 @@ def child(rows: int, out: str) -> None:
     t_pack = time.perf_counter() - t0 - t_views
     build = Path(out)
     files = []
-    with ShardWriter() as writer:
-        for (kind, group), batches in packed.batches.items():
-            files += write_group(build, corpus, kind, group, views[(kind, group)], batches, 32, 10_000, writer)
+    for (kind, group), batches in packed.batches.items():
+        files += write_group(build, corpus, kind, group, views[(kind, group)], batches, 32, 10_000)
     write_schedule(build, hybrid_order(packed.batches, 0.5), files)
     total = time.perf_counter() - t0
     n = sum(f.rows for f in files)

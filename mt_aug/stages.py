@@ -21,7 +21,7 @@ from mt_aug.decontaminate import EvalIndex, EvalSummary, build_index, file_sha25
 from mt_aug.reassemble import PairSegments, PairText, reassemble, segment_pairs, unique_segments
 from mt_aug.schema import SOURCE_LANG, Drop, QAPair
 from mt_aug.corpus import Corpus, build_corpus
-from mt_aug.shards import ShardFile, ShardWriter, rows_table, shard_schema, write_group, write_schedule
+from mt_aug.shards import ShardFile, rows_table, shard_schema, write_group, write_schedule
 from mt_aug.translate.cache import TranslationCache
 from mt_aug.translate.base import Translation
 from mt_aug.translate.engine import ProgressFn, TranslateStats, model_identity, translate_unique
@@ -209,11 +209,10 @@ def views_and_batches(cfg: BuildConfig, pairs: list[QAPair],
 
 def write_shards(cfg: BuildConfig, build_dir: Path, corpus: Corpus, packed: Packed) -> tuple[list[ShardFile], ShardFile]:
     files: list[ShardFile] = []
-    with ShardWriter() as writer:
-        for (kind, group), batches in packed.batches.items():
-            if batches:
-                files += write_group(build_dir, corpus, kind, group, packed.views[(kind, group)], batches,
-                                     cfg.batching.batch_size, cfg.batching.rows_per_file, writer)
+    for (kind, group), batches in packed.batches.items():
+        if batches:
+            files += write_group(build_dir, corpus, kind, group, packed.views[(kind, group)], batches,
+                                 cfg.batching.batch_size, cfg.batching.rows_per_file)
     schedule = write_schedule(build_dir, hybrid_order(packed.batches, cfg.batching.mono_ratio), files)
     return files, schedule
 

@@ -64,20 +64,24 @@ def _water_fill(counts: np.ndarray, n: int, rng: np.random.Generator) -> np.ndar
     return quota
 
 
-def _assign(avail: np.ndarray, k: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """k distinct options per pair among those available (avail: bool[n, O]); returns, per
-    round, the option chosen for each pair (-1: none left)."""
-    n, n_opts = avail.shape
+def _assign(full: np.ndarray, partial: np.ndarray, partial_avail: np.ndarray, n_opts: int, k: int,
+            rng: np.random.Generator) -> list[np.ndarray]:
+    """k distinct options per pair. `full[i]`: pair i may take any option; otherwise pair
+    partial[j] may take the options where partial_avail[j] is true. Returns, per round, the
+    option chosen for each pair (-1: none left)."""
+    n = len(full)
     counts = np.zeros(n_opts, dtype=np.int64)
     chosen = [np.full(n, -1, dtype=np.int64) for _ in range(k)]
     if n == 0 or n_opts == 0 or k == 0:
         return chosen
     order = rng.permutation(n)
-    full = avail.all(axis=1)
+    row_of = np.full(n, -1, dtype=np.int64)
+    row_of[partial] = np.arange(len(partial))
+    all_opts = np.arange(n_opts)
     greedy = order if k > 1 else order[~full[order]]
     taken = np.zeros(n_opts, dtype=bool)
-    for t, i in enumerate(greedy):
-        opts = np.flatnonzero(avail[i])
+    for t, i in enumerate(greedy.tolist()):
+        opts = all_opts if full[i] else np.flatnonzero(partial_avail[row_of[i]])
         taken[:] = False
         for r in range(min(k, len(opts))):
             free = opts[~taken[opts]]
@@ -91,6 +95,16 @@ def _assign(avail: np.ndarray, k: int, rng: np.random.Generator) -> list[np.ndar
         labels = np.repeat(np.arange(n_opts), _water_fill(counts, len(fulls), rng))
         chosen[0][fulls] = rng.permutation(labels)
     return chosen
+
+
+def _by_option(chosen: list[np.ndarray], n_opts: int) -> list[np.ndarray]:
+    """For each option, the sorted pair indices that chose it (one sort, not one pass per option)."""
+    pairs = np.concatenate([np.flatnonzero(c >= 0) for c in chosen]) if chosen else np.zeros(0, np.int64)
+    opts = np.concatenate([c[c >= 0] for c in chosen]) if chosen else np.zeros(0, np.int64)
+    order = np.lexsort((pairs, opts))
+    sorted_pairs = pairs[order]
+    bounds = np.searchsorted(opts[order], np.arange(n_opts + 1))
+    return [sorted_pairs[bounds[o] : bounds[o + 1]] for o in range(n_opts)]
 
 
 def assign_views(
@@ -110,28 +124,33 @@ def assign_views(
     groups: dict[tuple[str, str], Views] = {}
     lang_idx = np.arange(n_langs, dtype=np.int16)
 
-    mono = _assign(available, mono_per_pair, rng_for("views", seed, "mono"))
-    mono_pairs = np.concatenate([np.flatnonzero(c >= 0) for c in mono]) if mono else np.zeros(0, np.int64)
-    mono_langs = np.concatenate([c[c >= 0] for c in mono]).astype(np.int16) if mono else np.zeros(0, np.int16)
+    full = available.all(axis=1)  # the common case: every language, so every option
+    partial = np.flatnonzero(~full)
+    part = available[partial]
+    mono = _assign(full, partial, part, n_langs, mono_per_pair, rng_for("views", seed, "mono"))
     stats.short["mono"] = int(sum((c < 0).sum() for c in mono))
+    mono_by_lang = _by_option(mono, n_langs)
     for li, lang in enumerate(languages):
-        stats.mono[lang] = int((mono_langs == li).sum())
+        stats.mono[lang] = len(mono_by_lang[li])
     if mono_mixing == "example":
-        order = np.lexsort((mono_langs, mono_pairs))
-        groups[("mono", MONO_MIXED)] = Views(mono_pairs[order], mono_langs[order], mono_langs[order])
+        p = np.concatenate(mono_by_lang)
+        ls = np.concatenate([np.full(len(x), li, np.int16) for li, x in enumerate(mono_by_lang)])
+        order = np.lexsort((ls, p))
+        groups[("mono", MONO_MIXED)] = Views(p[order], ls[order], ls[order])
     else:
         for li, lang in enumerate(languages):
-            sel = mono_langs == li
-            p = np.sort(mono_pairs[sel])
+            p = mono_by_lang[li]
             groups[("mono", lang)] = Views(p, np.full(len(p), li, np.int16), np.full(len(p), li, np.int16))
 
     options = list(permutations(lang_idx.tolist(), 2))
-    cross_avail = (np.stack([available[:, q] & available[:, p] for q, p in options], axis=1)
-                   if options else np.zeros((n, 0), dtype=bool))
-    cross = _assign(cross_avail, cross_per_pair, rng_for("views", seed, "cross"))
+    cross_part = (np.stack([part[:, q] & part[:, p] for q, p in options], axis=1)
+                  if options else np.zeros((len(partial), 0), dtype=bool))
+    cross = _assign(full & (n_langs >= 2), partial, cross_part, len(options), cross_per_pair,
+                    rng_for("views", seed, "cross"))
     stats.short["cross"] = int(sum((c < 0).sum() for c in cross))
+    cross_by_opt = _by_option(cross, len(options))
     for oi, (q, p) in enumerate(options):
-        pairs = np.sort(np.concatenate([np.flatnonzero(c == oi) for c in cross])) if cross else np.zeros(0, np.int64)
+        pairs = cross_by_opt[oi]
         name = f"{languages[q]}-{languages[p]}"
         stats.cross[name] = len(pairs)
         groups[("cross", name)] = Views(pairs, np.full(len(pairs), q, np.int16), np.full(len(pairs), p, np.int16))
