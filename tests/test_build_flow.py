@@ -233,3 +233,21 @@ def test_verify_catches_a_schedule_off_the_ratio(broken: Path) -> None:
     (broken / "manifest.json").write_text(json.dumps(m))
     with pytest.raises(VerifyError, match=r"schedule.arrow: \d+ of \d+ batches are mono, mono_ratio 0.9"):
         verify_build(broken)
+
+
+def test_build_publishes_card_tables_as_prefect_artifacts(demo_build: dict) -> None:
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    async def read(key: str):  # type: ignore[no-untyped-def]
+        async with get_client() as client:
+            return await client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+
+    card = asyncio.run(read("demo-card"))
+    assert card and card[0].type == "markdown" and "## Sources" in str(card[0].data)
+    tables = asyncio.run(read("demo-translation"))
+    assert tables and tables[0].type == "table" and "pt" in str(tables[0].data)
+    m = _manifest(demo_build["second"])
+    assert str(m["translation"]["pt"]["unique"]) in str(tables[0].data)
