@@ -182,3 +182,16 @@ def test_stage_results_are_reused_until_an_input_changes(prefect_harness, tmp_pa
     Path(fb.build_corpus(str(cfg)))
     assert calls == [1]
     assert list((tmp_path / "cache" / "results").glob("mt-aug-collect-*"))
+
+
+def test_prune_keeps_the_newest_builds_and_never_current(tmp_path: Path) -> None:
+    from mt_aug.publish import builds_dir, prune, switch_current
+
+    for name in ["20260101T000000Z-a", "20260102T000000Z-b", "20260103T000000Z-c", "20260104T000000Z-d",
+                 ".staging-20260105T000000Z-e"]:
+        (builds_dir(tmp_path) / name).mkdir(parents=True)
+    switch_current(tmp_path, "20260101T000000Z-a")  # current may be an old build (e.g. a rollback)
+    removed = prune(tmp_path, keep=2)
+    assert removed == ["20260102T000000Z-b"]
+    left = sorted(d.name for d in builds_dir(tmp_path).iterdir())
+    assert left == [".staging-20260105T000000Z-e", "20260101T000000Z-a", "20260103T000000Z-c", "20260104T000000Z-d"]
