@@ -420,8 +420,3 @@ def _check_files(cfg: BuildConfig, shown: str) -> None:
         if spec.backend == "ctranslate2" and not Path(spec.model).is_dir():
             key = "translator.overrides." + lang + ".model" if "model" in cfg.translator.overrides.get(lang, {}) else "translator.model"
             raise ConfigError(f"{shown}: {key}: ctranslate2 needs a converted model folder; no such folder: {spec.model}")
-
-
-def config_section_hash(obj: Any) -> str:
-    blob = json.dumps(obj, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()

@@ -51,12 +51,6 @@ def unique_segments(segmented: dict[str, PairSegments]) -> list[str]:
     return sorted({s for ps in segmented.values() for s in ps.all()})
 
 
-def count_segments(segmented: dict[str, PairSegments]) -> tuple[int, int]:
-    """(total segment occurrences, distinct segments) before dedup by passage."""
-    total = sum(len(ps.all()) for ps in segmented.values())
-    return total, len(unique_segments(segmented))
-
-
 @dataclass
 class Reassembled:
     texts: dict[str, PairText]  # pair_id -> texts in the language, for views that passed

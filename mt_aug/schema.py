@@ -49,29 +49,6 @@ class Drop:
         return out
 
 
-@dataclass(frozen=True, slots=True)
-class View:
-    """A pair as it appears in the shards: question in one language, passage in one."""
-
-    pair: QAPair
-    query: str
-    query_lang: str
-    passage: str
-    passage_title: str
-    passage_lang: str
-
-    @property
-    def kind(self) -> str:
-        return "mono" if self.query_lang == self.passage_lang else "cross"
-
-    @property
-    def group(self) -> str:
-        """The shard directory under the kind: `de` for mono, `de-en` for cross."""
-        if self.kind == "mono":
-            return self.query_lang
-        return f"{self.query_lang}-{self.passage_lang}"
-
-
 # Columns of every shard, in order. A trainer relies on these names and types.
 SHARD_SCHEMA = pa.schema(
     [
