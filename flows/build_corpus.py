@@ -19,18 +19,18 @@ from flows.runners import make_task_runner
 from mt_aug import fingerprint, stages
 from mt_aug.card import write_card
 from mt_aug.collect import Collected, collect
-from mt_aug.config import BuildConfig, load_config
+from mt_aug.config import BuildConfig, ModelSpec, load_config
 from mt_aug.lock import BuildLock
 from mt_aug.publish import clean_staging, finalize, prune, staging_dir, switch_current, write_json
-from mt_aug.config import ModelSpec
 from mt_aug.reassemble import PairSegments, segment_pairs, unique_segments
+from mt_aug.schema import SOURCE_LANG, QAPair
 from mt_aug.translate.base import Translation
 from mt_aug.translate.cache import TranslationCache
 from mt_aug.translate.engine import TranslateStats, cache_scope, translate_unit, work_units
-from mt_aug.schema import SOURCE_LANG, QAPair
 from mt_aug.verify import verify_build
 
-# Stage results are passed in memory; caching on pickled inputs is never used.
+# Stage results are passed in memory. Where a stage is cached (stage_caching below), its key
+# is an explicit content hash (mt_aug.fingerprint), never a hash of pickled inputs.
 _task = task(cache_policy=NONE, persist_result=False)
 
 

@@ -18,12 +18,12 @@ from mt_aug.batching import Packed, balance_ratio, hybrid_order, pack
 from mt_aug.collect import dedup
 from mt_aug.config import BuildConfig
 from mt_aug.decontaminate import EvalIndex, EvalSummary, build_index, file_sha256, find_contamination
-from mt_aug.reassemble import PairSegments, PairText, reassemble, segment_pairs, unique_segments
-from mt_aug.schema import SOURCE_LANG, Drop, QAPair
 from mt_aug.corpus import Corpus, build_corpus
+from mt_aug.reassemble import PairSegments, PairText, reassemble, unique_segments
+from mt_aug.schema import SOURCE_LANG, Drop, QAPair
 from mt_aug.shards import ShardFile, rows_table, shard_schema, write_group, write_schedule
-from mt_aug.translate.cache import TranslationCache
 from mt_aug.translate.base import Translation
+from mt_aug.translate.cache import TranslationCache
 from mt_aug.translate.engine import ProgressFn, TranslateStats, model_identity, translate_unique
 from mt_aug.views import ViewStats, assign_views
 
