@@ -17,8 +17,8 @@ from mt_aug.accounting import Ledger, count_by
 from mt_aug.batching import Packed, balance_ratio, hybrid_order, pack
 from mt_aug.collect import dedup
 from mt_aug.config import BuildConfig
-from mt_aug.decontaminate import EvalIndex, EvalSummary, build_index, file_sha256, find_contamination
 from mt_aug.corpus import Corpus, build_corpus
+from mt_aug.decontaminate import EvalIndex, EvalSummary, build_index, file_sha256, find_contamination
 from mt_aug.reassemble import PairSegments, PairText, reassemble, unique_segments
 from mt_aug.schema import SOURCE_LANG, Drop, QAPair
 from mt_aug.shards import ShardFile, rows_table, shard_schema, write_group, write_schedule

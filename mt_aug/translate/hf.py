@@ -162,7 +162,6 @@ class CTranslate2Backend(_Tokenizing):
 def convert(model: str, out: str, quantization: str | None = None, revision: str | None = None) -> str:
     """Convert a transformers model to CTranslate2 (tokenizer files copied alongside)."""
     import ctranslate2
-
     from transformers import AutoTokenizer
 
     converter = ctranslate2.converters.TransformersConverter(model, revision=revision, load_as_float16=False)
