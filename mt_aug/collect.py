@@ -27,7 +27,7 @@ def collect(cfg: BuildConfig) -> Collected:
     pairs: list[QAPair] = []
     for source in cfg.sources:
         t0, n0 = time.monotonic(), len(pairs)
-        pairs.extend(get_reader(source.format)(source, ledger))
+        pairs.extend(get_reader(source.format, hub=source.dataset is not None)(source, ledger))
         dt = time.monotonic() - t0
         c = ledger.sources[source.name]
         log.info("collect %s: read %d, kept %d in %.1fs (%.0f records/s)", source.name, c.read, len(pairs) - n0,

@@ -37,7 +37,6 @@ import time
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -48,7 +47,7 @@ from mt_aug.normalize import normalize_text, tokens
 from mt_aug.readers import SourceError
 
 __all__ = [
-    "EvalIndex", "EvalSummary", "EvalText", "Match", "build_index", "file_sha256", "find_contamination",
+    "EvalIndex", "EvalSummary", "EvalText", "Match", "build_index", "find_contamination",
     "read_eval_set", "read_eval_squad",
 ]
 
@@ -476,14 +475,6 @@ def build_index(eval_sets: list[EvalSetConfig], lang: str, n: int, similarity: f
     index.build_seconds = time.perf_counter() - t0
     log.info("eval index %s: %s in %.1fs", lang, index.stats(), index.build_seconds)
     return index
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @dataclass

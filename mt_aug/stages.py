@@ -18,10 +18,10 @@ from mt_aug.batching import Packed, balance_ratio, hybrid_order, pack
 from mt_aug.collect import dedup
 from mt_aug.config import BuildConfig
 from mt_aug.corpus import Corpus, build_corpus
-from mt_aug.decontaminate import EvalIndex, EvalSummary, build_index, file_sha256, find_contamination
+from mt_aug.decontaminate import EvalIndex, EvalSummary, build_index, find_contamination
 from mt_aug.reassemble import PairSegments, PairText, reassemble, unique_segments
 from mt_aug.schema import SOURCE_LANG, Drop, QAPair
-from mt_aug.shards import ShardFile, rows_table, shard_schema, write_group, write_schedule
+from mt_aug.shards import ShardFile, rows_table, sha256_file, shard_schema, write_group, write_schedule
 from mt_aug.translate.base import Translation
 from mt_aug.translate.cache import TranslationCache
 from mt_aug.translate.engine import ProgressFn, TranslateStats, model_identity, translate_unique
@@ -267,11 +267,11 @@ def build_manifest(
         c = ledger.sources[s.name].to_dict()
         c.update(licenses[s.name])
         c["input"] = f"hf:{s.dataset}:{s.split}" if s.dataset else s.format
-        c["files"] = {k: {"path": str(p), "sha256": file_sha256(p)} for k, p in s.input_files()}
+        c["files"] = {k: {"path": str(p), "sha256": sha256_file(p)} for k, p in s.input_files()}
         sources[s.name] = c
     eval_sets = {
         es.name: {"format": es.format,
-                  "files": {lang: [{"path": str(p), "sha256": file_sha256(p)}
+                  "files": {lang: [{"path": str(p), "sha256": sha256_file(p)}
                                    for p in es.files(lang) + es.qrels_files(lang) + es.corpus_files(lang)]
                             for lang in sorted(cfg.languages) if es.files(lang)}}
         for es in cfg.eval_sets

@@ -18,9 +18,14 @@ class Reader(Protocol):
     def __call__(self, source: SourceConfig, ledger: Ledger) -> Iterator[QAPair]: ...
 
 
-def get_reader(fmt: str) -> Reader:
+def get_reader(fmt: str, hub: bool = False) -> Reader:
+    """The reader of a format; `hub`: the source names a Hugging Face dataset, not a file."""
     from mt_aug.readers import dpr, mapped, msmarco, squad
 
+    if hub and fmt == "squad":
+        return squad.read_hf
+    if hub and fmt in ("jsonl", "csv", "hf"):
+        return mapped.read_hf
     readers: dict[str, Reader] = {
         "squad": squad.read,
         "dpr": dpr.read,

@@ -104,10 +104,7 @@ def _decoded_lines(path: Path, source: SourceConfig, bad: set[int]) -> Iterator[
 
 
 def read_jsonl(source: SourceConfig, ledger: Ledger) -> Iterator[QAPair]:
-    if source.dataset is not None:
-        yield from read_hf(source, ledger)
-        return
-    assert source.path is not None
+    assert source.path is not None, "a source with `dataset` is read by the Hugging Face reader"
     path = Path(source.path)
     bad: set[int] = set()
     progress = Progress(source.name)
@@ -132,10 +129,7 @@ def read_jsonl(source: SourceConfig, ledger: Ledger) -> Iterator[QAPair]:
 
 def read_csv(source: SourceConfig, ledger: Ledger) -> Iterator[QAPair]:
     """CSV with a header row (tab-separated for a `.tsv` file); quoted fields may span lines."""
-    if source.dataset is not None:
-        yield from read_hf(source, ledger)
-        return
-    assert source.path is not None
+    assert source.path is not None, "a source with `dataset` is read by the Hugging Face reader"
     path = Path(source.path)
     bad: set[int] = set()
     reader = csv.reader(_decoded_lines(path, source, bad), delimiter="\t" if path.suffix == ".tsv" else ",")

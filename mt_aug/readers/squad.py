@@ -58,10 +58,7 @@ def _answers(qa: dict[str, Any]) -> tuple[str, ...]:
 
 
 def read(source: SourceConfig, ledger: Ledger) -> Iterator[QAPair]:
-    if source.dataset is not None:
-        yield from _read_hf(source, ledger)
-        return
-    assert source.path is not None
+    assert source.path is not None, "a source with `dataset` is read by the Hugging Face reader"
     path = Path(source.path)
     doc = load_json(path)
     progress = Progress(source.name)
@@ -88,7 +85,7 @@ def _malformed(source: SourceConfig, ledger: Ledger, path: Path, loc: str, rid: 
     malformed(source, ledger, f"{path}: {loc}", rid or loc, why)
 
 
-def _read_hf(source: SourceConfig, ledger: Ledger) -> Iterator[QAPair]:
+def read_hf(source: SourceConfig, ledger: Ledger) -> Iterator[QAPair]:
     """A Hugging Face dataset in SQuAD's columns (id, title, context, question, answers)."""
     import datasets
 

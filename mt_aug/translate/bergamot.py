@@ -58,6 +58,10 @@ def _engine(src: str, tgt: str):  # type: ignore[no-untyped-def]
         return engine
 
 
+def model_identity(src: str, tgt: str) -> str:
+    return f"bergamot/{_model_dir(src, tgt).name}@{model_hash(src, tgt)}"
+
+
 class BergamotBackend:
     name = "bergamot"
 
@@ -69,7 +73,7 @@ class BergamotBackend:
         d = _model_dir(src, tgt)
         self._engine = _engine(src, tgt)
         self._spm = spm.SentencePieceProcessor(model_file=str(next(d.glob("vocab.*.spm"))))
-        self.model_id = f"bergamot/{d.name}@{model_hash(src, tgt)}"
+        self.model_id = model_identity(src, tgt)
         self._pair = (src, tgt)
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="bergamot")
 

@@ -48,16 +48,20 @@ def shared_backend(spec: ModelSpec, src: str, tgt: str) -> Backend:
         return backend
 
 
+def translate_batch(backend: Backend, batch: Sequence[str], src: str, tgt: str) -> list[Translation]:
+    """One model call, checked: exactly one output per input."""
+    got = backend.translate(batch, src, tgt)
+    if len(got) != len(batch):
+        raise BackendError(f"{backend.name}: returned {len(got)} outputs for {len(batch)} inputs")
+    return got
+
+
 def translate_unit(spec: ModelSpec, src: str, tgt: str, segments: Sequence[str]) -> list[Translation]:
     """A work unit, on whatever worker runs it: pure (no cache), batches of spec.batch_size."""
     backend = shared_backend(spec, src, tgt)
     out: list[Translation] = []
     for i in range(0, len(segments), spec.batch_size):
-        batch = segments[i : i + spec.batch_size]
-        got = backend.translate(batch, src, tgt)
-        if len(got) != len(batch):
-            raise BackendError(f"{backend.name}: returned {len(got)} outputs for {len(batch)} inputs")
-        out.extend(got)
+        out.extend(translate_batch(backend, segments[i : i + spec.batch_size], src, tgt))
     return out
 
 
@@ -71,16 +75,12 @@ def work_units(misses: Sequence[str], unit_size: int) -> list[list[str]]:
 def model_identity(spec: ModelSpec, src: str, tgt: str) -> str:
     """The model id (with revision or content hash) without loading the model."""
     if spec.backend == "bergamot":
-        from mt_aug.translate.bergamot import _model_dir, model_hash
+        from mt_aug.translate import bergamot
 
-        return f"bergamot/{_model_dir(src, tgt).name}@{model_hash(src, tgt)}"
-    from mt_aug.translate.hf import model_identity as hf_identity
+        return bergamot.model_identity(src, tgt)
+    from mt_aug.translate import hf
 
-    ident = hf_identity(spec)
-    if spec.backend == "ctranslate2":
-        compute = spec.compute_type if spec.compute_type != "default" else ("int8" if spec.device == "cpu" else "float16")
-        ident += f"/{compute}"
-    return ident
+    return hf.model_identity(spec)
 
 
 def cache_scope(spec: ModelSpec, src: str, tgt: str) -> CacheScope:
@@ -122,10 +122,8 @@ def translate_unique(
             done, t1 = 0, time.monotonic()
             for i in range(0, len(misses), spec.batch_size):
                 batch = misses[i : i + spec.batch_size]
-                outs = backend.translate(batch, src, tgt)
+                outs = translate_batch(backend, batch, src, tgt)
                 calls += 1
-                if len(outs) != len(batch):
-                    raise BackendError(f"{backend.name}: returned {len(outs)} outputs for {len(batch)} inputs")
                 cache.put_many(scope, zip(batch, outs, strict=True))
                 found.update(zip(batch, outs, strict=True))
                 done += len(batch)

@@ -28,10 +28,29 @@ def folder_hash(path: str) -> str:
     return h.hexdigest()[:16]
 
 
+def ct2_device(spec: ModelSpec) -> str:
+    import ctranslate2
+
+    if spec.device != "auto":
+        return spec.device
+    return "cuda" if ctranslate2.get_cuda_device_count() else "cpu"
+
+
+def ct2_compute_type(spec: ModelSpec) -> str:
+    """int8 on CPU, float16 on GPU unless the spec names one."""
+    if spec.compute_type != "default":
+        return spec.compute_type
+    return "int8" if ct2_device(spec) == "cpu" else "float16"
+
+
 def model_identity(spec: ModelSpec) -> str:
+    """Model id with revision or content hash (and, for CTranslate2, the compute type): the
+    model part of the cache key, known without loading the model."""
     if Path(spec.model).is_dir():
-        return f"{Path(spec.model).name}@sha256:{folder_hash(str(Path(spec.model).resolve()))}"
-    return f"{spec.model}@{spec.revision or 'main'}"
+        ident = f"{Path(spec.model).name}@sha256:{folder_hash(str(Path(spec.model).resolve()))}"
+    else:
+        ident = f"{spec.model}@{spec.revision or 'main'}"
+    return ident + f"/{ct2_compute_type(spec)}" if spec.backend == "ctranslate2" else ident
 
 
 class _Tokenizing:
@@ -124,12 +143,11 @@ class CTranslate2Backend(_Tokenizing):
         if not (folder / "model.bin").is_file():
             raise BackendError(f"{spec.model}: not a CTranslate2 model folder (no model.bin); convert with `mt-aug convert`")
         self._load_tokenizer(spec, src, tgt)
-        device = spec.device if spec.device != "auto" else ("cuda" if ctranslate2.get_cuda_device_count() else "cpu")
-        compute = spec.compute_type if spec.compute_type != "default" else ("int8" if device == "cpu" else "float16")
-        self.translator = ctranslate2.Translator(str(folder), device=device, device_index=spec.device_index,
-                                                 compute_type=compute, inter_threads=1, intra_threads=spec.threads)
+        self.translator = ctranslate2.Translator(str(folder), device=ct2_device(spec), device_index=spec.device_index,
+                                                 compute_type=ct2_compute_type(spec), inter_threads=1,
+                                                 intra_threads=spec.threads)
         self.spec = spec
-        self.model_id = model_identity(spec) + f"/{compute}"
+        self.model_id = model_identity(spec)
         self._pair = (src, tgt)
 
     def translate(self, segments: Sequence[str], src: str, tgt: str) -> list[Translation]:
