@@ -118,3 +118,14 @@ def test_nllb_unknown_language_fails_before_work(nllb: dict[str, Path]) -> None:
             TransformersBackend(ModelSpec(backend="transformers", model=str(nllb["hf"])), "en", "xx")
     finally:
         del languages.LANGUAGES["xx"]
+
+
+def test_cache_key_names_the_compute_type_the_backend_runs(marian: dict[str, Path]) -> None:
+    """device: auto on a machine without a GPU runs int8; the cache key must say so too."""
+    from mt_aug.translate.engine import model_identity
+    from mt_aug.translate.hf import CTranslate2Backend
+
+    spec = ModelSpec(backend="ctranslate2", model=str(marian["ct2_int8"]), device="auto")
+    backend = CTranslate2Backend(spec, "en", "pt")
+    assert model_identity(spec, "en", "pt") == backend.model_id
+    assert backend.model_id.endswith("/int8")
