@@ -34,7 +34,7 @@ def synthetic_corpus(n_pairs: int):  # type: ignore[no-untyped-def]
     import numpy as np
     import pyarrow as pa
 
-    from mt_aug.corpus import Corpus
+    from mt_aug.packing.corpus import Corpus
 
     ids = [f"s:{i:08d}" for i in range(n_pairs)]
     n_passages = max(1, n_pairs // 5)  # SQuAD-shaped: about 5 questions per passage
@@ -56,9 +56,9 @@ def synthetic_corpus(n_pairs: int):  # type: ignore[no-untyped-def]
 
 
 def child(rows: int, out: str) -> None:
-    from mt_aug.batching import balance_ratio, hybrid_order, pack
-    from mt_aug.shards import write_group, write_schedule
-    from mt_aug.views import assign_views
+    from mt_aug.packing.batching import balance_ratio, hybrid_order, pack
+    from mt_aug.packing.shards import write_group, write_schedule
+    from mt_aug.packing.views import assign_views
 
     mono_per, cross_per = 1, 1  # the paper's setup: one mono and one cross view per pair
     corpus = synthetic_corpus(rows // (mono_per + cross_per))

@@ -49,8 +49,8 @@ def sentences(n: int, seed: int = 0) -> list[str]:
 def build_models(root: Path) -> dict[str, Path]:
     import torch
 
-    from mt_aug.random_models import build_marian
-    from mt_aug.translate.hf import convert
+    from tests.fixtures.random_models import build_marian
+    from mt_aug.translation.hf import convert
 
     torch.set_flush_denormal(True)
     hf = root / "opus-mt-base-random"
@@ -85,8 +85,8 @@ def raw_ct2(ct2: Path, segs: list[str], batch: int, max_len: int) -> float:
 
 
 def pipeline(spec, segs: list[str], cache_path: Path) -> tuple[float, object]:  # type: ignore[no-untyped-def]
-    from mt_aug.translate.cache import TranslationCache
-    from mt_aug.translate.engine import translate_unique
+    from mt_aug.translation.cache import TranslationCache
+    from mt_aug.translation.engine import translate_unique
 
     if cache_path.exists():
         cache_path.unlink()
@@ -117,10 +117,10 @@ def transformers_loop(hf: Path, segs: list[str], max_len: int) -> float:
 def squad_shaped(ct2: Path, root: Path, n_passages: int) -> tuple[int, int, int, float]:
     """(model calls for unique segments == unique?, unique, rerun model segs, 1% fraction)."""
     from mt_aug.config import ModelSpec
-    from mt_aug.reassemble import segment_pairs, unique_segments
+    from mt_aug.translation.reassemble import segment_pairs, unique_segments
     from mt_aug.schema import QAPair
-    from mt_aug.translate.cache import TranslationCache
-    from mt_aug.translate.engine import translate_unique
+    from mt_aug.translation.cache import TranslationCache
+    from mt_aug.translation.engine import translate_unique
 
     rng = random.Random(1)
     pool = sentences(n_passages * 6, seed=5)
@@ -162,7 +162,7 @@ def squad_shaped(ct2: Path, root: Path, n_passages: int) -> tuple[int, int, int,
 def bergamot_speedup(n: int) -> float:
     from concurrent.futures import ThreadPoolExecutor
 
-    from mt_aug.translate.bergamot import BergamotBackend
+    from mt_aug.translation.bergamot import BergamotBackend
 
     segs = sentences(n, seed=3)
     b = BergamotBackend("en", "pt", threads=2)
@@ -183,8 +183,8 @@ def rss_child(n: int, root: str) -> None:
     """Run in a subprocess: translate n unique segments with a tiny CT2 model built by the
     parent (so torch is never imported here), print RSS after loading and at peak."""
     from mt_aug.config import ModelSpec
-    from mt_aug.translate.cache import TranslationCache
-    from mt_aug.translate.engine import make_backend, translate_unique
+    from mt_aug.translation.cache import TranslationCache
+    from mt_aug.translation.engine import make_backend, translate_unique
 
     r = Path(root)
     spec = ModelSpec(backend="ctranslate2", model=str(r / "tiny-ct2"), max_length=12, batch_size=64)
@@ -239,8 +239,8 @@ def main() -> None:
     figures["one_percent_rerun_fraction"] = frac
     figures["bergamot_threads_speedup"] = bergamot_speedup(100 if args.quick else 400)
     n_rss = 20_000 if args.quick else 200_000
-    from mt_aug.random_models import build_marian
-    from mt_aug.translate.hf import convert
+    from tests.fixtures.random_models import build_marian
+    from mt_aug.translation.hf import convert
 
     if not (root / "tiny-ct2" / "model.bin").exists():
         convert(str(build_marian(root / "tiny")), str(root / "tiny-ct2"), quantization="int8")

@@ -16,21 +16,21 @@ from prefect.context import get_run_context
 from prefect.futures import as_completed
 
 from flows.runners import make_task_runner
-from mt_aug import fingerprint, stages
-from mt_aug.card import write_card
-from mt_aug.collect import Collected, collect
+from mt_aug.pipeline import fingerprint, stages
+from mt_aug.release.card import write_card
+from mt_aug.readers.collect import Collected, collect
 from mt_aug.config import BuildConfig, ModelSpec, load_config
-from mt_aug.lock import BuildLock
-from mt_aug.publish import clean_staging, finalize, prune, staging_dir, switch_current, write_json
-from mt_aug.reassemble import PairSegments, segment_pairs, unique_segments
+from mt_aug.release.lock import BuildLock
+from mt_aug.release.publish import clean_staging, finalize, prune, staging_dir, switch_current, write_json
+from mt_aug.translation.reassemble import PairSegments, segment_pairs, unique_segments
 from mt_aug.schema import SOURCE_LANG, QAPair
-from mt_aug.translate.base import Translation
-from mt_aug.translate.cache import TranslationCache
-from mt_aug.translate.engine import TranslateStats, cache_scope, translate_unit, work_units
-from mt_aug.verify import verify_build
+from mt_aug.translation.base import Translation
+from mt_aug.translation.cache import TranslationCache
+from mt_aug.translation.engine import TranslateStats, cache_scope, translate_unit, work_units
+from mt_aug.release.verify import verify_build
 
 # Stage results are passed in memory. Where a stage is cached (stage_caching below), its key
-# is an explicit content hash (mt_aug.fingerprint), never a hash of pickled inputs.
+# is an explicit content hash (mt_aug.pipeline.fingerprint), never a hash of pickled inputs.
 _task = task(cache_policy=NONE, persist_result=False)
 
 
@@ -188,7 +188,7 @@ def publish_task(cfg: BuildConfig, info: stages.BuildInfo, staged: Path) -> Path
 
 def stage_caching(cfg: BuildConfig):  # type: ignore[no-untyped-def]
     """Wrap a stage task so its result is persisted and reused under an explicit content key
-    (stage code + config section + input fingerprints: mt_aug.fingerprint), in
+    (stage code + config section + input fingerprints: mt_aug.pipeline.fingerprint), in
     cfg.result_storage (a folder, or any fsspec URL) or <cache_dir>/results."""
     from prefect.cache_policies import CacheKeyFnPolicy
     from prefect.filesystems import LocalFileSystem, RemoteFileSystem

@@ -6,7 +6,7 @@ __version__ = "0.1.0"
 
 
 def read_batches(*args, **kwargs):  # type: ignore[no-untyped-def]
-    """See mt_aug.consume.read_batches (imported lazily: `import mt_aug` stays light)."""
-    from mt_aug.consume import read_batches as _read_batches
+    """See mt_aug.training.consume.read_batches (imported lazily: `import mt_aug` stays light)."""
+    from mt_aug.training.consume import read_batches as _read_batches
 
     return _read_batches(*args, **kwargs)

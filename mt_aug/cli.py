@@ -59,10 +59,10 @@ def plan(
     import json
 
     from mt_aug.config import ConfigError, load_config
-    from mt_aug.plan import plan as make_plan
-    from mt_aug.plan import summary_text
+    from mt_aug.pipeline.plan import plan as make_plan
+    from mt_aug.pipeline.plan import summary_text
     from mt_aug.readers import SourceError
-    from mt_aug.translate.base import BackendError
+    from mt_aug.translation.base import BackendError
 
     try:
         cfg = load_config(config)
@@ -100,9 +100,9 @@ def build(
     _prefect_env()
     from flows.build_corpus import build_corpus
     from flows.runners import make_task_runner
-    from mt_aug.lock import BuildLocked
+    from mt_aug.release.lock import BuildLocked
     from mt_aug.readers import SourceError
-    from mt_aug.translate.base import BackendError
+    from mt_aug.translation.base import BackendError
 
     if task_runner not in ("local", "dask", "ray"):
         _fail(f"--task-runner: must be local, dask or ray (got {task_runner!r})")
@@ -153,9 +153,9 @@ def card(
     stable: Annotated[Path | None, typer.Option(help="Also write a run-independent card here (data_cards/).")] = None,
 ) -> None:
     """Re-render a build's card (README.md, croissant.json) from its manifest, or diff two builds."""
-    from mt_aug.card import CardError, check_against_disk, load_manifest, render, rerender
-    from mt_aug.card import diff as card_diff
-    from mt_aug.card import stable as stable_manifest
+    from mt_aug.release.card import CardError, check_against_disk, load_manifest, render, rerender
+    from mt_aug.release.card import diff as card_diff
+    from mt_aug.release.card import stable as stable_manifest
 
     try:
         if diff is not None:
@@ -178,7 +178,7 @@ def card(
 @app.command()
 def verify(build_dir: Annotated[Path, typer.Argument(help="A build directory (or <output_dir>/current).")]) -> None:
     """Recompute checksums and check every batch invariant. Exit 1 naming file, batch and rule."""
-    from mt_aug.verify import VerifyError, verify_build
+    from mt_aug.release.verify import VerifyError, verify_build
 
     try:
         summary = verify_build(build_dir)
@@ -210,10 +210,10 @@ def translate(
 
     from mt_aug import languages
     from mt_aug.config import ModelSpec, QualityConfig
-    from mt_aug.translate.base import BackendError
-    from mt_aug.translate.cache import TranslationCache
-    from mt_aug.translate.engine import make_backend
-    from mt_aug.translate.textfile import translate_lines
+    from mt_aug.translation.base import BackendError
+    from mt_aug.translation.cache import TranslationCache
+    from mt_aug.translation.engine import make_backend
+    from mt_aug.translation.textfile import translate_lines
 
     for opt, code in (("--source", source), ("--target", target)):
         if code not in languages.LANGUAGES:
@@ -258,7 +258,7 @@ def convert(
     revision: Annotated[str | None, typer.Option(help="Hub revision.")] = None,
 ) -> None:
     """Convert a Marian / NLLB transformers model to CTranslate2 (tokenizer copied alongside)."""
-    from mt_aug.translate.hf import convert as do_convert
+    from mt_aug.translation.hf import convert as do_convert
 
     try:
         typer.echo(do_convert(model, str(out), quantization, revision))
@@ -274,7 +274,7 @@ CacheDir = Annotated[Path, typer.Option(help="Translation cache folder.")]
 @cache_app.command("stats")
 def cache_stats(cache_dir: CacheDir = Path(".cache/mt-aug")) -> None:
     """Entries per backend, model and language pair."""
-    from mt_aug.translate.cache import TranslationCache
+    from mt_aug.translation.cache import TranslationCache
 
     path = cache_dir / "translations.sqlite"
     if not path.is_file():
@@ -293,7 +293,7 @@ def cache_prune(
     older_than_days: Annotated[float | None, typer.Option(help="Delete entries older than this.")] = None,
 ) -> None:
     """Delete entries of other models and/or older entries."""
-    from mt_aug.translate.cache import TranslationCache
+    from mt_aug.translation.cache import TranslationCache
 
     if keep_model is None and older_than_days is None:
         _fail("cache prune: give --keep-model and/or --older-than-days")

@@ -387,7 +387,7 @@ def _check_backends(cfg: BuildConfig, shown: str) -> None:
                     f"{shown}: {key}: backend {spec.backend!r} needs the Python package {module!r}, which is not installed"
                 )
         if spec.backend == "bergamot":
-            from mt_aug.translate.bergamot import BERGAMOT_PAIRS
+            from mt_aug.translation.bergamot import BERGAMOT_PAIRS
 
             if (SOURCE_LANG, lang) not in BERGAMOT_PAIRS:
                 pairs = ", ".join(f"{s}->{t}" for s, t in sorted(BERGAMOT_PAIRS))

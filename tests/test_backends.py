@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from mt_aug.config import ModelSpec
-from mt_aug.translate.base import BackendError
-from mt_aug.random_models import build_marian
+from mt_aug.translation.base import BackendError
+from tests.fixtures.random_models import build_marian
 
 SENTENCES = ["The cat sees the river near the city.", "The dog.", "The teacher paints the bridge near the hill.",
              "farmer likes tree", "The bird follows the house near the sea."]
@@ -18,7 +18,7 @@ SENTENCES = ["The cat sees the river near the city.", "The dog.", "The teacher p
 def marian(tmp_path_factory) -> dict[str, Path]:  # type: ignore[no-untyped-def]
     import torch
 
-    from mt_aug.translate.hf import convert
+    from mt_aug.translation.hf import convert
 
     torch.set_flush_denormal(True)
     root = tmp_path_factory.mktemp("models")
@@ -29,7 +29,7 @@ def marian(tmp_path_factory) -> dict[str, Path]:  # type: ignore[no-untyped-def]
 
 
 def test_transformers_and_ctranslate2_give_identical_greedy_output(marian: dict[str, Path]) -> None:
-    from mt_aug.translate.hf import CTranslate2Backend, TransformersBackend
+    from mt_aug.translation.hf import CTranslate2Backend, TransformersBackend
 
     hf = TransformersBackend(ModelSpec(backend="transformers", model=str(marian["hf"]), max_length=24), "en", "pt")
     ct = CTranslate2Backend(ModelSpec(backend="ctranslate2", model=str(marian["ct2"]), compute_type="float32",
@@ -41,8 +41,8 @@ def test_transformers_and_ctranslate2_give_identical_greedy_output(marian: dict[
 
 
 def test_int8_model_runs_and_engine_caches(marian: dict[str, Path], tmp_path: Path) -> None:
-    from mt_aug.translate.cache import TranslationCache
-    from mt_aug.translate.engine import translate_unique
+    from mt_aug.translation.cache import TranslationCache
+    from mt_aug.translation.engine import translate_unique
 
     spec = ModelSpec(backend="ctranslate2", model=str(marian["ct2_int8"]), max_length=24, batch_size=2)
     with TranslationCache(tmp_path / "c.sqlite") as cache:
@@ -56,7 +56,7 @@ def test_int8_model_runs_and_engine_caches(marian: dict[str, Path], tmp_path: Pa
 def test_not_a_translation_model(tmp_path: Path) -> None:
     from transformers import BertConfig
 
-    from mt_aug.translate.hf import TransformersBackend
+    from mt_aug.translation.hf import TransformersBackend
 
     BertConfig(vocab_size=10, hidden_size=8, num_hidden_layers=1, num_attention_heads=1,
                intermediate_size=8).save_pretrained(tmp_path)
@@ -67,7 +67,7 @@ def test_not_a_translation_model(tmp_path: Path) -> None:
 def test_missing_tokenizer(marian: dict[str, Path], tmp_path: Path) -> None:
     import shutil
 
-    from mt_aug.translate.hf import CTranslate2Backend
+    from mt_aug.translation.hf import CTranslate2Backend
 
     bare = tmp_path / "bare"
     bare.mkdir()
@@ -78,7 +78,7 @@ def test_missing_tokenizer(marian: dict[str, Path], tmp_path: Path) -> None:
 
 
 def test_not_a_ct2_folder(tmp_path: Path) -> None:
-    from mt_aug.translate.hf import CTranslate2Backend
+    from mt_aug.translation.hf import CTranslate2Backend
 
     with pytest.raises(BackendError, match="not a CTranslate2 model folder"):
         CTranslate2Backend(ModelSpec(backend="ctranslate2", model=str(tmp_path)), "en", "pt")
@@ -86,8 +86,8 @@ def test_not_a_ct2_folder(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def nllb(tmp_path_factory) -> dict[str, Path]:  # type: ignore[no-untyped-def]
-    from mt_aug.translate.hf import convert
-    from mt_aug.random_models import build_nllb
+    from mt_aug.translation.hf import convert
+    from tests.fixtures.random_models import build_nllb
 
     root = tmp_path_factory.mktemp("nllb")
     hf = build_nllb(root / "nllb")
@@ -95,7 +95,7 @@ def nllb(tmp_path_factory) -> dict[str, Path]:  # type: ignore[no-untyped-def]
 
 
 def test_nllb_language_codes_through_both_backends(nllb: dict[str, Path]) -> None:
-    from mt_aug.translate.hf import CTranslate2Backend, TransformersBackend
+    from mt_aug.translation.hf import CTranslate2Backend, TransformersBackend
 
     hf = TransformersBackend(ModelSpec(backend="transformers", model=str(nllb["hf"]), max_length=24), "en", "pt")
     assert hf.tgt_code == "por_Latn" and hf.tok.src_lang == "eng_Latn"
@@ -110,7 +110,7 @@ def test_nllb_language_codes_through_both_backends(nllb: dict[str, Path]) -> Non
 
 def test_nllb_unknown_language_fails_before_work(nllb: dict[str, Path]) -> None:
     from mt_aug import languages
-    from mt_aug.translate.hf import TransformersBackend
+    from mt_aug.translation.hf import TransformersBackend
 
     languages.LANGUAGES["xx"] = languages.Language("xx", "Nowhere", "xxx_Latn", "Latn")
     try:
@@ -122,8 +122,8 @@ def test_nllb_unknown_language_fails_before_work(nllb: dict[str, Path]) -> None:
 
 def test_cache_key_names_the_compute_type_the_backend_runs(marian: dict[str, Path]) -> None:
     """device: auto on a machine without a GPU runs int8; the cache key must say so too."""
-    from mt_aug.translate.engine import model_identity
-    from mt_aug.translate.hf import CTranslate2Backend
+    from mt_aug.translation.engine import model_identity
+    from mt_aug.translation.hf import CTranslate2Backend
 
     spec = ModelSpec(backend="ctranslate2", model=str(marian["ct2_int8"]), device="auto")
     backend = CTranslate2Backend(spec, "en", "pt")

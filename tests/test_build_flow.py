@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from conftest import demo_config_text, write_config
-from mt_aug.verify import VerifyError, check_batch, verify_build
+from mt_aug.release.verify import VerifyError, check_batch, verify_build
 
 CONTAMINATED = {f"demo-q{i:03d}" for i in [9, 10, 11, 12, 41, 42, 43, 44, 21, 33, 53]}
 
@@ -142,7 +142,7 @@ def test_verify_catches_flipped_byte(broken: Path) -> None:
 
 
 def test_verify_catches_truncated_file_with_fixed_manifest(broken: Path) -> None:
-    from mt_aug.shards import sha256_file
+    from mt_aug.packing.shards import sha256_file
 
     f = broken / "cross/en-pt/part-00000.arrow"
     f.write_bytes(f.read_bytes()[:-700])
@@ -157,7 +157,7 @@ def test_verify_catches_truncated_file_with_fixed_manifest(broken: Path) -> None
 
 def test_verify_catches_invariant_break(broken: Path) -> None:
     """A shard rewritten with a duplicated pair in one batch, checksums updated to match."""
-    from mt_aug.shards import sha256_file, write_stream
+    from mt_aug.packing.shards import sha256_file, write_stream
 
     f = broken / "mono/en/part-00000.arrow"
     with pa.OSFile(str(f), "rb") as src:
@@ -183,7 +183,7 @@ def test_verify_catches_missing_file_and_edited_manifest(broken: Path) -> None:
 
 def test_failed_build_leaves_current_alone(demo_build: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     from flows.build_corpus import build_corpus
-    from mt_aug import stages
+    from mt_aug.pipeline import stages
 
     out = demo_build["out"]
     before = (out / "current").resolve()

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from mt_aug.card import CardError, check_against_disk, diff, load_manifest, render, rerender, stable
+from mt_aug.release.card import CardError, check_against_disk, diff, load_manifest, render, rerender, stable
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +109,7 @@ def test_non_commercial_source_warns_and_license_lists_all(demo: Path) -> None:
 
 def test_license_comes_from_data_cards_when_config_has_none(tmp_path: Path) -> None:
     from mt_aug.config import BuildConfig, SourceConfig
-    from mt_aug.stages import _license_info
+    from mt_aug.pipeline.stages import _license_info
 
     cfg = BuildConfig(name="t", output_dir=tmp_path, languages=["en", "pt"], sources=[
         SourceConfig(name="ms-marco", format="squad", path=tmp_path / "x.json"),

@@ -10,12 +10,12 @@ import pytest
 
 from conftest import DEMO_DATA, ROOT
 from mt_aug.accounting import Ledger
-from mt_aug.collect import collect
+from mt_aug.readers.collect import collect
 from mt_aug.config import BuildConfig, EvalSetConfig, SourceConfig
-from mt_aug.decontaminate import EvalIndex, EvalText, Match, build_index, find_contamination, match_tokens
+from mt_aug.decontamination.matcher import EvalIndex, EvalText, Match, build_index, find_contamination, match_tokens
 from mt_aug.normalize import normalize_text
 from mt_aug.readers import SourceError
-from mt_aug.stages import decontaminate_source
+from mt_aug.pipeline.stages import decontaminate_source
 
 DEMO_EVAL = DEMO_DATA / "demo_eval_en.json"
 EVAL_FIX = ROOT / "tests" / "fixtures" / "eval"
@@ -68,7 +68,7 @@ def test_ngram_catches_edited_passage_but_not_common_phrase() -> None:
 
 
 def test_missing_eval_language_is_a_warning(tmp_path: Path) -> None:
-    from mt_aug.stages import coverage_warnings
+    from mt_aug.pipeline.stages import coverage_warnings
 
     assert coverage_warnings(_cfg(tmp_path)) == ["no eval file for language 'pt': its translated texts were not checked"]
 
@@ -216,7 +216,7 @@ def test_adding_after_matching_rebuilds_the_index() -> None:
 
 
 def test_index_built_in_slices_matches_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
-    import mt_aug.decontaminate as dec
+    import mt_aug.decontamination.matcher as dec
 
     texts = [" ".join(f"w{i}x{j}" for j in range(20 + i % 7)) for i in range(40)]
     monkeypatch.setattr(dec, "HASH_SLICE", 50)  # many slices, some smaller than one text
@@ -280,7 +280,7 @@ def test_miracl_pattern_paths_and_topics_only() -> None:
 
 
 def test_miracl_corpus_without_qrels_indexes_everything_and_warns(tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
-    from mt_aug.stages import coverage_warnings
+    from mt_aug.pipeline.stages import coverage_warnings
 
     es = _miracl(qrels=None)
     with caplog.at_level(logging.WARNING):
@@ -424,7 +424,7 @@ def test_eval_set_whose_texts_all_normalize_away_is_an_error(tmp_path: Path) -> 
 def test_squad_dev_views_copied_from_xquad_are_dropped_on_the_target_side(shared_data: Path, lang: str) -> None:
     """Translated views that are verbatim XQuAD-zh/th text are caught by the lang index (character
     tokens); the other SQuAD dev pairs (English text in the view) are not."""
-    from mt_aug.reassemble import PairText
+    from mt_aug.translation.reassemble import PairText
 
     squad = json.loads((shared_data / "squad" / "dev-v1.1.json").read_text())
     xq = json.loads((shared_data / "xquad" / f"xquad.{lang}.json").read_text())
@@ -470,7 +470,7 @@ def test_match_detail_is_the_audit_record() -> None:
 
 def test_eval_indexes_take_ngram_and_similarity_from_the_config(tmp_path: Path) -> None:
     from mt_aug.config import DecontaminationConfig
-    from mt_aug.stages import eval_indexes
+    from mt_aug.pipeline.stages import eval_indexes
 
     cfg = _cfg(tmp_path).model_copy(update={
         "decontamination": DecontaminationConfig(ngram=8, question_similarity=0.95),

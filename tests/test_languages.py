@@ -26,10 +26,10 @@ def test_unknown_code() -> None:
 
 def test_translate_language_without_prefect(tmp_path: Path) -> None:
     """The stage functions run as a plain library: collect, decontaminate, segment, translate."""
-    from mt_aug.collect import collect
+    from mt_aug.readers.collect import collect
     from mt_aug.config import BuildConfig, SourceConfig
-    from mt_aug.reassemble import segment_pairs
-    from mt_aug.stages import decontaminate_source, translate_language
+    from mt_aug.translation.reassemble import segment_pairs
+    from mt_aug.pipeline.stages import decontaminate_source, translate_language
 
     cfg = BuildConfig(name="t", output_dir=tmp_path, cache_dir=tmp_path / "cache", languages=["en", "pt"],
                       sources=[SourceConfig(name="demo", format="squad", path=DEMO_DATA / "demo_squad.json")])

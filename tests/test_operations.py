@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, demo_config_text, write_config
-from mt_aug.lock import BuildLock, BuildLocked
+from mt_aug.release.lock import BuildLock, BuildLocked
 
 
 def test_second_build_of_same_output_dir_is_refused(tmp_path: Path) -> None:
@@ -30,7 +30,7 @@ def test_second_build_of_same_output_dir_is_refused(tmp_path: Path) -> None:
 def test_lock_held_by_another_process(tmp_path: Path) -> None:
     holder = subprocess.Popen([sys.executable, "-c", (
         "import sys, time; sys.path.insert(0, %r)\n"
-        "from mt_aug.lock import BuildLock\n"
+        "from mt_aug.release.lock import BuildLock\n"
         "l = BuildLock(%r, 'holder').acquire(); print('held', flush=True); time.sleep(60)") % (str(ROOT), str(tmp_path))],
         stdout=subprocess.PIPE, text=True)
     try:
@@ -185,7 +185,7 @@ def test_stage_results_are_reused_until_an_input_changes(prefect_harness, tmp_pa
 
 
 def test_prune_keeps_the_newest_builds_and_never_current(tmp_path: Path) -> None:
-    from mt_aug.publish import builds_dir, prune, switch_current
+    from mt_aug.release.publish import builds_dir, prune, switch_current
 
     for name in ["20260101T000000Z-a", "20260102T000000Z-b", "20260103T000000Z-c", "20260104T000000Z-d",
                  ".staging-20260105T000000Z-e"]:

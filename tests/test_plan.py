@@ -9,11 +9,11 @@ from pathlib import Path
 
 from conftest import DEMO_DATA, ROOT, demo_config_text, write_config
 from mt_aug.config import load_config
-from mt_aug.plan import EXAMPLES_PER_REASON, plan, summary_text
-from mt_aug.reassemble import segment_pairs, unique_segments
-from mt_aug.translate.base import Translation
-from mt_aug.translate.cache import TranslationCache
-from mt_aug.translate.engine import cache_scope
+from mt_aug.pipeline.plan import EXAMPLES_PER_REASON, plan, summary_text
+from mt_aug.translation.reassemble import segment_pairs, unique_segments
+from mt_aug.translation.base import Translation
+from mt_aug.translation.cache import TranslationCache
+from mt_aug.translation.engine import cache_scope
 
 FIX = ROOT / "tests" / "fixtures"
 MT_AUG = [sys.executable, "-m", "mt_aug.cli"]
@@ -50,8 +50,8 @@ def test_plan_report_on_the_demo(tmp_path: Path) -> None:
 def test_plan_counts_what_the_cache_already_holds(tmp_path: Path) -> None:
     cfg = _demo(tmp_path)
     report = plan(cfg)
-    from mt_aug.collect import collect
-    from mt_aug.stages import decontaminate_source, eval_indexes
+    from mt_aug.readers.collect import collect
+    from mt_aug.pipeline.stages import decontaminate_source, eval_indexes
 
     got = collect(cfg)
     pairs = decontaminate_source(got.pairs, got.ledger, eval_indexes(cfg).get("en")).pairs

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import DEMO_DATA, ROOT
 from mt_aug.accounting import Ledger
-from mt_aug.collect import dedup
+from mt_aug.readers.collect import dedup
 from mt_aug.config import SourceConfig
 from mt_aug.normalize import passage_id
 from mt_aug.readers import SourceError, get_reader

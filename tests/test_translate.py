@@ -3,12 +3,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from mt_aug.config import ModelSpec, QualityConfig
-from mt_aug.quality import check, repeat_fraction
-from mt_aug.segment import join_segments, split_sentences
-from mt_aug.translate.base import Translation
-from mt_aug.translate.bergamot import BergamotBackend
-from mt_aug.translate.cache import TranslationCache
-from mt_aug.translate.engine import translate_unique
+from mt_aug.quality.filters import check, repeat_fraction
+from mt_aug.translation.segment import join_segments, split_sentences
+from mt_aug.translation.base import Translation
+from mt_aug.translation.bergamot import BergamotBackend
+from mt_aug.translation.cache import TranslationCache
+from mt_aug.translation.engine import translate_unique
 
 
 def test_sentence_splitter_knows_abbreviations_decimals_quotes() -> None:

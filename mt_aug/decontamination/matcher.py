@@ -42,7 +42,7 @@ import numpy as np
 
 from mt_aug import languages
 from mt_aug.config import EvalSetConfig
-from mt_aug.eval_sets import EvalText, read_eval_set, read_eval_squad
+from mt_aug.decontamination.eval_sets import EvalText, read_eval_set, read_eval_squad
 from mt_aug.normalize import normalize_text, tokens
 from mt_aug.readers import SourceError
 

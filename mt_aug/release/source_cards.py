@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-CARDS_DIR = Path(__file__).resolve().parent.parent / "data_cards"
+CARDS_DIR = Path(__file__).resolve().parents[2] / "data_cards"
 
 # Hugging Face dataset names that correspond to a card.
 HF_NAMES = {

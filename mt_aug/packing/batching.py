@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mt_aug.views import Views, rng_for
+from mt_aug.packing.views import Views, rng_for
 
 # Open batches at most: bounds the first-fit scan when few distinct passages make most rows
 # conflict (e.g. hundreds of questions on one paragraph); such rows become leftovers.

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from mt_aug import languages
 from mt_aug.config import QualityConfig
-from mt_aug.translate.base import Translation
+from mt_aug.translation.base import Translation
 
 _LETTER = re.compile(r"\w", re.UNICODE)
 

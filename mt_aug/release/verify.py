@@ -9,8 +9,8 @@ from typing import Any
 import pyarrow as pa
 
 from mt_aug.schema import SCHEDULE_SCHEMA, SHARD_COLUMNS
-from mt_aug.shards import sha256_file
-from mt_aug.views import MONO_MIXED
+from mt_aug.packing.shards import sha256_file
+from mt_aug.packing.views import MONO_MIXED
 
 
 class VerifyError(Exception):

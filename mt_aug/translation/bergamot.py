@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 
-from mt_aug.translate.base import BackendError, Translation
+from mt_aug.translation.base import BackendError, Translation
 
 BERGAMOT_PAIRS = {("en", "pt"), ("pt", "en")}
 # The engine stops decoding at max-length-factor x source tokens (config.*.yml in the model folder).

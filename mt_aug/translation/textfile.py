@@ -7,11 +7,11 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from mt_aug import quality
+from mt_aug.quality import filters as quality
 from mt_aug.config import ModelSpec, QualityConfig
-from mt_aug.segment import join_segments, split_sentences
-from mt_aug.translate.cache import TranslationCache
-from mt_aug.translate.engine import ProgressFn, translate_unique
+from mt_aug.translation.segment import join_segments, split_sentences
+from mt_aug.translation.cache import TranslationCache
+from mt_aug.translation.engine import ProgressFn, translate_unique
 
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 

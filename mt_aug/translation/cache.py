@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mt_aug.translate.base import Translation
+from mt_aug.translation.base import Translation
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS translations (

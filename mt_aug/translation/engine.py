@@ -10,8 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from mt_aug.config import ModelSpec
-from mt_aug.translate.base import Backend, BackendError, Translation
-from mt_aug.translate.cache import CacheScope, TranslationCache
+from mt_aug.translation.base import Backend, BackendError, Translation
+from mt_aug.translation.cache import CacheScope, TranslationCache
 
 log = logging.getLogger(__name__)
 
@@ -21,10 +21,10 @@ ProgressFn = Callable[[int, int, float], None]  # (done, total, segments per sec
 def make_backend(spec: ModelSpec, src: str, tgt: str) -> Backend:
     """Start the backend a spec names. Raises BackendError before any work if it cannot."""
     if spec.backend == "bergamot":
-        from mt_aug.translate.bergamot import BergamotBackend
+        from mt_aug.translation.bergamot import BergamotBackend
 
         return BergamotBackend(src, tgt, threads=spec.threads)
-    from mt_aug.translate.hf import CTranslate2Backend, TransformersBackend
+    from mt_aug.translation.hf import CTranslate2Backend, TransformersBackend
 
     if spec.backend == "transformers":
         return TransformersBackend(spec, src, tgt)
@@ -75,10 +75,10 @@ def work_units(misses: Sequence[str], unit_size: int) -> list[list[str]]:
 def model_identity(spec: ModelSpec, src: str, tgt: str) -> str:
     """The model id (with revision or content hash) without loading the model."""
     if spec.backend == "bergamot":
-        from mt_aug.translate import bergamot
+        from mt_aug.translation import bergamot
 
         return bergamot.model_identity(src, tgt)
-    from mt_aug.translate import hf
+    from mt_aug.translation import hf
 
     return hf.model_identity(spec)
 

@@ -14,18 +14,18 @@ from typing import Any
 
 from mt_aug import __version__
 from mt_aug.accounting import Ledger, count_by
-from mt_aug.batching import Packed, balance_ratio, hybrid_order, pack
-from mt_aug.collect import dedup
+from mt_aug.packing.batching import Packed, balance_ratio, hybrid_order, pack
+from mt_aug.readers.collect import dedup
 from mt_aug.config import BuildConfig
-from mt_aug.corpus import Corpus, build_corpus
-from mt_aug.decontaminate import EvalIndex, EvalSummary, build_index, find_contamination
-from mt_aug.reassemble import PairSegments, PairText, reassemble, unique_segments
+from mt_aug.packing.corpus import Corpus, build_corpus
+from mt_aug.decontamination.matcher import EvalIndex, EvalSummary, build_index, find_contamination
+from mt_aug.translation.reassemble import PairSegments, PairText, reassemble, unique_segments
 from mt_aug.schema import SOURCE_LANG, Drop, QAPair
-from mt_aug.shards import ShardFile, rows_table, sha256_file, shard_schema, write_group, write_schedule
-from mt_aug.translate.base import Translation
-from mt_aug.translate.cache import TranslationCache
-from mt_aug.translate.engine import ProgressFn, TranslateStats, model_identity, translate_unique
-from mt_aug.views import ViewStats, assign_views
+from mt_aug.packing.shards import ShardFile, rows_table, sha256_file, shard_schema, write_group, write_schedule
+from mt_aug.translation.base import Translation
+from mt_aug.translation.cache import TranslationCache
+from mt_aug.translation.engine import ProgressFn, TranslateStats, model_identity, translate_unique
+from mt_aug.packing.views import ViewStats, assign_views
 
 log = logging.getLogger(__name__)
 
@@ -231,7 +231,7 @@ def _examples(corpus: Corpus, packed: Packed, per_kind: int = 2) -> list[dict[st
 
 def _license_info(cfg: BuildConfig) -> dict[str, dict[str, Any]]:
     """Each source's license (the config's, else its card's) and whether it allows commercial use."""
-    from mt_aug.source_cards import card_for
+    from mt_aug.release.source_cards import card_for
 
     out = {}
     for s in cfg.sources:

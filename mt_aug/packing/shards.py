@@ -14,10 +14,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mt_aug.batching import Batch
-from mt_aug.corpus import NEGATIVE_TYPE, Corpus
+from mt_aug.packing.batching import Batch
+from mt_aug.packing.corpus import NEGATIVE_TYPE, Corpus
 from mt_aug.schema import SCHEDULE_SCHEMA, SHARD_SCHEMA
-from mt_aug.views import Views
+from mt_aug.packing.views import Views
 
 
 def shard_schema(with_negatives: bool) -> pa.Schema:

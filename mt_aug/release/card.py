@@ -197,7 +197,7 @@ def render(manifest: dict[str, Any]) -> str:
 
 def write_card(build_dir: Path, manifest: dict[str, Any]) -> Path:
     """README.md (the card) and croissant.json beside it."""
-    from mt_aug.croissant import croissant
+    from mt_aug.release.croissant import croissant
 
     path = build_dir / "README.md"
     path.write_text(render(manifest), encoding="utf-8")
@@ -224,7 +224,7 @@ def check_against_disk(build_dir: Path, manifest: dict[str, Any]) -> None:
     """Refuse to render a card whose numbers the files on disk do not bear out."""
     import pyarrow as pa
 
-    from mt_aug.shards import sha256_file
+    from mt_aug.packing.shards import sha256_file
 
     rows = 0
     for f in manifest["files"]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from mt_aug.reassemble import PairText
+from mt_aug.translation.reassemble import PairText
 from mt_aug.schema import QAPair
 
 NEGATIVE_TYPE = pa.list_(pa.struct([("title", pa.string()), ("text", pa.string())]))

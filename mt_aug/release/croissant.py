@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mt_aug.card import config_names
+from mt_aug.release.card import config_names
 
 CONTEXT: dict[str, Any] = {
     "@language": "en",

@@ -11,7 +11,7 @@ from typing import Any
 
 from mt_aug import languages
 from mt_aug.config import ModelSpec
-from mt_aug.translate.base import BackendError, Translation
+from mt_aug.translation.base import BackendError, Translation
 
 _WEIGHT_SUFFIXES = (".safetensors", ".bin")
 

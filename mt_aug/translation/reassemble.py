@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from mt_aug import quality
+from mt_aug.quality import filters as quality
 from mt_aug.config import QualityConfig
 from mt_aug.schema import Drop, QAPair
-from mt_aug.segment import DEFAULT_MAX_WORDS, join_segments, segment_text
-from mt_aug.translate.base import Translation
+from mt_aug.translation.segment import DEFAULT_MAX_WORDS, join_segments, segment_text
+from mt_aug.translation.base import Translation
 
 
 @dataclass(frozen=True, slots=True)

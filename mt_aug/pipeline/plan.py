@@ -12,13 +12,13 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from mt_aug.collect import collect
+from mt_aug.readers.collect import collect
 from mt_aug.config import BuildConfig
-from mt_aug.reassemble import segment_pairs, unique_segments
+from mt_aug.translation.reassemble import segment_pairs, unique_segments
 from mt_aug.schema import SOURCE_LANG, Drop
-from mt_aug.stages import coverage_warnings, decontaminate_source, eval_indexes
-from mt_aug.translate.cache import TranslationCache
-from mt_aug.translate.engine import cache_scope
+from mt_aug.pipeline.stages import coverage_warnings, decontaminate_source, eval_indexes
+from mt_aug.translation.cache import TranslationCache
+from mt_aug.translation.engine import cache_scope
 
 EXAMPLES_PER_REASON = 5
 # Source tokens are estimated, not counted with each model's tokenizer (no model is loaded).

@@ -1,0 +1,1 @@
+"""The build pipeline: stages, their contract, and the executor that runs them."""

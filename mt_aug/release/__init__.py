@@ -1,0 +1,1 @@
+"""Releasing a build: manifest, data card, Croissant metadata, verify, publish, lock."""

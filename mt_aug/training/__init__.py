@@ -1,0 +1,1 @@
+"""The consumer API: what a trainer calls to read a build."""
