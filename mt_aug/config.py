@@ -204,6 +204,17 @@ class QualityConfig(_Model):
         return DEFAULT_RATIO_BANDS.get(lang, (self.min_length_ratio, self.max_length_ratio))
 
 
+class GuardConfig(_Model):
+    """What stops a broken build before it is published (mt_aug.release.guard)."""
+
+    # A source that loses more than this share of its records as malformed fails the build.
+    max_malformed_fraction: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
+    # None: a language that loses more than half its views to the quality gate is a warning
+    # (manifest and card). A value: losing more than it fails the build (tiny random test
+    # models and synthetic benchmarks set 1.0).
+    max_quality_drop_fraction: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+
+
 class BuildConfig(_Model):
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")]
     output_dir: Path
@@ -220,6 +231,7 @@ class BuildConfig(_Model):
     # URL such as s3://bucket/mt-aug/results, for clusters.
     result_storage: str | None = None
     keep_builds: Annotated[int, Field(ge=1)] = 3
+    guards: GuardConfig = GuardConfig()
 
     @field_validator("languages")
     @classmethod
