@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
-from mt_aug.schema import SCHEDULE_SCHEMA, SHARD_COLUMNS
+from mt_aug.schema import SCHEDULE_SCHEMA, SHARD_COLUMNS, SOURCE_LANG
 from mt_aug.packing.shards import sha256_file
 from mt_aug.packing.views import MONO_MIXED
 
@@ -47,57 +49,287 @@ def check_batch(rows: dict[str, list[Any]], kind: str, batch_size: int, where: s
             raise VerifyError(f"{where}: repeated {col} within the batch")
 
 
-def verify_build(build_dir: str | Path) -> dict[str, Any]:
-    """Recompute checksums and check every batch. Returns a summary; raises VerifyError."""
-    build_dir = Path(build_dir)
-    mpath = build_dir / "manifest.json"
+# Files of every build besides its shards and schedule; README.md and croissant.json are
+# checked by rendering them again from the manifest (so a `mt-aug card` re-render verifies).
+RENDERED = ("README.md", "croissant.json")
+MANIFEST = "manifest.json"
+DROPS = "drops.jsonl"
+# Pair drops (lang en) happen at these stages; every other drop is a view drop of one language.
+VIEW_DROP_STAGES = ("quality", "translate", "target-decontaminate")
+
+
+def _load_manifest(build_dir: Path) -> dict[str, Any]:
+    mpath = build_dir / MANIFEST
     if not mpath.is_file():
-        raise VerifyError(f"{mpath}: missing")
+        raise VerifyError(f"{MANIFEST}: missing")
     try:
         manifest = json.loads(mpath.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise VerifyError(f"{mpath}: invalid JSON: {exc}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise VerifyError(f"{MANIFEST}: invalid JSON: {exc}") from None
+    if not isinstance(manifest, dict):
+        raise VerifyError(f"{MANIFEST}: expected an object at the top level")
+    for key in ("batch_size", "files", "counts", "sources", "translation", "batches", "leftovers", "views",
+                "languages"):
+        if key not in manifest:
+            raise VerifyError(f"{MANIFEST}: missing key {key!r}")
+    return manifest
+
+
+def _eq(what: str, stated: Any, actual: Any, where: str = MANIFEST) -> None:
+    if stated != actual:
+        raise VerifyError(f"{where}: {what} is {stated}, the files say {actual}")
+
+
+def _counter(d: dict[str, int] | None) -> dict[str, int]:
+    return {k: v for k, v in (d or {}).items() if v}
+
+
+def verify_build(build_dir: str | Path) -> dict[str, Any]:
+    """Check a build against its manifest: every figure the manifest states against the files,
+    the accounting identities per source and language, the checksum of every file, the card
+    and Croissant metadata against their rendering, and every batch invariant. Returns a
+    summary; raises VerifyError naming the file, figure or batch and the rule."""
+    build_dir = Path(build_dir)
+    manifest = _load_manifest(build_dir)
+    version = int(manifest.get("format_version", 1))
     batch_size = manifest["batch_size"]
     listed = {f["path"] for f in manifest["files"]}
-    on_disk = {p.relative_to(build_dir).as_posix() for p in build_dir.glob("*/*/*.arrow")}
-    for extra in sorted(on_disk - listed):
-        raise VerifyError(f"{extra}: shard file not listed in manifest.json")
+    sched = manifest.get("schedule")
+    checksums: dict[str, str] = dict(manifest.get("checksums") or {})
+    if version >= 2 and DROPS not in checksums:
+        raise VerifyError(f"{MANIFEST}: format_version {version} lists no checksums of {DROPS} (key 'checksums')")
+    known = listed | set(checksums) | {MANIFEST, *RENDERED, DROPS} | ({sched["path"]} if sched else set())
+    on_disk = sorted(p.relative_to(build_dir).as_posix() for p in build_dir.rglob("*") if p.is_file() or p.is_symlink())
+    for extra in on_disk:
+        if extra not in known:
+            raise VerifyError(f"{extra}: file not listed in {MANIFEST}")
+    for name, digest in sorted(checksums.items()):
+        path = build_dir / name
+        if not path.is_file():
+            raise VerifyError(f"{name}: listed in {MANIFEST} but missing")
+        if name not in RENDERED and sha256_file(path) != digest:
+            raise VerifyError(f"{name}: sha256 {sha256_file(path)[:16]}... != {MANIFEST} {digest[:16]}...")
+    all_batch_ids, rows_total, first_rows = _verify_shards(build_dir, manifest, batch_size)
+    if sched:
+        _verify_schedule(build_dir, sched, all_batch_ids, manifest["mono_ratio"])
+        _eq("schedule.steps", sched.get("steps"), len(all_batch_ids))
+    _verify_figures(manifest, rows_total, len(all_batch_ids))
+    _verify_drops(build_dir, manifest)
+    _verify_examples(manifest, first_rows)
+    _verify_rendered(build_dir, manifest)
+    return {"files": len(manifest["files"]), "rows": rows_total, "batches": len(all_batch_ids)}
+
+
+def _verify_shards(build_dir: Path, manifest: dict[str, Any],
+                   batch_size: int) -> tuple[dict[str, tuple[str, int]], int, dict[str, dict[str, Any]]]:
     all_batch_ids: dict[str, tuple[str, int]] = {}
+    first_rows: dict[str, dict[str, Any]] = {}
     rows_total = 0
+    columns = manifest.get("columns")
+    languages = set(manifest["languages"])
     for entry in manifest["files"]:
         path = build_dir / entry["path"]
         if not path.is_file():
-            raise VerifyError(f"{entry['path']}: listed in manifest.json but missing")
+            raise VerifyError(f"{entry['path']}: listed in {MANIFEST} but missing")
         digest = sha256_file(path)
         if digest != entry["sha256"]:
             raise VerifyError(f"{entry['path']}: sha256 {digest[:16]}... != manifest {entry['sha256'][:16]}...")
         rbs = _read_stream(path, entry["path"])
         if rbs and tuple(rbs[0].schema.names[: len(SHARD_COLUMNS)]) != SHARD_COLUMNS:
             raise VerifyError(f"{entry['path']}: columns {rbs[0].schema.names} != {list(SHARD_COLUMNS)}")
+        if rbs and columns is not None and list(rbs[0].schema.names) != list(columns):
+            raise VerifyError(f"{entry['path']}: columns {rbs[0].schema.names} != manifest columns {columns}")
         rows = sum(rb.num_rows for rb in rbs)
         if rows != entry["rows"] or len(rbs) != entry["batches"]:
             raise VerifyError(
                 f"{entry['path']}: holds {rows} rows in {len(rbs)} batches, manifest says {entry['rows']} in {entry['batches']}"
             )
+        mixed = entry["group"] == MONO_MIXED
         for i, rb in enumerate(rbs):
             d = rb.to_pydict()
             bid = d["batch_id"][0] if d["batch_id"] else "?"
-            mixed = entry["group"] == MONO_MIXED
             check_batch(d, entry["kind"], batch_size, f"{entry['path']}: batch {i} ({bid})", mixed=mixed)
             if bid in all_batch_ids:
                 raise VerifyError(f"{entry['path']}: batch {i} ({bid}) also appears in {all_batch_ids[bid][0]}")
             all_batch_ids[bid] = (entry["path"], i)
+            first_rows[bid] = {k: v[0] for k, v in d.items()}
             want_kind, want_group = entry["kind"], entry["group"]
             got_group = d["query_lang"][0] if want_kind == "mono" else f"{d['query_lang'][0]}-{d['passage_lang'][0]}"
             if got_group != want_group and not mixed:
                 raise VerifyError(f"{entry['path']}: batch {i} ({bid}) is {got_group}, file is under {want_group}")
+            stray = (set(d["query_lang"]) | set(d["passage_lang"])) - languages
+            if stray:
+                raise VerifyError(f"{entry['path']}: batch {i} ({bid}) has language {sorted(stray)[0]!r}, not one of "
+                                  f"the manifest's languages")
+        if rbs and rbs[0].num_rows:
+            first = rbs[0].column("batch_id")[0].as_py()
+            if entry.get("first_batch") not in (None, first):
+                raise VerifyError(f"{entry['path']}: first batch is {first}, manifest says {entry['first_batch']}")
+            last = rbs[-1].column("batch_id")[0].as_py()
+            if entry.get("last_batch") not in (None, last):
+                raise VerifyError(f"{entry['path']}: last batch is {last}, manifest says {entry['last_batch']}")
         rows_total += rows
-    if rows_total != manifest["counts"]["rows"]:
-        raise VerifyError(f"manifest.json: counts.rows {manifest['counts']['rows']} != {rows_total} rows in files")
-    sched = manifest.get("schedule")
-    if sched:
-        _verify_schedule(build_dir, sched, all_batch_ids, manifest["mono_ratio"])
-    return {"files": len(manifest["files"]), "rows": rows_total, "batches": len(all_batch_ids)}
+    return all_batch_ids, rows_total, first_rows
+
+
+def _verify_figures(m: dict[str, Any], rows: int, batches: int) -> None:
+    """Every count the manifest states, against the files and against each other."""
+    counts, bs = m["counts"], m["batch_size"]
+    _eq("counts.rows", counts.get("rows"), rows)
+    _eq("counts.batches", counts.get("batches"), batches)
+    if rows != batches * bs:
+        raise VerifyError(f"{MANIFEST}: {rows} rows are not {batches} batches of batch_size {bs}")
+    per_group: dict[tuple[str, str], int] = {}
+    for f in m["files"]:
+        per_group[(f["kind"], f["group"])] = per_group.get((f["kind"], f["group"]), 0) + f["batches"]
+    for kind in ("mono", "cross"):
+        stated = {g: n for g, n in m["batches"].get(kind, {}).items()}
+        for group in sorted(set(stated) | {g for k, g in per_group if k == kind}):
+            _eq(f"batches.{kind}.{group}", stated.get(group, 0), per_group.get((kind, group), 0))
+    leftovers = m["leftovers"]
+    _eq("counts.leftover_rows", counts.get("leftover_rows"),
+        sum(sum(v.values()) for v in leftovers.values()))
+    # sources: read == kept + dropped, and their sums are the counts
+    for name, s in sorted(m["sources"].items()):
+        dropped = sum((s.get("dropped") or {}).values())
+        if s["read"] != s["kept"] + dropped:
+            raise VerifyError(f"{MANIFEST}: sources.{name}: read {s['read']} != kept {s['kept']} + dropped {dropped}")
+    kept = sum(s["kept"] for s in m["sources"].values())
+    _eq("counts.input_pairs", counts.get("input_pairs"), sum(s["read"] for s in m["sources"].values()))
+    _eq("counts.kept_pairs (sum of sources' kept)", counts.get("kept_pairs"), kept)
+    # languages: every kept pair is a view of each target language or a counted drop
+    targets = [lang for lang in m["languages"] if lang != SOURCE_LANG]
+    if sorted(m["translation"]) != sorted(targets):
+        raise VerifyError(f"{MANIFEST}: translation covers {sorted(m['translation'])}, target languages are "
+                          f"{sorted(targets)}")
+    views_dropped = 0
+    for lang, t in sorted(m["translation"].items()):
+        vd = sum((t.get("views_dropped") or {}).values())
+        views_dropped += vd
+        if t["views"] + vd != kept:
+            raise VerifyError(f"{MANIFEST}: translation.{lang}: views {t['views']} + views_dropped {vd} != "
+                              f"{kept} kept pairs")
+        model = (m.get("models") or {}).get(lang, {}).get("model")
+        if model is not None and t.get("model") != model:
+            raise VerifyError(f"{MANIFEST}: translation.{lang}.model {t.get('model')} != models.{lang}.model {model}")
+    _eq("counts.views_dropped", counts.get("views_dropped"), views_dropped)
+    if "drops" in m:
+        _eq("counts.views_dropped (drops.views)", counts.get("views_dropped"), sum(m["drops"].get("views", {}).values()))
+    # views: assigned per pair (or short), then packed into batches or left over
+    cfg_b = (m.get("config") or {}).get("batching") or {}
+    views, short = m["views"], m["views"].get("short") or {}
+    for kind, per_pair in (("mono", cfg_b.get("mono_views_per_pair")), ("cross", cfg_b.get("cross_views_per_pair"))):
+        assigned = sum(views.get(kind, {}).values())
+        if per_pair is not None and assigned + short.get(kind, 0) != kept * per_pair:
+            raise VerifyError(f"{MANIFEST}: views.{kind}: {assigned} views + {short.get(kind, 0)} short != "
+                              f"{kept} kept pairs x {kind}_views_per_pair {per_pair}")
+        stated_b, stated_l = m["batches"].get(kind, {}), leftovers.get(kind, {})
+        if kind == "mono" and MONO_MIXED in stated_b:
+            groups = {MONO_MIXED: assigned}
+        else:
+            groups = {g: n for g, n in views.get(kind, {}).items() if n}
+        for g in sorted(set(groups) | set(stated_b) | set(stated_l)):
+            packed = stated_b.get(g, 0) * bs + stated_l.get(g, 0)
+            if packed != groups.get(g, 0):
+                raise VerifyError(f"{MANIFEST}: {kind} {g}: {stated_b.get(g, 0)} batches x {bs} + "
+                                  f"{stated_l.get(g, 0)} leftover rows != {groups.get(g, 0)} views")
+    # the config the manifest quotes, and its hash
+    cfg = m.get("config")
+    if isinstance(cfg, dict):
+        for key, value in (("seed", cfg.get("seed")), ("languages", cfg.get("languages")),
+                           ("batch_size", cfg_b.get("batch_size")), ("mono_ratio", cfg_b.get("mono_ratio")),
+                           ("mono_mixing", cfg_b.get("mono_mixing")), ("rows_per_file", cfg_b.get("rows_per_file"))):
+            if key in m and value is not None and m[key] != value:
+                raise VerifyError(f"{MANIFEST}: {key} is {m[key]}, its config says {value}")
+        if "config_hash" in m:
+            digest = hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()
+            if digest != m["config_hash"]:
+                raise VerifyError(f"{MANIFEST}: config_hash {str(m['config_hash'])[:16]}... is not the hash of its "
+                                  f"config ({digest[:16]}...)")
+
+
+def _verify_drops(build_dir: Path, m: dict[str, Any]) -> None:
+    """drops.jsonl holds every drop the manifest counts: per source and reason, per language
+    and reason, per stage and reason, per eval set."""
+    path = build_dir / DROPS
+    if not path.is_file():
+        raise VerifyError(f"{DROPS}: missing (the manifest counts {sum((m.get('drops') or {}).get('pairs', {}).values())} "
+                          "pair drops)")
+    digest = (m.get("checksums") or {}).get(DROPS)
+    if digest is not None and sha256_file(path) != digest:
+        raise VerifyError(f"{DROPS}: sha256 does not match {MANIFEST}")
+    by_source: dict[str, Counter[str]] = defaultdict(Counter)
+    by_lang: dict[str, Counter[str]] = defaultdict(Counter)
+    by_stage: Counter[str] = Counter()
+    by_view: Counter[str] = Counter()
+    contaminated: dict[tuple[str, str, str], int] = Counter()
+    with open(path, encoding="utf-8") as f:
+        for i, line in enumerate(f, 1):
+            try:
+                d = json.loads(line)
+                stage, source, reason, lang = d["stage"], d["source"], d["reason"], d.get("lang", SOURCE_LANG)
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise VerifyError(f"{DROPS}: line {i}: not a drop record ({exc})") from None
+            if stage in VIEW_DROP_STAGES or lang != SOURCE_LANG:
+                by_lang[lang][reason] += 1
+                by_view[f"{lang}/{reason}"] += 1
+                side = "target"
+            else:
+                by_source[source][reason] += 1
+                by_stage[f"{stage}/{reason}"] += 1
+                side = "source"
+            if stage in ("decontaminate", "target-decontaminate") and "eval_set" in d:
+                contaminated[(side, lang, d["eval_set"])] += 1
+    for name, s in sorted(m["sources"].items()):
+        _eq(f"sources.{name}.dropped", _counter(s.get("dropped")), dict(sorted(by_source.get(name, {}).items())),
+            f"{MANIFEST} vs {DROPS}")
+    for name in sorted(set(by_source) - set(m["sources"])):
+        raise VerifyError(f"{DROPS}: drops of source {name!r}, which the manifest does not list")
+    for lang, t in sorted(m["translation"].items()):
+        _eq(f"translation.{lang}.views_dropped", _counter(t.get("views_dropped")),
+            dict(sorted(by_lang.get(lang, {}).items())), f"{MANIFEST} vs {DROPS}")
+    drops = m.get("drops")
+    if drops is not None:
+        _eq("drops.pairs", _counter(drops.get("pairs")), dict(sorted(by_stage.items())), f"{MANIFEST} vs {DROPS}")
+        _eq("drops.views", _counter(drops.get("views")), dict(sorted(by_view.items())), f"{MANIFEST} vs {DROPS}")
+    dec = m.get("decontamination") or {}
+    for side in ("source", "target"):
+        for lang, sets in sorted((dec.get(side) or {}).items()):
+            for name, s in sorted(sets.items()):
+                _eq(f"decontamination.{side}.{lang}.{name}.pairs_dropped", s.get("pairs_dropped"),
+                    contaminated.get((side, lang, name), 0), f"{MANIFEST} vs {DROPS}")
+
+
+def _verify_examples(m: dict[str, Any], first_rows: dict[str, dict[str, Any]]) -> None:
+    for i, ex in enumerate(m.get("examples") or []):
+        row = first_rows.get(ex.get("batch_id"))
+        if row is None:
+            raise VerifyError(f"{MANIFEST}: examples[{i}]: batch {ex.get('batch_id')} is in no file")
+        for k, v in ex.items():
+            if row.get(k) != v:
+                raise VerifyError(f"{MANIFEST}: examples[{i}].{k} differs from the first row of batch {ex['batch_id']}")
+
+
+def _verify_rendered(build_dir: Path, m: dict[str, Any]) -> None:
+    """README.md and croissant.json must be what `mt-aug card` renders from the manifest."""
+    from mt_aug.release.card import CardError, render
+    from mt_aug.release.croissant import croissant
+
+    try:
+        want = {"README.md": render(m),
+                "croissant.json": json.dumps(croissant(m), indent=2, ensure_ascii=False) + "\n"}
+    except (CardError, KeyError, TypeError, ValueError) as exc:
+        raise VerifyError(f"{MANIFEST}: cannot render the card: {exc}") from None
+    for name, text in want.items():
+        path = build_dir / name
+        if not path.is_file():
+            raise VerifyError(f"{name}: missing")
+        got = path.read_text(encoding="utf-8", errors="replace")
+        if got != text:
+            line = next((i for i, (a, b) in enumerate(zip(got.splitlines(), text.splitlines()), 1) if a != b),
+                        min(len(got.splitlines()), len(text.splitlines())) + 1)
+            raise VerifyError(f"{name}: differs from its rendering from {MANIFEST} at line {line} (edited? "
+                              "`mt-aug card BUILD_DIR` renders it again)")
 
 
 def _verify_schedule(build_dir: Path, sched: dict[str, Any], batches: dict[str, tuple[str, int]], ratio: float) -> None:
