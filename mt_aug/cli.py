@@ -306,6 +306,92 @@ def cache_prune(
     typer.echo(f"{path}: deleted {n} entries")
 
 
+@app.command()
+def evaluate(
+    model: Annotated[str | None, typer.Option("--model", help="sentence-transformers model folder or Hub id.",
+                                              show_default=False)] = None,
+    format: Annotated[str, typer.Option("--format", help="Evaluation data format (lareqa: XQuAD-R, MLQA-R).")
+                      ] = "lareqa",
+    paths: Annotated[str | None, typer.Option("--paths", help="One file per language, e.g. 'xquad-r/{lang}.json'.",
+                                              show_default=False)] = None,
+    languages: Annotated[str | None, typer.Option("--languages", help="Comma-separated codes (default: every "
+                                                  "file --paths matches).", show_default=False)] = None,
+    k: Annotated[int, typer.Option("--k", help="Cut-off of mAP@k and recall@k.")] = 20,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Encoding batch size.")] = 64,
+    device: Annotated[str | None, typer.Option("--device", help="cpu or cuda (default: cuda if available).",
+                                               show_default=False)] = None,
+    with_context: Annotated[bool, typer.Option("--with-context", help="Encode each candidate as its sentence "
+                                               "followed by its paragraph.")] = False,
+    passage_ndcg: Annotated[bool, typer.Option("--passage-ndcg", help="Also MTEB-style paragraph-level nDCG@10 "
+                                               "per language.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="A question that cannot be scored (answer start in no "
+                                         "sentence) is an error instead of a count.")] = False,
+    cache_dir: Annotated[Path, typer.Option("--cache-dir", help="Embedding cache folder.")
+                         ] = Path(".cache/mt-aug/embeddings"),
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the embedding cache.")] = False,
+    report: Annotated[Path | None, typer.Option("--report", help="Where to write the JSON report.",
+                                                show_default=False)] = None,
+    compare: Annotated[tuple[Path, Path] | None, typer.Option("--compare", help="Show two reports side by side "
+                                                              "with their differences (nothing is evaluated).",
+                                                              show_default=False)] = None,
+) -> None:
+    """mAP@k of a sentence-transformers model on XQuAD-R / MLQA-R: multilingual pool, mono and cross-lingual."""
+    from mt_aug.evaluation.report import ReportError, load_report
+    from mt_aug.evaluation.report import compare as compare_reports
+
+    if compare is not None:
+        if model is not None or paths is not None:
+            _fail("--compare: shows two existing reports; give it without --model/--paths")
+        try:
+            a, b = load_report(compare[0]), load_report(compare[1])
+        except ReportError as exc:
+            _fail(str(exc))
+        typer.echo(compare_reports(a, b, str(compare[0]), str(compare[1])))
+        return
+    if model is None or paths is None or report is None:
+        _fail("evaluate: give --model, --paths and --report (or --compare A.json B.json)")
+    if format != "lareqa":
+        _fail(f"--format {format!r}: only 'lareqa' (XQuAD-R, MLQA-R) is supported")
+    if k < 1:
+        _fail(f"--k {k}: must be at least 1")
+    if batch_size < 1:
+        _fail(f"--batch-size {batch_size}: must be at least 1")
+
+    from mt_aug.evaluation.encode import EmbeddingCache, ModelError, check_device, load_model, weights_hash
+    from mt_aug.evaluation.evaluator import evaluate as run_evaluation
+    from mt_aug.evaluation.lareqa import EvalDataError, read_sets
+    from mt_aug.evaluation.report import render, write_report
+
+    langs = [x.strip() for x in languages.split(",") if x.strip()] if languages else None
+
+    def note(msg: str) -> None:
+        typer.echo(msg, err=True)
+
+    try:
+        check_device(device)
+        sets = read_sets(paths, langs, strict=strict)
+        for s in sets:
+            if s.unscorable:
+                first = ", ".join(f"{qid!r} ({why})" for qid, why in list(s.unscorable.items())[:3])
+                note(f"warning: {s.path}: {len(s.unscorable)} question(s) cannot be scored, e.g. {first}")
+        loaded = load_model(model, device)
+    except (EvalDataError, ModelError) as exc:
+        _fail(str(exc))
+    cache = EmbeddingCache(None if no_cache else cache_dir)
+    model_hash = weights_hash(loaded)
+    result, timings = run_evaluation(loaded, sets, k=k, batch_size=batch_size, with_context=with_context,
+                                     passages=passage_ndcg, cache=cache, show_progress=True, model_hash=model_hash,
+                                     log=note)
+    out = {"model": model, "model_sha256": model_hash, "format": format,
+           "paths": {s.lang: str(s.path) for s in sets}, "files_sha256": {s.lang: s.sha256 for s in sets}, **result}
+    write_report(out, report)
+    typer.echo(render(out))
+    note(f"embeddings: {cache.hits} cached, {cache.misses} encoded"
+         + (f" (cache {cache_dir})" if not no_cache else " (no cache)")
+         + f"; encode {timings.encode_s:.1f} s, score {timings.score_s:.2f} s")
+    typer.echo(f"report: {report}")
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     for noisy in ("httpx", "httpcore"):

@@ -1,0 +1,161 @@
+"""Loading a sentence-transformers model, hashing its weights, and an embedding cache.
+
+The cache key is a hash of the model's *weights* (every parameter and buffer of the loaded
+model, streamed tensor by tensor, plus its module configuration such as max_seq_length and
+pooling), never its path: a model retrained into the same folder gets new keys. Embeddings
+are stored per model hash, language file (sha256 of its bytes) and text kind as float32
+``.npy`` files, written atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CACHE_DIR = Path(".cache/mt-aug/embeddings")
+
+
+class ModelError(ValueError):
+    """The model cannot be loaded or run as asked (message names the model or device)."""
+
+
+def check_device(device: str | None) -> str:
+    """'cpu', 'cuda' or 'cuda:N' (or None: cuda when available, else cpu); cuda must exist."""
+    import torch
+
+    if device is None:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cpu":
+        return device
+    if device == "cuda" or device.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            build = "built without CUDA" if torch.version.cuda is None else f"CUDA {torch.version.cuda}, no GPU visible"
+            raise ModelError(f"--device {device}: torch {torch.__version__} has no usable CUDA here ({build})")
+        return device
+    raise ModelError(f"--device {device!r}: must be cpu or cuda")
+
+
+def load_model(model: str, device: str | None = None) -> SentenceTransformer:
+    """A sentence-transformers model from a folder or a Hub id; a clear error otherwise."""
+    device = check_device(device)
+    p = Path(model)
+    if p.exists():
+        if not p.is_dir():
+            raise ModelError(f"{model}: not a sentence-transformers model (a file, not a model folder)")
+        if not (p / "modules.json").is_file() and not (p / "config.json").is_file():
+            raise ModelError(f"{model}: not a sentence-transformers model (no modules.json or config.json)")
+    import transformers
+    from sentence_transformers import SentenceTransformer
+
+    verbosity = transformers.logging.get_verbosity()
+    transformers.logging.set_verbosity_error()
+    try:
+        return SentenceTransformer(model, device=device)
+    except Exception as exc:  # noqa: BLE001 - any load failure is the user's model argument
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"{model}: cannot load as a sentence-transformers model: {first}") from None
+    finally:
+        transformers.logging.set_verbosity(verbosity)
+
+
+def weights_hash(model: SentenceTransformer) -> str:
+    """sha256 over the model's module configuration and every tensor of its state dict (name,
+    dtype, shape, bytes), streamed: the same weights give the same hash wherever they live."""
+    import torch
+
+    h = hashlib.sha256()
+    h.update(repr(model).encode())  # modules, max_seq_length, pooling mode, normalization
+    for name, tensor in sorted(model.state_dict().items()):
+        t = tensor.detach()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}\n".encode())
+        flat = t.contiguous().reshape(-1)
+        # Bytes of any dtype (bf16 included) through a uint8 view, a few MB at a time.
+        step = max(1, (8 << 20) // max(1, flat.element_size()))
+        for i in range(0, flat.numel(), step):
+            part = flat[i:i + step].cpu().view(torch.uint8).numpy()
+            h.update(memoryview(part))
+    return h.hexdigest()
+
+
+@dataclass
+class EmbeddingCache:
+    """Embeddings on disk under ``root/<model hash>/<file sha256>-<kind>.npy``."""
+
+    root: Path | None  # None: no caching
+    hits: int = 0
+    misses: int = 0
+    events: list[str] = field(default_factory=list)
+
+    def path(self, model_hash: str, file_sha: str, kind: str) -> Path | None:
+        if self.root is None:
+            return None
+        return self.root / model_hash[:32] / f"{file_sha[:32]}-{kind}.npy"
+
+    def get(self, model_hash: str, file_sha: str, kind: str, n: int) -> np.ndarray | None:
+        p = self.path(model_hash, file_sha, kind)
+        if p is None or not p.is_file():
+            return None
+        try:
+            arr = np.load(p, allow_pickle=False)
+        except (OSError, ValueError):
+            return None
+        if arr.ndim != 2 or arr.shape[0] != n or arr.dtype != np.float32:
+            return None
+        return arr
+
+    def put(self, model_hash: str, file_sha: str, kind: str, arr: np.ndarray) -> None:
+        p = self.path(model_hash, file_sha, kind)
+        if p is None:
+            return
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-", suffix=".npy")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.save(f, np.ascontiguousarray(arr, dtype=np.float32), allow_pickle=False)
+            os.replace(tmp, p)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+@dataclass
+class Encoder:
+    """Encodes texts of one language file with one model, through the cache."""
+
+    model: SentenceTransformer
+    batch_size: int = 64
+    cache: EmbeddingCache = field(default_factory=lambda: EmbeddingCache(None))
+    show_progress: bool = False
+    model_hash: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.model_hash and self.cache.root is not None:
+            self.model_hash = weights_hash(self.model)
+
+    def encode(self, texts: Sequence[str], *, file_sha: str, kind: str, label: str = "") -> np.ndarray:
+        """L2-normalized float32 embeddings [len(texts), dim]."""
+        cached = self.cache.get(self.model_hash, file_sha, kind, len(texts)) if self.cache.root else None
+        if cached is not None:
+            self.cache.hits += 1
+            self.cache.events.append(f"{label} {kind}: {len(texts)} cached")
+            return cached
+        self.cache.misses += 1
+        emb = self.model.encode(list(texts), batch_size=self.batch_size, show_progress_bar=self.show_progress,
+                                convert_to_numpy=True, normalize_embeddings=True)
+        emb = np.ascontiguousarray(emb, dtype=np.float32)
+        self.cache.put(self.model_hash, file_sha, kind, emb)
+        self.cache.events.append(f"{label} {kind}: {len(texts)} encoded")
+        return emb

@@ -1,0 +1,198 @@
+"""Reader for the LAReQA format (XQuAD-R, MLQA-R).
+
+One SQuAD v1.1 JSON file per language whose paragraphs also carry ``sentences`` (list of
+strings) and ``sentence_breaks`` (list of ``[start, end]`` character offsets into
+``context``). The candidates of a language are every sentence of every paragraph of its
+file, one per (paragraph, sentence), in file order, with no deduplication. A question's
+relevant candidate in a language is the sentence of its paragraph whose span contains the
+first answer's ``answer_start``; across languages, questions are matched by ``id``.
+
+Structural problems (no ``sentence_breaks``, offsets outside the context, duplicate ids) are
+errors naming the file and the question or paragraph. A question whose answer start lies in
+no sentence (or that has no answer) cannot be scored in its language: it is recorded in
+:attr:`LanguageSet.unscorable` with the reason, counted in the report, and never silently
+dropped.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+LANG_PLACEHOLDER = "{lang}"
+
+
+class EvalDataError(ValueError):
+    """Bad evaluation input: the message names the file and the record."""
+
+
+@dataclass(frozen=True)
+class LanguageSet:
+    """One language file of a LAReQA-format set, as arrays ready for scoring."""
+
+    lang: str
+    path: Path
+    sha256: str
+    candidates: list[str]  # sentence texts, one per (paragraph, sentence)
+    candidate_paragraph: np.ndarray  # int64 [n_candidates]: paragraph index of each candidate
+    paragraphs: list[str]  # paragraph contexts, in file order (one per paragraph, not deduplicated)
+    question_ids: list[str]  # scorable questions only
+    questions: list[str]
+    answer: np.ndarray  # int64 [n_questions]: candidate index of each question's answer sentence
+    question_paragraph: np.ndarray  # int64 [n_questions]: paragraph index of each question
+    unscorable: dict[str, str] = field(default_factory=dict)  # question id -> reason
+
+    @property
+    def answer_of(self) -> dict[str, int]:
+        return dict(zip(self.question_ids, self.answer.tolist(), strict=True))
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def read_lareqa(path: Path, lang: str, *, strict: bool = False) -> LanguageSet:
+    """Read one language file. ``strict``: an unscorable question is an error, not a count."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise EvalDataError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        doc = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise EvalDataError(f"{path}: not valid JSON: {exc}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
+        raise EvalDataError(f"{path}: expected SQuAD JSON with a top-level 'data' list")
+
+    candidates: list[str] = []
+    cand_par: list[int] = []
+    paragraphs: list[str] = []
+    qids: list[str] = []
+    questions: list[str] = []
+    answers: list[int] = []
+    q_par: list[int] = []
+    unscorable: dict[str, str] = {}
+    seen: set[str] = set()
+
+    for ai, article in enumerate(doc["data"]):
+        if not isinstance(article, dict) or not isinstance(article.get("paragraphs"), list):
+            raise EvalDataError(f"{path}: data[{ai}]: expected an object with a 'paragraphs' list")
+        for pi, para in enumerate(article["paragraphs"]):
+            loc = f"data[{ai}].paragraphs[{pi}]"
+            if not isinstance(para, dict) or not isinstance(para.get("context"), str) \
+                    or not isinstance(para.get("qas"), list):
+                raise EvalDataError(f"{path}: {loc}: expected an object with a 'context' string and a 'qas' list")
+            context = para["context"]
+            breaks = para.get("sentence_breaks")
+            if breaks is None:
+                raise EvalDataError(f"{path}: {loc}: no 'sentence_breaks' (not a LAReQA-format file: "
+                                    "XQuAD-R / MLQA-R paragraphs carry 'sentences' and 'sentence_breaks')")
+            if not isinstance(breaks, list) or not breaks or not all(
+                    isinstance(b, list) and len(b) == 2 and all(_is_int(x) for x in b) for b in breaks):
+                raise EvalDataError(f"{path}: {loc}: 'sentence_breaks' must be a non-empty list of "
+                                    "[start, end] integer pairs")
+            for bi, (start, end) in enumerate(breaks):
+                if not 0 <= start < end <= len(context):
+                    raise EvalDataError(f"{path}: {loc}: sentence_breaks[{bi}] = [{start}, {end}] is outside "
+                                        f"the context ({len(context)} characters)")
+            sentences = para.get("sentences")
+            if sentences is None:
+                sentences = [context[s:e] for s, e in breaks]
+            elif not isinstance(sentences, list) or not all(isinstance(s, str) for s in sentences):
+                raise EvalDataError(f"{path}: {loc}: 'sentences' must be a list of strings")
+            elif len(sentences) != len(breaks):
+                raise EvalDataError(f"{path}: {loc}: {len(sentences)} 'sentences' but "
+                                    f"{len(breaks)} 'sentence_breaks'")
+            par_index = len(paragraphs)
+            paragraphs.append(context)
+            first = len(candidates)
+            candidates.extend(sentences)
+            cand_par.extend([par_index] * len(sentences))
+            # Breaks sorted by start (they are in the data); a start falls in the last break
+            # starting at or before it, if that break also ends after it.
+            order = sorted(range(len(breaks)), key=lambda i: breaks[i][0])
+            starts = [breaks[i][0] for i in order]
+
+            for qi, qa in enumerate(para["qas"]):
+                if not isinstance(qa, dict) or not isinstance(qa.get("question"), str) or qa.get("id") is None:
+                    raise EvalDataError(f"{path}: {loc}.qas[{qi}]: expected an object with 'id' and 'question'")
+                qid = str(qa["id"])
+                if qid in seen:
+                    raise EvalDataError(f"{path}: question id {qid!r} appears twice")
+                seen.add(qid)
+                ans = qa.get("answers")
+                if not isinstance(ans, list) or not ans:
+                    reason = "no answer"
+                else:
+                    a0 = ans[0]
+                    if not isinstance(a0, dict) or not _is_int(a0.get("answer_start")):
+                        raise EvalDataError(f"{path}: question {qid!r}: answers[0] needs an integer 'answer_start'")
+                    a = a0["answer_start"]
+                    j = bisect_right(starts, a) - 1
+                    if 0 <= a < len(context) and j >= 0 and a < breaks[order[j]][1]:
+                        qids.append(qid)
+                        questions.append(qa["question"])
+                        answers.append(first + order[j])
+                        q_par.append(par_index)
+                        continue
+                    reason = (f"answer_start {a} is in no sentence of its paragraph" if 0 <= a < len(context)
+                              else f"answer_start {a} is outside the context ({len(context)} characters)")
+                if strict:
+                    raise EvalDataError(f"{path}: question {qid!r}: {reason}")
+                unscorable[qid] = reason
+    if not qids and not unscorable:
+        raise EvalDataError(f"{path}: holds no questions")
+    return LanguageSet(
+        lang=lang, path=path, sha256=hashlib.sha256(raw).hexdigest(), candidates=candidates,
+        candidate_paragraph=np.asarray(cand_par, dtype=np.int64), paragraphs=paragraphs,
+        question_ids=qids, questions=questions, answer=np.asarray(answers, dtype=np.int64),
+        question_paragraph=np.asarray(q_par, dtype=np.int64), unscorable=unscorable)
+
+
+def expand_paths(pattern: str, languages: list[str] | None) -> dict[str, Path]:
+    """``'dir/{lang}.json'`` -> {lang: path}. Without ``languages``, every file matching the
+    pattern (``{lang}`` as a wildcard) is taken, in sorted order of language code."""
+    if LANG_PLACEHOLDER not in pattern:
+        raise EvalDataError(f"--paths {pattern!r}: must contain {LANG_PLACEHOLDER} (e.g. 'xquad-r/{{lang}}.json')")
+    if languages:
+        out = {lang: Path(pattern.replace(LANG_PLACEHOLDER, lang)) for lang in languages}
+        for lang, p in out.items():
+            if not p.is_file():
+                raise EvalDataError(f"{p}: no such file (language {lang!r} of --paths {pattern!r})")
+        return out
+    head, _, tail = pattern.partition(LANG_PLACEHOLDER)
+    rx = re.compile(re.escape(head) + r"(?P<lang>[^/\\]+?)" + re.escape(tail) + r"\Z")
+    found: dict[str, Path] = {}
+    for name in glob.glob(glob.escape(head) + "*" + glob.escape(tail)):
+        m = rx.match(name)
+        if m and Path(name).is_file():
+            found[m.group("lang")] = Path(name)
+    if not found:
+        raise EvalDataError(f"--paths {pattern!r}: no file matches")
+    return dict(sorted(found.items()))
+
+
+def read_sets(pattern: str, languages: list[str] | None = None, *, strict: bool = False) -> list[LanguageSet]:
+    """Read every language of a set; every pair of languages must share a question id."""
+    sets = [read_lareqa(p, lang, strict=strict) for lang, p in expand_paths(pattern, languages).items()]
+    check_pairs(sets)
+    return sets
+
+
+def check_pairs(sets: list[LanguageSet]) -> None:
+    ids = {s.lang: set(s.question_ids) for s in sets}
+    for a in sets:
+        for b in sets:
+            if a.lang < b.lang and not ids[a.lang] & ids[b.lang]:
+                raise EvalDataError(f"{a.path} and {b.path}: no scorable question id in common, so the pairs "
+                                    f"{a.lang}-{b.lang} and {b.lang}-{a.lang} cannot be scored "
+                                    "(leave one language out with --languages)")
