@@ -14,9 +14,15 @@ class SourceCounts:
     read: int = 0
     kept: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
+    # records kept after their text was changed while reading, by what changed
+    # (e.g. "control characters"): counted, not dropped
+    normalized: Counter[str] = field(default_factory=Counter)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"read": self.read, "kept": self.kept, "dropped": dict(sorted(self.dropped.items()))}
+        out = {"read": self.read, "kept": self.kept, "dropped": dict(sorted(self.dropped.items()))}
+        if self.normalized:
+            out["normalized"] = dict(sorted(self.normalized.items()))
+        return out
 
 
 @dataclass
@@ -34,6 +40,10 @@ class Ledger:
 
     def keep(self, source: str, n: int = 1) -> None:
         self.sources[source].kept += n
+
+    def normalized(self, source: str, what: str) -> None:
+        """A record whose text was changed while reading (it is still read and kept or dropped)."""
+        self.sources[source].normalized[what] += 1
 
     def reject(self, drop: Drop) -> None:
         """A record dropped while reading: it was read but never kept."""

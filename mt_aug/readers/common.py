@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from functools import lru_cache
 
@@ -18,6 +19,21 @@ from mt_aug.schema import Drop, QAPair
 log = logging.getLogger("mt_aug.readers")
 
 MALFORMED = "malformed record"
+CONTROL = "control characters"
+
+# Terminal escape sequences (CSI such as colours "\x1b[31m", OSC such as titles) and the other
+# C0/C1 control characters (tab, newline and carriage return are whitespace and stay), plus
+# zero-width space and a stray BOM: never text a model should translate or a trainer see.
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\ufeff]+")
+
+
+def strip_controls(text: str) -> str:
+    """`text` without escape sequences and control characters (each run -> one space where it
+    separated two characters). Unchanged text is returned as is (the same object)."""
+    if not _CONTROL.search(text):
+        return text
+    return _CONTROL.sub(" ", _ANSI.sub("", text))
 
 
 @lru_cache(maxsize=4096)
@@ -44,7 +60,16 @@ def make_pair(
     hard_negatives: tuple[tuple[str, str], ...] = (),
 ) -> QAPair | None:
     """A kept pair, or None after counting why the record was dropped (empty question, empty
-    passage, passage longer than `max_passage_words`). The caller has counted the read."""
+    passage, passage longer than `max_passage_words`). Control characters and terminal escapes
+    are removed first (the record counted under `normalized: control characters`); a question
+    or passage that held nothing else is dropped as empty. The caller has counted the read."""
+    texts = (question, title, passage, *(t for neg in hard_negatives for t in neg))
+    cleaned = tuple(strip_controls(t) for t in texts)
+    if any(c is not t for c, t in zip(cleaned, texts, strict=True)):
+        ledger.normalized(source.name, CONTROL)
+        question, title, passage = cleaned[:3]
+        rest = cleaned[3:]
+        hard_negatives = tuple((rest[i].strip(), rest[i + 1].strip()) for i in range(0, len(rest), 2))
     question, passage = question.strip(), passage.strip()
     if not question:
         ledger.reject(Drop("collect", source.name, rid, "empty question"))

@@ -145,8 +145,15 @@ def iter_json_array(path: Path, *, what: str = "a JSON list of records", strict_
                         if len(text.buf) - pos < MAX_RECORD_CHARS and text.more():
                             continue
                         eline, ecol = text.line_col(exc.pos)
-                        truncated = text.eof and (exc.pos >= len(text.buf.rstrip())
-                                                  or exc.msg.startswith("Unterminated string"))
+                        unfinished = exc.pos >= len(text.buf.rstrip()) or exc.msg.startswith("Unterminated string")
+                        if unfinished and not text.eof:
+                            # valid so far, but longer than any record should be: say so, not "invalid JSON"
+                            raise SourceError(
+                                f"{path}: record {index} (line {line}): over the record size limit: more than "
+                                f"{MAX_RECORD_CHARS // (1 << 20) or MAX_RECORD_CHARS} "
+                                f"{'MiB' if MAX_RECORD_CHARS >= 1 << 20 else 'characters'} without its end "
+                                f"(limit: mt_aug.readers.jsonstream.MAX_RECORD_CHARS)") from None
+                        truncated = text.eof and unfinished
                         ends = " (the file ends inside this record: truncated?)" if truncated else ""
                         err = SourceError(f"{path}: record {index} (line {line}): invalid JSON at line {eline}, "
                                           f"column {ecol}: {json_error(exc)}{ends}")
