@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
@@ -28,10 +29,25 @@ CREATE TABLE IF NOT EXISTS translations (
     source_text TEXT NOT NULL,
     output TEXT NOT NULL,
     hit_length_limit INTEGER NOT NULL,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    checksum TEXT
 );
 CREATE INDEX IF NOT EXISTS translations_model ON translations (backend, model, src, tgt);
 """
+_COLUMNS = "key, backend, model, src, tgt, source_text, output, hit_length_limit, created, checksum"
+
+log = logging.getLogger(__name__)
+
+
+class CacheError(RuntimeError):
+    """A cache file that cannot be used (not a database, unreadable, unwritable, disk full);
+    str() is one line naming the file, what failed and why."""
+
+
+def row_checksum(key: str, output: str, hit_length_limit: bool | int) -> str:
+    """What a cached translation must still hash to: its key, output and length-limit flag
+    (an output edited in place, or moved to another key, no longer matches)."""
+    return hashlib.sha256(f"{key}\x1f{output}\x1f{int(bool(hit_length_limit))}".encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,34 +70,89 @@ class CacheScope:
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+def _cache_error(path: Path, exc: Exception, what: str) -> CacheError:
+    if isinstance(exc, OSError):
+        return CacheError(f"{path}: {what} ({exc.strerror or exc})")
+    text = str(exc)
+    if "not a database" in text:
+        return CacheError(f"{path}: not a translation cache ({text}); move it away or point cache_dir elsewhere")
+    if "disk is full" in text:
+        return CacheError(f"{path}: {what} (No space left on device)")
+    return CacheError(f"{path}: {what} ({text})")
+
+
 class TranslationCache:
+    """The translation cache. Every row carries a checksum of its key and output: a row whose
+    output was edited in place is a miss (re-translated, counted in `mismatches`, warned)."""
+
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=60)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        self.mismatches = 0  # rows whose checksum failed, since open
+        self.migrated = 0  # rows of an older cache checksummed on open
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=60)
+        except (OSError, sqlite3.Error) as exc:
+            raise _cache_error(self.path, exc, "cannot open the translation cache") from None
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+            self._migrate()
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise _cache_error(self.path, exc, "cannot open the translation cache") from None
+
+    def _migrate(self) -> None:
+        """A cache written before checksums: add the column and checksum every row once."""
+        cols = [r[1] for r in self._db.execute("PRAGMA table_info(translations)")]
+        if "checksum" not in cols:
+            with self._db:
+                self._db.execute("ALTER TABLE translations ADD COLUMN checksum TEXT")
+        rows = self._db.execute("SELECT key, output, hit_length_limit FROM translations WHERE checksum IS NULL").fetchall()
+        if rows:
+            with self._db:
+                self._db.executemany("UPDATE translations SET checksum = ? WHERE key = ?",
+                                     [(row_checksum(k, o, h), k) for k, o, h in rows])
+            self.migrated = len(rows)
+            log.info("%s: checksummed %d cached translations written before checksums", self.path, len(rows))
 
     def get_many(self, scope: CacheScope, segments: Sequence[str]) -> dict[str, Translation]:
         keys = {scope.key(s): s for s in segments}
         found: dict[str, Translation] = {}
         items = list(keys)
-        for i in range(0, len(items), 500):
-            chunk = items[i : i + 500]
-            q = f"SELECT key, output, hit_length_limit FROM translations WHERE key IN ({','.join('?' * len(chunk))})"
-            for key, output, hit in self._db.execute(q, chunk):
-                found[keys[key]] = Translation(output, bool(hit))
+        bad = 0
+        try:
+            for i in range(0, len(items), 500):
+                chunk = items[i : i + 500]
+                q = (f"SELECT key, output, hit_length_limit, checksum FROM translations "
+                     f"WHERE key IN ({','.join('?' * len(chunk))})")
+                for key, output, hit, checksum in self._db.execute(q, chunk):
+                    if checksum != row_checksum(key, output, hit):
+                        bad += 1
+                        continue
+                    found[keys[key]] = Translation(output, bool(hit))
+        except sqlite3.Error as exc:
+            raise _cache_error(self.path, exc, "cannot read the translation cache") from None
+        if bad:
+            self.mismatches += bad
+            log.warning("%s: %d cached translation(s) of %s->%s fail their checksum (edited in place?): "
+                        "translated again", self.path, bad, scope.src, scope.tgt)
         return found
 
     def put_many(self, scope: CacheScope, results: Iterable[tuple[str, Translation]]) -> None:
         now = time.time()
-        rows = [
-            (scope.key(s), scope.backend, scope.model, scope.src, scope.tgt, s, t.text, int(t.hit_length_limit), now)
-            for s, t in results
-        ]
-        with self._db:
-            self._db.executemany("INSERT OR REPLACE INTO translations VALUES (?,?,?,?,?,?,?,?,?)", rows)
+        rows = []
+        for s, t in results:
+            key = scope.key(s)
+            rows.append((key, scope.backend, scope.model, scope.src, scope.tgt, s, t.text, int(t.hit_length_limit), now,
+                         row_checksum(key, t.text, t.hit_length_limit)))
+        try:
+            with self._db:
+                self._db.executemany(f"INSERT OR REPLACE INTO translations ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                                     rows)
+        except sqlite3.Error as exc:
+            raise _cache_error(self.path, exc, "cannot write the translation cache") from None
 
     def stats(self) -> list[dict[str, Any]]:
         q = (
@@ -91,20 +162,40 @@ class TranslationCache:
         cols = ["backend", "model", "src", "tgt", "entries", "output_chars", "first", "last"]
         return [dict(zip(cols, row, strict=True)) for row in self._db.execute(q)]
 
-    def prune(self, *, keep_models: set[str] | None = None, older_than_s: float | None = None) -> int:
-        """Delete entries of models not in `keep_models` and/or older than a given age."""
-        clauses, args = [], []
+    @staticmethod
+    def _prune_where(keep_models: set[str] | None, older_than_s: float | None) -> tuple[str, list[Any]] | None:
+        clauses: list[str] = []
+        args: list[Any] = []
         if keep_models is not None:
             clauses.append(f"model NOT IN ({','.join('?' * len(keep_models))})" if keep_models else "1")
             args.extend(sorted(keep_models))
         if older_than_s is not None:
             clauses.append("created < ?")
             args.append(time.time() - older_than_s)
-        if not clauses:
+        return (" AND ".join(clauses), args) if clauses else None
+
+    def prunable(self, *, keep_models: set[str] | None = None,
+                 older_than_s: float | None = None) -> list[dict[str, Any]]:
+        """What `prune` with the same arguments would delete, per backend, model and language pair."""
+        where = self._prune_where(keep_models, older_than_s)
+        if where is None:
+            return []
+        q = (f"SELECT backend, model, src, tgt, COUNT(*) FROM translations WHERE {where[0]} "
+             "GROUP BY backend, model, src, tgt ORDER BY backend, model, src, tgt")
+        cols = ["backend", "model", "src", "tgt", "entries"]
+        return [dict(zip(cols, row, strict=True)) for row in self._db.execute(q, where[1])]
+
+    def prune(self, *, keep_models: set[str] | None = None, older_than_s: float | None = None) -> int:
+        """Delete entries of models not in `keep_models` and/or older than a given age."""
+        where = self._prune_where(keep_models, older_than_s)
+        if where is None:
             return 0
-        with self._db:
-            cur = self._db.execute(f"DELETE FROM translations WHERE {' AND '.join(clauses)}", args)
-        self._db.execute("VACUUM")
+        try:
+            with self._db:
+                cur = self._db.execute(f"DELETE FROM translations WHERE {where[0]}", where[1])
+            self._db.execute("VACUUM")
+        except sqlite3.Error as exc:
+            raise _cache_error(self.path, exc, "cannot prune the translation cache") from None
         return cur.rowcount
 
     def close(self) -> None:

@@ -95,6 +95,7 @@ class TranslateStats:
     model_calls: int
     seconds: float
     fresh: frozenset[str] = frozenset()  # the segments the model translated in this call
+    cache_mismatches: int = 0  # cached rows that failed their checksum: translated again
 
 
 def translate_unique(
@@ -111,6 +112,7 @@ def translate_unique(
     t0 = time.monotonic()
     unique = sorted(set(segments))
     scope = cache_scope(spec, src, tgt)
+    bad_before = cache.mismatches
     found = cache.get_many(scope, unique)
     misses = [s for s in unique if s not in found]
     calls = 0
@@ -138,5 +140,6 @@ def translate_unique(
         model_calls=calls,
         seconds=time.monotonic() - t0,
         fresh=frozenset(misses),
+        cache_mismatches=cache.mismatches - bad_before,
     )
     return found, stats
