@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 LANG_PLACEHOLDER = "{lang}"
+_LANG_RX = r"(?P<lang>[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?)"
 
 
 class EvalDataError(ValueError):
@@ -160,7 +161,8 @@ def read_lareqa(path: Path, lang: str, *, strict: bool = False) -> LanguageSet:
 
 def expand_paths(pattern: str, languages: list[str] | None) -> dict[str, Path]:
     """``'dir/{lang}.json'`` -> {lang: path}. Without ``languages``, every file matching the
-    pattern (``{lang}`` as a wildcard) is taken, in sorted order of language code."""
+    pattern with a language code (``en``, ``zh-Hans``, ``pt_BR``) for ``{lang}`` is taken, in
+    sorted order of code (so a report written beside the data is not read as a language)."""
     if LANG_PLACEHOLDER not in pattern:
         raise EvalDataError(f"--paths {pattern!r}: must contain {LANG_PLACEHOLDER} (e.g. 'xquad-r/{{lang}}.json')")
     if languages:
@@ -170,7 +172,7 @@ def expand_paths(pattern: str, languages: list[str] | None) -> dict[str, Path]:
                 raise EvalDataError(f"{p}: no such file (language {lang!r} of --paths {pattern!r})")
         return out
     head, _, tail = pattern.partition(LANG_PLACEHOLDER)
-    rx = re.compile(re.escape(head) + r"(?P<lang>[^/\\]+?)" + re.escape(tail) + r"\Z")
+    rx = re.compile(re.escape(head) + _LANG_RX + re.escape(tail) + r"\Z")
     found: dict[str, Path] = {}
     for name in glob.glob(glob.escape(head) + "*" + glob.escape(tail)):
         m = rx.match(name)
