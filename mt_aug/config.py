@@ -190,18 +190,63 @@ DEFAULT_RATIO_BANDS: dict[str, tuple[float, float]] = {
 
 
 class QualityConfig(_Model):
+    """The translation quality gate (mt_aug.quality): every signal can be switched off; the
+    thresholds are calibrated on tests/data/quality (see BENCHMARKS.md)."""
+
+    # structural signals
+    length_limit: bool = True  # drop output that hit the model's length limit (truncation)
+    repetition: bool = True
+    max_repeat_fraction: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
+    length_ratio: bool = True
     min_length_ratio: Annotated[float, Field(gt=0.0)] = 0.3
     max_length_ratio: Annotated[float, Field(gt=0.0)] = 3.0
     length_ratio_bands: dict[str, tuple[float, float]] = Field(default_factory=dict)
-    max_repeat_fraction: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
+    # language ID on the output without the names, numbers and titles copied from the source
     langid: bool = True
-    langid_min_chars: Annotated[int, Field(ge=0)] = 20
+    langid_min_chars: Annotated[int, Field(ge=0)] = 20  # letters left after removing copied spans
     langid_min_confidence: Annotated[float, Field(ge=0.0, le=1.0)] = 0.1
+    # "untranslated": the output is essentially the source (share of its words that are source words)
+    untranslated: bool = True
+    untranslated_min_copy: Annotated[float, Field(gt=0.0, le=1.0)] = 0.8
+    untranslated_min_words: Annotated[int, Field(ge=1)] = 3  # source words besides names and numbers
+    # numbers of the source kept in the output (locale-aware: mt_aug.quality.numbers.LOCALES)
+    numbers: bool = True
+    numbers_lost: bool = True  # also drop when a source number is missing (not only changed)
+    # names and non-Latin spans of the source kept in the output
+    entities: bool = True
+    entities_max_lost: Annotated[int, Field(ge=0)] = 0  # drop when more names than this are lost
+    # without a back-translation to tell a translated name from a lost one, names shorter than
+    # this (in words) do not count
+    entities_min_words: Annotated[int, Field(ge=1)] = 2
+    # a large unexplained loss of length (target/source characters below this, for sources this long)
+    length_loss: bool = True
+    length_loss_ratio: Annotated[float, Field(gt=0.0)] = 0.5
+    length_loss_min_chars: Annotated[int, Field(ge=1)] = 30
+    length_loss_ratios: dict[str, float] = Field(default_factory=dict)  # per target language
+    # round-trip: the output translated back (the reverse model, through the translation cache)
+    # and scored against the source with chrF (sacrebleu); below the threshold: dropped
+    roundtrip: bool = False
+    roundtrip_min_chrf: Annotated[float, Field(ge=0.0, le=100.0)] = 30.0
+    roundtrip_min_chrf_by_lang: dict[str, float] = Field(default_factory=dict)
+    roundtrip_sample: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0  # share of segments (by hash)
+    # the reverse model per target language, as translator override keys (backend, model, ...);
+    # default: the same Bergamot pair reversed, or the same NLLB/M2M model
+    roundtrip_models: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     def length_ratio_band(self, lang: str) -> tuple[float, float]:
         if lang in self.length_ratio_bands:
             return self.length_ratio_bands[lang]
         return DEFAULT_RATIO_BANDS.get(lang, (self.min_length_ratio, self.max_length_ratio))
+
+    def roundtrip_threshold(self, lang: str) -> float:
+        return self.roundtrip_min_chrf_by_lang.get(lang, self.roundtrip_min_chrf)
+
+    def length_loss_threshold(self, lang: str) -> float:
+        if lang in self.length_loss_ratios:
+            return self.length_loss_ratios[lang]
+        band = DEFAULT_RATIO_BANDS.get(lang)
+        # scripts with their own length band: scale the loss threshold with the band's floor
+        return self.length_loss_ratio * (band[0] / 0.3) if band else self.length_loss_ratio
 
 
 class GuardConfig(_Model):

@@ -98,7 +98,7 @@ def test_quality_filters_fire_on_crafted_cases() -> None:
     assert check(src, Translation(good.text, hit_length_limit=True), "pt", Q, C) == "hit length limit"
     assert check(src, Translation("a ponte " * 20), "pt", Q, C) == "degenerate repetition"
     assert check(src, Translation("Ponte."), "pt", Q, C) == "length ratio"
-    assert check(src, Translation(src), "pt", Q, C) == "wrong language (en)"
+    assert check(src, Translation(src), "pt", Q, C) == "untranslated"
     # short text with names is ambiguous: not dropped
     assert check("Which river reaches the sea at Port Hallam?",
                  Translation("Qual rio atinge o mar em Port Hallam?"), "pt", Q, C) is None

@@ -37,9 +37,12 @@ def test_awkward_lines_stay_aligned(tmp_path: Path) -> None:
     assert out[1] == "" and out[2] == "!!! ??? ..." and out[3] == "😀😀 🎉"
     assert "rio" in out[4] and "\x07" not in out[4]
     assert len(out[6].split()) > 5000  # the long line came back whole, not truncated
-    assert "8 lines: 5 translated, 0 from the cache, 3 copied" in r.stdout
+    # Bergamot drops "(Москва)": the quality gate's non-Latin span check filters that line
+    assert out[5] == ""
+    assert "8 lines: 4 translated, 0 from the cache, 3 copied (empty or no letters), 1 filtered (entity lost: 1)" in r.stdout
+    assert "line 6: filtered: entity lost" in r.stderr
     again = run("translate", str(src), str(dst), "--cache-dir", str(tmp_path / "cache"))
-    assert "0 translated, 5 from the cache" in again.stdout
+    assert "0 translated, 4 from the cache" in again.stdout
 
 
 def test_unknown_language_and_missing_input(tmp_path: Path) -> None:

@@ -7,8 +7,9 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from mt_aug.quality import filters as quality
 from mt_aug.config import ModelSpec, QualityConfig
+from mt_aug.quality.gate import Gate, judge_with_roundtrip
+from mt_aug.quality.verdict_cache import VerdictCache
 from mt_aug.translation.segment import join_segments, split_sentences
 from mt_aug.translation.cache import TranslationCache
 from mt_aug.translation.engine import ProgressFn, translate_unique
@@ -36,8 +37,10 @@ def translate_lines(
     cache: TranslationCache,
     qcfg: QualityConfig,
     progress: ProgressFn | None = None,
+    verdict_cache: VerdictCache | None = None,
 ) -> tuple[list[str], list[str | None], LineStats]:
-    """Returns (output lines, reason each line was filtered or None, stats)."""
+    """Returns (output lines, reason each line was filtered or None, stats). Every segment
+    goes through the build's quality gate (with round-trip when `qcfg.roundtrip`)."""
     stats = LineStats(lines=len(lines))
     segmented: list[list[str] | None] = []
     for line in lines:
@@ -45,8 +48,10 @@ def translate_lines(
     unique = sorted({s for segs in segmented if segs for s in segs})
     translations, tstats = translate_unique(unique, spec=spec, src=src, tgt=tgt, cache=cache, progress=progress)
     stats.segments_translated, stats.segments_cached = tstats.translated, tstats.cached
-    verdicts: dict[str, str | None] = {}
-    candidates = tuple(sorted({src, tgt}))
+    gate = Gate(qcfg, src, tgt, (src, tgt))
+    judged, _ = judge_with_roundtrip(gate, unique, [translations[s] for s in unique], spec=spec, cache=cache,
+                                     verdict_cache=verdict_cache)
+    verdicts = {s: v.reason for s, v in zip(unique, judged, strict=True)}
     out: list[str] = []
     reasons: list[str | None] = []
     for line, segs in zip(lines, segmented, strict=True):
@@ -57,8 +62,6 @@ def translate_lines(
             continue
         bad = None
         for s in segs:
-            if s not in verdicts:
-                verdicts[s] = quality.check(s, translations[s], tgt, qcfg, candidates)
             if verdicts[s] is not None:
                 bad = verdicts[s]
                 break

@@ -1,0 +1,215 @@
+"""The quality gate: every signal on a list of unique segments, the first one that fires is the
+verdict's reason. Built once per (config, source language, target language, candidates).
+
+    gate = Gate(cfg.quality, "en", "pt", ("en", "pt"))
+    verdicts = gate.judge(sources, outputs)                 # no round-trip
+    verdicts, stats = judge_with_roundtrip(gate, sources, outputs, spec=spec, cache=cache)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mt_aug.config import ModelSpec, QualityConfig
+from mt_aug.quality import basic, entities, langid, numbers, roundtrip
+from mt_aug.quality.verdict import Verdict
+from mt_aug.quality.verdict_cache import VerdictCache
+from mt_aug.translation.base import Translation
+
+# Bump when a signal changes what it decides: cached verdicts of other versions are not reused.
+GATE_VERSION = "2"
+
+# Every reason the gate gives, in the order the signals run (the first that fires is the reason).
+REASONS = ("empty output", "hit length limit", "degenerate repetition", "length ratio", "untranslated",
+           "wrong language", "number changed", "number lost", "entity lost", "content lost", "round-trip")
+
+
+class Gate:
+    def __init__(self, cfg: QualityConfig, src: str, tgt: str, candidates: Sequence[str],
+                 reverse_model: str | None = None) -> None:
+        self.cfg, self.src, self.tgt = cfg, src, tgt
+        self.candidates = tuple(sorted(set(candidates) | {src, tgt}))
+        self.reverse_model = reverse_model
+        blob = json.dumps({"version": GATE_VERSION, "cfg": cfg.model_dump(mode="json"), "src": src, "tgt": tgt,
+                           "candidates": self.candidates, "reverse": reverse_model}, sort_keys=True)
+        self.settings_hash = hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+    @property
+    def roundtrip_threshold(self) -> float:
+        return self.cfg.roundtrip_threshold(self.tgt)
+
+    def wants_roundtrip(self, source: str) -> bool:
+        return self.cfg.roundtrip and roundtrip.in_sample(source, self.cfg.roundtrip_sample)
+
+    def judge(self, sources: Sequence[str], outputs: Sequence[Translation],
+              back: Sequence[str | None] | None = None) -> list[Verdict]:
+        """One verdict per (source, output); `back`: the back-translation of each output (None
+        where there is none: the round-trip signal then does not run for it)."""
+        if len(sources) != len(outputs) or (back is not None and len(back) != len(sources)):
+            raise ValueError("judge: sources, outputs (and back) differ in length")
+        return [self.judge_one(s, o, back[i] if back is not None else None)
+                for i, (s, o) in enumerate(zip(sources, outputs, strict=True))]
+
+    def structural(self, source: str, out: Translation) -> str | None:
+        """The cheap signals alone (empty, length limit, repetition, length ratio)."""
+        cfg, text = self.cfg, out.text.strip()
+        if basic.is_empty(source, text):
+            return "empty output"
+        if cfg.length_limit and out.hit_length_limit:
+            return "hit length limit"
+        if cfg.repetition and basic.repeat_fraction(text, self.tgt) > cfg.max_repeat_fraction:
+            return "degenerate repetition"
+        if cfg.length_ratio and len(source) >= 10:
+            lo, hi = cfg.length_ratio_band(self.tgt)
+            if not lo <= basic.length_ratio(source, text) <= hi:
+                return "length ratio"
+        return None
+
+    def judge_one(self, source: str, out: Translation, back: str | None = None) -> Verdict:
+        cfg, text = self.cfg, out.text.strip()
+        failed: list[str] = []
+        scores: dict[str, float] = {}
+        evidence: list[str] = []
+        first = self.structural(source, out)
+        if first is not None:
+            return Verdict(first, (first,), {"length_ratio": round(basic.length_ratio(source, text), 3)})
+        scores["length_ratio"] = round(basic.length_ratio(source, text), 3)
+        if cfg.untranslated:
+            share = langid.copy_share(source, text)
+            scores["copy"] = round(share, 3)
+            if share >= cfg.untranslated_min_copy and langid.content_words(source) >= cfg.untranslated_min_words:
+                failed.append("untranslated")
+        if cfg.langid and len(self.candidates) > 1 and "untranslated" not in failed:
+            rest = langid.without_copied(source, text)
+            if sum(c.isalpha() for c in rest) >= cfg.langid_min_chars:
+                conf, top = langid.language_confidence(rest, self.tgt, self.candidates)
+                scores["langid"] = round(conf, 3)
+                if conf < cfg.langid_min_confidence and top != self.tgt:
+                    failed.append(f"wrong language ({top})")
+        if cfg.numbers:
+            nc = numbers.check_numbers(source, text, self.src, self.tgt)
+            r = nc.reason
+            if r == "number lost" and not cfg.numbers_lost:
+                r = None
+            if r is not None:
+                failed.append(r)
+                evidence.append(f"numbers missing {list(nc.missing)} changed {list(nc.changed)}")
+        if cfg.entities:
+            # without a back-translation a one-word name may just be translated ("Henry" -> "Henrique"):
+            # only names of at least entities_min_words words count then
+            lost = [n for n in entities.lost_names(source, text, back)
+                    if back is not None or len(n.words) >= cfg.entities_min_words]
+            lost_nl = entities.lost_non_latin(source, text)
+            if len(lost) + len(lost_nl) > cfg.entities_max_lost:
+                failed.append("entity lost")
+                evidence.append(f"lost {[n.text for n in lost] + lost_nl}")
+        if cfg.length_loss and len(source) >= cfg.length_loss_min_chars:
+            if scores["length_ratio"] < cfg.length_loss_threshold(self.tgt):
+                failed.append("content lost")
+        if back is not None and cfg.roundtrip:
+            score = roundtrip.chrf(back, source)
+            scores["chrf"] = round(score, 2)
+            if score < self.roundtrip_threshold:
+                failed.append("round-trip")
+        return Verdict(failed[0] if failed else None, tuple(failed), scores, "; ".join(evidence))
+
+
+@dataclass
+class GateStats:
+    judged: int = 0
+    cached: int = 0  # verdicts read from the verdict cache
+    back_translated: int = 0  # outputs sent to the reverse model (cache misses)
+    back_cached: int = 0  # back-translations read from the translation cache
+    roundtrip_model: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def judge_with_roundtrip(
+    gate: Gate,
+    sources: Sequence[str],
+    outputs: Sequence[Translation],
+    *,
+    spec: ModelSpec,
+    cache: Any,
+    verdict_cache: VerdictCache | None = None,
+    backend_factory: Callable[[], Any] | None = None,
+    progress: Callable[[int, int, float], None] | None = None,
+) -> tuple[list[Verdict], GateStats]:
+    """Verdicts for (source, output) pairs, with the round-trip signal where the gate asks for
+    it: outputs that pass the cheap signals are translated back by `reverse_spec(spec)` through
+    `translate_unique` and the translation `cache` (a TranslationCache). Verdicts are read from
+    and written to `verdict_cache` when given. `spec` is the forward model's spec."""
+    from mt_aug.translation.engine import model_identity, translate_unique
+
+    stats = GateStats(judged=len(sources))
+    rev = roundtrip.reverse_spec(spec, gate.src, gate.tgt, gate.cfg) if gate.cfg.roundtrip else None
+    if gate.cfg.roundtrip and rev is None:
+        stats.notes.append(f"round-trip: no reverse model for {spec.backend} {spec.model} ({gate.tgt}->{gate.src}); "
+                           f"set quality.roundtrip_models.{gate.tgt}")
+    if rev is not None:
+        stats.roundtrip_model = model_identity(rev, gate.tgt, gate.src)
+        if gate.reverse_model != stats.roundtrip_model:
+            gate = Gate(gate.cfg, gate.src, gate.tgt, gate.candidates, reverse_model=stats.roundtrip_model)
+    pairs = [(s, o.text + ("\x00limit" if o.hit_length_limit else "")) for s, o in zip(sources, outputs, strict=True)]
+    found = verdict_cache.get_many(gate.settings_hash, pairs) if verdict_cache is not None else {}
+    stats.cached = sum(1 for p in pairs if p in found)
+    todo = [i for i, p in enumerate(pairs) if p not in found]
+    back: dict[str, str] = {}
+    if rev is not None:
+        wanted = sorted({outputs[i].text for i in todo if gate.wants_roundtrip(sources[i])
+                         and gate.structural(sources[i], outputs[i]) is None})
+        if wanted:
+            got, tstats = translate_unique(wanted, spec=rev, src=gate.tgt, tgt=gate.src, cache=cache,
+                                           backend_factory=backend_factory, progress=progress)
+            back = {k: v.text for k, v in got.items()}
+            stats.back_translated, stats.back_cached = tstats.translated, tstats.cached
+    fresh = gate.judge([sources[i] for i in todo], [outputs[i] for i in todo],
+                       [back.get(outputs[i].text) if gate.wants_roundtrip(sources[i]) else None for i in todo])
+    if verdict_cache is not None and todo:
+        verdict_cache.put_many(gate.settings_hash, [(pairs[i][0], pairs[i][1], v) for i, v in zip(todo, fresh, strict=True)])
+    result = [found.get(p) for p in pairs]
+    for i, v in zip(todo, fresh, strict=True):
+        result[i] = v
+    return [v for v in result if v is not None], stats
+
+
+def summary(sources: Sequence[str], outputs: Sequence[Translation], verdicts: Sequence[Verdict],
+            gate: Gate, worst: int = 5) -> dict[str, Any]:
+    """The manifest's `translation.<lang>.quality` (rendered by the card): drops by reason,
+    every signal that fired, the round-trip chrF distribution and the worst examples."""
+    dropped = Counter(v.reason for v in verdicts if v.reason is not None)
+    fired = Counter(f for v in verdicts for f in v.failed)
+    out: dict[str, Any] = {
+        "gate_version": GATE_VERSION,
+        "settings": gate.settings_hash,
+        "judged": len(verdicts),
+        "dropped": dict(sorted(dropped.items())),
+        "signals": dict(sorted(fired.items())),
+    }
+    scored = sorted(v.scores["chrf"] for v in verdicts if "chrf" in v.scores)
+    if scored:
+        def q(p: float) -> float:
+            return scored[min(len(scored) - 1, int(p * len(scored)))]
+
+        bins = Counter(min(int(x // 10) * 10, 90) for x in scored)
+        out["roundtrip"] = {
+            "scored": len(scored),
+            "threshold": gate.roundtrip_threshold,
+            "chrf": {"p10": q(0.1), "p25": q(0.25), "median": q(0.5), "p75": q(0.75), "p90": q(0.9)},
+            "histogram": {f"{b}-{b + 10}": bins[b] for b in range(0, 100, 10) if bins[b]},
+        }
+    # worst: dropped first (lowest chrF first where scored), then the lowest-scoring kept ones
+    order = sorted(range(len(verdicts)), key=lambda i: (verdicts[i].reason is None,
+                                                        verdicts[i].scores.get("chrf", 101.0), sources[i]))
+    out["worst"] = [
+        {"source": sources[i][:300], "output": outputs[i].text[:300], "reason": verdicts[i].reason,
+         **({"chrf": verdicts[i].scores["chrf"]} if "chrf" in verdicts[i].scores else {}),
+         **({"evidence": verdicts[i].evidence} if verdicts[i].evidence else {})}
+        for i in order[:worst]
+    ]
+    return out

@@ -1,0 +1,59 @@
+"""Language ID that ignores names: the output is judged without the spans it copied from the
+source (names, numbers, quoted titles, non-Latin script), and "untranslated" means the output
+is essentially the source, not that it carries English names."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from mt_aug.quality.text import WORD, fold, name_words, non_latin_spans, quoted_spans, words
+
+
+@lru_cache(maxsize=8)
+def _detector(langs: tuple[str, ...]):  # type: ignore[no-untyped-def]
+    """A lingua detector over the build's languages (models ship inside the package)."""
+    from lingua import IsoCode639_1, LanguageDetectorBuilder
+
+    codes = [getattr(IsoCode639_1, c.upper()) for c in langs]
+    return LanguageDetectorBuilder.from_iso_codes_639_1(*codes).with_preloaded_language_models().build()
+
+
+def language_confidence(text: str, lang: str, candidates: tuple[str, ...]) -> tuple[float, str | None]:
+    """(confidence that `text` is in `lang`, the most likely language) among the candidates."""
+    values = _detector(candidates).compute_language_confidence_values(text)
+    conf = {v.language.iso_code_639_1.name.lower(): v.value for v in values}
+    top = values[0].language.iso_code_639_1.name.lower() if values else None
+    return conf.get(lang, 0.0), top
+
+
+def without_copied(source: str, output: str) -> str:
+    """The output without what it copied from the source: words of the source's names, any
+    capitalized or digit-bearing word found in the source, quoted titles, non-Latin spans."""
+    src_words = set(words(source))
+    copied = name_words(source) | {w for w in src_words if w[:1].isupper() or any(c.isdigit() for c in w)}
+    copied |= set(non_latin_spans(source))
+    text = output
+    for q in quoted_spans(output):
+        text = text.replace(q, " ")
+
+    def keep(m: re.Match[str]) -> str:
+        w = m.group(0)
+        return " " if w in copied or any(c.isdigit() for c in w) else w
+
+    return re.sub(r"\s+", " ", WORD.sub(keep, text)).strip()
+
+
+def copy_share(source: str, output: str) -> float:
+    """Share of the output's words (folded) that are the source's words: 1.0 for a copy."""
+    out = [fold(w) for w in words(output)]
+    if not out:
+        return 0.0
+    src = {fold(w) for w in words(source)}
+    return sum(w in src for w in out) / len(out)
+
+
+def content_words(source: str) -> int:
+    """Words of the source that are not names or numbers (what a translation must change)."""
+    nw = name_words(source)
+    return sum(1 for w in words(source) if w not in nw and not any(c.isdigit() for c in w))
