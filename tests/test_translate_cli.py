@@ -70,4 +70,6 @@ def test_cache_stats_and_prune(tmp_path: Path) -> None:
     r = run("cache", "stats", "--cache-dir", cache)
     assert r.returncode == 0 and "en->pt\t2 entries" in r.stdout
     r = run("cache", "prune", "--cache-dir", cache, "--keep-model", "some/other-model")
+    assert r.returncode == 2 and "no entry of this model" in r.stderr  # a typo does not delete everything
+    r = run("cache", "prune", "--cache-dir", cache, "--keep-model", "some/other-model", "--force")
     assert r.returncode == 0 and "deleted 2 entries" in r.stdout

@@ -3,7 +3,9 @@
 The lock is an OS advisory lock (fcntl.flock) on `<output_dir>/.build.lock`, so a process that
 dies, even by SIGKILL, releases it at once: a lock is never left stuck. The file also holds
 who took it (build id, pid, host, time), to name the running build in the refusal, and to
-recognize a stale record (its pid is gone) left by a crashed run."""
+recognize a stale record (its pid is gone) left by a crashed run. Releasing removes the file
+(an error or Ctrl-C leaves nothing behind); `check_free` refuses a second build before any
+slow start-up."""
 
 from __future__ import annotations
 
@@ -46,18 +48,34 @@ class BuildLock:
         except (OSError, json.JSONDecodeError):
             return {}
 
-    def acquire(self) -> BuildLock:
+    def _refusal(self) -> BuildLocked:
+        who = self._read()
+        return BuildLocked(
+            f"{self.path.parent}: build {who.get('build_id', '?')} is running (pid {who.get('pid', '?')} on "
+            f"{who.get('host', '?')}, since {who.get('started_at', '?')}); one build at a time per output_dir"
+        )
+
+    def _open_locked(self) -> int:
+        """An fd holding the lock on the file that is at `path` now (the file is removed on
+        release: a lock taken on a file another process just unlinked is retried)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            who = self._read()
-            raise BuildLocked(
-                f"{self.path.parent}: build {who.get('build_id', '?')} is running (pid {who.get('pid', '?')} on "
-                f"{who.get('host', '?')}, since {who.get('started_at', '?')}); one build at a time per output_dir"
-            ) from None
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise self._refusal() from None
+            try:
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                return fd
+            os.close(fd)  # released and removed while we opened it: take the new one
+
+    def acquire(self) -> BuildLock:
+        fd = self._open_locked()
         previous = self._read()
         if previous.get("pid") and previous.get("host") == socket.gethostname() and not _pid_alive(int(previous["pid"])):
             self.stale = previous
@@ -69,11 +87,17 @@ class BuildLock:
         return self
 
     def release(self) -> None:
+        """Remove the lock file and unlock; safe to call twice, and after a failed write."""
         if self._fd is not None:
-            os.ftruncate(self._fd, 0)
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
+            fd, self._fd = self._fd, None
+            try:
+                self.path.unlink(missing_ok=True)  # while still locked: nobody else owns this file
+            except OSError:
+                pass
+            try:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            finally:
+                os.close(fd)
 
     def __enter__(self) -> BuildLock:
         return self.acquire()
@@ -81,3 +105,21 @@ class BuildLock:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.release()
+
+
+def check_free(output_dir: Path) -> None:
+    """Raise BuildLocked now if a build of output_dir is running (a cheap check before slow
+    start-up such as Prefect's; the build still takes the lock itself). Creates nothing."""
+    lock = BuildLock(output_dir, "?")
+    if not lock.path.is_file():
+        return
+    try:
+        fd = os.open(lock.path, os.O_RDONLY)
+    except FileNotFoundError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise lock._refusal() from None
+    finally:
+        os.close(fd)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +27,30 @@ def staging_dir(output_dir: Path, build_id: str) -> Path:
     return d
 
 
+@contextmanager
+def staged(output_dir: Path, build_id: str) -> Iterator[Path]:
+    """A fresh staging directory for a build, removed (with all it holds) if the block raises
+    anything, Ctrl-C and a full disk included: `current` and builds/ are untouched then."""
+    d = staging_dir(output_dir, build_id)
+    try:
+        yield d
+    except BaseException:
+        shutil.rmtree(d, ignore_errors=True)
+        raise
+
+
 def write_json(path: Path, obj: Any) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=2, sort_keys=True, ensure_ascii=False)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(obj, f, indent=2, sort_keys=True, ensure_ascii=False)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no half-written file behind
+        raise
 
 
 def finalize(output_dir: Path, staging: Path, build_id: str) -> Path:

@@ -1,0 +1,232 @@
+"""Errors, not tracebacks (issue 14): every path, disk, cache and lock problem a user can cause
+is one line `mt-aug: error: <path>: <what> (<errno text>)`, exit 2, found before slow start-up.
+Tests run as root, so unwritable places are simulated (os.access, a writer that raises)."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import demo_config_text, write_config
+from mt_aug import cli
+from mt_aug.errors import UserError, check_writable_dir, os_error_message, user_error_message
+from mt_aug.release.lock import LOCK_NAME, BuildLock
+from mt_aug.release.publish import staged
+from mt_aug.translation.base import Translation
+
+runner = CliRunner()
+
+
+def invoke(*args: str):  # type: ignore[no-untyped-def]
+    return runner.invoke(cli.app, list(args))
+
+
+def one_error(result) -> str:  # type: ignore[no-untyped-def]
+    lines = [line for line in result.stderr.splitlines() if line.startswith("mt-aug: error:")]
+    assert result.exit_code == 2 and len(lines) == 1, (result.exit_code, result.stderr, result.exception)
+    assert "Traceback" not in result.stderr + result.stdout
+    return lines[0]
+
+
+def _deny(monkeypatch: pytest.MonkeyPatch, denied: Path) -> None:
+    """os.access says no for `denied` (and below), as it would for a user without the permission."""
+    real = os.access
+
+    def access(path, mode, *a, **kw):  # type: ignore[no-untyped-def]
+        p = Path(path).resolve()
+        if p == denied.resolve() or denied.resolve() in p.parents:
+            return False
+        return real(path, mode, *a, **kw)
+
+    monkeypatch.setattr(os, "access", access)
+
+
+@pytest.fixture()
+def config(tmp_path: Path) -> Path:
+    return write_config(tmp_path, demo_config_text(tmp_path / "out", tmp_path / "cache"))
+
+
+def test_output_dir_that_is_a_file_fails_validate_and_build_before_prefect(
+        config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "out").write_text("I am a file", encoding="utf-8")
+    msg = one_error(invoke("validate", str(config)))
+    assert msg == f"mt-aug: error: {config}: {tmp_path / 'out'}: output_dir is not a directory (Not a directory)"
+    monkeypatch.setattr(cli, "_prefect_env", lambda: pytest.fail("Prefect must not start"))
+    msg = one_error(invoke("build", str(config)))
+    assert msg == f"mt-aug: error: {tmp_path / 'out'}: output_dir is not a directory (Not a directory)"
+    assert (tmp_path / "out").read_text(encoding="utf-8") == "I am a file"
+
+
+@pytest.mark.parametrize("key", ["out", "cache"])
+def test_unwritable_output_or_cache_dir(config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        key: str) -> None:
+    (tmp_path / key).mkdir()
+    _deny(monkeypatch, tmp_path / key)
+    name = {"out": "output_dir", "cache": "cache_dir"}[key]
+    msg = one_error(invoke("validate", str(config)))
+    assert msg.endswith(f"{tmp_path / key}: {name} is not writable (Permission denied)")
+    monkeypatch.setattr(cli, "_prefect_env", lambda: pytest.fail("Prefect must not start"))
+    assert one_error(invoke("build", str(config))).endswith(f"{name} is not writable (Permission denied)")
+
+
+def test_a_dir_that_cannot_be_created_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _deny(monkeypatch, tmp_path / "ro")
+    (tmp_path / "ro").mkdir()
+    with pytest.raises(UserError, match=rf"{tmp_path}/ro/a/b: output_dir cannot be created in {tmp_path}/ro "
+                                        r"\(Permission denied\)"):
+        check_writable_dir(tmp_path / "ro" / "a" / "b", "output_dir")
+    check_writable_dir(tmp_path / "new" / "deeper", "output_dir")  # creatable: fine, and nothing created
+    assert not (tmp_path / "new").exists()
+
+
+def test_a_second_build_is_refused_before_prefect_starts(config: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli, "_prefect_env", lambda: pytest.fail("Prefect must not start"))
+    with BuildLock(tmp_path / "out", "running-build"):
+        msg = one_error(invoke("build", str(config)))
+    assert "build running-build is running (pid" in msg and "one build at a time" in msg
+    assert not (tmp_path / "out" / LOCK_NAME).exists()  # released and removed
+
+
+def test_lock_and_staging_are_cleaned_after_a_full_disk(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with pytest.raises(OSError) as err:
+        with BuildLock(out, "b1"), staged(out, "b1") as d:
+            (d / "mono").mkdir()
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(d / "mono" / "part-00000.arrow"))
+    assert not (out / LOCK_NAME).exists() and list((out / "builds").iterdir()) == []
+    assert user_error_message(err.value) == (f"{out}/builds/.staging-b1/mono/part-00000.arrow: cannot write: the disk "
+                                             "is full (No space left on device)")
+
+
+def test_user_error_messages_and_bugs() -> None:
+    assert os_error_message(PermissionError(errno.EACCES, "Permission denied", "/x"), "cannot write the cache") == \
+        "/x: cannot write the cache (Permission denied)"
+    assert user_error_message(sqlite3.DatabaseError("file is not a database")) is not None
+    assert user_error_message(KeyError("bug")) is None  # a bug keeps its traceback
+
+
+class Upper:
+    name = "upper"
+    model_id = "upper"
+
+    def __init__(self, *a: object) -> None:
+        pass
+
+    def translate(self, segments: Sequence[str], src: str, tgt: str) -> list[Translation]:
+        return [Translation("O rio é longo.") for s in segments]
+
+    def close(self) -> None:
+        pass
+
+
+def test_translate_to_an_unwritable_place_or_a_full_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mt_aug.translation import engine
+
+    monkeypatch.setattr(engine, "make_backend", lambda *a: Upper())
+    src = tmp_path / "in.txt"
+    src.write_text("The river is long.\n", encoding="utf-8")
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    ok = invoke("translate", str(src), str(tmp_path / "ok.txt"), *cache)
+    assert ok.exit_code == 0, ok.stderr
+    assert (tmp_path / "ok.txt").read_text(encoding="utf-8") == "O rio é longo.\n"
+    (tmp_path / "locked").mkdir()
+    _deny(monkeypatch, tmp_path / "locked")
+    msg = one_error(invoke("translate", str(src), str(tmp_path / "locked" / "o.txt"), *cache))
+    assert msg.endswith(f"{tmp_path / 'locked'}: the output's folder is not writable (Permission denied)")
+    real = Path.write_text
+
+    def full(self: Path, *a: object, **kw: object) -> int:
+        if self.name.endswith(".tmp"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
+        return real(self, *a, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "write_text", full)
+    msg = one_error(invoke("translate", str(src), str(tmp_path / "full.txt"), *cache))
+    assert msg == f"mt-aug: error: {tmp_path / 'full.txt'}: cannot write the translation (No space left on device)"
+    assert not (tmp_path / "full.txt").exists() and not list(tmp_path.glob(".full.txt*"))
+
+
+def _cache_with(tmp_path: Path, models: dict[str, int]) -> Path:
+    from mt_aug.translation.cache import CacheScope, TranslationCache
+
+    d = tmp_path / "cache"
+    with TranslationCache(d / "translations.sqlite") as c:
+        for model, n in models.items():
+            c.put_many(CacheScope.of("bergamot", model, "en", "pt", {}), [(f"s{i}", Translation(f"t{i}")) for i in range(n)])
+    return d
+
+
+def test_cache_commands_name_their_cache_and_prune_says_what_it_deletes(tmp_path: Path) -> None:
+    d = _cache_with(tmp_path, {"m-old": 3, "m-new": 2})
+    cfg = write_config(tmp_path, demo_config_text(tmp_path / "out", d))
+    r = invoke("cache", "stats", "--config", str(cfg))
+    assert r.exit_code == 0 and f"cache: {d / 'translations.sqlite'}" in r.stderr and "5 entries" in r.stdout
+    msg = one_error(invoke("cache", "prune", "--config", str(cfg), "--keep-model", "foo"))
+    assert "--keep-model 'foo': no entry of this model" in msg and "m-new, m-old" in msg
+    r = invoke("cache", "prune", "--cache-dir", str(d), "--keep-model", "m-new", "--dry-run")
+    assert r.exit_code == 0 and "would delete: bergamot\tm-old\ten->pt\t3 entries" in r.stdout
+    assert "would delete 3 entries (dry run: nothing deleted)" in r.stdout
+    r = invoke("cache", "prune", "--config", str(cfg), "--keep-model", "m-new")
+    assert r.exit_code == 0 and "deleting: bergamot\tm-old" in r.stdout and "deleted 3 entries" in r.stdout
+    assert "2 entries" in invoke("cache", "stats", "--cache-dir", str(d)).stdout
+
+
+def test_a_cache_that_is_not_a_database(tmp_path: Path) -> None:
+    (tmp_path / "translations.sqlite").write_bytes(b"not a database " * 200)
+    msg = one_error(invoke("cache", "stats", "--cache-dir", str(tmp_path)))
+    assert msg.startswith(f"mt-aug: error: {tmp_path / 'translations.sqlite'}: not a translation cache (file is not "
+                          "a database)")
+
+
+@pytest.mark.parametrize(("cron", "why"), [
+    ("not a cron", "expected 5 fields (minute hour day-of-month month day-of-week), got 3"),
+    ("61 * * * *", "minute field '61': minute 61 is out of range 0-59"),
+    ("0 3 * foo *", "month field 'foo': month 'foo' is not a number or a name"),
+    ("*/0 * * * *", "a step of 0"),
+])
+def test_serve_with_a_bad_cron_is_one_line(config: Path, cron: str, why: str) -> None:
+    msg = one_error(invoke("serve", str(config), "--cron", cron))
+    assert msg.startswith(f"mt-aug: error: --cron {cron!r}: not a cron expression: ") and why in msg
+
+
+def test_serve_bad_timezone_and_convert_of_a_missing_folder(config: Path, tmp_path: Path) -> None:
+    assert "unknown time zone 'Mars/Olympus'" in one_error(
+        invoke("serve", str(config), "--cron", "0 3 * * *", "--timezone", "Mars/Olympus"))
+    msg = one_error(invoke("convert", str(tmp_path / "nope"), str(tmp_path / "ct2")))
+    assert msg.startswith(f"mt-aug: error: {tmp_path / 'nope'}: no such folder")
+    (tmp_path / "empty").mkdir()
+    assert "no config.json" in one_error(invoke("convert", str(tmp_path / "empty"), str(tmp_path / "ct2")))
+
+
+def test_global_options(config: Path) -> None:
+    r = invoke("--version")
+    assert r.exit_code == 0 and r.stdout.startswith("mt-aug ")
+    assert "--log-level: must be one of" in one_error(invoke("--log-level", "loud", "validate", str(config)))
+    assert invoke("--quiet", "validate", str(config)).exit_code == 0
+
+
+def test_log_lines_name_the_prefect_task() -> None:
+    import logging
+
+    from mt_aug.progress import CliFormatter
+
+    rec = logging.LogRecord("prefect.task_runs", logging.INFO, "x", 1, "Finished in state %s", ("Completed()",), None)
+    rec.task_run_name = "translate-pt-0"
+    assert CliFormatter().format(rec) == "INFO task translate-pt-0: Finished in state Completed()"
+    rec = logging.LogRecord("mt_aug.readers", logging.WARNING, "x", 1, "plain", (), None)
+    assert CliFormatter().format(rec) == "WARNING mt_aug.readers: plain"
+
+
+def test_manifest_json_is_not_needed_for_these(tmp_path: Path) -> None:
+    # verify of a folder that is not a build stays exit 1 (a check that failed), one line
+    r = invoke("verify", str(tmp_path))
+    assert r.exit_code == 1 and r.stderr.strip() == f"mt-aug: error: {tmp_path}: manifest.json: missing"
+    json.dumps({})
