@@ -4,19 +4,77 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
 
+import click
 import typer
+from typer.core import TyperGroup
+
+
+class _Commands(TyperGroup):
+    """Every command: a user error (a path that cannot be written, a full disk, a cache that is
+    not a database, a build already running, ...) is one line `mt-aug: error: ...` and exit
+    status 2, never a traceback (mt_aug.errors.user_error_message decides what is one)."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
+        from mt_aug.errors import user_error_message
+
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            msg = user_error_message(exc)
+            if msg is None:
+                raise
+            logging.getLogger("mt_aug").debug("user error", exc_info=True)
+            typer.echo(f"mt-aug: error: {msg}", err=True)
+            raise typer.Exit(2) from None
+
 
 app = typer.Typer(
     name="mt-aug",
+    cls=_Commands,
     help="Turn English QA datasets into a decontaminated, multilingual, hybrid-batched retriever corpus.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from mt_aug import __version__
+
+        typer.echo(f"mt-aug {__version__}")
+        raise typer.Exit()
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+@app.callback()
+def _options(
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors; no progress.")] = False,
+    log_level: Annotated[str, typer.Option(help="DEBUG | INFO | WARNING | ERROR.")] = "INFO",
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Turn English QA datasets into a decontaminated, multilingual, hybrid-batched retriever corpus.
+
+    Progress bars show on a terminal (plain periodic lines otherwise); errors a user can fix
+    are one line `mt-aug: error: ...`, exit status 2."""
+    from mt_aug import progress
+
+    level = log_level.upper()
+    if level not in LOG_LEVELS:
+        _fail(f"--log-level: must be one of {', '.join(LOG_LEVELS)} (got {log_level!r})")
+    if quiet:
+        level = "WARNING"
+    progress.setup_logging(level)
+    progress.configure(quiet=quiet)
+    os.environ["PREFECT_LOGGING_LEVEL"] = level  # read when Prefect is imported (build, serve)
 
 
 def _fail(msg: str, code: int = 2) -> NoReturn:
@@ -36,15 +94,33 @@ def _prefect_env() -> None:
 ConfigArg = Annotated[Path, typer.Argument(help="Build config (YAML).", show_default=False)]
 
 
+def _preflight(cfg) -> None:  # type: ignore[no-untyped-def]
+    """Before any slow start-up (Prefect): output_dir and cache_dir writable, no build of the
+    same output_dir running. Raises UserError / BuildLocked (one line, exit 2)."""
+    from mt_aug.errors import check_writable_dir
+    from mt_aug.release.lock import check_free
+
+    check_writable_dir(cfg.output_dir, "output_dir")
+    check_writable_dir(cfg.cache_dir, "cache_dir")
+    check_free(cfg.output_dir)
+
+
 @app.command()
 def validate(config: ConfigArg) -> None:
     """Check a config: keys, values, files, languages and backends. Exit 2 on the first problem."""
     from mt_aug.config import ConfigError, load_config
 
+    from mt_aug.errors import UserError, check_writable_dir
+
     try:
         cfg = load_config(config)
     except ConfigError as exc:
         _fail(str(exc))
+    try:
+        check_writable_dir(cfg.output_dir, "output_dir")
+        check_writable_dir(cfg.cache_dir, "cache_dir")
+    except UserError as exc:
+        _fail(f"{config}: {exc}")
     typer.echo(f"{config}: ok: {len(cfg.sources)} source(s), languages {' '.join(cfg.languages)}, "
                f"{len(cfg.eval_sets)} eval set(s), output {cfg.output_dir}")
 
@@ -94,9 +170,10 @@ def build(
     from mt_aug.config import ConfigError, load_config
 
     try:
-        load_config(config, output_dir=output, cache_dir=cache_dir)  # fail fast, before Prefect starts
+        cfg = load_config(config, output_dir=output, cache_dir=cache_dir)  # fail fast, before Prefect starts
     except ConfigError as exc:
         _fail(str(exc))
+    _preflight(cfg)
     _prefect_env()
     from flows.build_corpus import build_corpus
     from flows.runners import make_task_runner
@@ -128,11 +205,19 @@ def serve(
 ) -> None:
     """Rebuild on a schedule: register a build-corpus deployment and serve its runs (Prefect flow.serve)."""
     from mt_aug.config import ConfigError, load_config
+    from mt_aug.cronexpr import cron_problem, timezone_problem
 
+    problem = cron_problem(cron)
+    if problem:
+        _fail(f"--cron {cron!r}: not a cron expression: {problem}")
+    problem = timezone_problem(timezone)
+    if problem:
+        _fail(f"--timezone: {problem}")
     try:
-        load_config(config, output_dir=output)
+        cfg = load_config(config, output_dir=output)
     except ConfigError as exc:
         _fail(str(exc))
+    _preflight(cfg)
     _prefect_env()
     from flows.deploy import deployment_for
 
@@ -233,14 +318,28 @@ def translate(
     lines = raw.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
+    from mt_aug import progress
+    from mt_aug.errors import check_writable_dir, io_errors
+
+    if output.is_dir():
+        _fail(f"{output}: the output is a directory (give a file name)")
+    check_writable_dir(output.parent if str(output.parent) else Path("."), "the output's folder")
+    check_writable_dir(cache_dir, "--cache-dir")
     try:
         make_backend(spec, source, target).close()  # one clear error before any work
-        with TranslationCache(cache_dir / "translations.sqlite") as cache:
+        with TranslationCache(cache_dir / "translations.sqlite") as cache, \
+                progress.task(f"translate {source}->{target}", unit="segments") as bar:
             out, reasons, st = translate_lines(lines, spec=spec, src=source, tgt=target, cache=cache,
-                                               qcfg=QualityConfig())
+                                               qcfg=QualityConfig(), progress=bar.callback)
     except BackendError as exc:
         _fail(str(exc))
-    output.write_text("".join(line + "\n" for line in out), encoding="utf-8")
+    tmp = output.with_name(f".{output.name}.tmp")
+    try:
+        with io_errors("cannot write the translation", output):
+            tmp.write_text("".join(line + "\n" for line in out), encoding="utf-8")
+            os.replace(tmp, output)
+    finally:
+        tmp.unlink(missing_ok=True)
     filtered = sum(st.filtered.values())
     typer.echo(f"{input} -> {output}: {st.lines} lines: {st.translated} translated, {st.from_cache} from the cache, "
                f"{st.copied} copied (empty or no letters), {filtered} filtered"
@@ -258,6 +357,16 @@ def convert(
     revision: Annotated[str | None, typer.Option(help="Hub revision.")] = None,
 ) -> None:
     """Convert a Marian / NLLB transformers model to CTranslate2 (tokenizer copied alongside)."""
+    local = Path(model).expanduser()
+    if local.exists() or model.startswith((".", "/", "~")) or model.count("/") > 1 or os.sep + os.sep in model:
+        if not local.exists():
+            _fail(f"{model}: no such folder (a transformers model folder, or a Hub id such as Helsinki-NLP/opus-mt-en-de)")
+        if not local.is_dir():
+            _fail(f"{model}: not a folder (a transformers model folder holds config.json and the weights)")
+        if not (local / "config.json").is_file():
+            _fail(f"{model}: not a transformers model folder (no config.json in it)")
+    if out.exists() and not out.is_dir():
+        _fail(f"{out}: exists and is not a folder")
     from mt_aug.translation.hf import convert as do_convert
 
     try:
@@ -268,17 +377,35 @@ def convert(
 
 cache_app = typer.Typer(help="Inspect or prune the translation cache.", no_args_is_help=True)
 app.add_typer(cache_app, name="cache")
-CacheDir = Annotated[Path, typer.Option(help="Translation cache folder.")]
+CacheDir = Annotated[Path | None, typer.Option(help="Translation cache folder (default: the config's cache_dir, "
+                                                    "else .cache/mt-aug).", show_default=False)]
+CacheConfig = Annotated[Path | None, typer.Option("--config", help="Use this build config's cache_dir.",
+                                                  show_default=False)]
+
+
+def _cache_path(cache_dir: Path | None, config: Path | None) -> Path:
+    """The cache file a cache command reads: --cache-dir, else the config's cache_dir, else the
+    default; said on stderr so nobody prunes the wrong cache."""
+    if cache_dir is None and config is not None:
+        from mt_aug.config import ConfigError, load_config
+
+        try:
+            cache_dir = load_config(config, check_files=False).cache_dir
+        except ConfigError as exc:
+            _fail(str(exc))
+    path = (cache_dir if cache_dir is not None else Path(".cache/mt-aug")) / "translations.sqlite"
+    if not path.is_file():
+        _fail(f"{path}: no translation cache here" + ("" if config or cache_dir else " (give --config or --cache-dir)"))
+    typer.echo(f"cache: {path}", err=True)
+    return path
 
 
 @cache_app.command("stats")
-def cache_stats(cache_dir: CacheDir = Path(".cache/mt-aug")) -> None:
+def cache_stats(cache_dir: CacheDir = None, config: CacheConfig = None) -> None:
     """Entries per backend, model and language pair."""
     from mt_aug.translation.cache import TranslationCache
 
-    path = cache_dir / "translations.sqlite"
-    if not path.is_file():
-        _fail(f"{path}: no translation cache here")
+    path = _cache_path(cache_dir, config)
     with TranslationCache(path) as cache:
         rows = cache.stats()
     for r in rows:
@@ -288,21 +415,37 @@ def cache_stats(cache_dir: CacheDir = Path(".cache/mt-aug")) -> None:
 
 @cache_app.command("prune")
 def cache_prune(
-    cache_dir: CacheDir = Path(".cache/mt-aug"),
+    cache_dir: CacheDir = None,
+    config: CacheConfig = None,
     keep_model: Annotated[list[str] | None, typer.Option(help="Keep entries of this model id (repeatable).")] = None,
     older_than_days: Annotated[float | None, typer.Option(help="Delete entries older than this.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be deleted; delete nothing.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Prune even when a --keep-model has no entry in the cache "
+                                                        "(a typo would otherwise delete everything).")] = False,
 ) -> None:
-    """Delete entries of other models and/or older entries."""
+    """Delete entries of other models and/or older entries; says what it deletes first."""
     from mt_aug.translation.cache import TranslationCache
 
     if keep_model is None and older_than_days is None:
         _fail("cache prune: give --keep-model and/or --older-than-days")
-    path = cache_dir / "translations.sqlite"
-    if not path.is_file():
-        _fail(f"{path}: no translation cache here")
+    path = _cache_path(cache_dir, config)
+    keep = set(keep_model) if keep_model else None
+    older = older_than_days * 86400 if older_than_days is not None else None
     with TranslationCache(path) as cache:
-        n = cache.prune(keep_models=set(keep_model) if keep_model else None,
-                        older_than_s=older_than_days * 86400 if older_than_days is not None else None)
+        models = sorted({r["model"] for r in cache.stats()})
+        unknown = sorted(keep - set(models)) if keep else []
+        if unknown and not force:
+            _fail(f"--keep-model {unknown[0]!r}: no entry of this model in {path}; nothing deleted "
+                  f"(models here: {', '.join(models) or 'none'}; --force to prune anyway)")
+        doomed = cache.prunable(keep_models=keep, older_than_s=older)
+        total = sum(r["entries"] for r in doomed)
+        verb = "would delete" if dry_run else "deleting"
+        for r in doomed:
+            typer.echo(f"{verb}: {r['backend']}\t{r['model']}\t{r['src']}->{r['tgt']}\t{r['entries']} entries")
+        if dry_run:
+            typer.echo(f"{path}: would delete {total} entries (dry run: nothing deleted)")
+            return
+        n = cache.prune(keep_models=keep, older_than_s=older) if total else 0
     typer.echo(f"{path}: deleted {n} entries")
 
 
@@ -393,9 +536,7 @@ def evaluate(
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    for noisy in ("httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # logging is set up by the app's callback (--quiet, --log-level), before any command runs
     app()
 
 
