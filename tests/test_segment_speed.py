@@ -1,0 +1,172 @@
+"""The fast Moses punctuation normalizer returns exactly what sacremoses returns, and
+segmentation built on it is unchanged (segments are the translation cache keys)."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from functools import lru_cache
+from pathlib import Path
+from re import _constants as _c
+from re import _parser
+
+import blingfire
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sacremoses import MosesPunctNormalizer
+
+from mt_aug.translation import segment
+from mt_aug.translation.punct import FastPunctNormalizer, fast_normalizer
+
+LANGS = ["en", "de", "fr", "es", "cs", "pt", "zh"]
+_WS = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=None)
+def _moses(lang: str) -> MosesPunctNormalizer:
+    return MosesPunctNormalizer(lang=lang, pre_replace_unicode_punct=True)
+
+
+def ref_normalize_segment(text: str, lang: str = "en") -> str:
+    """normalize_segment as it was: sacremoses, then whitespace collapsed by regex."""
+    return _WS.sub(" ", _moses(lang).normalize(text)).strip()
+
+
+def ref_split_sentences(text: str, max_words: int = segment.DEFAULT_MAX_WORDS, lang: str = "en") -> list[str]:
+    """split_sentences as it was, on sacremoses."""
+    text = segment._CONTROL.sub(" ", text).strip()
+    if not text:
+        return []
+    out: list[str] = []
+    for sentence in blingfire.text_to_sentences(text).split("\n"):
+        sentence = ref_normalize_segment(sentence, lang)
+        if sentence:
+            out.extend(segment._split_long(sentence, max_words))
+    return out
+
+
+# Characters and fragments the Moses rules look at, mixed with arbitrary Unicode.
+_SPECIAL = list(
+    "\"'`´‘’‚„“”«»–—…-.,;:!?%()<>[]~ \t\n\r\x0b\x0c\x1c\x85\u00a0\u2009\u202f\u3000\u200b\ufeff"
+    "，。、∶：？《》）！（；」「０１２３４５６７８９．～━〈〉【】％ºnmcC0123456789aZ"
+) + ["nº\u00a0", "\u00a0ºC", "\u00a0cm", "''", "´´", "\u00a0«\u00a0", "\u00a0»\u00a0", ") ,", "( ",
+     " )", "1 %", " :", " ;", '",', '."', '...".', "\u00a0?", "\u00a0!", ",\u00a0", "1\u00a02", "a’b", "a‘b",
+     "。 ", "． ", "  ", "\x00", "\x07", "\x7f", "\x9f"]
+_CHARS = st.text(alphabet=st.one_of(st.sampled_from([c for c in _SPECIAL if len(c) == 1]), st.characters()), max_size=40)
+_TEXT = st.tuples(_CHARS, st.lists(st.tuples(st.sampled_from(_SPECIAL), _CHARS), max_size=4)).map(
+    lambda t: t[0] + "".join(a + b for a, b in t[1]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=_TEXT, lang=st.sampled_from(LANGS))
+def test_fast_normalizer_is_sacremoses(text: str, lang: str) -> None:
+    assert fast_normalizer(lang).normalize(text) == _moses(lang).normalize(text)
+    assert segment.normalize_segment(text, lang) == ref_normalize_segment(text, lang)
+
+
+def _example(parsed: list) -> str:  # type: ignore[type-arg]
+    """A string the parsed pattern matches (for the patterns of the Moses rules)."""
+    out = []
+    for op, av in parsed:
+        if op is _c.LITERAL:
+            out.append(chr(av))
+        elif op is _c.NOT_LITERAL:
+            out.append("x" if av != ord("x") else "y")
+        elif op is _c.SUBPATTERN:
+            out.append(_example(av[3]))
+        elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT):
+            out.append(_example(av[2]) * max(av[0], 2))
+        elif op is _c.IN:
+            if av[0][0] is _c.NEGATE:
+                out.append("x")
+            elif av[0][0] is _c.LITERAL:
+                out.append(chr(av[0][1]))
+            elif av[0][0] is _c.RANGE:
+                out.append(chr(av[0][1][0]))
+            else:
+                out.append({_c.CATEGORY_DIGIT: "7", _c.CATEGORY_SPACE: " "}[av[0][1]])
+        else:
+            raise AssertionError(f"no example for {op}")
+    return "".join(out)
+
+
+def test_every_rule_fires_and_matches() -> None:
+    """Texts that each rule changes: every step, alone and after other rules rewrote the
+    text, gives sacremoses' result."""
+    for lang in ("en", "de", "cs", "pt"):  # the four rule lists sacremoses has
+        fast, ref = FastPunctNormalizer(lang), _moses(lang)
+        rules = list(ref.REPLACE_UNICODE_PUNCTUATION) + list(ref.substitutions)
+        assert len(fast.steps) == len(rules)
+        bodies = [_example(list(_parser.parse(pattern))) for pattern, _ in rules]
+        for (pattern, repl), body in zip(rules, bodies, strict=True):
+            assert re.sub(pattern, repl, body) != body, (lang, pattern)
+            for text in (body, f"x {body} 9 {body}y", f"({body}) ''a’b {body}\u00a0%", "".join(bodies)):
+                assert fast.normalize(text) == ref.normalize(text), (lang, pattern, text)
+
+
+def test_split_whitespace_is_regex_whitespace() -> None:
+    """normalize_segment collapses whitespace with str.split; the old code used re's \\s: they
+    agree on every code point."""
+    every = "a".join(map(chr, range(sys.maxunicode + 1)))
+    assert " ".join(every.split()) == _WS.sub(" ", every).strip()
+
+
+@lru_cache(maxsize=2)
+def _load(path: Path) -> list[dict]:  # type: ignore[type-arg]
+    return json.loads(path.read_text(encoding="utf-8"))["data"]
+
+
+def _sample(path: Path, k: int) -> list[tuple[str, bool]]:
+    """Every k-th distinct text of a SQuAD-format file: (text, is_passage)."""
+    data = _load(path)
+    texts: dict[tuple[str, bool], None] = {}
+    for article in data:
+        texts[(article["title"], False)] = None
+        for para in article["paragraphs"]:
+            texts[(para["context"], True)] = None
+            for qa in para["qas"]:
+                texts[(qa["question"], False)] = None
+                for a in qa["answers"]:
+                    texts[(a["text"], False)] = None
+    return list(texts)[::k]
+
+
+@pytest.mark.parametrize(("name", "lang", "k"), [
+    ("squad/dev-v1.1.json", "en", 25),
+    ("xquad/xquad.en.json", "en", 5),
+    ("xquad/xquad.de.json", "de", 10),
+    ("xquad/xquad.es.json", "es", 10),
+    ("xquad/xquad.zh.json", "zh", 10),
+])
+def test_real_text_segments_unchanged(shared_data: Path, name: str, lang: str, k: int) -> None:
+    """Sampled SQuAD dev / XQuAD texts: the same segments as with sacremoses (the full files
+    are checked by benchmarks/segment.py)."""
+    sample = _sample(shared_data / name, k)
+    assert len(sample) > 100
+    for text, passage in sample:
+        if passage:
+            assert segment.split_sentences(text, lang=lang) == ref_split_sentences(text, lang=lang)
+        else:
+            assert segment.normalize_segment(text, lang) == ref_normalize_segment(text, lang)
+
+
+def test_fast_normalizer_is_faster(shared_data: Path) -> None:
+    """A guard against losing the speed: at least 3x sacremoses on real sentences (about 25x
+    measured; benchmarks/segment.py)."""
+    sentences = [s for text, passage in _sample(shared_data / "squad" / "dev-v1.1.json", 60) if passage
+                 for s in blingfire.text_to_sentences(text).split("\n")]
+    fast, ref = fast_normalizer("en"), _moses("en")
+
+    def seconds(f: object) -> float:
+        best = float("inf")
+        for _ in range(3):
+            t0 = time.perf_counter()
+            for s in sentences:
+                f(s)  # type: ignore[operator]
+            best = min(best, time.perf_counter() - t0)
+        return best
+
+    assert seconds(ref.normalize) > 3 * seconds(fast.normalize)
