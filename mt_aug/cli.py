@@ -165,8 +165,11 @@ def build(
     dask_address: Annotated[str | None, typer.Option(help="Dask scheduler, e.g. tcp://10.0.0.5:8786.")] = None,
     ray_address: Annotated[str | None, typer.Option(help="Ray cluster, e.g. ray://10.0.0.5:10001.")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Workers of a local Dask cluster (no address).")] = 2,
+    executor: Annotated[str, typer.Option(help="prefect: the build-corpus flow (Prefect's ephemeral API, or "
+                                          "PREFECT_API_URL); local: the same pipeline in this process, "
+                                          "without Prefect.")] = "prefect",
 ) -> None:
-    """Run the build-corpus flow (Prefect's ephemeral API, or PREFECT_API_URL) and print the build dir."""
+    """Build the corpus (by default as the build-corpus Prefect flow) and print the build dir."""
     from mt_aug.config import ConfigError, load_config
 
     try:
@@ -174,25 +177,42 @@ def build(
     except ConfigError as exc:
         _fail(str(exc))
     _preflight(cfg)
-    _prefect_env()
-    from flows.build_corpus import build_corpus
-    from flows.runners import make_task_runner
-    from mt_aug.release.lock import BuildLocked
     from mt_aug.readers import SourceError
+    from mt_aug.release.guard import GuardFailed
+    from mt_aug.release.lock import BuildLocked
     from mt_aug.translation.base import BackendError
 
+    if executor not in ("prefect", "local"):
+        _fail(f"--executor: must be prefect or local (got {executor!r})")
     if task_runner not in ("local", "dask", "ray"):
         _fail(f"--task-runner: must be local, dask or ray (got {task_runner!r})")
+    if executor == "local" and task_runner != "local":
+        _fail("--task-runner dask/ray needs --executor prefect (the default)")
     try:
-        runner = make_task_runner(task_runner, dask_address or ray_address, workers)  # type: ignore[arg-type]
-    except ValueError as exc:
-        _fail(str(exc))
-    flow = build_corpus.with_options(task_runner=runner) if task_runner != "local" else build_corpus
-    try:
-        build_dir = flow(str(config), str(output) if output else None, str(cache_dir) if cache_dir else None)
-    except (ConfigError, SourceError, BackendError, BuildLocked) as exc:
+        if executor == "local":
+            from mt_aug.pipeline import build as run_build
+
+            build_dir = run_build(config, output_dir=output, cache_dir=cache_dir)
+        else:
+            _prefect_env()
+            run_flow = _executor_plugin("prefect")
+            build_dir = run_flow(str(config), str(output) if output else None, str(cache_dir) if cache_dir else None,
+                                 task_runner=task_runner, address=dask_address or ray_address, workers=workers)
+    except (ConfigError, SourceError, BackendError, BuildLocked, GuardFailed, ValueError) as exc:
         _fail(str(exc))
     typer.echo(build_dir)
+
+
+def _executor_plugin(name: str):  # type: ignore[no-untyped-def]
+    """An executor registered under the `mt_aug.executors` entry point group (the Prefect flow
+    registers itself from flows/ there), so the library never imports flows/."""
+    from importlib.metadata import entry_points
+
+    found = {ep.name: ep for ep in entry_points(group="mt_aug.executors")}
+    if name not in found:
+        _fail(f"--executor {name}: not installed (no `mt_aug.executors` entry point {name!r}; "
+              "reinstall mt-aug: pip install -e .)")
+    return found[name].load()
 
 
 @app.command()
@@ -219,7 +239,7 @@ def serve(
         _fail(str(exc))
     _preflight(cfg)
     _prefect_env()
-    from flows.deploy import deployment_for
+    deployment_for = _executor_plugin("prefect-deployment")
 
     try:
         deployment = deployment_for(config, cron, name, output, timezone)
@@ -533,6 +553,56 @@ def evaluate(
          + (f" (cache {cache_dir})" if not no_cache else " (no cache)")
          + f"; encode {timings.encode_s:.1f} s, score {timings.score_s:.2f} s")
     typer.echo(f"report: {report}")
+
+
+# --- inspect: translations next to their sources (quality gate) ---------------------------
+
+@app.command()
+def inspect(
+    build_dir: Annotated[Path, typer.Argument(help="A build directory (or <output_dir>/current).", show_default=False)],
+    lang: Annotated[str, typer.Option("--lang", help="Target language to show (ISO 639-1).")],
+    n: Annotated[int, typer.Option("--n", min=1, help="At most this many dropped views, and kept pairs.")] = 20,
+    reason: Annotated[str | None, typer.Option("--reason", help="Only drops whose reason contains this, "
+                                               "e.g. 'number' or 'round-trip'.")] = None,
+    width: Annotated[int | None, typer.Option(help="Line width (default: the terminal's).")] = None,
+) -> None:
+    """Print English sources and their translations side by side: views the quality gate dropped
+    (drops.jsonl, with reason and evidence), then kept views from the shards."""
+    import shutil
+
+    from mt_aug.quality.inspect import InspectError, side_by_side
+    from mt_aug.quality.inspect import inspect as do_inspect
+
+    try:
+        items = do_inspect(build_dir, lang, n, reason)
+    except InspectError as exc:
+        _fail(str(exc))
+    if not items:
+        typer.echo(f"{build_dir}: nothing to show for {lang}" + (f" with reason {reason!r}" if reason else ""))
+        return
+    typer.echo(side_by_side(items, lang, width or shutil.get_terminal_size((160, 24)).columns))
+# --- end inspect ------------------------------------------------------------------------------
+
+
+# --- export: a Parquet copy of a build with Croissant records (issue 11) ----------------------
+
+@app.command()
+def export(
+    build_dir: Annotated[Path, typer.Argument(help="A build directory (or <output_dir>/current).", show_default=False)],
+    output: Annotated[Path, typer.Option("--output", help="Directory to write the export into.", show_default=False)],
+    format: Annotated[str, typer.Option("--format", help="parquet")] = "parquet",
+) -> None:
+    """Write a build's shards and schedule as Parquet with a croissant.json whose records()
+    read every record set (mlcroissant does not read Arrow IPC). Print the croissant.json path."""
+    from mt_aug.release.export import ExportError
+    from mt_aug.release.export import export as do_export
+
+    try:
+        path = do_export(build_dir, output, format)
+    except ExportError as exc:
+        _fail(str(exc))
+    typer.echo(path)
+# --- end export -------------------------------------------------------------------------------
 
 
 def main() -> None:

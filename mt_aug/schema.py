@@ -9,6 +9,10 @@ import pyarrow as pa
 
 SOURCE_LANG = "en"
 
+# Bumped when a record type or table schema below changes: stages that produce these tables
+# list "mt-aug-schema" among their libraries, so their cached results are keyed on it.
+SCHEMA_VERSION = 2
+
 
 @dataclass(frozen=True, slots=True)
 class QAPair:
@@ -75,5 +79,33 @@ SCHEDULE_SCHEMA = pa.schema(
         pa.field("file", pa.string(), nullable=False),
         pa.field("batch_index", pa.int64(), nullable=False),
         pa.field("batch_id", pa.string(), nullable=False),
+    ]
+)
+
+
+# The English pairs between collect and views, one row per pair (the pipeline's data plane).
+# Titles and passages are dictionary-encoded: SQuAD asks ~5 questions per paragraph, so each
+# distinct passage is stored once and every pair holds an index into it.
+NEGATIVE_TYPE = pa.list_(pa.struct([("title", pa.string()), ("text", pa.string())]))
+TEXT_DICT = pa.dictionary(pa.int32(), pa.string())
+PAIRS_SCHEMA = pa.schema(
+    [
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("pair_id", pa.string(), nullable=False),
+        pa.field("passage_id", pa.string(), nullable=False),
+        pa.field("question", pa.string(), nullable=False),
+        pa.field("passage_title", TEXT_DICT, nullable=False),
+        pa.field("passage", TEXT_DICT, nullable=False),
+        pa.field("answers", pa.list_(pa.string()), nullable=False),
+    ]
+)
+# Per language, the texts of every pair (null where the pair has no view in that language),
+# row i belonging to row i of the pairs table.
+TEXTS_SCHEMA = pa.schema(
+    [
+        pa.field("query", pa.string()),
+        pa.field("title", TEXT_DICT),
+        pa.field("passage", TEXT_DICT),
     ]
 )

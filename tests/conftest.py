@@ -67,3 +67,16 @@ def demo_config_text(output_dir: Path, cache_dir: Path, **extra: str) -> str:
     for k, v in extra.items():
         text += f"\n{k}: {v}\n"
     return text
+
+
+@pytest.fixture(scope="session")
+def demo_build(tmp_path_factory) -> dict:  # type: ignore[no-untyped-def]
+    """The real demo config built twice without Prefect (the second run from the caches), shared
+    by every test that only reads a build. Tests that change a build copy it first."""
+    from mt_aug.pipeline import build
+
+    tmp = tmp_path_factory.mktemp("demo")
+    first = build(DEMO_CONFIG, output_dir=tmp / "out", cache_dir=tmp / "cache")
+    second = build(DEMO_CONFIG, output_dir=tmp / "out", cache_dir=tmp / "cache")
+    return {"tmp": tmp, "out": tmp / "out", "cache": tmp / "cache", "first": first, "second": second,
+            "config": DEMO_CONFIG}

@@ -1,4 +1,5 @@
-"""The demo build end to end through Prefect, read back the way a trainer reads it."""
+"""The demo build end to end (the library pipeline; once through Prefect), read back the way a
+trainer reads it."""
 
 from __future__ import annotations
 
@@ -14,17 +15,6 @@ from conftest import demo_config_text, write_config
 from mt_aug.release.verify import VerifyError, check_batch, verify_build
 
 CONTAMINATED = {f"demo-q{i:03d}" for i in [9, 10, 11, 12, 41, 42, 43, 44, 21, 33, 53]}
-
-
-@pytest.fixture(scope="module")
-def demo_build(prefect_harness, tmp_path_factory) -> dict:  # type: ignore[no-untyped-def]
-    from flows.build_corpus import build_corpus
-
-    tmp = tmp_path_factory.mktemp("demo")
-    cfg = write_config(tmp, demo_config_text(tmp / "out", tmp / "cache"))
-    first = Path(build_corpus(str(cfg)))
-    second = Path(build_corpus(str(cfg)))
-    return {"tmp": tmp, "out": tmp / "out", "first": first, "second": second, "config": cfg}
 
 
 def _manifest(build: Path) -> dict:
@@ -105,7 +95,7 @@ def test_card_front_matter_and_counts(demo_build: dict) -> None:
     m = _manifest(build)
     assert f"{m['counts']['rows']} rows in {m['counts']['batches']} batches" in text
     assert "contaminated:demo-eval: 11" in text
-    assert m["flow_run_id"] and m["flow_run_id"] in text
+    assert m["flow_run_id"] is None and m["build_id"] in text  # a library build: no Prefect run
 
 
 def test_read_batches_follows_schedule(demo_build: dict) -> None:
@@ -181,37 +171,26 @@ def test_verify_catches_missing_file_and_edited_manifest(broken: Path) -> None:
         verify_build(broken)
 
 
-def test_failed_build_leaves_current_alone(demo_build: dict, monkeypatch: pytest.MonkeyPatch) -> None:
-    from flows.build_corpus import build_corpus
-    from mt_aug.pipeline import stages
+def test_failed_build_leaves_current_alone(demo_build: dict, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import mt_aug.packing.assemble as assemble
+    from mt_aug.pipeline.builder import build
 
-    out = demo_build["out"]
+    out = tmp_path / "out"
+    shutil.copytree(demo_build["out"], out, symlinks=True)
     before = (out / "current").resolve()
-    real = stages.write_shards
+    real = assemble.write_shards
 
     def explode(cfg, build_dir, corpus, packed):  # type: ignore[no-untyped-def]
         real(cfg, build_dir, corpus, packed)
         raise OSError("disk full (simulated)")
 
-    monkeypatch.setattr(stages, "write_shards", explode)
+    monkeypatch.setattr(assemble, "write_shards", explode)
     with pytest.raises(OSError, match="simulated"):
-        build_corpus(str(demo_build["config"]))
+        build(demo_build["config"], output_dir=out, cache_dir=demo_build["cache"])
     assert (out / "current").resolve() == before
     assert verify_build(out / "current")["rows"] > 0
     assert not list((out / "builds").glob(".staging-*"))
-
-
-def test_sentence_transformers_example_trains_two_steps(demo_build: dict, tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
-    root = Path(__file__).resolve().parent.parent
-    r = subprocess.run([sys.executable, str(root / "examples" / "train_sentence_transformers.py"),
-                        str(demo_build["out"] / "current"), "--steps", "2"], capture_output=True, text=True,
-                       timeout=600, cwd=tmp_path)
-    assert r.returncode == 0, r.stderr[-2000:]
-    assert "step 0: mono" in r.stdout and "step 1: cross" in r.stdout
-    assert "steps: 2;" in r.stdout
 
 
 def test_verify_catches_an_edited_manifest(broken: Path) -> None:
@@ -235,11 +214,27 @@ def test_verify_catches_a_schedule_off_the_ratio(broken: Path) -> None:
         verify_build(broken)
 
 
-def test_build_publishes_card_tables_as_prefect_artifacts(demo_build: dict) -> None:
+def test_prefect_flow_builds_the_same_shards_and_publishes_artifacts(prefect_harness, demo_build: dict,
+                                                                    tmp_path: Path) -> None:
+    """The Prefect path end to end, once: the flow gives the library's shards byte for byte,
+    reuses the stage results a library build cached, and publishes the card's tables."""
     import asyncio
 
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    from flows.build_corpus import build_corpus
+
+    cache = tmp_path / "cache"
+    shutil.copytree(demo_build["cache"], cache)
+    flow_build = Path(build_corpus(str(demo_build["config"]), str(tmp_path / "out"), str(cache)))
+    lib = demo_build["second"]
+    for f in _manifest(lib)["files"]:
+        assert (flow_build / f["path"]).read_bytes() == (lib / f["path"]).read_bytes(), f["path"]
+    assert (flow_build / "schedule.arrow").read_bytes() == (lib / "schedule.arrow").read_bytes()
+    m = _manifest(flow_build)
+    assert m["flow_run_id"] and m["translation"]["pt"]["translated"] == 0
+    verify_build(flow_build)
 
     async def read(key: str):  # type: ignore[no-untyped-def]
         async with get_client() as client:
@@ -249,5 +244,4 @@ def test_build_publishes_card_tables_as_prefect_artifacts(demo_build: dict) -> N
     assert card and card[0].type == "markdown" and "## Sources" in str(card[0].data)
     tables = asyncio.run(read("demo-translation"))
     assert tables and tables[0].type == "table" and "pt" in str(tables[0].data)
-    m = _manifest(demo_build["second"])
     assert str(m["translation"]["pt"]["unique"]) in str(tables[0].data)

@@ -15,12 +15,9 @@ from mt_aug.release.card import CardError, check_against_disk, diff, load_manife
 
 
 @pytest.fixture(scope="module")
-def demo(prefect_harness, tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
-    """The real demo config, built into a temporary folder with a fresh cache."""
-    from flows.build_corpus import build_corpus
-
-    tmp = tmp_path_factory.mktemp("card")
-    return Path(build_corpus(str(ROOT / "configs" / "demo.yaml"), str(tmp / "out"), str(tmp / "cache")))
+def demo(demo_build: dict) -> Path:
+    """The real demo config, built (without Prefect) into a temporary folder with a fresh cache."""
+    return demo_build["second"]
 
 
 def _shard_counts(build: Path) -> dict[str, dict[str, int]]:
@@ -109,7 +106,7 @@ def test_non_commercial_source_warns_and_license_lists_all(demo: Path) -> None:
 
 def test_license_comes_from_data_cards_when_config_has_none(tmp_path: Path) -> None:
     from mt_aug.config import BuildConfig, SourceConfig
-    from mt_aug.pipeline.stages import _license_info
+    from mt_aug.release.manifest import license_info as _license_info
 
     cfg = BuildConfig(name="t", output_dir=tmp_path, languages=["en", "pt"], sources=[
         SourceConfig(name="ms-marco", format="squad", path=tmp_path / "x.json"),
@@ -121,7 +118,7 @@ def test_license_comes_from_data_cards_when_config_has_none(tmp_path: Path) -> N
 
 
 def test_diff_of_two_builds_with_a_changed_source(demo: Path, tmp_path: Path) -> None:
-    from flows.build_corpus import build_corpus
+    from mt_aug.pipeline import build
 
     src = json.loads((ROOT / "examples/data/demo_squad.json").read_text())
     src["data"] = src["data"][:-1]  # drop the last article
@@ -130,7 +127,8 @@ def test_diff_of_two_builds_with_a_changed_source(demo: Path, tmp_path: Path) ->
                                                                    str(tmp_path / "less.json"))
     cfg_text = cfg_text.replace("../examples/data/", str(ROOT / "examples/data") + "/")
     (tmp_path / "demo.yaml").write_text(cfg_text)
-    other = Path(build_corpus(str(tmp_path / "demo.yaml"), str(tmp_path / "out"), str(tmp_path / "cache")))
+    shutil.copytree(demo.parent.parent.parent / "cache", tmp_path / "cache")  # translations already cached
+    other = build(tmp_path / "demo.yaml", output_dir=tmp_path / "out", cache_dir=tmp_path / "cache")
     text = diff(load_manifest(demo), load_manifest(other))
     assert "sources.demo-squad.read: 64 -> 56 (-8)" in text
     assert "counts.kept_pairs: 53 -> " in text

@@ -15,7 +15,9 @@ from mt_aug.config import BuildConfig, EvalSetConfig, SourceConfig
 from mt_aug.decontamination.matcher import EvalIndex, EvalText, Match, build_index, find_contamination, match_tokens
 from mt_aug.normalize import normalize_text
 from mt_aug.readers import SourceError
-from mt_aug.pipeline.stages import decontaminate_source
+from mt_aug.pipeline.builder import run_source_side
+from mt_aug.pipeline.executor import LocalExecutor
+from mt_aug.readers.collect import pairs_of
 
 DEMO_EVAL = DEMO_DATA / "demo_eval_en.json"
 EVAL_FIX = ROOT / "tests" / "fixtures" / "eval"
@@ -39,22 +41,21 @@ def _cfg(tmp_path: Path) -> BuildConfig:
 
 def test_demo_overlap_is_removed(tmp_path: Path) -> None:
     cfg = _cfg(tmp_path)
-    got = collect(cfg)
-    index = build_index(cfg.eval_sets, "en", 13)
-    dec = decontaminate_source(got.pairs, got.ledger, index)
-    dropped = {d.id for d in got.ledger.drops}
+    side = run_source_side(cfg, LocalExecutor())
+    dropped = {d.id for d in side.drops}
     # paragraphs 3 (verbatim) and 11 (case + extra space) drop all their questions,
     # three more questions are asked verbatim, re-cased without '?', and with extra comma/space
     expected = {f"demo-q{i:03d}" for i in [9, 10, 11, 12, 41, 42, 43, 44, 21, 33, 53]}
     assert dropped == expected
-    assert len(dec.pairs) == 53
-    s = dec.summary["demo-eval"]
-    assert (s.pairs_dropped, s.passages_matched, s.questions_matched) == (11, 2, 3)
-    by_id = {d.id: d for d in got.ledger.drops}
+    assert side.pairs.num_rows == 53
+    s = side.source_summary["demo-eval"]
+    assert (s["pairs_dropped"], s["passages_matched"], s["questions_matched"]) == (11, 2, 3)
+    by_id = {d.id: d for d in side.drops}
     assert by_id["demo-q041"].detail["field"] == "passage"
     assert by_id["demo-q033"].detail == {**by_id["demo-q033"].detail, "field": "question", "method": "exact",
                                          "eval_id": "eval-005", "eval_set": "demo-eval"}
-    got.ledger.check()
+    c = side.sources["demo"]
+    assert c["read"] == c["kept"] + sum(c["dropped"].values()) == 64
 
 
 def test_ngram_catches_edited_passage_but_not_common_phrase() -> None:
@@ -87,29 +88,29 @@ def test_xquad_is_inside_squad_dev(shared_data: Path, tmp_path: Path) -> None:
         sources=[SourceConfig(name="squad", format="squad", path=shared_data / "squad" / "dev-v1.1.json")],
         eval_sets=[EvalSetConfig(name="xquad", format="squad", paths={"en": shared_data / "xquad" / "xquad.en.json"})],
     )
-    got = collect(cfg)
+    got = pairs_of(collect(cfg).pairs)
     xq = json.loads((shared_data / "xquad" / "xquad.en.json").read_text())
     xq_ids = {qa["id"] for a in xq["data"] for p in a["paragraphs"] for qa in p["qas"]}
     xq_contexts = {p["context"] for a in xq["data"] for p in a["paragraphs"]}
-    dec = decontaminate_source(got.pairs, got.ledger, build_index(cfg.eval_sets, "en", 13))
-    drops = [d for d in got.ledger.drops if d.stage == "decontaminate"]
+    side = run_source_side(cfg, LocalExecutor())
+    drops = [d for d in side.drops if d.stage == "decontaminate"]
     dropped_ids = {d.id for d in drops}
     assert xq_ids <= dropped_ids
-    on_xquad = {p.id for p in got.pairs if p.passage in xq_contexts}
+    on_xquad = {p.id for p in got if p.passage in xq_contexts}
     by_passage = {d.id: d for d in drops if d.detail["field"] == "passage"}
     assert on_xquad <= set(by_passage)
     # Other SQuAD dev paragraphs also overlap XQuAD: the same text with other spacing or
     # punctuation (exact after normalization), or a shared 13-gram. None is byte-identical.
     xq_norm = {normalize_text(c) for c in xq_contexts}
-    by_pid = {p.id: p for p in got.pairs}
+    by_pid = {p.id: p for p in got}
     for pid in set(by_passage) - on_xquad:
         d, passage = by_passage[pid], by_pid[pid].passage
         assert passage not in xq_contexts
         assert d.detail["method"] == "ngram" or normalize_text(passage) in xq_norm
-    assert dec.summary["xquad"].passages_matched >= 240
-    assert not any(p.passage in xq_contexts for p in dec.pairs)
-    got.ledger.check()
-    assert isinstance(got.ledger, Ledger)
+    assert side.source_summary["xquad"]["passages_matched"] >= 240
+    assert not any(p.passage in xq_contexts for p in pairs_of(side.pairs))
+    c = side.sources["squad"]
+    assert c["read"] == c["kept"] + sum(c["dropped"].values())
 
 
 # --- matcher on invented text ------------------------------------------------------------------
@@ -476,5 +477,5 @@ def test_eval_indexes_take_ngram_and_similarity_from_the_config(tmp_path: Path) 
         "decontamination": DecontaminationConfig(ngram=8, question_similarity=0.95),
         "eval_sets": [_miracl(paths={"en": MIRACL / "topics.miracl-v1.0-en-train.tsv"})],
     })
-    idx = eval_indexes(cfg)
+    idx, _ = eval_indexes(cfg)
     assert set(idx) == {"en"} and (idx["en"].n, idx["en"].similarity) == (8, 0.95)

@@ -25,17 +25,23 @@ def test_unknown_code() -> None:
 
 
 def test_translate_language_without_prefect(tmp_path: Path) -> None:
-    """The stage functions run as a plain library: collect, decontaminate, segment, translate."""
-    from mt_aug.readers.collect import collect
+    """The stages run as a plain library: collect, decontaminate, segment, translate, reassemble."""
     from mt_aug.config import BuildConfig, SourceConfig
-    from mt_aug.translation.reassemble import segment_pairs
-    from mt_aug.pipeline.stages import decontaminate_source, translate_language
+    from mt_aug.pipeline.builder import finish_language, run_source_side, translate_all
+    from mt_aug.pipeline.executor import LocalExecutor
 
     cfg = BuildConfig(name="t", output_dir=tmp_path, cache_dir=tmp_path / "cache", languages=["en", "pt"],
                       sources=[SourceConfig(name="demo", format="squad", path=DEMO_DATA / "demo_squad.json")])
-    got = collect(cfg)
-    pairs = decontaminate_source(got.pairs, got.ledger, None).pairs[:6]
-    result = translate_language(cfg, pairs, segment_pairs(pairs), "pt", None)
+    side = run_source_side(cfg, LocalExecutor())
+    side.pairs = side.pairs.slice(0, 6)
+    from mt_aug.translation.texts import compact, segment_table
+
+    side.pairs = compact(side.pairs)
+    side.segmented = segment_table(side.pairs)
+    side.unique = side.segmented.unique()
+    tr = translate_all(cfg, side.unique, LocalExecutor())["pt"]
+    result = finish_language(cfg, side, tr)
     assert result.stats["translated"] == result.stats["unique"] > 6
-    assert set(result.texts) == {p.pair_id for p in pairs}
-    assert all(t.question.endswith("?") for t in result.texts.values())
+    assert result.texts.num_rows == 6
+    questions = [q for q in result.texts.column("query").to_pylist() if q is not None]
+    assert questions and all(q.endswith("?") for q in questions)

@@ -10,7 +10,6 @@ from pathlib import Path
 from conftest import DEMO_DATA, ROOT, demo_config_text, write_config
 from mt_aug.config import load_config
 from mt_aug.pipeline.plan import EXAMPLES_PER_REASON, plan, summary_text
-from mt_aug.translation.reassemble import segment_pairs, unique_segments
 from mt_aug.translation.base import Translation
 from mt_aug.translation.cache import TranslationCache
 from mt_aug.translation.engine import cache_scope
@@ -50,12 +49,10 @@ def test_plan_report_on_the_demo(tmp_path: Path) -> None:
 def test_plan_counts_what_the_cache_already_holds(tmp_path: Path) -> None:
     cfg = _demo(tmp_path)
     report = plan(cfg)
-    from mt_aug.readers.collect import collect
-    from mt_aug.pipeline.stages import decontaminate_source, eval_indexes
+    from mt_aug.pipeline.builder import run_source_side
+    from mt_aug.pipeline.executor import LocalExecutor
 
-    got = collect(cfg)
-    pairs = decontaminate_source(got.pairs, got.ledger, eval_indexes(cfg).get("en")).pairs
-    segs = unique_segments(segment_pairs(pairs))
+    segs = run_source_side(cfg, LocalExecutor()).unique
     with TranslationCache(cfg.cache_dir / "translations.sqlite") as cache:
         scope = cache_scope(cfg.translator.for_language("pt"), "en", "pt")
         cache.put_many(scope, [(s, Translation("x")) for s in segs[:10]])

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import DEMO_DATA, ROOT
 from mt_aug.accounting import Ledger
-from mt_aug.readers.collect import dedup
+from mt_aug.readers.collect import PairsBuilder, dedup
 from mt_aug.config import SourceConfig
 from mt_aug.normalize import passage_id
 from mt_aug.readers import SourceError, get_reader
@@ -63,8 +63,8 @@ def test_dpr_first_positive_is_the_passage_and_hard_negatives_ride_along() -> No
     assert pairs[2].id == "tq-77"
     # The same record twice has the same id, and dedup drops the second.
     assert pairs[1].id == pairs[3].id
-    kept = dedup(pairs, ledger)
-    assert len(kept) == 3 and counts(ledger)[2]["duplicate"] == 1
+    keep, drops = dedup(table_of(pairs))
+    assert keep.sum() == 3 and [d.reason for d in drops] == ["duplicate"]
     ledger.check()
 
 
@@ -189,7 +189,7 @@ def test_jsonl_fields_map_nested_names() -> None:
     assert counts(ledger) == (6, 4, {"empty question": 1, "malformed record": 1})
     bad = [d for d in ledger.drops if d.reason == "malformed record"][0]
     assert bad.id == "m5" and bad.detail["error"].endswith("mapped.jsonl: line 6: missing key 'doc.body' (fields.passage)")
-    assert len(dedup(pairs, ledger)) == 3  # m6 asks m1's question again
+    assert dedup(table_of(pairs))[0].sum() == 3  # m6 asks m1's question again
     ledger.check()
 
 
@@ -268,3 +268,10 @@ def test_progress_logs_records_per_second(caplog: pytest.LogCaptureFixture) -> N
             progress.tick()
     assert any(r.getMessage().startswith("read src: 2 records, ") and "records/s" in r.getMessage()
                for r in caplog.records)
+
+
+def table_of(pairs):  # type: ignore[no-untyped-def]
+    b = PairsBuilder()
+    for p in pairs:
+        b.add(p)
+    return b.finish()

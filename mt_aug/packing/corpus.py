@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from mt_aug.translation.reassemble import PairText
-from mt_aug.schema import QAPair
+import pyarrow.compute as pc
 
-NEGATIVE_TYPE = pa.list_(pa.struct([("title", pa.string()), ("text", pa.string())]))
+from mt_aug.schema import NEGATIVE_TYPE, QAPair
+from mt_aug.translation.reassemble import PairText
 
 
 @dataclass
@@ -58,4 +58,20 @@ def build_corpus(pairs: list[QAPair], texts: dict[str, dict[str, PairText]], lan
             "title": pa.array([t.title if t else None for t in rows], pa.string()),
             "passage": pa.array([t.passage if t else None for t in rows], pa.string()),
         })
+    return Corpus(list(languages), table, by_lang, codes)
+
+
+def corpus_from_tables(pairs: pa.Table, texts: dict[str, pa.Table], languages: list[str]) -> Corpus:
+    """The corpus from the pipeline's columns: a pairs table (PAIRS_SCHEMA) and per language a
+    texts table (TEXTS_SCHEMA) aligned with it. Rows are put in the canonical order (sorted by
+    pair_id), so nothing downstream depends on the order sources or translations arrived in."""
+    order = pc.sort_indices(pairs.column("pair_id"))
+    keep = ["pair_id", "passage_id", "source"] + (["hard_negatives"] if "hard_negatives" in pairs.column_names else [])
+    table = pairs.select(keep).take(order)
+    table = pa.table({k: table.column(k).combine_chunks() for k in keep})
+    codes = np.asarray(table.column("passage_id").dictionary_encode().combine_chunks().indices, dtype=np.int64)
+    by_lang = {}
+    for lang in languages:
+        t = texts[lang].take(order)
+        by_lang[lang] = pa.table({"query": t.column("query"), "title": t.column("title"), "passage": t.column("passage")})
     return Corpus(list(languages), table, by_lang, codes)

@@ -15,8 +15,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mt_aug.packing.batching import Batch
-from mt_aug.packing.corpus import NEGATIVE_TYPE, Corpus
-from mt_aug.schema import SCHEDULE_SCHEMA, SHARD_SCHEMA
+from mt_aug.packing.corpus import Corpus
+from mt_aug.schema import NEGATIVE_TYPE, SCHEDULE_SCHEMA, SHARD_SCHEMA
 from mt_aug.packing.views import Views
 
 
@@ -55,15 +55,23 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def _take(corpus: Corpus, lang: int, column: str, rows: np.ndarray) -> pa.Array:
+    """Plain strings of one language's column at `rows` (dictionary-encoded texts decoded)."""
+    got = corpus.texts[corpus.languages[lang]].column(column).take(pa.array(rows))
+    if pa.types.is_dictionary(got.type):
+        got = got.cast(pa.string())
+    return got.combine_chunks()
+
+
 def _gather(corpus: Corpus, column: str, pair: np.ndarray, lang: np.ndarray) -> pa.Array:
     """corpus.texts[languages[lang[i]]][column][pair[i]] for every row, with Arrow takes."""
     langs = np.unique(lang)
     if len(langs) == 1:
-        return corpus.texts[corpus.languages[int(langs[0])]].column(column).take(pa.array(pair)).combine_chunks()
+        return _take(corpus, int(langs[0]), column, pair)
     parts, where = [], []
     for li in langs:
         sel = np.flatnonzero(lang == li)
-        parts.append(corpus.texts[corpus.languages[int(li)]].column(column).take(pa.array(pair[sel])).combine_chunks())
+        parts.append(_take(corpus, int(li), column, pair[sel]))
         where.append(sel)
     inverse = np.empty(len(pair), dtype=np.int64)
     inverse[np.concatenate(where)] = np.arange(len(pair))

@@ -12,11 +12,10 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from mt_aug.readers.collect import collect
 from mt_aug.config import BuildConfig
-from mt_aug.translation.reassemble import segment_pairs, unique_segments
+from mt_aug.pipeline.builder import run_source_side
+from mt_aug.pipeline.executor import LocalExecutor
 from mt_aug.schema import SOURCE_LANG, Drop
-from mt_aug.pipeline.stages import coverage_warnings, decontaminate_source, eval_indexes
 from mt_aug.translation.cache import TranslationCache
 from mt_aug.translation.engine import cache_scope
 
@@ -44,25 +43,18 @@ def _cached(cfg: BuildConfig, lang: str, segments: list[str]) -> set[str]:
 
 
 def plan(cfg: BuildConfig) -> dict[str, Any]:
-    """Run the stages before translation and report counts and translation work per language."""
+    """Run the stages before translation and report counts and translation work per language.
+"""
     t0 = time.monotonic()
-    collected = collect(cfg)
-    ledger = collected.ledger
-    indexes = eval_indexes(cfg)
-    decon = decontaminate_source(collected.pairs, ledger, indexes.get(SOURCE_LANG))
-    ledger.check()
-    pairs = decon.pairs
-
-    segmented = segment_pairs(pairs)
-    unique = unique_segments(segmented)
-    occurrences = sum(len(ps.all()) for ps in segmented.values())
-    words = {s: len(s.split()) for s in unique}
+    side = run_source_side(cfg, LocalExecutor())  # plan writes nothing: no cache, no stage results
+    unique = side.unique
+    words = sum(len(s.split()) for s in unique)
     segments: dict[str, dict[str, Any]] = {}
     for lang in cfg.target_languages:
         hit = _cached(cfg, lang, unique)
-        todo_words = sum(n for s, n in words.items() if s not in hit)
+        todo_words = words - sum(len(s.split()) for s in hit)
         segments[lang] = {
-            "total": occurrences,
+            "total": side.occurrences,
             "unique": len(unique),
             "cached": len(hit),
             "to_translate": len(unique) - len(hit),
@@ -73,27 +65,29 @@ def plan(cfg: BuildConfig) -> dict[str, Any]:
 
     sources: dict[str, dict[str, Any]] = {}
     for s in cfg.sources:
-        entry = ledger.sources[s.name].to_dict()
+        entry = dict(side.sources[s.name])
+        entry.pop("first_error", None)
         entry["format"] = s.format
-        entry["examples"] = _examples(ledger.drops, s.name)
+        entry["examples"] = _examples(side.drops, s.name)
         sources[s.name] = entry
     decontamination = {es.name: {"pairs_dropped": 0, "passages_matched": 0, "questions_matched": 0, "methods": {}}
                        for es in cfg.eval_sets}
-    decontamination.update({name: summary.to_dict() for name, summary in sorted(decon.summary.items())})
+    decontamination.update(side.source_summary)
 
     return {
         "name": cfg.name,
         "languages": cfg.languages,
-        "input_pairs": ledger.read_total,
-        "kept_pairs": len(pairs),
+        "input_pairs": side.input_pairs,
+        "kept_pairs": side.pairs.num_rows,
         "sources": sources,
-        "unique_passages": len({p.passage_id for p in pairs}),
+        "unique_passages": len(side.segmented.passages),
         "segments": segments,
         "estimated_source_tokens": sum(v["est_source_tokens"] for v in segments.values()),
         "token_estimate": TOKEN_ESTIMATE,
         "decontamination": decontamination,
-        "warnings": coverage_warnings(cfg),
-        "dropped": [d.to_dict() for d in ledger.drops],
+        "warnings": side.warnings,
+        "dropped": [d.to_dict() for d in side.drops],
+        "stages": side.stages,
         "seconds": round(time.monotonic() - t0, 3),
     }
 

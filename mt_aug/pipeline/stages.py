@@ -1,79 +1,40 @@
-"""The build's stages as plain functions over records (no Prefect here: flows/ orchestrates
-them). Each returns what the next needs plus the counts the manifest and card report."""
+"""The build's stages (DESIGN.md) as `Stage` classes over the library's functions.
+
+Each declares what it reads and writes, its version and libraries (its cache key derives from
+them), and returns its outputs, statistics and drops. No stage knows about Prefect, the
+executor that runs it, or the others' statistics."""
 
 from __future__ import annotations
 
 import logging
-import platform
-import socket
-import subprocess
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mt_aug import __version__
-from mt_aug.accounting import Ledger, count_by
-from mt_aug.packing.batching import Packed, balance_ratio, hybrid_order, pack
-from mt_aug.readers.collect import dedup
+import numpy as np
+import pyarrow as pa
+
 from mt_aug.config import BuildConfig
-from mt_aug.packing.corpus import Corpus, build_corpus
-from mt_aug.decontamination.matcher import EvalIndex, EvalSummary, build_index, find_contamination
-from mt_aug.translation.reassemble import PairSegments, PairText, reassemble, unique_segments
-from mt_aug.schema import SOURCE_LANG, Drop, QAPair
-from mt_aug.packing.shards import ShardFile, rows_table, sha256_file, shard_schema, write_group, write_schedule
-from mt_aug.translation.base import Translation
-from mt_aug.translation.cache import TranslationCache
-from mt_aug.translation.engine import ProgressFn, TranslateStats, model_identity, translate_unique
-from mt_aug.packing.views import ViewStats, assign_views
+from mt_aug.decontamination.apply import find_contamination_columns
+from mt_aug.decontamination.matcher import EvalIndex, EvalSummary, build_index
+from mt_aug.pipeline.stage import Resources, Stage, StageResult
+from mt_aug.readers.collect import collect, dedup
+from mt_aug.schema import SOURCE_LANG, Drop
+from mt_aug.translation.texts import compact, segment_table
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("mt_aug.pipeline")
 
 
-@dataclass(frozen=True)
-class BuildInfo:
-    build_id: str
-    started_at: str
-    config_hash: str
+# --- decontamination helpers (also used by `plan`) ------------------------------------------
 
-
-def start_build(cfg: BuildConfig) -> BuildInfo:
-    now = time.gmtime()
-    h = cfg.content_hash()
-    build_id = time.strftime("%Y%m%dT%H%M%SZ", now) + "-" + h[:8]
-    n = 1
-    while (cfg.output_dir / "builds" / build_id).exists():  # two builds within one second
-        n += 1
-        build_id = f"{time.strftime('%Y%m%dT%H%M%SZ', now)}-{h[:8]}-{n}"
-    return BuildInfo(build_id, time.strftime("%Y-%m-%dT%H:%M:%SZ", now), h)
-
-
-def git_commit() -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-                             text=True, timeout=5, check=True)
-        return out.stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-# --- decontamination ----------------------------------------------------------------------
-
-@dataclass
-class Decontaminated:
-    pairs: list[QAPair]
-    summary: dict[str, EvalSummary]
-    ledger: Ledger | None = None  # the collect ledger with this stage's drops added
-
-
-def eval_indexes(cfg: BuildConfig) -> dict[str, EvalIndex]:
-    """One index per language that has eval files."""
-    out = {}
+def eval_indexes(cfg: BuildConfig) -> tuple[dict[str, EvalIndex], list[str]]:
+    """One index per language that has eval files, and the warnings reading them raised."""
+    out, warnings = {}, []
     for lang in cfg.languages:
         idx = build_index(cfg.eval_sets, lang, cfg.decontamination.ngram, cfg.decontamination.question_similarity)
         if idx is not None:
             out[lang] = idx
-    return out
+            warnings += [f"eval index {lang}: {w}" for w in idx.warnings]
+    return out, warnings
 
 
 def coverage_warnings(cfg: BuildConfig) -> list[str]:
@@ -95,253 +56,116 @@ def coverage_warnings(cfg: BuildConfig) -> list[str]:
     return out
 
 
-def decontaminate_source(pairs: list[QAPair], ledger: Ledger, index: EvalIndex | None) -> Decontaminated:
-    """Drop English pairs whose question or passage overlaps an English eval text, then
-    exact duplicates among the rest."""
-    summary: dict[str, EvalSummary] = {}
+def contaminated(questions: pa.ChunkedArray, passages: pa.ChunkedArray, sources: list[str], ids: list[str],
+                 index: EvalIndex | None, stage: str, lang: str) -> tuple[np.ndarray, list[Drop], dict[str, Any]]:
+    """(rows to drop, their drops, summary per eval set) of texts against one language's index."""
+    drop = np.zeros(len(questions), dtype=bool)
     if index is None:
-        return Decontaminated(dedup(pairs, ledger), summary, ledger)
-    hits = find_contamination(((p.pair_id, p.question, p.passage) for p in pairs), index, summary)
-    kept = []
-    for p in pairs:
-        m = hits.get(p.pair_id)
-        if m is None:
-            kept.append(p)
-        else:
-            ledger.drop(Drop("decontaminate", p.source, p.id, f"contaminated:{m.eval_set}", detail=m.detail()))
-    return Decontaminated(dedup(kept, ledger), summary, ledger)
+        return drop, [], {}
+    summary: dict[str, EvalSummary] = {}
+    hits = find_contamination_columns(questions, passages, index, summary)
+    drops = []
+    for row in sorted(hits):
+        m = hits[row]
+        drop[row] = True
+        drops.append(Drop(stage, sources[row], ids[row], f"contaminated:{m.eval_set}", lang=lang, detail=m.detail()))
+    return drop, drops, {k: v.to_dict() for k, v in sorted(summary.items())}
 
 
-# --- translation --------------------------------------------------------------------------
+# --- stages ---------------------------------------------------------------------------------
 
-@dataclass
-class LanguageResult:
-    lang: str
-    texts: dict[str, PairText]
-    stats: dict[str, Any]
-    drops: list[Drop] = field(default_factory=list)
-    target_summary: dict[str, EvalSummary] = field(default_factory=dict)
+def _eval_files(cfg: BuildConfig) -> list[Path]:
+    return sorted({p for es in cfg.eval_sets for lang in cfg.languages
+                   for p in es.files(lang) + es.qrels_files(lang) + es.corpus_files(lang)})
 
 
-def translate_language(
-    cfg: BuildConfig,
-    pairs: list[QAPair],
-    segmented: dict[str, PairSegments],
-    lang: str,
-    index: EvalIndex | None,
-    progress: ProgressFn | None = None,
-) -> LanguageResult:
-    """Translate (in this process), reassemble, quality-filter and target-side decontaminate one
-    language. The flow does the same with translation spread over work units."""
-    spec = cfg.translator.for_language(lang)
-    with TranslationCache(cfg.cache_dir / "translations.sqlite") as cache:
-        translations, tstats = translate_unique(unique_segments(segmented), spec=spec, src=SOURCE_LANG, tgt=lang,
-                                                cache=cache, progress=progress)
-    return finish_language(cfg, pairs, segmented, lang, translations, tstats, index)
+class EvalIndexStage(Stage):
+    """Index every eval set's texts per language (n-grams, exact and similarity keys)."""
+
+    name = "eval-index"
+    version = "1"
+    outputs = ("indexes",)
+    resources = Resources(cpus=1)
+
+    def config_section(self, cfg: BuildConfig) -> Any:
+        return {"eval_sets": [es.model_dump(mode="json") for es in cfg.eval_sets],
+                "decontamination": cfg.decontamination.model_dump(mode="json"), "languages": cfg.languages}
+
+    def input_files(self, cfg: BuildConfig) -> list[Path]:
+        return _eval_files(cfg)
+
+    def run(self, cfg: BuildConfig, inputs: dict[str, Any]) -> StageResult:
+        indexes, warnings = eval_indexes(cfg)
+        stats = {lang: idx.stats() for lang, idx in sorted(indexes.items())}
+        return StageResult({"indexes": indexes}, stats, (), tuple(warnings + coverage_warnings(cfg)))
 
 
-def finish_language(
-    cfg: BuildConfig,
-    pairs: list[QAPair],
-    segmented: dict[str, PairSegments],
-    lang: str,
-    translations: dict[str, Translation],
-    tstats: TranslateStats,
-    index: EvalIndex | None,
-) -> LanguageResult:
-    """Reassemble, quality-filter and target-side decontaminate one translated language."""
-    spec = cfg.translator.for_language(lang)
-    occurrences = sum(len(ps.all()) for ps in segmented.values())
-    re = reassemble(pairs, segmented, translations, lang, cfg.quality, tuple(cfg.languages))
-    drops = list(re.drops)
-    target_summary: dict[str, EvalSummary] = {}
-    texts = re.texts
-    if index is not None:
-        by_id = {p.pair_id: p for p in pairs}
-        hits = find_contamination(((pid, t.question, t.passage) for pid, t in texts.items()), index, target_summary)
-        for pid, m in hits.items():
-            p = by_id[pid]
-            drops.append(Drop("target-decontaminate", p.source, p.id, f"contaminated:{m.eval_set}", lang=lang,
-                              detail=m.detail()))
-        texts = {pid: t for pid, t in texts.items() if pid not in hits}
-    stats = {
-        "segments": occurrences,
-        "unique": tstats.unique,
-        "cached": tstats.cached,
-        "translated": tstats.translated,
-        "model_calls": tstats.model_calls,
-        "seconds": round(tstats.seconds, 3),
-        "filtered": dict(sorted(re.filtered_segments.items())),
-        "views_dropped": count_by(drops, "reason"),
-        "views": len(texts),
-        "model": model_identity(spec, SOURCE_LANG, lang),
-        "backend": spec.backend,
-    }
-    log.info("translate %s: %d unique segments, %d from cache, %d translated in %.1fs; %d views kept",
-             lang, tstats.unique, tstats.cached, tstats.translated, tstats.seconds, len(texts))
-    return LanguageResult(lang, texts, stats, drops, target_summary)
+class CollectStage(Stage):
+    """Read every source into the pairs table, counting every record read, kept or rejected."""
+
+    name = "collect"
+    version = "1"
+    outputs = ("pairs",)
+    libraries = ("mt-aug-schema", "datasets")
+
+    def config_section(self, cfg: BuildConfig) -> Any:
+        return [s.model_dump(mode="json") for s in cfg.sources]
+
+    def input_files(self, cfg: BuildConfig) -> list[Path]:
+        return [p for s in cfg.sources for _, p in s.input_files()]
+
+    def run(self, cfg: BuildConfig, inputs: dict[str, Any]) -> StageResult:
+        got = collect(cfg)
+        stats = {"sources": {name: c.to_dict() for name, c in got.counts.items()}, "pairs": got.pairs.num_rows}
+        return StageResult({"pairs": got.pairs}, stats, tuple(got.drops))
 
 
-def english_texts(pairs: list[QAPair]) -> dict[str, PairText]:
-    return {p.pair_id: PairText(p.question, p.passage_title, p.passage) for p in pairs}
+class DecontaminateStage(Stage):
+    """Drop English pairs whose passage or question overlaps an English eval text (a
+    contaminated passage drops every pair that uses it)."""
+
+    name = "decontaminate"
+    version = "1"
+    inputs = ("pairs", "indexes")
+    outputs = ("pairs",)
+
+    def run(self, cfg: BuildConfig, inputs: dict[str, Any]) -> StageResult:
+        pairs: pa.Table = inputs["pairs"]
+        drop, drops, summary = contaminated(pairs.column("question"), pairs.column("passage"),
+                                            pairs.column("source").to_pylist(), pairs.column("id").to_pylist(),
+                                            inputs["indexes"].get(SOURCE_LANG), "decontaminate", SOURCE_LANG)
+        return StageResult({"pairs": pairs.filter(pa.array(~drop))}, {"summary": summary}, tuple(drops))
 
 
-# --- views, batches, shards ---------------------------------------------------------------
+class DedupStage(Stage):
+    """Drop repeated pairs (same normalized question on the same passage, or a repeated id)."""
 
-def views_and_batches(cfg: BuildConfig, pairs: list[QAPair],
-                      texts: dict[str, dict[str, PairText]]) -> tuple[Corpus, Packed, ViewStats]:
-    b = cfg.batching
-    corpus = build_corpus(pairs, texts, cfg.languages)
-    views, vstats = assign_views(corpus.available(), cfg.languages, mono_per_pair=b.mono_views_per_pair,
-                                 cross_per_pair=b.cross_views_per_pair, seed=cfg.seed, mono_mixing=b.mono_mixing)
-    packed = pack(views, corpus.passage_codes, b.batch_size, cfg.seed)
-    for (kind, group), vs in views.items():
-        if not packed.batches[(kind, group)]:
-            log.warning("%s %s: %d views cannot fill one batch of %d rows: all are leftovers", kind, group,
-                        len(vs), b.batch_size)
-    balance_ratio(packed, b.mono_ratio)
-    trimmed = sum(packed.trimmed.values())
-    if trimmed:
-        log.warning("mono_ratio %.2f: %d views of surplus batches moved to leftovers (mono/cross views per pair "
-                    "do not match the ratio)", b.mono_ratio, trimmed)
-    return corpus, packed, vstats
+    name = "dedup"
+    version = "1"
+    inputs = ("pairs",)
+    outputs = ("pairs",)
+
+    def run(self, cfg: BuildConfig, inputs: dict[str, Any]) -> StageResult:
+        keep, drops = dedup(inputs["pairs"])
+        pairs = compact(inputs["pairs"].filter(pa.array(keep)))
+        return StageResult({"pairs": pairs}, {"pairs": pairs.num_rows}, tuple(drops))
 
 
-def write_shards(cfg: BuildConfig, build_dir: Path, corpus: Corpus, packed: Packed) -> tuple[list[ShardFile], ShardFile]:
-    files: list[ShardFile] = []
-    for (kind, group), batches in packed.batches.items():
-        if batches:
-            files += write_group(build_dir, corpus, kind, group, packed.views[(kind, group)], batches,
-                                 cfg.batching.batch_size, cfg.batching.rows_per_file)
-    schedule = write_schedule(build_dir, hybrid_order(packed.batches, cfg.batching.mono_ratio), files)
-    return files, schedule
+class SegmentStage(Stage):
+    """Split passages into sentences, normalize punctuation; each distinct text once."""
+
+    name = "segment"
+    version = "1"
+    inputs = ("pairs",)
+    outputs = ("segmented", "unique")
+    libraries = ("blingfire", "sacremoses")
+
+    def run(self, cfg: BuildConfig, inputs: dict[str, Any]) -> StageResult:
+        seg = segment_table(inputs["pairs"])
+        unique = seg.unique()
+        return StageResult({"segmented": seg, "unique": unique},
+                           {"occurrences": seg.occurrences(), "unique": len(unique)})
 
 
-def _examples(corpus: Corpus, packed: Packed, per_kind: int = 2) -> list[dict[str, str]]:
-    """The first row of the first batch of a few groups per kind."""
-    out = []
-    for kind in ("mono", "cross"):
-        groups = [(k, bs) for k, bs in packed.batches.items() if k[0] == kind and bs][:per_kind]
-        for key, bs in groups:
-            row = rows_table(corpus, packed.views[key], bs[:1]).slice(0, 1).to_pylist()[0]
-            out.append({k: row[k] for k in ("batch_id", "query", "query_lang", "passage", "passage_lang",
-                                            "passage_title")})
-    return out
-
-
-def _license_info(cfg: BuildConfig) -> dict[str, dict[str, Any]]:
-    """Each source's license (the config's, else its card's) and whether it allows commercial use."""
-    from mt_aug.release.source_cards import card_for
-
-    out = {}
-    for s in cfg.sources:
-        card = card_for(s.name, s.dataset) or {}
-        lic = s.license or card.get("license") or "unknown"
-        commercial = card.get("commercial_use")
-        if commercial is None or s.license:
-            commercial = not any(t in lic.lower() for t in ("-nc", "non-commercial", "noncommercial", "ms-marco"))
-        out[s.name] = {"license": lic, "commercial_use": bool(commercial), "dataset_card": card.get("name"),
-                       "url": card.get("url", ""), "citation": (card.get("citation") or "").strip(),
-                       "known_overlaps": list(card.get("known_overlaps") or [])}
-    return out
-
-
-def build_manifest(
-    cfg: BuildConfig,
-    info: BuildInfo,
-    ledger: Ledger,
-    input_pairs: int,
-    kept_pairs: int,
-    decon: Decontaminated,
-    results: dict[str, LanguageResult],
-    vstats: ViewStats,
-    corpus: Corpus,
-    packed: Packed,
-    files: list[ShardFile],
-    schedule: ShardFile,
-    flow_run_id: str | None,
-) -> dict[str, Any]:
-    licenses = _license_info(cfg)
-    sources = {}
-    for s in cfg.sources:
-        c = ledger.sources[s.name].to_dict()
-        c.update(licenses[s.name])
-        c["input"] = f"hf:{s.dataset}:{s.split}" if s.dataset else s.format
-        c["files"] = {k: {"path": str(p), "sha256": sha256_file(p)} for k, p in s.input_files()}
-        sources[s.name] = c
-    eval_sets = {
-        es.name: {"format": es.format,
-                  "files": {lang: [{"path": str(p), "sha256": sha256_file(p)}
-                                   for p in es.files(lang) + es.qrels_files(lang) + es.corpus_files(lang)]
-                            for lang in sorted(cfg.languages) if es.files(lang)}}
-        for es in cfg.eval_sets
-    }
-    rows = sum(f.rows for f in files)
-    batches: dict[str, dict[str, int]] = {"mono": {}, "cross": {}}
-    leftovers: dict[str, dict[str, int]] = {"mono": {}, "cross": {}}
-    for (kind, group) in packed.views:
-        batches[kind][group] = len(packed.batches.get((kind, group), []))
-        leftovers[kind][group] = packed.leftover_count((kind, group))
-    models = {}
-    for lang in cfg.target_languages:
-        spec = cfg.translator.for_language(lang)
-        models[lang] = {"backend": spec.backend, "model": results[lang].stats["model"], "decoding": spec.decoding()}
-    return {
-        "format_version": 1,
-        "build_id": info.build_id,
-        "name": cfg.name,
-        "config_hash": info.config_hash,
-        "config": cfg.model_dump(mode="json"),
-        "code_version": {"version": __version__, "git_commit": git_commit()},
-        "flow_run_id": flow_run_id,
-        "started_at": info.started_at,
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "host": socket.gethostname(),
-        "python": platform.python_version(),
-        "seed": cfg.seed,
-        "languages": cfg.languages,
-        "batch_size": cfg.batching.batch_size,
-        "mono_ratio": cfg.batching.mono_ratio,
-        "mono_mixing": cfg.batching.mono_mixing,
-        "rows_per_file": cfg.batching.rows_per_file,
-        "columns": list(shard_schema(corpus.has_negatives).names),
-        "models": models,
-        "sources": sources,
-        "decontamination": {
-            "eval_sets": eval_sets,
-            "source": {SOURCE_LANG: {k: v.to_dict() for k, v in sorted(decon.summary.items())}} if decon.summary else {},
-            "target": {lang: {k: v.to_dict() for k, v in sorted(r.target_summary.items())}
-                       for lang, r in sorted(results.items()) if r.target_summary},
-            "warnings": coverage_warnings(cfg),
-        },
-        "translation": {lang: r.stats for lang, r in sorted(results.items())},
-        "views": {"mono": dict(sorted(vstats.mono.items())), "cross": dict(sorted(vstats.cross.items())),
-                  "short": dict(sorted(vstats.short.items()))},
-        "batches": batches,
-        "leftovers": leftovers,
-        "counts": {
-            "input_pairs": input_pairs,
-            "kept_pairs": kept_pairs,
-            "rows": rows,
-            "batches": sum(f.batches for f in files),
-            "leftover_rows": sum(sum(v.values()) for v in leftovers.values()),
-            "views_dropped": sum(len(r.drops) for r in results.values()),
-        },
-        "drops": {
-            "pairs": count_by(ledger.drops, "stage", "reason"),
-            "views": count_by([d for r in results.values() for d in r.drops], "lang", "reason"),
-        },
-        "files": [f.to_dict() for f in files],
-        "schedule": {"path": schedule.path, "sha256": schedule.sha256, "steps": schedule.rows},
-        "examples": _examples(corpus, packed),
-    }
-
-
-def write_drops(build_dir: Path, ledger: Ledger, results: dict[str, LanguageResult]) -> None:
-    """Every drop with its reason and evidence, one JSON object per line (drops.jsonl)."""
-    import json
-
-    with open(build_dir / "drops.jsonl", "w", encoding="utf-8") as f:
-        for d in ledger.drops + [d for r in results.values() for d in r.drops]:
-            f.write(json.dumps(d.to_dict(), ensure_ascii=False, sort_keys=True) + "\n")
-
+SOURCE_STAGES: tuple[Stage, ...] = (EvalIndexStage(), CollectStage(), DecontaminateStage(), DedupStage(),
+                                    SegmentStage())

@@ -15,9 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 
+from mt_aug.languages import BERGAMOT_PAIRS
 from mt_aug.translation.base import BackendError, Translation
 
-BERGAMOT_PAIRS = {("en", "pt"), ("pt", "en")}
 # The engine stops decoding at max-length-factor x source tokens (config.*.yml in the model folder).
 _MAX_LENGTH_FACTOR = 2.5
 

@@ -1,0 +1,58 @@
+"""Decontamination over columns: which rows of a pairs (or translated texts) table overlap an
+eval index, matching each distinct passage and question once."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from mt_aug.decontamination.matcher import EvalIndex, EvalSummary, Match
+
+
+def _dictionary(col: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list[str | None]]:
+    """(codes per row, -1 for null; the distinct values) of a dictionary or plain string column."""
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if not pa.types.is_dictionary(arr.type):
+        arr = arr.dictionary_encode()
+    codes = np.asarray(arr.indices.fill_null(-1), dtype=np.int64)
+    return codes, arr.dictionary.to_pylist()
+
+
+def find_contamination_columns(
+    questions: pa.ChunkedArray | pa.Array,
+    passages: pa.ChunkedArray | pa.Array,
+    index: EvalIndex,
+    summary: dict[str, EvalSummary],
+) -> dict[int, Match]:
+    """Row -> the match that condemns it: its passage's if the passage overlaps an eval text (a
+    contaminated passage condemns every row that uses it), else its question's. Null rows
+    (no text in this language) are skipped. `summary` counts passages once per distinct
+    text, questions and pairs once per row (as `matcher.find_contamination` does)."""
+    pcodes, pvalues = _dictionary(passages)
+    order = np.unique(pcodes[pcodes >= 0]).tolist()  # each distinct passage once (matches are per text)
+    texts = [pvalues[c] for c in order]
+    hits = dict(zip(order, index.match_many(texts, "passage"), strict=True))  # type: ignore[arg-type]
+    for m in hits.values():
+        if m is not None:
+            summary.setdefault(m.eval_set, EvalSummary()).add(m)
+    qlist = (questions.combine_chunks() if isinstance(questions, pa.ChunkedArray) else questions)
+    if pa.types.is_dictionary(qlist.type):
+        qlist = qlist.cast(pa.string())
+    qs = qlist.to_pylist()
+    pc_list = pcodes.tolist()
+    pending = list(dict.fromkeys(q for q, c in zip(qs, pc_list, strict=True)
+                                 if c >= 0 and q is not None and hits[c] is None))
+    qhits = dict(zip(pending, index.match_many(pending, "question"), strict=True))
+    out: dict[int, Match] = {}
+    for row, (q, c) in enumerate(zip(qs, pc_list, strict=True)):
+        if c < 0 or q is None:
+            continue
+        m = hits[c]
+        if m is None:
+            m = qhits[q]
+            if m is not None:
+                summary.setdefault(m.eval_set, EvalSummary()).add(m)
+        if m is not None:
+            out[row] = m
+            summary.setdefault(m.eval_set, EvalSummary()).pairs_dropped += 1
+    return out

@@ -1,0 +1,354 @@
+"""`mt_aug.pipeline.build`: the whole build as library code, on any executor.
+
+collect -> decontaminate(source) -> dedup -> segment -> translate(+cache) -> quality gate ->
+reassemble -> decontaminate(target) -> views -> pack -> shards -> manifest, card -> guard ->
+publish. The source-side stages are cached under their content keys (mt_aug.pipeline.stage);
+translations live in the SQLite cache; the rest is recomputed, cheaply, every build.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from mt_aug.config import BuildConfig, ModelSpec, load_config
+from mt_aug.pipeline.executor import Executor, LocalExecutor, ResultStore
+from mt_aug.pipeline.stage import Stage, StageResult
+from mt_aug.pipeline.stages import CollectStage, DecontaminateStage, DedupStage, EvalIndexStage, SegmentStage, contaminated
+from mt_aug.schema import SOURCE_LANG, Drop
+from mt_aug.translation.base import Translation
+from mt_aug.translation.cache import TranslationCache
+from mt_aug.translation.engine import cache_scope, model_identity, translate_unit, work_units
+from mt_aug.translation.texts import Segmented, english_texts, null_rows, reassemble_table
+
+log = logging.getLogger("mt_aug.pipeline")
+
+ProgressFn = Callable[[str, int, int], None]
+FAILED_PREFIX = ".failed-"  # builds/.failed-<id>: a build the guard refused, kept for inspection
+
+
+@dataclass
+class SourceSide:
+    """Everything before translation: what `plan` reports and `build` continues from."""
+
+    pairs: pa.Table
+    segmented: Segmented
+    unique: list[str]
+    indexes: dict[str, Any]
+    sources: dict[str, dict[str, Any]]  # per source: read, kept, dropped (merged over the stages)
+    drops: list[Drop]
+    source_summary: dict[str, Any]
+    warnings: list[str]
+    input_pairs: int
+    occurrences: int
+    stages: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _merge_sources(collected: dict[str, dict[str, Any]], later: list[Drop]) -> dict[str, dict[str, Any]]:
+    """Per-source accounting: collect's counts, minus the pairs later stages dropped (each
+    moves from kept to dropped under its reason): read == kept + sum(dropped) holds."""
+    out = {name: {"read": c["read"], "kept": c["kept"], "dropped": dict(c["dropped"])} for name, c in collected.items()}
+    for d in later:
+        s = out[d.source]
+        s["kept"] -= 1
+        s["dropped"][d.reason] = s["dropped"].get(d.reason, 0) + 1
+    for name, s in out.items():
+        s["dropped"] = dict(sorted(s["dropped"].items()))
+        if s["read"] != s["kept"] + sum(s["dropped"].values()):
+            raise AssertionError(f"source {name}: read {s['read']} != kept {s['kept']} + dropped")
+    return out
+
+
+def run_source_side(cfg: BuildConfig, executor: Executor) -> SourceSide:
+    """Eval index, collect, source decontamination, dedup and segmentation (cached stages)."""
+    outputs: dict[str, Any] = {}
+    keys: dict[str, str] = {}  # output name -> key of the stage result that produced it
+    results: dict[str, StageResult] = {}
+    timings: dict[str, dict[str, Any]] = {}
+    for stage in (EvalIndexStage(), CollectStage(), DecontaminateStage(), DedupStage(), SegmentStage()):
+        key = stage.key(cfg, {name: keys[name] for name in stage.inputs})
+        t0 = time.monotonic()
+        reused_before = len(getattr(executor, "reused", []))
+        result = executor.run_stage(stage, cfg, {name: outputs[name] for name in stage.inputs}, key)
+        timings[stage.name] = {"key": key, "seconds": round(time.monotonic() - t0, 3),
+                               "reused": len(getattr(executor, "reused", [])) > reused_before}
+        for w in result.warnings:
+            log.warning("%s: %s", stage.name, w)
+        outputs.update(result.outputs)
+        keys.update({name: key for name in result.outputs})
+        results[stage.name] = result
+    collected = results["collect"]
+    later = list(results["decontaminate"].drops) + list(results["dedup"].drops)
+    sources = _merge_sources(collected.stats["sources"], later)
+    from mt_aug.release.guard import first_errors
+
+    for name, err in first_errors(collected.drops).items():
+        sources[name]["first_error"] = err
+    seg: Segmented = outputs["segmented"]
+    return SourceSide(
+        pairs=outputs["pairs"], segmented=seg, unique=outputs["unique"], indexes=outputs["indexes"],
+        sources=sources, drops=list(collected.drops) + later,
+        source_summary=results["decontaminate"].stats["summary"],
+        warnings=list(results["eval-index"].warnings), input_pairs=sum(c["read"] for c in sources.values()),
+        occurrences=results["segment"].stats["occurrences"], stages=timings)
+
+
+# --- translation ----------------------------------------------------------------------------
+
+@dataclass
+class LanguageTranslations:
+    lang: str
+    spec: ModelSpec
+    found: dict[str, Translation]
+    cached: int
+    translated: int
+    model_calls: int = 0
+    seconds: float = 0.0
+    mismatches: int = 0
+
+
+def translate_all(cfg: BuildConfig, unique: list[str], executor: Executor,
+                  progress: ProgressFn | None = None) -> dict[str, LanguageTranslations]:
+    """Look every segment up in the cache; send the misses out as work units (language x
+    chunk) through the executor; store results as units complete (this process is the
+    cache's one writer, so a crash loses at most the units in flight)."""
+    state: dict[str, LanguageTranslations] = {}
+    jobs: list[tuple[str, list[str]]] = []
+    with TranslationCache(cfg.cache_dir / "translations.sqlite") as cache:
+        for lang in cfg.target_languages:
+            spec = cfg.translator.for_language(lang)
+            scope = cache_scope(spec, SOURCE_LANG, lang)
+            before = getattr(cache, "mismatches", 0)
+            found = cache.get_many(scope, unique)
+            misses = [s for s in unique if s not in found]
+            units = work_units(misses, cfg.translator.unit_size)
+            state[lang] = LanguageTranslations(lang, spec, found, len(unique) - len(misses), len(misses),
+                                               mismatches=getattr(cache, "mismatches", 0) - before)
+            log.info("translate %s: %d unique segments, %d in the cache, %d to translate in %d work unit(s)",
+                     lang, len(unique), len(found), len(misses), len(units))
+            jobs += [(lang, u) for u in units]
+        total = sum(len(u) for _, u in jobs)
+        done, t0 = 0, time.monotonic()
+        fn = partial(_run_unit, {lang: st.spec for lang, st in state.items()})
+        for i, outs in executor.map_units(fn, jobs, name="translate"):
+            lang, unit = jobs[i]
+            st = state[lang]
+            cache.put_many(cache_scope(st.spec, SOURCE_LANG, lang), zip(unit, outs, strict=True))
+            st.found.update(zip(unit, outs, strict=True))
+            st.model_calls += -(-len(unit) // st.spec.batch_size)
+            st.seconds += getattr(outs, "seconds", 0.0)
+            done += len(unit)
+            rate = done / max(time.monotonic() - t0, 1e-9)
+            executor.report("translate", done, total,
+                            f"segments, {rate:.1f} segments/s, ETA {(total - done) / max(rate, 1e-9):.0f}s")
+            if progress is not None:
+                progress("translate", done, total)
+    return state
+
+
+class UnitResult(list):  # type: ignore[type-arg]
+    """A work unit's translations, with the seconds the model took (measured on the worker)."""
+
+    seconds: float = 0.0
+
+
+def _run_unit(specs: dict[str, ModelSpec], job: tuple[str, list[str]]) -> UnitResult:
+    lang, segments = job
+    t0 = time.monotonic()
+    out = UnitResult(translate_unit(specs[lang], SOURCE_LANG, lang, segments))
+    out.seconds = time.monotonic() - t0
+    return out
+
+
+# --- per language: quality gate, reassembly, target-side decontamination --------------------
+
+@dataclass
+class LanguageResult:
+    lang: str
+    texts: pa.Table
+    stats: dict[str, Any]
+    drops: list[Drop]
+    target_summary: dict[str, Any]
+
+
+def finish_language(cfg: BuildConfig, side: SourceSide, tr: LanguageTranslations) -> LanguageResult:
+    """Judge every translated segment (quality gate, with round-trip where configured; verdicts
+    cached), rebuild the pair texts, and drop views that overlap the language's eval texts."""
+    from mt_aug.quality.gate import Gate, judge_with_roundtrip, summary
+    from mt_aug.quality.verdict_cache import VerdictCache
+
+    lang = tr.lang
+    segs = [s for s in side.unique if s in tr.found]
+    outs = [tr.found[s] for s in segs]
+    gate = Gate(cfg.quality, SOURCE_LANG, lang, tuple(cfg.languages))
+    cache_path = cfg.cache_dir / "translations.sqlite"
+    with TranslationCache(cache_path) as cache, VerdictCache.beside(cache_path) as vcache:
+        verdict_list, gstats = judge_with_roundtrip(gate, segs, outs, spec=tr.spec, cache=cache, verdict_cache=vcache)
+    verdicts = dict(zip(segs, verdict_list, strict=True))
+    re = reassemble_table(side.pairs, side.segmented, tr.found, verdicts, lang)
+    drops = list(re.drops)
+    texts = re.texts
+    sources, ids = side.pairs.column("source").to_pylist(), side.pairs.column("id").to_pylist()
+    drop, tdrops, target_summary = contaminated(texts.column("query"), texts.column("passage"), sources, ids,
+                                                side.indexes.get(lang), "target-decontaminate", lang)
+    drops += tdrops
+    texts = null_rows(texts, drop)
+    views = texts.num_rows - texts.column("query").null_count
+    quality = summary(segs, outs, verdict_list, gate)
+    quality["verdicts_cached"] = gstats.cached
+    if gstats.roundtrip_model:
+        quality["roundtrip_model"] = gstats.roundtrip_model
+        quality["back_translated"] = gstats.back_translated
+        quality["back_cached"] = gstats.back_cached
+    if gstats.notes:
+        quality["notes"] = list(gstats.notes)
+    from mt_aug.accounting import count_by
+
+    stats = {
+        "segments": side.occurrences,
+        "unique": len(side.unique),
+        "cached": tr.cached,
+        "translated": tr.translated,
+        "model_calls": tr.model_calls,
+        "seconds": round(tr.seconds, 3),
+        "filtered": dict(sorted(re.filtered_segments.items())),
+        "views_dropped": count_by(drops, "reason"),
+        "views": views,
+        "model": model_identity(tr.spec, SOURCE_LANG, lang),
+        "backend": tr.spec.backend,
+        "quality": quality,
+    }
+    if tr.mismatches:
+        stats["cache_mismatches"] = tr.mismatches
+    log.info("%s: %d unique segments, %d from cache, %d translated; %d views kept", lang, len(side.unique),
+             tr.cached, tr.translated, views)
+    return LanguageResult(lang, texts, stats, drops, target_summary)
+
+
+# --- the whole build --------------------------------------------------------------------------
+
+def _config(config: str | Path | BuildConfig, output_dir: str | Path | None,
+            cache_dir: str | Path | None) -> tuple[BuildConfig, Path | None]:
+    if isinstance(config, BuildConfig):
+        updates: dict[str, Any] = {}
+        if output_dir is not None:
+            updates["output_dir"] = Path(output_dir).resolve()
+        if cache_dir is not None:
+            updates["cache_dir"] = Path(cache_dir).resolve()
+        return (config.model_copy(update=updates) if updates else config), None
+    path = Path(config)
+    return load_config(path, output_dir=output_dir, cache_dir=cache_dir), path.resolve().parent
+
+
+def result_store(cfg: BuildConfig) -> ResultStore | None:
+    """Where cached stage results live: a local folder (result_storage or <cache_dir>/results).
+    A URL (s3://...) is used by the Prefect executor's result storage instead."""
+    where = cfg.result_storage
+    if where and "://" in where:
+        return None
+    return ResultStore(Path(where) if where else cfg.cache_dir / "results")
+
+
+def build(
+    config: str | Path | BuildConfig,
+    *,
+    output_dir: str | Path | None = None,
+    cache_dir: str | Path | None = None,
+    executor: Executor | None = None,
+    run_id: str | None = None,
+    progress: ProgressFn | None = None,
+) -> Path:
+    """Build the corpus a config describes and publish it as `<output_dir>/current`.
+
+    `config`: a config file path or a loaded BuildConfig. Returns the published build
+    directory. Without an executor, everything runs in this process (LocalExecutor)."""
+    from mt_aug.release.lock import BuildLock
+    from mt_aug.release.manifest import start_build
+    from mt_aug.release.publish import clean_staging, finalize, prune, switch_current
+
+    cfg, config_dir = _config(config, output_dir, cache_dir)
+    if executor is None:
+        executor = LocalExecutor(result_store(cfg))
+    info = start_build(cfg, config_dir)
+    log.info("build %s of %s into %s", info.build_id, cfg.name, cfg.output_dir)
+    with BuildLock(cfg.output_dir, info.build_id) as lock:
+        if lock.stale:
+            log.warning("replaced the lock record of build %s (pid %s), which is no longer running",
+                        lock.stale.get("build_id"), lock.stale.get("pid"))
+        for leftover in clean_staging(cfg.output_dir):
+            log.warning("removed %s, left by a build that did not finish", leftover)
+        side = run_source_side(cfg, executor)
+        translations = translate_all(cfg, side.unique, executor, progress)
+        results = {lang: finish_language(cfg, side, tr) for lang, tr in translations.items()}
+        staged = write_build(cfg, info, side, results, run_id)
+        final = finalize(cfg.output_dir, staged, info.build_id)
+        switch_current(cfg.output_dir, info.build_id)
+        removed = prune(cfg.output_dir, cfg.keep_builds)
+        if removed:
+            log.info("pruned old builds: %s", ", ".join(removed))
+    return final
+
+
+def write_build(cfg: BuildConfig, info: Any, side: SourceSide, results: dict[str, LanguageResult],
+                run_id: str | None) -> Path:
+    """Views, packing, shards, drops, manifest and card into a staging directory; the guard
+    decides whether it may be published (a failure leaves the staged report for inspection,
+    renamed `failed-<id>`, and `current` untouched)."""
+    from mt_aug.packing.assemble import views_and_batches, write_shards
+    from mt_aug.release.card import write_card
+    from mt_aug.release.guard import GuardFailed, check_manifest
+    from mt_aug.release.manifest import BuildRecord, build_manifest
+    from mt_aug.release.publish import staged, write_json
+    from mt_aug.release.verify import verify_build
+
+    texts = {SOURCE_LANG: english_texts(side.pairs)} | {lang: r.texts for lang, r in results.items()}
+    corpus, packed, vstats = views_and_batches(cfg, side.pairs, texts)
+    view_drops = [d for r in results.values() for d in r.drops]
+    record = BuildRecord(
+        sources=side.sources, pair_drops=side.drops, source_summary=side.source_summary,
+        languages={lang: r.stats for lang, r in results.items()}, view_drops=view_drops,
+        target_summary={lang: r.target_summary for lang, r in results.items()}, warnings=list(side.warnings),
+        input_pairs=side.input_pairs, kept_pairs=side.pairs.num_rows, stages=side.stages)
+    with staged(cfg.output_dir, info.build_id) as build_dir:
+        files, schedule = write_shards(cfg, build_dir, corpus, packed)
+        drops_sha = write_drops(build_dir, side.drops + view_drops)
+        manifest = build_manifest(cfg, info, record, vstats, corpus, packed, files, schedule,
+                                  {"drops.jsonl": drops_sha}, run_id)
+        verdict = check_manifest(manifest, cfg.guards)
+        manifest["guard"] = {"warnings": list(verdict.warnings), "failures": list(verdict.failures)}
+        for w in verdict.warnings:
+            log.warning("guard: %s", w)
+        write_card(build_dir, manifest)
+        os.sync()  # shards and card on disk before the manifest that declares them
+        write_json(build_dir / "manifest.json", manifest)  # last: its presence means the build is complete
+        if verdict.failures:
+            failed = build_dir.with_name(f"{FAILED_PREFIX}{info.build_id}")
+            os.replace(build_dir, failed)
+            raise GuardFailed([f"{f} (report: {failed})" if i == 0 else f for i, f in enumerate(verdict.failures)])
+        verify_build(build_dir)
+    return build_dir
+
+
+def write_drops(build_dir: Path, drops: list[Drop]) -> str:
+    """Every drop with its reason and evidence, one JSON object per line (drops.jsonl); its sha256."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(build_dir / "drops.jsonl", "wb") as f:
+        for d in drops:
+            line = (json.dumps(d.to_dict(), ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+            h.update(line)
+            f.write(line)
+    return h.hexdigest()
+
+
+__all__ = ["SourceSide", "Stage", "build", "run_source_side", "translate_all", "write_build"]
