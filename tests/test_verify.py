@@ -127,3 +127,13 @@ def test_format_2_needs_checksums_and_they_are_checked(build: Path) -> None:
         f.write("\n")
     with pytest.raises(VerifyError, match=r"drops.jsonl: sha256 .* != manifest.json"):
         verify_build(build)
+
+
+def test_a_guard_warning_is_in_the_card_and_still_verifies(build: Path) -> None:
+    from mt_aug.release.card import rerender
+
+    warning = "language 'pt': the quality gate dropped 20 of 29 views (69%), more than 0.5; top drop reasons: x: 20"
+    _edit(build, lambda m: m.update(guard={"warnings": [warning], "failures": []}))
+    rerender(build)
+    assert f"> **Warning:** {warning}" in (build / "README.md").read_text(encoding="utf-8")
+    assert verify_build(build)["rows"] == 48
