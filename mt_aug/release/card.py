@@ -111,6 +111,8 @@ def render(manifest: dict[str, Any]) -> str:
             f"> **Warning: non-commercial data.** Source(s) {', '.join(sorted(nc))} may be used for "
             "non-commercial research only; so may this build and any model trained on it.\n"
         )
+    for w in (m.get("guard") or {}).get("warnings", []):  # mt_aug.release.guard: published, but say so
+        parts.append(f"> **Warning:** {w}\n")
     parts.append(f"# mt-aug build `{m['name']}` ({m['build_id']})\n")
     parts.append(
         "## Summary\n\n"
