@@ -13,7 +13,11 @@ from mt_aug.config import load_config
 def deployment_for(config_path: str | Path, cron: str, name: str | None = None,
                    output_dir: str | Path | None = None, timezone: str = "UTC") -> RunnerDeployment:
     """A deployment that rebuilds the corpus of `config_path` on the cron schedule. The
-    config is validated now, so a broken config fails here and not at 3 a.m."""
+    config is validated now, so a broken config fails here and not at 3 a.m. The temporary
+    API server this process may start dies with it (flows.server_guard)."""
+    from flows import server_guard
+
+    server_guard.install()
     config_path = Path(config_path).resolve()
     cfg = load_config(config_path, output_dir=output_dir)
     params: dict[str, str] = {"config_path": str(config_path)}

@@ -67,7 +67,7 @@ def watch(pid: int, marker: str) -> subprocess.Popen[bytes]:
 def install() -> None:
     """Give every temporary Prefect API server of this process a watchdog (idempotent)."""
     global _installed
-    if _installed:
+    if _installed or os.environ.get("PREFECT_API_URL"):  # a real server: nothing temporary to guard
         return
     from prefect.server.api import server as prefect_server
 
