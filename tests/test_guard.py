@@ -65,7 +65,8 @@ def test_an_empty_source_is_a_warning_and_several_failures_read_as_one_line() ->
     got = check({"a": SourceAccount(0, 0), "b": SourceAccount(2, 0, {"malformed record": 2})}, {}, rows=0)
     assert got.warnings == ["source 'a': no records read (an empty input?)"]
     exc = GuardFailed(got.failures)
-    assert "\n" not in str(exc) and str(exc).startswith("the build has no rows") and "(and 1 more: source 'b'" in str(exc)
+    assert "\n" not in str(exc) and str(exc).startswith("source 'b': 2 of 2 records") and \
+        "(and 1 more: the build has no rows" in str(exc)
 
 
 def test_guard_config_defaults_and_manifest_inputs() -> None:
@@ -81,7 +82,7 @@ def test_guard_config_defaults_and_manifest_inputs() -> None:
     sources, langs, rows = accounts_from_manifest(manifest)
     assert sources["s"].read == 4 and langs["pt"].quality_dropped == 3 and rows == 0
     got = check_manifest(manifest, cfg.guards)
-    assert [f.split(":")[0] for f in got.failures] == ["the build has no rows", "source 's'", "language 'pt'"]
+    assert [f.split(":")[0] for f in got.failures] == ["source 's'", "language 'pt'", "the build has no rows"]
     drops = [Drop("collect", "s", "line 1", "malformed record", detail={"error": "f.jsonl: line 1: missing key 'q'"}),
              Drop("collect", "s", "line 2", "malformed record", detail={"error": "second"})]
     assert first_errors(drops) == {"s": "f.jsonl: line 1: missing key 'q'"}

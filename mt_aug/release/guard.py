@@ -12,7 +12,8 @@ dropped by reason; the total rows; and the thresholds of the config's `guards:` 
   config sets `guards.max_quality_drop_fraction` (then that value is the threshold);
 - a source that read no record at all: a warning.
 
-Failure messages are one line each, ready for `mt-aug: error: <message>`.
+Failure messages are one line each, ready for `mt-aug: error: <message>`; the most specific
+first (a source, then a language, then "no rows"), since that is what the user must fix.
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ def check(
             for r, c in s.dropped.items():
                 dropped[r] = dropped.get(r, 0) + c
         read = sum(s.read for s in sources.values())
-        failures.insert(0, f"the build has no rows: {read} records read, {kept} pairs kept; top drop reasons: "
+        failures.append(f"the build has no rows: {read} records read, {kept} pairs kept; top drop reasons: "
                            f"{top_reasons(dropped)}")
     return GuardResult(failures, warnings)
 
