@@ -69,6 +69,9 @@ def _inc(*keys: str, by: int = 1) -> Callable[[dict[str, Any]], None]:
     (_inc("drops", "pairs", "collect/empty question"), r"drops.pairs is .* vs drops.jsonl|drops.pairs is"),
     (_inc("schedule", "steps"), r"schedule.steps is 13, the files say 12"),
     (_inc("seed"), r"manifest.json: seed is 4, its config says 3"),
+    (_inc("translation", "pt", "cached"), r"translation.pt: cached \d+ \+ translated \d+ != unique \d+ segments"),
+    (lambda m: m["guard"]["warnings"].append("all fine, really"), r"guard.warnings is \['all fine, really'\], the files say \[\]"),
+    (lambda m: m["guard"]["failures"].append("x"), r"guard.failures is not empty"),
     (lambda m: m["config"].update(name="x"), r"config_hash .* is not the hash of its config"),
     (lambda m: m["examples"][0].update(query="edited"), r"examples\[0\].query differs from the first row"),
     (lambda m: m["sources"]["tiny"].update(license="mit"), r"README.md: differs from its rendering"),
@@ -129,11 +132,15 @@ def test_format_2_needs_checksums_and_they_are_checked(build: Path) -> None:
         verify_build(build)
 
 
-def test_a_guard_warning_is_in_the_card_and_still_verifies(build: Path) -> None:
+def test_a_guard_warning_is_in_the_card_and_must_match_the_figures(build: Path) -> None:
     from mt_aug.release.card import rerender
 
     warning = "language 'pt': the quality gate dropped 20 of 29 views (69%), more than 0.5; top drop reasons: x: 20"
     _edit(build, lambda m: m.update(guard={"warnings": [warning], "failures": []}))
     rerender(build)
     assert f"> **Warning:** {warning}" in (build / "README.md").read_text(encoding="utf-8")
+    with pytest.raises(VerifyError, match=r"guard.warnings is \[.*\], the files say \[\]"):
+        verify_build(build)  # a warning the figures do not bear out
+    _edit(build, lambda m: m.update(guard={"warnings": [], "failures": []}))  # what the figures bear out
+    rerender(build)
     assert verify_build(build)["rows"] == 48

@@ -209,6 +209,9 @@ def _verify_figures(m: dict[str, Any], rows: int, batches: int) -> None:
         if t["views"] + vd != kept:
             raise VerifyError(f"{MANIFEST}: translation.{lang}: views {t['views']} + views_dropped {vd} != "
                               f"{kept} kept pairs")
+        if all(k in t for k in ("unique", "cached", "translated")) and t["cached"] + t["translated"] != t["unique"]:
+            raise VerifyError(f"{MANIFEST}: translation.{lang}: cached {t['cached']} + translated {t['translated']} != "
+                              f"unique {t['unique']} segments")
         model = (m.get("models") or {}).get(lang, {}).get("model")
         if model is not None and t.get("model") != model:
             raise VerifyError(f"{MANIFEST}: translation.{lang}.model {t.get('model')} != models.{lang}.model {model}")
@@ -233,6 +236,15 @@ def _verify_figures(m: dict[str, Any], rows: int, batches: int) -> None:
             if packed != groups.get(g, 0):
                 raise VerifyError(f"{MANIFEST}: {kind} {g}: {stated_b.get(g, 0)} batches x {bs} + "
                                   f"{stated_l.get(g, 0)} leftover rows != {groups.get(g, 0)} views")
+    # the guard's verdict is a function of the figures above and the config's thresholds
+    if "guard" in m:
+        from mt_aug.release.guard import check_manifest
+
+        guards = ((m.get("config") or {}).get("guards")) or {}
+        verdict = check_manifest(m, type("Guards", (), dict(guards))())
+        if (m["guard"] or {}).get("failures"):
+            raise VerifyError(f"{MANIFEST}: guard.failures is not empty: a build the guard refused is not publishable")
+        _eq("guard.warnings", list((m["guard"] or {}).get("warnings", [])), verdict.warnings)
     # the config the manifest quotes, and its hash
     cfg = m.get("config")
     if isinstance(cfg, dict):
