@@ -37,6 +37,11 @@ def configure(*, quiet: bool = False, tty: bool | None = None, console: Any = No
     _settings.update(quiet=quiet, tty=tty, console=console, every_s=every_s)
 
 
+def bars_live() -> bool:
+    """Whether progress bars are on screen now (plain progress lines would repeat them)."""
+    return _live["progress"] is not None
+
+
 def _use_bars() -> bool:
     tty = _settings["tty"]
     if tty is None:

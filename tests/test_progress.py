@@ -52,3 +52,23 @@ def test_bars_on_a_terminal_and_nothing_when_quiet(caplog: pytest.LogCaptureFixt
         with progress.task("x", total=3) as t:
             t.advance(3)
     assert quiet.getvalue() == "" and not caplog.records
+
+
+def test_reading_a_source_shows_a_bar(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from rich.console import Console
+
+    from mt_aug.config import BuildConfig
+    from mt_aug.readers.collect import collect
+
+    f = tmp_path / "qa.jsonl"
+    f.write_text("".join(json.dumps({"q": f"Question {i}?", "p": f"Passage {i}."}) + "\n" for i in range(5)),
+                 encoding="utf-8")
+    cfg = BuildConfig.model_validate({"name": "p", "output_dir": str(tmp_path / "out"), "languages": ["en", "pt"],
+                                      "sources": [{"name": "mine", "format": "jsonl", "path": str(f),
+                                                   "fields": {"question": "q", "passage": "p"}}]})
+    buf = io.StringIO()
+    progress.configure(tty=True, console=Console(file=buf, force_terminal=True, width=100))
+    assert collect(cfg).pairs.num_rows == 5
+    assert "read mine" in buf.getvalue() and "5/5" in buf.getvalue()

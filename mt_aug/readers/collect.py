@@ -103,12 +103,20 @@ class Collected:
 
 def collect(cfg: BuildConfig) -> Collected:
     """Read all sources in config order, counting every record read, kept or rejected."""
+    from mt_aug import progress
+
     ledger = Ledger()  # local to this stage: the readers count into it
     builder = PairsBuilder()
     for source in cfg.sources:
         t0, n0 = time.monotonic(), len(builder)
-        for pair in get_reader(source.format, hub=source.dataset is not None)(source, ledger):
-            builder.add(pair)
+        counts = ledger.sources[source.name]
+        # a bar on a terminal; no plain lines (the readers log their own every few seconds)
+        with progress.task(f"read {source.name}", unit="records", plain=False) as bar:
+            for i, pair in enumerate(get_reader(source.format, hub=source.dataset is not None)(source, ledger), 1):
+                builder.add(pair)
+                if not i & 4095:
+                    bar.update(completed=counts.read)
+            bar.update(completed=counts.read)
         dt = time.monotonic() - t0
         c = ledger.sources[source.name]
         log.info("collect %s: read %d, kept %d in %.1fs (%.0f records/s)", source.name, c.read, len(builder) - n0,

@@ -10,6 +10,7 @@ import re
 import time
 from functools import lru_cache
 
+from mt_aug import progress
 from mt_aug.accounting import Ledger
 from mt_aug.config import SourceConfig
 from mt_aug.normalize import passage_id, text_hash
@@ -153,5 +154,7 @@ class Progress:
             now = time.monotonic()
             if now - self._last >= self.every_s:
                 self._last = now
+                if progress.bars_live():  # a progress bar shows it already
+                    return
                 log.info("read %s: %d %s, %.0f %s/s", self.source, self.n, self.what,
                          self.n / max(now - self.t0, 1e-9), self.what)
