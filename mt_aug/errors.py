@@ -30,7 +30,7 @@ _WHAT = {
     errno.ENOENT: "no such file or directory",
     errno.ENOTDIR: "a path component is not a directory",
     errno.EISDIR: "is a directory",
-    errno.EEXIST: "already exists",
+    errno.EEXIST: "exists and is not a directory",  # mkdir(exist_ok=True) over a file
 }
 
 
