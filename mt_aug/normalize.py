@@ -3,43 +3,69 @@
 from __future__ import annotations
 
 import hashlib
-import re
-import sys
 import unicodedata
 from functools import lru_cache
 
 from mt_aug import languages
 
-_WS = re.compile(r"\s+")
 # Scripts whose combining marks carry meaning (vowel signs, tone marks): keep their marks.
 _KEEP_MARKS_SCRIPTS = {"Deva", "Beng", "Telu", "Thai", "Arab", "Hang", "Jpan", "Hans"}
+
+
+class _PunctTable(dict):  # type: ignore[type-arg]
+    """str.translate table: punctuation and symbols (Unicode categories P*, S*) -> space,
+    everything else -> itself. Filled per code point on first sight (a dict subclass's
+    __missing__ is what str.translate's lookup calls), so building it costs nothing and a
+    lookup never raises (a missing key would raise and catch KeyError inside translate)."""
+
+    def __missing__(self, cp: int) -> int | str:
+        value: int | str = " " if unicodedata.category(chr(cp))[0] in ("P", "S") else cp
+        self[cp] = value
+        return value
+
+
+class _MarksTable(dict):  # type: ignore[type-arg]
+    """str.translate table: combining marks (Mn) -> removed, everything else -> itself."""
+
+    def __missing__(self, cp: int) -> int | None:
+        value = None if unicodedata.category(chr(cp)) == "Mn" else cp
+        self[cp] = value
+        return value
 
 
 @lru_cache(maxsize=1)
 def _tables() -> tuple[dict[int, str], dict[int, None]]:
     """str.translate tables over all of Unicode: punctuation and symbols -> space; combining
-    marks -> removed. Built once (about half a second), then C-speed per text."""
-    punct: dict[int, str] = {}
-    marks: dict[int, None] = {}
-    for cp in range(sys.maxunicode + 1):
-        cat = unicodedata.category(chr(cp))
-        if cat[0] in ("P", "S"):
-            punct[cp] = " "
-        elif cat == "Mn":
-            marks[cp] = None
-    return punct, marks
+    marks -> removed (others map to themselves). Filled lazily, then C-speed per text."""
+    return _PunctTable(), _MarksTable()  # type: ignore[return-value]
+
+
+# ASCII text in one bytes.translate: NFKC and NFD change nothing, casefold is lower, no
+# character is a combining mark; punctuation and symbols -> space as in _PunctTable; and
+# \x1c-\x1f (whitespace to str.split, not to bytes.split) -> space, so bytes.split() splits
+# where str.split() does.
+_ASCII_TABLE = bytes(
+    32 if unicodedata.category(chr(b))[0] in ("P", "S") or 0x1C <= b <= 0x1F
+    else b + 32 if 65 <= b <= 90
+    else b
+    for b in range(256)
+)
 
 
 def normalize_text(text: str, lang: str = "en") -> str:
     """NFKC, casefold, punctuation and symbols removed, diacritics stripped where safe,
     whitespace collapsed. Two texts that differ only in case, punctuation, accents (Latin,
     Greek, Cyrillic) or spacing normalize to the same string."""
+    if text.isascii():
+        return b" ".join(text.encode("ascii").translate(_ASCII_TABLE).split()).decode("ascii")
     punct, marks = _tables()
     text = unicodedata.normalize("NFKC", text).casefold().translate(punct)
-    lang_info = languages.LANGUAGES.get(lang)
-    if lang_info is None or lang_info.script not in _KEEP_MARKS_SCRIPTS:
-        text = unicodedata.normalize("NFC", unicodedata.normalize("NFD", text).translate(marks))
-    return _WS.sub(" ", text).strip()
+    if not text.isascii():  # else: nothing to decompose, no marks
+        lang_info = languages.LANGUAGES.get(lang)
+        if lang_info is None or lang_info.script not in _KEEP_MARKS_SCRIPTS:
+            text = unicodedata.normalize("NFC", unicodedata.normalize("NFD", text).translate(marks))
+    # str.split() splits where re's \s matches (the same Unicode whitespace)
+    return " ".join(text.split())
 
 
 def tokens(normalized: str, lang: str = "en") -> list[str]:

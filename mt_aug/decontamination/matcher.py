@@ -37,6 +37,7 @@ import time
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 
 import numpy as np
 
@@ -328,11 +329,18 @@ class EvalIndex:
 
     def _ngram_hits(self, queries: list[list[int]]) -> dict[int, tuple[int, int]]:
         """query number -> (eval doc, window start) of its first n-gram found in the index."""
-        if not queries or not len(self._gram_hash):
+        flat = array("q")
+        for q in queries:
+            flat.extend(q)
+        return self._ngram_hits_flat(flat, array("q", map(len, queries)))
+
+    def _ngram_hits_flat(self, flat_ids: array, query_lens: array) -> dict[int, tuple[int, int]]:  # type: ignore[type-arg]
+        """`_ngram_hits` over the queries' token ids concatenated (int64 array) and their lengths."""
+        if not len(query_lens) or not len(self._gram_hash):
             return {}
         n = self.window
-        lens = np.fromiter((len(q) for q in queries), dtype=np.int64, count=len(queries))
-        flat = np.fromiter((t for q in queries for t in q), dtype=np.int64, count=int(lens.sum()))
+        lens = np.frombuffer(query_lens, dtype=np.int64)
+        flat = np.frombuffer(flat_ids, dtype=np.int64)
         h, valid, text_of = _windows(flat, lens, n)
         unknown = np.zeros(len(flat) + 1, dtype=np.int64)
         np.cumsum(flat == 0, out=unknown[1:])
@@ -368,7 +376,9 @@ class EvalIndex:
 
     def _prefix(self, sig: set[object], d: int, df: dict[object, int]) -> list[object]:
         """The d * q + 1 rarest units (by eval document frequency, ties by value: one global order)."""
-        return sorted(sig, key=lambda u: (df.get(u, 0), u))[: d * self._q + 1]
+        get = df.get
+        ranked = sorted([(get(u, 0), u) for u in sig])  # units are distinct: the same order as a key
+        return [u for _, u in ranked[: d * self._q + 1]]
 
     def _similar(self, toks: list[str], field_name: str) -> Match | None:
         s = self.similarity
@@ -381,8 +391,13 @@ class EvalIndex:
         sig = self._signature(ids)
         cands: set[int] = set()
         if len(sig) > dq * self._q:
+            if len(sig.difference(self._df)) > dq * self._q:
+                # the d * q + 1 rarest units are all in no eval text (df 0, no postings): no candidate
+                return None
+            postings = self._postings
             for u in self._prefix(sig, dq, self._df):
-                cands.update(self._postings.get(u, ()))
+                if u in postings:  # (a unit no eval text has, df 0, has none)
+                    cands.update(postings[u])
         else:  # too few distinct units to be sure to share one (a repetitive text): compare by length
             for size in range(length - dq, length + dq + 1):
                 cands.update(self._by_length.get(size, ()))
@@ -406,27 +421,34 @@ class EvalIndex:
         """For each text, the first eval text it overlaps (exact, then n-gram, then similarity)."""
         self.freeze()
         out: list[Match | None] = [None] * len(texts)
-        n = self.window
+        n, lang, spaced, exact = self.window, self.lang, self.spaced, self._exact
         get = self._vocab.get
+        blake2b = hashlib.blake2b
+        sim_ok = self._sim_eligible
+        # shortest text the similarity test can match (shorter ones allow no edit: _similar skips them)
+        sim_min = next((k for k in range(1, SIMILARITY_MAX_TOKENS + 1) if _d_max(k, self.similarity) > 0),
+                       SIMILARITY_MAX_TOKENS + 1)
         for lo in range(0, len(texts), BATCH):
-            ng_queries: list[list[int]] = []
+            ng_ids, ng_lens = array("q"), array("q")  # n-gram queries: token ids (0 = in no eval text)
             ng_which: list[tuple[int, list[str]]] = []
             sim_which: list[tuple[int, list[str]]] = []
             for i in range(lo, min(lo + BATCH, len(texts))):
-                norm = normalize_text(texts[i], self.lang)
+                norm = normalize_text(texts[i], lang)
                 if not norm:
                     continue
-                toks = match_tokens(norm, self.lang)
-                doc = self._exact.get(self._key(norm, toks))
+                # as match_tokens and _key do
+                toks = norm.split() if spaced else _UNSPACED_TOKEN.findall(norm)
+                doc = exact.get(blake2b((norm if spaced else "".join(toks)).encode("utf-8"), digest_size=16).digest())
                 if doc is not None:
                     out[i] = self._hit(doc, field_name, "exact", norm)
                     continue
                 if len(toks) >= n:
-                    ng_queries.append([get(t, 0) for t in toks])
+                    ng_ids.extend(map(get, toks, repeat(0)))
+                    ng_lens.append(len(toks))
                     ng_which.append((i, toks))
-                if self._sim_eligible(field_name, len(toks)):
+                if len(toks) >= sim_min and sim_ok(field_name, len(toks)):
                     sim_which.append((i, toks))
-            for q, (doc, start) in self._ngram_hits(ng_queries).items():
+            for q, (doc, start) in self._ngram_hits_flat(ng_ids, ng_lens).items():
                 i, toks = ng_which[q]
                 out[i] = self._hit(doc, field_name, "ngram", self._join(toks[start : start + n]))
             for i, toks in sim_which:
