@@ -230,3 +230,39 @@ def test_manifest_json_is_not_needed_for_these(tmp_path: Path) -> None:
     r = invoke("verify", str(tmp_path))
     assert r.exit_code == 1 and r.stderr.strip() == f"mt-aug: error: {tmp_path}: manifest.json: missing"
     json.dumps({})
+
+
+def test_a_full_disk_while_writing_shards_leaves_current_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+
+    from mt_aug.packing import shards
+    from mt_aug.release.verify import verify_build
+    from tests.fixtures.tiny_build import make_build
+
+    root = tmp_path / "t"
+    make_build(root)  # published; its translations are in root/cache, so the CLI build loads no model
+    out = root / "out"
+    before = (out / "current").resolve()
+    cfg = write_config(tmp_path, yaml.safe_dump({
+        "name": "tiny", "output_dir": str(out), "cache_dir": str(root / "cache"), "seed": 3, "languages": ["en", "pt"],
+        "sources": [{"name": "tiny", "format": "squad", "path": str(root / "tiny.json"), "license": "cc0-1.0"}],
+        "batching": {"batch_size": 4},
+        "quality": {"langid": False, "numbers": False, "entities": False, "untranslated": False}}))
+    real, calls = shards.write_stream, []
+
+    def full_disk(path: Path, table, rows_per_batch=None):  # type: ignore[no-untyped-def]
+        calls.append(path)
+        if len(calls) == 2:
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(b"half")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp))
+        return real(path, table, rows_per_batch)
+
+    monkeypatch.setattr(shards, "write_stream", full_disk)
+    msg = one_error(invoke("build", str(cfg), "--executor", "local"))
+    assert msg.startswith(f"mt-aug: error: {out}/builds/.staging-") and \
+        msg.endswith(".arrow.tmp: cannot write: the disk is full (No space left on device)")
+    assert not (out / LOCK_NAME).exists()
+    assert [p.name for p in (out / "builds").iterdir() if p.name.startswith(".")] == []
+    assert (out / "current").resolve() == before and verify_build(out / "current")["rows"] == 48
