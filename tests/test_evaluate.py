@@ -44,8 +44,10 @@ def test_map_at_k_by_hand() -> None:
     #   AP@3 = 1/2 * (1/1) = 0.5 (rank 4 is past k); recall@3 = 1/2.
     # Question 1 ranks 1 (0.8), 2 (0.8, tie), 4 (0.3), 0, 3.
     #   Relevant {2, 4} at ranks 2 and 3: AP@20 = 1/2 * (1/2 + 2/3) = 7/12; AP@3 the same; recall@3 = 1.
-    ranks = relevant_ranks(scores, relevant).numpy()
+    ranks = relevant_ranks(scores, relevant, k=20).numpy()
     assert ranks.tolist() == [[4, 1], [2, 3]]
+    ranks = relevant_ranks(scores, relevant, k=3).numpy()
+    assert ranks.tolist() == [[4, 1], [2, 3]]  # past k: k + 1
     ap, recall, _ = ap_recall_ndcg(ranks, k=20)
     assert ap == pytest.approx([0.75, 7 / 12]) and ap.mean() == pytest.approx(2 / 3)
     ap, recall, ndcg = ap_recall_ndcg(ranks, k=3)
@@ -73,7 +75,8 @@ def test_ranks_equal_brute_force_with_ties() -> None:
         r = rng.choice(30, size=rng.integers(1, 5), replace=False)
         rel[i, :len(r)] = r
     for k in (1, 5, 20):
-        ap, recall, _ = ap_recall_ndcg(relevant_ranks(torch.from_numpy(scores), torch.from_numpy(rel)).numpy(), k)
+        ranks = relevant_ranks(torch.from_numpy(scores), torch.from_numpy(rel), k).numpy()
+        ap, recall, _ = ap_recall_ndcg(ranks, k)
         for i in range(40):
             want = _brute_ap(scores[i].tolist(), {int(x) for x in rel[i] if x >= 0}, k)
             assert (ap[i], recall[i]) == pytest.approx(want)

@@ -25,7 +25,7 @@ import torch
 
 from mt_aug.evaluation.encode import EmbeddingCache, Encoder
 from mt_aug.evaluation.lareqa import LanguageSet, read_sets
-from mt_aug.evaluation.metrics import PAD, ap_recall_ndcg, score_ranks
+from mt_aug.evaluation.metrics import PAD, ap_recall_ndcg, relevant_ranks, score_ranks
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -82,53 +82,64 @@ def _mean(xs: list[float]) -> float:
 
 
 def score_sets(sets: Sequence[LanguageSet], emb: dict[str, Embeddings], *, k: int = 20,
-               device: str = "cpu", passages: bool = False) -> dict[str, Any]:
-    """The metric part of a report: map/recall per setting, counts, pair sizes."""
+               device: str = "cpu", passages: bool = False, chunk: int = 1024) -> dict[str, Any]:
+    """The metric part of a report: map/recall per setting, counts, pair sizes.
+
+    One matrix product per chunk of questions against the whole pool (every language's
+    candidates, in the order of ``sets``): the multilingual ranks come from the full rows, the
+    mono and cross ranks of language Y from the columns of Y."""
     if k < 1:
         raise ValueError(f"k must be >= 1 (got {k})")
     langs = [s.lang for s in sets]
-    by = {s.lang: s for s in sets}
     answer_of = {s.lang: s.answer_of for s in sets}
-    t = {lang: (torch.from_numpy(emb[lang].questions).to(device), torch.from_numpy(emb[lang].candidates).to(device))
-         for lang in langs}
-
-    def run(q: torch.Tensor, c: torch.Tensor, rel: np.ndarray) -> tuple[float, float, float]:
-        if rel.shape[0] == 0:  # no scorable question (counted in `unscorable` / `pairs`)
-            return float("nan"), float("nan"), float("nan")
-        ranks = score_ranks(q, c, torch.from_numpy(rel).to(q.device))
-        ap, recall, ndcg = ap_recall_ndcg(ranks, k)
-        return float(ap.mean()), float(recall.mean()), float(ndcg.mean())
-
-    mono_map, mono_rec, cross_map, cross_rec, pairs = {}, {}, {}, {}, {}
-    for x in langs:
-        for y in langs:
-            qx = by[x]
-            keep = [i for i, qid in enumerate(qx.question_ids) if qid in answer_of[y]]
-            rel = np.asarray([[answer_of[y][qx.question_ids[i]]] for i in keep], dtype=np.int64).reshape(-1, 1)
-            m, r, _ = run(t[x][0][keep], t[y][1], rel)
-            key = f"{x}-{y}"
-            pairs[key] = {"questions": len(keep), "skipped": len(qx.question_ids) - len(keep)}
-            if x == y:
-                mono_map[x], mono_rec[x] = m, r
-            else:
-                cross_map[key], cross_rec[key] = m, r
-
-    # Multilingual pool: all candidates, language after language, in the order of `sets`.
     offsets, off = {}, 0
     for s in sets:
         offsets[s.lang] = off
         off += len(s.candidates)
-    pool = torch.cat([t[lang][1] for lang in langs])
-    queries = torch.cat([t[lang][0] for lang in langs])
-    rel_rows = []
-    for s in sets:
-        for qid in s.question_ids:
-            rel_rows.append([offsets[lang] + answer_of[lang][qid] for lang in langs if qid in answer_of[lang]])
-    width = max((len(r) for r in rel_rows), default=1)
-    rel = np.full((len(rel_rows), width), PAD, dtype=np.int64)
-    for i, row in enumerate(rel_rows):
-        rel[i, :len(row)] = row
-    multi_map, multi_rec, _ = run(queries, pool, rel)
+    pool = torch.cat([torch.from_numpy(emb[lang].candidates) for lang in langs]).to(device)
+
+    multi_ranks: list[np.ndarray] = []
+    pair_ranks: dict[str, list[np.ndarray]] = {f"{x}-{y}": [] for x in langs for y in langs}
+    pairs: dict[str, dict[str, int]] = {}
+    for sx in sets:
+        x = sx.lang
+        # answer[y][i]: candidate index (within y) of question i's answer in y, or PAD.
+        answer = {y: np.asarray([answer_of[y].get(qid, PAD) for qid in sx.question_ids], dtype=np.int64)
+                  for y in langs}
+        rel = np.stack([np.where(answer[y] >= 0, answer[y] + offsets[y], PAD) for y in langs], axis=1)
+        rel = -np.sort(-rel, axis=1)  # real indices first, PAD last
+        width = max(1, int((rel >= 0).sum(1).max(initial=1)))
+        rel_t = torch.from_numpy(np.ascontiguousarray(rel[:, :width])).to(device)
+        ans_t = {y: torch.from_numpy(a).to(device) for y, a in answer.items()}
+        for y in langs:
+            n_keep = int((answer[y] >= 0).sum())
+            pairs[f"{x}-{y}"] = {"questions": n_keep, "skipped": len(sx.question_ids) - n_keep}
+        q = torch.from_numpy(emb[x].questions).to(device)
+        for i in range(0, q.shape[0], chunk):
+            scores = q[i:i + chunk] @ pool.T
+            multi_ranks.append(relevant_ranks(scores, rel_t[i:i + chunk], k).cpu().numpy())
+            for y in langs:
+                a = ans_t[y][i:i + chunk]
+                keep = a >= 0
+                if bool(keep.any()):
+                    sub = scores[keep, offsets[y]:offsets[y] + emb[y].candidates.shape[0]]
+                    pair_ranks[f"{x}-{y}"].append(relevant_ranks(sub, a[keep][:, None], k).cpu().numpy())
+
+    def summarize(parts: list[np.ndarray]) -> tuple[float, float]:
+        if not parts or sum(len(p) for p in parts) == 0:  # no scorable question (counted in pairs)
+            return float("nan"), float("nan")
+        ap, recall, _ = ap_recall_ndcg(np.concatenate(parts), k)
+        return float(ap.mean()), float(recall.mean())
+
+    multi_map, multi_rec = summarize(multi_ranks)
+    mono_map, mono_rec, cross_map, cross_rec = {}, {}, {}, {}
+    for x in langs:
+        for y in langs:
+            m, r = summarize(pair_ranks[f"{x}-{y}"])
+            if x == y:
+                mono_map[x], mono_rec[x] = m, r
+            else:
+                cross_map[f"{x}-{y}"], cross_rec[f"{x}-{y}"] = m, r
 
     report: dict[str, Any] = {
         "k": k,
@@ -138,7 +149,7 @@ def score_sets(sets: Sequence[LanguageSet], emb: dict[str, Embeddings], *, k: in
         "unscorable": {s.lang: {"count": len(s.unscorable), "examples": dict(list(s.unscorable.items())[:5])}
                        for s in sets},
         "pairs": pairs,
-        "multilingual_questions": len(rel_rows),
+        "multilingual_questions": sum(len(s.question_ids) for s in sets),
         "multilingual_candidates": off,
         "map": {"multilingual": multi_map, "mono": mono_map, "cross": cross_map,
                 "mono_mean": _mean(list(mono_map.values())), "cross_mean": _mean(list(cross_map.values()))},
@@ -150,11 +161,10 @@ def score_sets(sets: Sequence[LanguageSet], emb: dict[str, Embeddings], *, k: in
         for s in sets:
             p = emb[s.lang].paragraphs
             assert p is not None
-            q = t[s.lang][0]
-            _, _, nd = ap_recall_ndcg(score_ranks(q, torch.from_numpy(p).to(q.device),
-                                                  torch.from_numpy(s.question_paragraph[:, None].copy()).to(q.device)),
-                                      PASSAGE_NDCG_K)
-            ndcg[s.lang] = float(nd.mean())
+            q = torch.from_numpy(emb[s.lang].questions).to(device)
+            rel_p = torch.from_numpy(s.question_paragraph[:, None].copy()).to(device)
+            ranks = score_ranks(q, torch.from_numpy(p).to(device), rel_p, PASSAGE_NDCG_K)
+            ndcg[s.lang] = float(ap_recall_ndcg(ranks, PASSAGE_NDCG_K)[2].mean()) if len(ranks) else float("nan")
         report[f"passage_ndcg@{PASSAGE_NDCG_K}"] = ndcg
     return report
 

@@ -22,22 +22,36 @@ import torch
 PAD = -1  # padding in relevant-index matrices
 
 
-def relevant_ranks(scores: torch.Tensor, relevant: torch.Tensor) -> torch.Tensor:
-    """1-based ranks of the relevant candidates. ``scores`` [n, m] (float), ``relevant`` [n, r]
-    (int64 candidate indices, PAD for none) -> [n, r] int64 ranks, 0 where PAD."""
+def relevant_ranks(scores: torch.Tensor, relevant: torch.Tensor, k: int) -> torch.Tensor:
+    """1-based ranks of the relevant candidates, exact up to ``k`` and ``k + 1`` beyond (all
+    that AP@k, recall@k and nDCG@k need). ``scores`` [n, m] (float), ``relevant`` [n, r] (int64
+    candidate indices, PAD for none) -> [n, r] int64 ranks, 0 where PAD.
+
+    One top-k pass per row: a relevant score below the k-th best is past k; one above it has
+    every higher or tied competitor inside the top k, so its rank is counted there. A score
+    equal to the k-th best may tie with candidates left out of the top k: those rows (rare:
+    exact ties) are counted over the whole row."""
     n, m = scores.shape
     ranks = torch.zeros(relevant.shape, dtype=torch.int64, device=scores.device)
-    if n == 0:
+    if n == 0 or relevant.shape[1] == 0:
         return ranks
-    col = torch.arange(m, device=scores.device)
-    for j in range(relevant.shape[1]):
-        idx = relevant[:, j]
-        valid = idx >= 0
-        s = scores.gather(1, idx.clamp(min=0)[:, None])  # [n, 1]
-        higher = (scores > s).sum(1)
-        tied_before = ((scores == s) & (col[None, :] < idx[:, None])).sum(1)
-        ranks[:, j] = torch.where(valid, higher + tied_before + 1, torch.zeros_like(higher))
-    return ranks
+    valid = relevant >= 0
+    idx = relevant.clamp(min=0)
+    s = scores.gather(1, idx)  # [n, r]
+    top_v, top_i = torch.topk(scores, min(k, m), dim=1)  # [n, k], best first
+    kth = top_v[:, -1:]
+    rank = ((top_v[:, None, :] > s[:, :, None]).sum(-1)
+            + ((top_v[:, None, :] == s[:, :, None]) & (top_i[:, None, :] < idx[:, :, None])).sum(-1) + 1)
+    rank = torch.where(s < kth, torch.full_like(rank, k + 1), rank)
+    boundary = ((s == kth) & valid).any(1).nonzero().squeeze(1)
+    if boundary.numel():
+        rows, ridx, rs = scores[boundary], idx[boundary], s[boundary]
+        col = torch.arange(m, device=scores.device)
+        exact = ((rows[:, None, :] > rs[:, :, None]).sum(-1)
+                 + ((rows[:, None, :] == rs[:, :, None]) & (col[None, None, :] < ridx[:, :, None])).sum(-1) + 1)
+        rank[boundary] = torch.where(rs == kth[boundary], exact, rank[boundary])
+    rank = rank.clamp(max=k + 1)
+    return torch.where(valid, rank, ranks)
 
 
 def ap_recall_ndcg(ranks: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -61,14 +75,15 @@ def ap_recall_ndcg(ranks: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, n
     return ap, recall, ndcg
 
 
-def score_ranks(queries: torch.Tensor, candidates: torch.Tensor, relevant: torch.Tensor,
+def score_ranks(queries: torch.Tensor, candidates: torch.Tensor, relevant: torch.Tensor, k: int,
                 chunk: int = 1024) -> np.ndarray:
     """Cosine scores of normalized ``queries`` [n, d] against ``candidates`` [m, d], in chunks of
-    queries, reduced at once to the relevant candidates' ranks [n, r] (numpy int64)."""
+    queries, reduced at once to the relevant candidates' ranks [n, r] (numpy int64; exact up to
+    k, k + 1 beyond)."""
     out = []
     for i in range(0, queries.shape[0], chunk):
         scores = queries[i:i + chunk] @ candidates.T
-        out.append(relevant_ranks(scores, relevant[i:i + chunk]).cpu().numpy())
+        out.append(relevant_ranks(scores, relevant[i:i + chunk], k).cpu().numpy())
     if not out:
         return np.zeros((0, relevant.shape[1]), dtype=np.int64)
     return np.concatenate(out)

