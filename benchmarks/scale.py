@@ -8,8 +8,10 @@ Inputs: SQuAD-shaped generated JSON (benchmarks/readers.py's `gen_squad`: random
 questions, 5 per passage) and the 12 XQuAD languages as the eval set (../shared/data/xquad,
 when present: source- and target-side decontamination run as in a real build).
 
-Per size, each measurement runs in a fresh child process (its peak RSS is its own, from
-os.wait4's rusage; the child's own ru_maxrss is printed beside it):
+Per size, each measurement runs in a fresh child process: its peak RSS is its own (os.wait4's
+rusage), and so is its CPU time (`..._process_cpu_seconds`, user + system, imports included:
+on a shared machine the wall-clock `..._seconds` also count the time other processes held the
+cores, CPU time does not):
 
 1. `plan` (mt_aug.pipeline.plan.plan) of the 6-language config before any translation
    exists (`plan_empty_cache_<n>_...`).
@@ -19,8 +21,9 @@ os.wait4's rusage; the child's own ru_maxrss is printed beside it):
    it puts every translation (and, where the gate caches them, every quality verdict) in the
    cache; timed as `fill_build_<k>lang_<n>_seconds`. Then the measured *cached build*, in a
    fresh process with the real backend untouched and fresh stage-result storage: it must
-   translate nothing (asserted from the manifest: translation.<lang>.translated == 0), so
-   it costs everything a build does except the model.
+   translate nothing (asserted from the manifest: translation.<lang>.translated == 0) and
+   judge nothing again (quality.verdicts_cached == unique), so it costs everything a build
+   does except the model.
 3. `plan` again with the cache full (`plan_<n>_...`: every segment looked up in the cache,
    the heavier case, as on a scheduled rebuild).
 
@@ -84,7 +87,7 @@ def _run_build(cfg_path: Path) -> tuple[Path, str]:
 
     build = _build_function()
     if build is not None:
-        return Path(build(load_config(cfg_path))), "mt_aug.pipeline.build"
+        return Path(build(cfg_path)), "mt_aug.pipeline.build"
     from flows.build_corpus import build_corpus
 
     return Path(build_corpus(str(cfg_path))), "prefect build-corpus flow"
@@ -178,6 +181,7 @@ def run_child(mode: str, cfg_path: Path, log: Path, profile: Path | None = None)
         raise SystemExit(f"scale: child {mode} {cfg_path} failed (exit {proc.returncode}):\n{tail}")
     res = json.loads(text.strip().splitlines()[-1])
     res["process_peak_rss_mb"] = usage.ru_maxrss / 1024
+    res["process_cpu_s"] = usage.ru_utime + usage.ru_stime  # imports included; the machine is shared
     res["process_wall_s"] = time.perf_counter() - t0
     return res
 
@@ -187,6 +191,11 @@ def check_cached(res: dict[str, Any], what: str) -> None:
     bad = {lang: t.get("translated") for lang, t in res["translation"].items() if t.get("translated") != 0}
     if bad:
         raise SystemExit(f"scale: {what}: the cached build translated segments: {bad}")
+    # where the gate caches its verdicts (manifest translation.<lang>.quality.verdicts_cached), all reused
+    judged = {lang: (t["quality"]["verdicts_cached"], t["unique"]) for lang, t in res["translation"].items()
+              if "verdicts_cached" in t.get("quality", {}) and t["quality"]["verdicts_cached"] != t["unique"]}
+    if judged:
+        raise SystemExit(f"scale: {what}: quality verdicts judged again (cached, unique): {judged}")
 
 
 def profile_top(path: Path, n: int = 25) -> str:
@@ -258,6 +267,7 @@ def main() -> None:
                   f"(after imports {r['baseline_rss_mb']:.0f} MB); {r['kept_pairs']} pairs, "
                   f"{next(iter(r['segments'].values()))['unique']} unique segments", flush=True)
             record("plan_empty_cache", n, r["seconds"])
+            record("plan_empty_cache", n, r["process_cpu_s"], "process_cpu_seconds")
             record("plan_empty_cache", n, r["process_peak_rss_mb"], "peak_rss_mb")
 
             for k in langs:
@@ -275,6 +285,7 @@ def main() -> None:
                       f"{b['kept_pairs']} pairs, {b['rows']} rows, {b['build_dir_mb']:.0f} MB of build; "
                       f"translation: {json.dumps(b['translation'], sort_keys=True)}", flush=True)
                 record(f"cached_build_{k}lang", n, b["seconds"])
+                record(f"cached_build_{k}lang", n, b["process_cpu_s"], "process_cpu_seconds")
                 record(f"cached_build_{k}lang", n, b["process_peak_rss_mb"], "peak_rss_mb")
                 if prof is not None:
                     run_child("build", cfg(f"profile-{k}", k), log, profile=prof)
@@ -286,8 +297,10 @@ def main() -> None:
             print(f"# {label(n)}: plan (cache full) {r['seconds']:.1f}s, peak RSS {r['process_peak_rss_mb']:.0f} MB",
                   flush=True)
             record("plan", n, r["seconds"])
+            record("plan", n, r["process_cpu_s"], "process_cpu_seconds")
             record("plan", n, r["process_peak_rss_mb"], "peak_rss_mb")
-            shutil.rmtree(d, ignore_errors=True)  # the next size needs the disk
+            if not args.keep:
+                shutil.rmtree(d, ignore_errors=True)  # the next size needs the disk
 
         # linearity: seconds per 100k pairs at each size
         names = ("plan", "plan_empty_cache", *(f"cached_build_{k}lang" for k in langs))
@@ -303,7 +316,7 @@ def main() -> None:
         projected = 1_000_000 not in sizes and len(sizes) >= 2
         out: dict[str, float] = {}
         for name in names:
-            for metric in ("seconds", "peak_rss_mb"):
+            for metric in ("seconds", "peak_rss_mb", "process_cpu_seconds"):
                 pts = series[f"{name}:{metric}"]
                 if 1_000_000 in pts:
                     out[f"{name}_1m_{metric}"] = pts[1_000_000]
