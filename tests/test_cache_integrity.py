@@ -102,3 +102,22 @@ def test_a_full_disk_while_writing_the_cache_is_a_cache_error(tmp_path: Path) ->
             cache.put_many(__import__("mt_aug.translation.engine", fromlist=["x"]).cache_scope(
                 ModelSpec(), "en", "pt"), [("a", Translation("b"))])
         cache._db = cache_db
+
+
+def test_migration_runs_in_chunks(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    _run(path)
+    with sqlite3.connect(path) as db:
+        db.execute("ALTER TABLE translations DROP COLUMN checksum")
+    with TranslationCache(path) as a:
+        pass
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE translations SET checksum = NULL")
+    cache = TranslationCache.__new__(TranslationCache)
+    cache.path, cache.mismatches, cache.migrated = path, 0, 0
+    cache._db = sqlite3.connect(path)
+    cache._migrate(chunk=1)  # one row per chunk
+    assert cache.migrated == 2 and a.migrated == 2
+    cache.close()
+    _, stats, backend = _run(path)
+    assert backend.seen == [] and stats.cached == 2  # type: ignore[attr-defined]

@@ -103,19 +103,31 @@ class TranslationCache:
             self._db.close()
             raise _cache_error(self.path, exc, "cannot open the translation cache") from None
 
-    def _migrate(self) -> None:
-        """A cache written before checksums: add the column and checksum every row once."""
+    def _migrate(self, chunk: int = 50_000) -> None:
+        """A cache written before checksums: add the column and checksum every row once (in
+        chunks, so a cache of millions of rows is never held in memory)."""
         cols = [r[1] for r in self._db.execute("PRAGMA table_info(translations)")]
         if "checksum" not in cols:
+            try:
+                with self._db:
+                    self._db.execute("ALTER TABLE translations ADD COLUMN checksum TEXT")
+            except sqlite3.OperationalError as exc:  # another process migrated it a moment ago
+                if "duplicate column" not in str(exc):
+                    raise
+        last = -1
+        while True:
+            rows = self._db.execute(
+                "SELECT rowid, key, output, hit_length_limit FROM translations WHERE rowid > ? AND checksum IS NULL "
+                "ORDER BY rowid LIMIT ?", (last, chunk)).fetchall()
+            if not rows:
+                break
             with self._db:
-                self._db.execute("ALTER TABLE translations ADD COLUMN checksum TEXT")
-        rows = self._db.execute("SELECT key, output, hit_length_limit FROM translations WHERE checksum IS NULL").fetchall()
-        if rows:
-            with self._db:
-                self._db.executemany("UPDATE translations SET checksum = ? WHERE key = ?",
-                                     [(row_checksum(k, o, h), k) for k, o, h in rows])
-            self.migrated = len(rows)
-            log.info("%s: checksummed %d cached translations written before checksums", self.path, len(rows))
+                self._db.executemany("UPDATE translations SET checksum = ? WHERE rowid = ?",
+                                     [(row_checksum(k, o, h), rid) for rid, k, o, h in rows])
+            self.migrated += len(rows)
+            last = rows[-1][0]
+        if self.migrated:
+            log.info("%s: checksummed %d cached translations written before checksums", self.path, self.migrated)
 
     def get_many(self, scope: CacheScope, segments: Sequence[str]) -> dict[str, Translation]:
         keys = {scope.key(s): s for s in segments}
