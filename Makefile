@@ -7,7 +7,7 @@ demo:
 
 test:
 	@scripts/bootstrap.sh
-	.venv/bin/python -m pytest -q
+	.venv/bin/python -m pytest -q -n 2 --dist loadgroup
 
 # Re-pin the full dependency tree (needs the registry; run after editing pyproject.toml).
 lock:

@@ -80,3 +80,11 @@ def demo_build(tmp_path_factory) -> dict:  # type: ignore[no-untyped-def]
     second = build(DEMO_CONFIG, output_dir=tmp / "out", cache_dir=tmp / "cache")
     return {"tmp": tmp, "out": tmp / "out", "cache": tmp / "cache", "first": first, "second": second,
             "config": DEMO_CONFIG}
+
+
+def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
+    """Under pytest-xdist (`make test` runs `-n 2 --dist loadgroup`), every test that needs the
+    Prefect test server runs on one worker, so the server starts once."""
+    for item in items:
+        if "prefect_harness" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("prefect"))

@@ -72,13 +72,16 @@ class BuildRecord:
 
 def publishable(value: Any, base: Path | None) -> Any:
     """`value` with absolute paths made relative to `base` (the config's folder), or reduced to
-    their file name when there is no base: a published manifest says nothing of the machine."""
+    their file name when there is no base or they share nothing with it but the root: a
+    published manifest says nothing of the machine."""
     if isinstance(value, dict):
         return {k: publishable(v, base) for k, v in value.items()}
     if isinstance(value, list):
         return [publishable(v, base) for v in value]
     if isinstance(value, str) and value.startswith("/"):
-        return os.path.relpath(value, base) if base is not None else Path(value).name
+        if base is None or os.path.commonpath([value, str(base)]) == "/":
+            return Path(value).name  # nothing in common with the config's place but the root
+        return os.path.relpath(value, base)
     return value
 
 
