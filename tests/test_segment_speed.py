@@ -65,6 +65,11 @@ _TEXT = st.tuples(_CHARS, st.lists(st.tuples(st.sampled_from(_SPECIAL), _CHARS),
 def test_fast_normalizer_is_sacremoses(text: str, lang: str) -> None:
     assert fast_normalizer(lang).normalize(text) == _moses(lang).normalize(text)
     assert segment.normalize_segment(text, lang) == ref_normalize_segment(text, lang)
+    assert segment._text_to_sentences(text) == blingfire.text_to_sentences(text)
+    assert segment.split_sentences(text, 5, lang) == ref_split_sentences(text, 5, lang)
+    norm = ref_normalize_segment(text)
+    assert segment.segment_text(text, split=False, max_words=5).segments == (
+        tuple(segment._split_long(norm, 5)) if norm else ())
 
 
 def _example(parsed: list) -> str:  # type: ignore[type-arg]
@@ -151,7 +156,11 @@ def test_real_text_segments_unchanged(shared_data: Path, name: str, lang: str, k
         if passage:
             assert segment.split_sentences(text, lang=lang) == ref_split_sentences(text, lang=lang)
         else:
-            assert segment.normalize_segment(text, lang) == ref_normalize_segment(text, lang)
+            norm = ref_normalize_segment(text, lang)
+            assert segment.normalize_segment(text, lang) == norm
+            if lang == "en":
+                assert segment.segment_text(text, split=False).segments == (
+                    tuple(segment._split_long(norm, segment.DEFAULT_MAX_WORDS)) if norm else ())
 
 
 def test_fast_normalizer_is_faster(shared_data: Path) -> None:

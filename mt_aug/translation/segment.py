@@ -10,7 +10,9 @@ at clause punctuation, then at word boundaries: never truncated.
 
 from __future__ import annotations
 
+import ctypes
 import re
+import threading
 from dataclasses import dataclass
 
 import blingfire
@@ -28,6 +30,17 @@ def normalize_segment(text: str, lang: str = "en") -> str:
     (`" ".join(s.split())` is `re.sub(r"\\s+", " ", s).strip()`: str.split and re's \\s agree on
     every code point, which tests/test_segment_speed.py checks.)"""
     return " ".join(fast_normalizer(lang).normalize(text).split())
+
+
+def _segments(text: str, max_words: int, lang: str) -> list[str]:
+    """`_split_long(normalize_segment(text, lang), max_words)`, or [] for an empty segment,
+    splitting into words once."""
+    words = fast_normalizer(lang).normalize(text).split()
+    if not words:
+        return []
+    if len(words) <= max_words:
+        return [" ".join(words)]
+    return _split_long(" ".join(words), max_words)
 
 
 def _split_long(sentence: str, max_words: int) -> list[str]:
@@ -54,6 +67,46 @@ def _split_long(sentence: str, max_words: int) -> list[str]:
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\ufeff]")
 
 
+class _Sentences(threading.local):
+    """`blingfire.text_to_sentences`, calling the same native function with the same arguments
+    but into an output buffer kept per thread (blingfire's wrapper allocates and zeroes a new
+    one per call, a third of its time on a passage). The function's own ctypes object is used
+    (a private handle on blingfire's library, so blingfire's is left as it is)."""
+
+    _lib: ctypes.CDLL | None = None
+    buffer: ctypes.Array[ctypes.c_char] | None = None
+
+    @classmethod
+    def library(cls) -> ctypes.CDLL | None:
+        if cls._lib is None:
+            try:
+                cls._lib = ctypes.CDLL(blingfire.blingfire._name)
+            except (AttributeError, OSError):  # pragma: no cover - another blingfire layout
+                return None
+        return cls._lib
+
+    def __call__(self, text: str) -> str:
+        lib = self.library()
+        data = text.encode("utf-8")
+        if lib is None or not data:
+            return blingfire.text_to_sentences(text)
+        size = len(data) * 2  # as blingfire's wrapper: the same limit on the output
+        if self.buffer is None or len(self.buffer) < size:
+            self.buffer = ctypes.create_string_buffer(max(size, 1 << 14))
+        n = lib.TextToSentences(ctypes.c_char_p(data), ctypes.c_int(len(data)), ctypes.byref(self.buffer),
+                                ctypes.c_int(size))
+        if n == -1 or n > size:
+            return ""
+        out = ctypes.string_at(self.buffer, n)
+        end = out.find(b"\0")
+        if end < 0:  # pragma: no cover - not NUL-terminated within what it wrote: blingfire's own reading
+            return blingfire.text_to_sentences(text)
+        return out[:end].decode("utf-8")  # what blingfire's wrapper reads: up to the first NUL
+
+
+_text_to_sentences = _Sentences()
+
+
 def split_sentences(text: str, max_words: int = DEFAULT_MAX_WORDS, lang: str = "en") -> list[str]:
     """Text -> normalized segments, each at most `max_words` words, in order. Control
     characters are removed first (they confuse tokenizers and are never meaningful here)."""
@@ -61,10 +114,8 @@ def split_sentences(text: str, max_words: int = DEFAULT_MAX_WORDS, lang: str = "
     if not text:
         return []
     out: list[str] = []
-    for sentence in blingfire.text_to_sentences(text).split("\n"):
-        sentence = normalize_segment(sentence, lang)
-        if sentence:
-            out.extend(_split_long(sentence, max_words))
+    for sentence in _text_to_sentences(text).split("\n"):
+        out += _segments(sentence, max_words, lang)
     return out
 
 
@@ -85,5 +136,4 @@ def segment_text(text: str, *, split: bool, max_words: int = DEFAULT_MAX_WORDS) 
     """Passages are split into sentences; questions and titles are one segment unless too long."""
     if split:
         return SegmentedText(tuple(split_sentences(text, max_words)))
-    norm = normalize_segment(text)
-    return SegmentedText(tuple(_split_long(norm, max_words)) if norm else ())
+    return SegmentedText(tuple(_segments(text, max_words, "en")))
