@@ -14,7 +14,6 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ from mt_aug.pipeline.stages import CollectStage, DecontaminateStage, DedupStage,
 from mt_aug.schema import SOURCE_LANG, Drop
 from mt_aug.translation.base import Translation
 from mt_aug.translation.cache import TranslationCache
-from mt_aug.translation.engine import cache_scope, model_identity, translate_unit, work_units
+from mt_aug.translation.engine import Request, TranslateStats, model_identity, translate_requests
 from mt_aug.translation.texts import Segmented, english_texts, null_rows, reassemble_table
 
 log = logging.getLogger("mt_aug.pipeline")
@@ -109,64 +108,20 @@ class LanguageTranslations:
     lang: str
     spec: ModelSpec
     found: dict[str, Translation]
-    cached: int
-    translated: int
-    model_calls: int = 0
-    seconds: float = 0.0
-    mismatches: int = 0
+    stats: TranslateStats
 
 
 def translate_all(cfg: BuildConfig, unique: list[str], executor: Executor,
                   progress: ProgressFn | None = None) -> dict[str, LanguageTranslations]:
-    """Look every segment up in the cache; send the misses out as work units (language x
-    chunk) through the executor; store results as units complete (this process is the
-    cache's one writer, so a crash loses at most the units in flight)."""
-    state: dict[str, LanguageTranslations] = {}
-    jobs: list[tuple[str, list[str]]] = []
+    """Every target language's segments through the one translation path (cache first, misses
+    as work units language x chunk on the executor's workers)."""
+    requests = {lang: Request(cfg.translator.for_language(lang), SOURCE_LANG, lang, unique)
+                for lang in cfg.target_languages}
+    prog = (lambda done, total, _rate: progress("translate", done, total)) if progress is not None else None
     with TranslationCache(cfg.cache_dir / "translations.sqlite") as cache:
-        for lang in cfg.target_languages:
-            spec = cfg.translator.for_language(lang)
-            scope = cache_scope(spec, SOURCE_LANG, lang)
-            before = getattr(cache, "mismatches", 0)
-            found = cache.get_many(scope, unique)
-            misses = [s for s in unique if s not in found]
-            units = work_units(misses, cfg.translator.unit_size)
-            state[lang] = LanguageTranslations(lang, spec, found, len(unique) - len(misses), len(misses),
-                                               mismatches=getattr(cache, "mismatches", 0) - before)
-            log.info("translate %s: %d unique segments, %d in the cache, %d to translate in %d work unit(s)",
-                     lang, len(unique), len(found), len(misses), len(units))
-            jobs += [(lang, u) for u in units]
-        total = sum(len(u) for _, u in jobs)
-        done, t0 = 0, time.monotonic()
-        fn = partial(_run_unit, {lang: st.spec for lang, st in state.items()})
-        for i, outs in executor.map_units(fn, jobs, name="translate"):
-            lang, unit = jobs[i]
-            st = state[lang]
-            cache.put_many(cache_scope(st.spec, SOURCE_LANG, lang), zip(unit, outs, strict=True))
-            st.found.update(zip(unit, outs, strict=True))
-            st.model_calls += -(-len(unit) // st.spec.batch_size)
-            st.seconds += getattr(outs, "seconds", 0.0)
-            done += len(unit)
-            rate = done / max(time.monotonic() - t0, 1e-9)
-            executor.report("translate", done, total,
-                            f"segments, {rate:.1f} segments/s, ETA {(total - done) / max(rate, 1e-9):.0f}s")
-            if progress is not None:
-                progress("translate", done, total)
-    return state
-
-
-class UnitResult(list):  # type: ignore[type-arg]
-    """A work unit's translations, with the seconds the model took (measured on the worker)."""
-
-    seconds: float = 0.0
-
-
-def _run_unit(specs: dict[str, ModelSpec], job: tuple[str, list[str]]) -> UnitResult:
-    lang, segments = job
-    t0 = time.monotonic()
-    out = UnitResult(translate_unit(specs[lang], SOURCE_LANG, lang, segments))
-    out.seconds = time.monotonic() - t0
-    return out
+        got = translate_requests(requests, cache=cache, unit_size=cfg.translator.unit_size, executor=executor,
+                                 progress=prog)  # type: ignore[arg-type]
+    return {lang: LanguageTranslations(lang, requests[lang].spec, found, st) for lang, (found, st) in got.items()}
 
 
 # --- per language: quality gate, reassembly, target-side decontamination --------------------
@@ -216,10 +171,10 @@ def finish_language(cfg: BuildConfig, side: SourceSide, tr: LanguageTranslations
     stats = {
         "segments": side.occurrences,
         "unique": len(side.unique),
-        "cached": tr.cached,
-        "translated": tr.translated,
-        "model_calls": tr.model_calls,
-        "seconds": round(tr.seconds, 3),
+        "cached": tr.stats.cached,
+        "translated": tr.stats.translated,
+        "model_calls": tr.stats.model_calls,
+        "seconds": round(tr.stats.seconds, 3),
         "filtered": dict(sorted(re.filtered_segments.items())),
         "views_dropped": count_by(drops, "reason"),
         "views": views,
@@ -227,10 +182,10 @@ def finish_language(cfg: BuildConfig, side: SourceSide, tr: LanguageTranslations
         "backend": tr.spec.backend,
         "quality": quality,
     }
-    if tr.mismatches:
-        stats["cache_mismatches"] = tr.mismatches
+    if tr.stats.cache_mismatches:
+        stats["cache_mismatches"] = tr.stats.cache_mismatches
     log.info("%s: %d unique segments, %d from cache, %d translated; %d views kept", lang, len(side.unique),
-             tr.cached, tr.translated, views)
+             tr.stats.cached, tr.stats.translated, views)
     return LanguageResult(lang, texts, stats, drops, target_summary)
 
 

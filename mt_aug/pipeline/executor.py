@@ -12,6 +12,7 @@ import logging
 import os
 import pickle
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -72,9 +73,12 @@ class ResultStore:
 class LocalExecutor:
     """Stages and units in this process, in order; stage results cached in a ResultStore."""
 
+    REPORT_EVERY_S = 10.0  # progress lines at most this often (and at the end)
+
     def __init__(self, store: ResultStore | None = None) -> None:
         self.store = store
         self.reused: list[str] = []  # names of stages whose cached result was reused
+        self._last: dict[str, float] = {}
 
     def run_stage(self, stage: Stage, cfg: BuildConfig, inputs: dict[str, Any], key: str) -> StageResult:
         if self.store is not None and stage.cache == "result":
@@ -92,4 +96,7 @@ class LocalExecutor:
             yield i, fn(unit)
 
     def report(self, name: str, done: int, total: int, message: str) -> None:
-        log.info("%s: %d/%d %s", name, done, total, message)
+        now = time.monotonic()
+        if done >= total or now - self._last.get(name, 0.0) >= self.REPORT_EVERY_S:
+            self._last[name] = now
+            log.info("%s: %d/%d %s", name, done, total, message)

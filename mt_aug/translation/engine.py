@@ -1,5 +1,5 @@
-"""Translate the unique segments of one target language: cache first, misses to the model in
-length-sorted batches, results stored as they arrive."""
+"""The one translation path: the cache first, misses cut into length-sorted work units run on
+an executor (this process by default), results stored as units complete."""
 
 from __future__ import annotations
 
@@ -98,6 +98,95 @@ class TranslateStats:
     cache_mismatches: int = 0  # cached rows that failed their checksum: translated again
 
 
+@dataclass
+class Request:
+    """Segments to translate in one direction with one model."""
+
+    spec: ModelSpec
+    src: str
+    tgt: str
+    segments: Sequence[str]
+
+
+class UnitResult(list):  # type: ignore[type-arg]
+    """A work unit's translations, with the seconds the model took (measured where it ran)."""
+
+    seconds: float = 0.0
+
+
+def run_unit(specs: dict[object, tuple[ModelSpec, str, str]], job: tuple[object, list[str]],
+             backend_factory: Callable[[], Backend] | None = None) -> UnitResult:
+    """One work unit on whatever runs it (this process, a Dask or Ray worker): pure, no cache."""
+    key, segments = job
+    spec, src, tgt = specs[key]
+    t0 = time.monotonic()
+    if backend_factory is None:
+        out = UnitResult(translate_unit(spec, src, tgt, segments))
+    else:
+        backend = backend_factory()
+        out = UnitResult(x for i in range(0, len(segments), spec.batch_size)
+                         for x in translate_batch(backend, segments[i : i + spec.batch_size], src, tgt))
+    out.seconds = time.monotonic() - t0
+    return out
+
+
+def translate_requests(
+    requests: dict[object, Request],
+    *,
+    cache: TranslationCache,
+    unit_size: int,
+    executor: object | None = None,
+    backend_factory: Callable[[], Backend] | None = None,
+    progress: ProgressFn | None = None,
+) -> dict[object, tuple[dict[str, Translation], TranslateStats]]:
+    """The one translation path. Look every distinct segment up in the cache; cut the misses of
+    every request into length-sorted work units; run the units on the executor (default: this
+    process, one after another; the Prefect executor spreads them over its task runner's
+    workers); store each unit's results in the cache as it completes, so this process is the
+    cache's one writer and a crash loses at most the units in flight."""
+    from functools import partial
+
+    from mt_aug.pipeline.executor import LocalExecutor
+
+    run = executor if executor is not None else LocalExecutor()
+    state: dict[object, dict] = {}
+    jobs: list[tuple[object, list[str]]] = []
+    for key, req in requests.items():
+        t0 = time.monotonic()
+        unique = sorted(set(req.segments))
+        scope = cache_scope(req.spec, req.src, req.tgt)
+        bad_before = cache.mismatches
+        found = cache.get_many(scope, unique)
+        misses = [s for s in unique if s not in found]
+        units = work_units(misses, unit_size)
+        state[key] = {"scope": scope, "found": found, "unique": len(unique), "misses": misses, "calls": 0,
+                      "seconds": time.monotonic() - t0, "mismatches": cache.mismatches - bad_before}
+        log.info("translate %s->%s: %d unique segments, %d in the cache, %d to translate in %d work unit(s)",
+                 req.src, req.tgt, len(unique), len(found), len(misses), len(units))
+        jobs += [(key, u) for u in units]
+    specs = {key: (req.spec, req.src, req.tgt) for key, req in requests.items()}
+    fn = partial(run_unit, specs, backend_factory=backend_factory)
+    total, done, t1 = sum(len(u) for _, u in jobs), 0, time.monotonic()
+    for i, outs in run.map_units(fn, jobs, name="translate"):  # type: ignore[attr-defined]
+        key, unit = jobs[i]
+        st = state[key]
+        cache.put_many(st["scope"], zip(unit, outs, strict=True))
+        st["found"].update(zip(unit, outs, strict=True))
+        st["calls"] += -(-len(unit) // requests[key].spec.batch_size)
+        st["seconds"] += getattr(outs, "seconds", 0.0)
+        done += len(unit)
+        rate = done / max(time.monotonic() - t1, 1e-9)
+        run.report("translate", done, total,  # type: ignore[attr-defined]
+                   f"segments, {rate:.1f} segments/s, ETA {(total - done) / max(rate, 1e-9):.0f}s")
+        if progress is not None:
+            progress(done, total, rate)
+    return {key: (st["found"], TranslateStats(unique=st["unique"], cached=st["unique"] - len(st["misses"]),
+                                              translated=len(st["misses"]), model_calls=st["calls"],
+                                              seconds=st["seconds"], fresh=frozenset(st["misses"]),
+                                              cache_mismatches=st["mismatches"]))
+            for key, st in state.items()}
+
+
 def translate_unique(
     segments: Sequence[str],
     *,
@@ -107,39 +196,10 @@ def translate_unique(
     cache: TranslationCache,
     backend_factory: Callable[[], Backend] | None = None,
     progress: ProgressFn | None = None,
+    executor: object | None = None,
 ) -> tuple[dict[str, Translation], TranslateStats]:
-    """Translate each distinct segment once. The backend is started only if something misses."""
-    t0 = time.monotonic()
-    unique = sorted(set(segments))
-    scope = cache_scope(spec, src, tgt)
-    bad_before = cache.mismatches
-    found = cache.get_many(scope, unique)
-    misses = [s for s in unique if s not in found]
-    calls = 0
-    if misses:
-        backend = (backend_factory or (lambda: make_backend(spec, src, tgt)))()
-        try:
-            # Length-sorted batches: similar lengths pad least. Ties by text keep it deterministic.
-            misses.sort(key=lambda s: (len(s), s))
-            done, t1 = 0, time.monotonic()
-            for i in range(0, len(misses), spec.batch_size):
-                batch = misses[i : i + spec.batch_size]
-                outs = translate_batch(backend, batch, src, tgt)
-                calls += 1
-                cache.put_many(scope, zip(batch, outs, strict=True))
-                found.update(zip(batch, outs, strict=True))
-                done += len(batch)
-                if progress is not None:
-                    progress(done, len(misses), done / max(time.monotonic() - t1, 1e-9))
-        finally:
-            backend.close()
-    stats = TranslateStats(
-        unique=len(unique),
-        cached=len(unique) - len(misses),
-        translated=len(misses),
-        model_calls=calls,
-        seconds=time.monotonic() - t0,
-        fresh=frozenset(misses),
-        cache_mismatches=cache.mismatches - bad_before,
-    )
-    return found, stats
+    """Translate each distinct segment once, in one direction (`translate_requests` with one
+    request; units of one batch, so every model call is stored before the next)."""
+    got = translate_requests({0: Request(spec, src, tgt, segments)}, cache=cache, unit_size=spec.batch_size,
+                             executor=executor, backend_factory=backend_factory, progress=progress)
+    return got[0]
