@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mt_aug.packing.batching import MAX_OPEN, balance_ratio, hybrid_order, pack, pack_group
-from mt_aug.packing.corpus import build_corpus
+from mt_aug.packing.corpus import corpus_from_pairs
 from mt_aug.translation.reassemble import PairText
 from mt_aug.schema import QAPair
 from mt_aug.packing.shards import rows_table
@@ -20,7 +20,7 @@ def _corpus(n_pairs: int, n_passages: int, missing: set[tuple[str, int]] = froze
                     f"p{i % n_passages}") for i in range(n_pairs)]
     texts = {lang: {p.pair_id: PairText(f"{lang} {p.question}", f"{lang} t", f"{lang} {p.passage}")
                     for i, p in enumerate(pairs) if lang == "en" or (lang, i) not in missing} for lang in LANGS}
-    return build_corpus(pairs, texts, LANGS)
+    return corpus_from_pairs(pairs, texts, LANGS)
 
 
 def _build(corpus, batch_size: int, seed: int, mixing: str = "batch", mono: int = 1, cross: int = 1):  # type: ignore[no-untyped-def]
@@ -88,7 +88,7 @@ def test_order_of_input_does_not_matter() -> None:
              for i in reversed(range(80))]
     texts = {lang: {p.pair_id: PairText(f"{lang} {p.question}", f"{lang} t", f"{lang} {p.passage}") for p in pairs}
              for lang in LANGS}
-    b = build_corpus(pairs, texts, LANGS)
+    b = corpus_from_pairs(pairs, texts, LANGS)
     ta = [rows_table(a, _build(a, 4, 3)[0][k], bs) for k, bs in _build(a, 4, 3)[2].batches.items()]
     tb = [rows_table(b, _build(b, 4, 3)[0][k], bs) for k, bs in _build(b, 4, 3)[2].batches.items()]
     assert all(x.equals(y) for x, y in zip(ta, tb, strict=True))

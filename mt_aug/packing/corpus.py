@@ -10,7 +10,7 @@ import pyarrow as pa
 
 import pyarrow.compute as pc
 
-from mt_aug.schema import NEGATIVE_TYPE, QAPair
+from mt_aug.schema import QAPair
 from mt_aug.translation.reassemble import PairText
 
 
@@ -35,30 +35,25 @@ class Corpus:
         return "hard_negatives" in self.pairs.column_names
 
 
-def build_corpus(pairs: list[QAPair], texts: dict[str, dict[str, PairText]], languages: list[str]) -> Corpus:
-    """Pairs in a canonical order (sorted by pair_id), so that nothing downstream depends on
-    the order sources or translations arrived in."""
-    order = sorted(pairs, key=lambda p: p.pair_id)
-    cols: dict[str, pa.Array] = {
-        "pair_id": pa.array([p.pair_id for p in order], pa.string()),
-        "passage_id": pa.array([p.passage_id for p in order], pa.string()),
-        "source": pa.array([p.source for p in order], pa.string()),
-    }
-    negs = [getattr(p, "hard_negatives", ()) for p in order]
-    if any(negs):
-        cols["hard_negatives"] = pa.array([[{"title": t, "text": x} for t, x in n] for n in negs], NEGATIVE_TYPE)
-    table = pa.table(cols)
-    codes = np.asarray(table.column("passage_id").dictionary_encode().combine_chunks().indices, dtype=np.int64)
-    by_lang = {}
+def corpus_from_pairs(pairs: list[QAPair], texts: dict[str, dict[str, PairText]], languages: list[str]) -> Corpus:
+    """The corpus from QAPairs and per-language texts by pair_id (tests and small inputs; the
+    pipeline passes tables to `corpus_from_tables`)."""
+    from mt_aug.readers.collect import PairsBuilder
+
+    b = PairsBuilder()
+    for p in pairs:
+        b.add(p)
+    table = b.finish()
+    tables = {}
     for lang in languages:
         got = texts.get(lang, {})
-        rows = [got.get(p.pair_id) for p in order]
-        by_lang[lang] = pa.table({
-            "query": pa.array([t.question if t else None for t in rows], pa.string()),
-            "title": pa.array([t.title if t else None for t in rows], pa.string()),
-            "passage": pa.array([t.passage if t else None for t in rows], pa.string()),
+        rows = [got.get(p.pair_id) for p in pairs]
+        tables[lang] = pa.table({
+            "query": pa.array([r.question if r else None for r in rows], pa.string()),
+            "title": pa.array([r.title if r else None for r in rows], pa.string()),
+            "passage": pa.array([r.passage if r else None for r in rows], pa.string()),
         })
-    return Corpus(list(languages), table, by_lang, codes)
+    return corpus_from_tables(table, tables, languages)
 
 
 def corpus_from_tables(pairs: pa.Table, texts: dict[str, pa.Table], languages: list[str]) -> Corpus:
@@ -72,6 +67,7 @@ def corpus_from_tables(pairs: pa.Table, texts: dict[str, pa.Table], languages: l
     codes = np.asarray(table.column("passage_id").dictionary_encode().combine_chunks().indices, dtype=np.int64)
     by_lang = {}
     for lang in languages:
-        t = texts[lang].take(order)
-        by_lang[lang] = pa.table({"query": t.column("query"), "title": t.column("title"), "passage": t.column("passage")})
+        tl = texts[lang].take(order)
+        by_lang[lang] = pa.table({"query": tl.column("query"), "title": tl.column("title"),
+                                  "passage": tl.column("passage")})
     return Corpus(list(languages), table, by_lang, codes)
