@@ -107,6 +107,11 @@ def user_error_message(exc: BaseException) -> str | None:
             return str(exc).splitlines()[0] if str(exc) else name
     if isinstance(exc, OSError):
         return os_error_message(exc)
+    if isinstance(exc, RuntimeError) and str(exc).startswith("Timed out while attempting to connect to ephemeral "
+                                                            "Prefect API server"):
+        return ("Prefect: the temporary API server did not start in time (a busy machine?); raise "
+                "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, point PREFECT_API_URL at a running server, "
+                "or build without Prefect: --executor local")
     if isinstance(exc, sqlite3.DatabaseError) and ("not a database" in str(exc) or "disk is full" in str(exc)):
         return f"translation cache: {exc}"
     return None

@@ -111,6 +111,8 @@ def test_user_error_messages_and_bugs() -> None:
         "/x: cannot write the cache (Permission denied)"
     assert user_error_message(sqlite3.DatabaseError("file is not a database")) is not None
     assert user_error_message(KeyError("bug")) is None  # a bug keeps its traceback
+    slow = RuntimeError("Timed out while attempting to connect to ephemeral Prefect API server. stdout: ...")
+    assert (user_error_message(slow) or "").startswith("Prefect: the temporary API server did not start in time")
 
 
 class Upper:
