@@ -94,15 +94,16 @@ def _prefect_env() -> None:
 ConfigArg = Annotated[Path, typer.Argument(help="Build config (YAML).", show_default=False)]
 
 
-def _preflight(cfg) -> None:  # type: ignore[no-untyped-def]
-    """Before any slow start-up (Prefect): output_dir and cache_dir writable, no build of the
-    same output_dir running. Raises UserError / BuildLocked (one line, exit 2)."""
+def _preflight(cfg, lock: bool = True) -> None:  # type: ignore[no-untyped-def]
+    """Before any slow start-up (Prefect): output_dir and cache_dir writable and (lock) no
+    build of the same output_dir running. Raises UserError / BuildLocked (one line, exit 2)."""
     from mt_aug.errors import check_writable_dir
     from mt_aug.release.lock import check_free
 
     check_writable_dir(cfg.output_dir, "output_dir")
     check_writable_dir(cfg.cache_dir, "cache_dir")
-    check_free(cfg.output_dir)
+    if lock:
+        check_free(cfg.output_dir)
 
 
 @app.command()
@@ -237,7 +238,7 @@ def serve(
         cfg = load_config(config, output_dir=output)
     except ConfigError as exc:
         _fail(str(exc))
-    _preflight(cfg)
+    _preflight(cfg, lock=False)  # a build running now is no reason not to schedule the next ones
     _prefect_env()
     deployment_for = _executor_plugin("prefect-deployment")
 
