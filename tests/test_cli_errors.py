@@ -207,11 +207,13 @@ def test_serve_bad_timezone_and_convert_of_a_missing_folder(config: Path, tmp_pa
     assert "no config.json" in one_error(invoke("convert", str(tmp_path / "empty"), str(tmp_path / "ct2")))
 
 
-def test_global_options(config: Path) -> None:
+def test_global_options(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PREFECT_LOGGING_LEVEL", os.environ.get("PREFECT_LOGGING_LEVEL", "INFO"))  # restored after
     r = invoke("--version")
     assert r.exit_code == 0 and r.stdout.startswith("mt-aug ")
     assert "--log-level: must be one of" in one_error(invoke("--log-level", "loud", "validate", str(config)))
     assert invoke("--quiet", "validate", str(config)).exit_code == 0
+    assert os.environ["PREFECT_LOGGING_LEVEL"] == "WARNING"  # what Prefect reads when a build starts
 
 
 def test_log_lines_name_the_prefect_task() -> None:
