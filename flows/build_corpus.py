@@ -62,6 +62,9 @@ def run(config_path: str, output_dir: str | None = None, cache_dir: str | None =
         task_runner: str = "local", address: str | None = None, workers: int = 2) -> str:
     """The `mt-aug build` entry (registered as the `prefect` executor of `mt_aug.executors`):
     the flow on the chosen task runner."""
+    from flows import server_guard
+
+    server_guard.install()  # a killed `mt-aug build` takes its temporary Prefect server with it
     runner = make_task_runner(task_runner, address, workers)  # type: ignore[arg-type]
     flow_ = build_corpus.with_options(task_runner=runner) if task_runner != "local" else build_corpus
     return flow_(config_path, output_dir, cache_dir)

@@ -4,6 +4,7 @@ order, views assigned from the seed, batches packed and balanced at mono_ratio, 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -35,11 +36,16 @@ def views_and_batches(cfg: BuildConfig, pairs: pa.Table, texts: dict[str, pa.Tab
     return corpus, packed, vstats
 
 
-def write_shards(cfg: BuildConfig, build_dir: Path, corpus: Corpus, packed: Packed) -> tuple[list[ShardFile], ShardFile]:
+def write_shards(cfg: BuildConfig, build_dir: Path, corpus: Corpus, packed: Packed,
+                 on_group: Callable[[int], None] | None = None) -> tuple[list[ShardFile], ShardFile]:
+    """Every group's batches as shard files, then the schedule; `on_group(batches)` after each
+    group (progress)."""
     files: list[ShardFile] = []
     for (kind, group), batches in packed.batches.items():
         if batches:
             files += write_group(build_dir, corpus, kind, group, packed.views[(kind, group)], batches,
                                  cfg.batching.batch_size, cfg.batching.rows_per_file)
+            if on_group is not None:
+                on_group(len(batches))
     schedule = write_schedule(build_dir, hybrid_order(packed.batches, cfg.batching.mono_ratio), files)
     return files, schedule

@@ -19,6 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from mt_aug import progress as mt_progress
 from mt_aug.config import BuildConfig, ModelSpec, load_config
 from mt_aug.pipeline.executor import Executor, LocalExecutor, ResultStore
 from mt_aug.pipeline.stage import Stage, StageResult
@@ -67,25 +68,37 @@ def _merge_sources(collected: dict[str, dict[str, Any]], later: list[Drop]) -> d
     return out
 
 
+def _run_one(stage: Stage, cfg: BuildConfig, executor: Executor, outputs: dict[str, Any], keys: dict[str, str],
+             results: dict[str, StageResult], timings: dict[str, dict[str, Any]]) -> None:
+    """Run (or reuse) one stage: its key from its declared inputs' keys; its outputs and key
+    recorded for the stages after it."""
+    key = stage.key(cfg, {name: keys[name] for name in stage.inputs})
+    t0 = time.monotonic()
+    reused_before = len(getattr(executor, "reused", []))
+    result = executor.run_stage(stage, cfg, {name: outputs[name] for name in stage.inputs}, key)
+    timings[stage.name] = {"key": key, "seconds": round(time.monotonic() - t0, 3),
+                           "reused": len(getattr(executor, "reused", [])) > reused_before}
+    for w in result.warnings:
+        log.warning("%s: %s", stage.name, w)
+    outputs.update(result.outputs)
+    keys.update({name: key for name in result.outputs})
+    results[stage.name] = result
+
+
 def run_source_side(cfg: BuildConfig, executor: Executor) -> SourceSide:
     """Eval index, collect, source decontamination, dedup and segmentation (cached stages)."""
     outputs: dict[str, Any] = {}
     keys: dict[str, str] = {}  # output name -> key of the stage result that produced it
     results: dict[str, StageResult] = {}
     timings: dict[str, dict[str, Any]] = {}
-    for stage in (EvalIndexStage(), CollectStage(), DecontaminateStage(), DedupStage(), SegmentStage()):
-        key = stage.key(cfg, {name: keys[name] for name in stage.inputs})
-        t0 = time.monotonic()
-        reused_before = len(getattr(executor, "reused", []))
-        result = executor.run_stage(stage, cfg, {name: outputs[name] for name in stage.inputs}, key)
-        timings[stage.name] = {"key": key, "seconds": round(time.monotonic() - t0, 3),
-                               "reused": len(getattr(executor, "reused", [])) > reused_before}
-        for w in result.warnings:
-            log.warning("%s: %s", stage.name, w)
-        outputs.update(result.outputs)
-        keys.update({name: key for name in result.outputs})
-        results[stage.name] = result
+    stages = (EvalIndexStage(), CollectStage(), DecontaminateStage(), DedupStage(), SegmentStage())
+    with mt_progress.task("source stages (index, collect, decontaminate, dedup, segment)", total=len(stages),
+                       unit="stages") as bar:
+        for stage in stages:
+            _run_one(stage, cfg, executor, outputs, keys, results, timings)
+            bar.advance()
     collected = results["collect"]
+
     later = list(results["decontaminate"].drops) + list(results["dedup"].drops)
     sources = _merge_sources(collected.stats["sources"], later)
     from mt_aug.release.guard import first_errors
@@ -117,10 +130,16 @@ def translate_all(cfg: BuildConfig, unique: list[str], executor: Executor,
     as work units language x chunk on the executor's workers)."""
     requests = {lang: Request(cfg.translator.for_language(lang), SOURCE_LANG, lang, unique)
                 for lang in cfg.target_languages}
-    prog = (lambda done, total, _rate: progress("translate", done, total)) if progress is not None else None
-    with TranslationCache(cfg.cache_dir / "translations.sqlite") as cache:
+    langs = ", ".join(cfg.target_languages)
+    with TranslationCache(cfg.cache_dir / "translations.sqlite") as cache, \
+            mt_progress.task(f"translate en->{langs}", unit="segments", plain=False) as bar:
+        def prog(done: int, total: int, rate: float) -> None:
+            bar.callback(done, total, rate)
+            if progress is not None:
+                progress("translate", done, total)
+
         got = translate_requests(requests, cache=cache, unit_size=cfg.translator.unit_size, executor=executor,
-                                 progress=prog)  # type: ignore[arg-type]
+                                 progress=prog)
     return {lang: LanguageTranslations(lang, requests[lang].spec, found, st) for lang, (found, st) in got.items()}
 
 
@@ -146,8 +165,10 @@ def finish_language(cfg: BuildConfig, side: SourceSide, tr: LanguageTranslations
     outs = [tr.found[s] for s in segs]
     gate = Gate(cfg.quality, SOURCE_LANG, lang, tuple(cfg.languages))
     cache_path = cfg.cache_dir / "translations.sqlite"
-    with TranslationCache(cache_path) as cache, VerdictCache.beside(cache_path) as vcache:
-        verdict_list, gstats = judge_with_roundtrip(gate, segs, outs, spec=tr.spec, cache=cache, verdict_cache=vcache)
+    with TranslationCache(cache_path) as cache, VerdictCache.beside(cache_path) as vcache, \
+            mt_progress.task(f"quality gate {lang} (round-trip translations)", unit="segments") as bar:
+        verdict_list, gstats = judge_with_roundtrip(gate, segs, outs, spec=tr.spec, cache=cache, verdict_cache=vcache,
+                                                    progress=bar.callback)
     verdicts = dict(zip(segs, verdict_list, strict=True))
     re = reassemble_table(side.pairs, side.segmented, tr.found, verdicts, lang)
     drops = list(re.drops)
@@ -273,8 +294,9 @@ def write_build(cfg: BuildConfig, info: Any, side: SourceSide, results: dict[str
         languages={lang: r.stats for lang, r in results.items()}, view_drops=view_drops,
         target_summary={lang: r.target_summary for lang, r in results.items()}, warnings=list(side.warnings),
         input_pairs=side.input_pairs, kept_pairs=side.pairs.num_rows, stages=side.stages)
-    with staged(cfg.output_dir, info.build_id) as build_dir:
-        files, schedule = write_shards(cfg, build_dir, corpus, packed)
+    with staged(cfg.output_dir, info.build_id) as build_dir, \
+            mt_progress.task("write shards", total=sum(len(b) for b in packed.batches.values()), unit="batches") as bar:
+        files, schedule = write_shards(cfg, build_dir, corpus, packed, on_group=bar.advance)
         drops_sha = write_drops(build_dir, side.drops + view_drops)
         manifest = build_manifest(cfg, info, record, vstats, corpus, packed, files, schedule,
                                   {"drops.jsonl": drops_sha}, run_id)
