@@ -215,18 +215,16 @@ class QualityConfig(_Model):
     # names and non-Latin spans of the source kept in the output
     entities: bool = True
     entities_max_lost: Annotated[int, Field(ge=0)] = 0  # drop when more names than this are lost
-    # without a back-translation to tell a translated name from a lost one, names shorter than
-    # this (in words) do not count
-    entities_min_words: Annotated[int, Field(ge=1)] = 2
+    entities_min_words: Annotated[int, Field(ge=1)] = 1  # names shorter than this (in words) do not count
     # a large unexplained loss of length (target/source characters below this, for sources this long)
     length_loss: bool = True
-    length_loss_ratio: Annotated[float, Field(gt=0.0)] = 0.5
+    length_loss_ratio: Annotated[float, Field(gt=0.0)] = 0.7
     length_loss_min_chars: Annotated[int, Field(ge=1)] = 30
     length_loss_ratios: dict[str, float] = Field(default_factory=dict)  # per target language
     # round-trip: the output translated back (the reverse model, through the translation cache)
     # and scored against the source with chrF (sacrebleu); below the threshold: dropped
     roundtrip: bool = False
-    roundtrip_min_chrf: Annotated[float, Field(ge=0.0, le=100.0)] = 30.0
+    roundtrip_min_chrf: Annotated[float, Field(ge=0.0, le=100.0)] = 20.0
     roundtrip_min_chrf_by_lang: dict[str, float] = Field(default_factory=dict)
     roundtrip_sample: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0  # share of segments (by hash)
     # the reverse model per target language, as translator override keys (backend, model, ...);

@@ -100,10 +100,7 @@ class Gate:
                 failed.append(r)
                 evidence.append(f"numbers missing {list(nc.missing)} changed {list(nc.changed)}")
         if cfg.entities:
-            # without a back-translation a one-word name may just be translated ("Henry" -> "Henrique"):
-            # only names of at least entities_min_words words count then
-            lost = [n for n in entities.lost_names(source, text, back)
-                    if back is not None or len(n.words) >= cfg.entities_min_words]
+            lost = [n for n in entities.lost_names(source, text, back) if len(n.words) >= cfg.entities_min_words]
             lost_nl = entities.lost_non_latin(source, text)
             if len(lost) + len(lost_nl) > cfg.entities_max_lost:
                 failed.append("entity lost")

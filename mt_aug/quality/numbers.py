@@ -77,9 +77,9 @@ def register_locale(lang: str, locale: NumberLocale) -> None:
 
 
 # A numeral: digits with optional group separators (comma, dot, thin/normal space) and decimals.
-_NUM = re.compile(r"(?<![\w.,])(\d{1,3}(?:(?:,\d{3})+|(?:\.\d{3})+|(?:[ \u00a0\u202f]\d{3})+)(?:[.,]\d+)?|\d+(?:[.,]\d+)?)"
-                  r"(s\b|[ºª°]|\w*)?")
-_TIME_EN = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s*([ap])\.?\s?m\b\.?", re.IGNORECASE)
+_NUM = re.compile(r"(?<![\d.,])(\d{1,3}(?:(?:,\d{3})+|(?:\.\d{3})+|(?:[ \u00a0\u202f]\d{3})+)(?:[.,]\d+)?|\d+(?:[.,]\d+)?)"
+                  r"(s\b|[ºª°]|[^\W\d_]*)?")
+_TIME_EN = re.compile(r"\b(\d{1,2})(?:[:.](\d{2}))?\s*([ap])\.?\s?m\b\.?", re.IGNORECASE)
 _CLOCK = re.compile(r"\b(\d{1,2})[:h](\d{2})\b")
 _ROMAN = re.compile(r"\b(?=[IVXLC]{2,}\b)(C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})\b")
 _ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -54,10 +55,29 @@ def front_matter(manifest: dict[str, Any]) -> dict[str, Any]:
         "license": licenses if len(licenses) > 1 else licenses[0],
         "size_categories": [_size_category(manifest["counts"]["rows"])],
         "configs": [
-            {"config_name": name, "data_files": [{"split": "train", "path": glob}]}
+            {"config_name": name, "data_files": [{"split": "train", "path": glob}],
+             "description": config_description(manifest, name)}
             for name, glob in config_names(manifest)
         ],
     }
+
+
+def config_description(manifest: dict[str, Any], name: str) -> str:
+    """A config's description, naming the checksum of its files' contents.
+
+    Why: `datasets` 5.2 caches `load_dataset(path, name)` for a local folder under
+    `<dataset_name>/<config_id>/<version>/<hash>`, where dataset_name is the folder's name
+    (`current` for every build) and config_id the config name, and `hash` hashes the card's
+    `configs:` entries *unresolved* (the glob `mono/pt/*.arrow`, not the files it matches),
+    so after a rebuild the same call finds the previous build's Arrow copy and returns stale
+    rows. The description is part of the builder config and so of that hash: naming the
+    content here gives each build's contents their own cache entry (same shards, same
+    entry), with no absolute path in the card."""
+    kind, group = name.split("-", 1)
+    shas = sorted(f["sha256"] for f in manifest["files"] if f.get("kind") == kind and f.get("group") == group)
+    digest = hashlib.sha256("\n".join(shas).encode()).hexdigest()[:16]
+    what = "Monolingual" if kind == "mono" else "Cross-lingual"
+    return f"{what} batches, {group}; contents sha256 {digest}"
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> str:
@@ -130,7 +150,9 @@ def render(manifest: dict[str, Any]) -> str:
         f"(mono share {m['mono_ratio']}). Load one language or pair with\n\n"
         "```python\nimport datasets\n"
         f"ds = datasets.load_dataset(BUILD_DIR, \"{config_names(m)[0][0] if config_names(m) else 'mono-en'}\", split=\"train\")\n"
-        "```\n\nor follow the schedule with `mt_aug.read_batches(BUILD_DIR)`.\n"
+        "```\n\nor train on the packed batches with `mt_aug.training.train_dataset(BUILD_DIR)` and "
+        "`mt_aug.training.HybridBatchSampler(BUILD_DIR)` (one batch per step; sentence-transformers' "
+        "`batch_sampler=` or a PyTorch DataLoader's), or follow the schedule with `mt_aug.read_batches(BUILD_DIR)`.\n"
     )
     cv = m["code_version"]
     model_rows = [[lang, x["backend"], f"`{x['model']}`", json.dumps(x["decoding"], sort_keys=True)]
@@ -158,6 +180,9 @@ def render(manifest: dict[str, Any]) -> str:
     parts.append("## Translation\n\n" + _table(
         ["language", "segments", "unique", "cache hits", "translated", "filtered segments", "views dropped", "model"],
         tr_rows) + "\n")
+    quality = _quality_section(m["translation"])
+    if quality:
+        parts.append(quality)
     dec = m["decontamination"]
     dec_rows = []
     for side in ("source", "target"):
@@ -195,6 +220,49 @@ def render(manifest: dict[str, Any]) -> str:
         + (f"\nKnown overlaps of the sources (from their dataset cards):\n\n{overlaps}" if overlaps else "")
     )
     return "\n".join(parts)
+
+
+def _cell(x: Any, n: int = 160) -> str:
+    text = str(x).replace("|", "/").replace("\n", " ")
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def _quality_section(translation: dict[str, Any]) -> str:
+    """Per language: drops by reason (segments and views), every signal that fired, the
+    round-trip chrF distribution and the worst examples. Optional manifest fields
+    `translation.<lang>.quality` (mt_aug.quality.gate.summary); absent: no section."""
+    langs = [(lang, t) for lang, t in sorted(translation.items()) if t.get("quality")]
+    if not langs:
+        return ""
+    out = ["## Translation quality\n",
+           "The quality gate (mt_aug.quality) judges every unique translated segment; a view whose segments "
+           "include a dropped one is dropped. Precision and recall of each signal on labelled Bergamot "
+           "output are in the project's BENCHMARKS.md.\n"]
+    for lang, t in langs:
+        q = t["quality"]
+        views = {k.removeprefix("quality:"): v for k, v in t.get("views_dropped", {}).items()
+                 if k.startswith("quality:")}
+        reasons = sorted(set(q.get("dropped", {})) | set(views))
+        rows = [[r, q.get("dropped", {}).get(r, 0), views.get(r, 0), q.get("signals", {}).get(r, 0)] for r in reasons]
+        name = f"{lang} ({LANGUAGES[lang].name})" if lang in LANGUAGES else lang
+        out.append(f"### {name}\n\n{q.get('judged', 0)} unique segments judged (gate version "
+                   f"{q.get('gate_version')}, settings `{q.get('settings')}`).\n")
+        out.append(_table(["reason", "segments dropped", "views dropped", "segments where the signal fired"],
+                          rows or [["none", 0, 0, 0]]) + "\n")
+        rt = q.get("roundtrip")
+        if rt:
+            c = rt["chrf"]
+            hist = ", ".join(f"{k}: {v}" for k, v in rt.get("histogram", {}).items())
+            out.append(f"Round-trip chrF ({rt['scored']} segments, threshold {rt['threshold']}): p10 {c['p10']}, "
+                       f"p25 {c['p25']}, median {c['median']}, p75 {c['p75']}, p90 {c['p90']}. "
+                       f"Histogram: {hist}.\n")
+        worst = q.get("worst") or []
+        if worst:
+            out.append("Worst examples:\n\n" + _table(
+                ["source", "translation", "verdict", "chrF"],
+                [[_cell(w["source"]), _cell(w["output"]), _cell(w.get("reason") or "kept"), w.get("chrf", "-")]
+                 for w in worst]) + "\n")
+    return "\n".join(out)
 
 
 def write_card(build_dir: Path, manifest: dict[str, Any]) -> Path:

@@ -49,8 +49,14 @@ def translate_lines(
     translations, tstats = translate_unique(unique, spec=spec, src=src, tgt=tgt, cache=cache, progress=progress)
     stats.segments_translated, stats.segments_cached = tstats.translated, tstats.cached
     gate = Gate(qcfg, src, tgt, (src, tgt))
-    judged, _ = judge_with_roundtrip(gate, unique, [translations[s] for s in unique], spec=spec, cache=cache,
-                                     verdict_cache=verdict_cache)
+    own = verdict_cache is None  # default: verdicts.sqlite beside the translation cache
+    vcache = VerdictCache.beside(cache.path) if own else verdict_cache
+    try:
+        judged, _ = judge_with_roundtrip(gate, unique, [translations[s] for s in unique], spec=spec, cache=cache,
+                                         verdict_cache=vcache)
+    finally:
+        if own and vcache is not None:
+            vcache.close()
     verdicts = {s: v.reason for s, v in zip(unique, judged, strict=True)}
     out: list[str] = []
     reasons: list[str | None] = []

@@ -1,0 +1,128 @@
+"""`mt-aug inspect`: a build's translations next to their English sources, dropped ones (from
+drops.jsonl, with the gate's reason and evidence) and kept ones (from the shards)."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import zip_longest
+from pathlib import Path
+
+import pyarrow as pa
+
+from mt_aug.schema import SOURCE_LANG
+
+
+class InspectError(ValueError):
+    """A build directory or option that cannot be inspected, phrased as `path: problem`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    kind: str  # dropped | kept
+    id: str
+    reason: str | None
+    source: str
+    translation: str
+    note: str = ""
+
+
+def _manifest(build_dir: Path) -> dict:  # type: ignore[type-arg]
+    path = build_dir / "manifest.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InspectError(f"{build_dir}: no manifest.json (not a build directory)") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InspectError(f"{path}: cannot read: {exc}") from None
+
+
+def dropped(build_dir: Path, lang: str, reason: str | None = None) -> Iterator[Shown]:
+    """Views of `lang` the quality gate dropped, from drops.jsonl (reason: a substring of it)."""
+    path = build_dir / "drops.jsonl"
+    if not path.is_file():
+        return
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, start=1):
+            try:
+                d = json.loads(line)
+            except json.JSONDecodeError:
+                raise InspectError(f"{path}: line {n}: invalid JSON") from None
+            if d.get("lang") != lang or "segment" not in d:
+                continue
+            r = str(d.get("reason", "")).removeprefix("quality:")
+            if reason is not None and reason.casefold() not in r.casefold():
+                continue
+            note = "; ".join(x for x in (d.get("evidence", ""), f"chrF {d['chrf']}" if "chrf" in d else "") if x)
+            yield Shown("dropped", f"{d.get('source')}:{d.get('id')}", r, d["segment"], d.get("output", ""), note)
+
+
+def _rows(build_dir: Path, manifest: dict, pred) -> Iterator[dict]:  # type: ignore[no-untyped-def,type-arg]
+    for f in manifest.get("files", []):
+        if not pred(f):
+            continue
+        with pa.memory_map(str(build_dir / f["path"])) as src:
+            for rb in pa.ipc.open_stream(src):
+                yield from rb.select(["query", "query_lang", "passage", "passage_lang", "pair_id"]).to_pylist()
+
+
+def kept(build_dir: Path, lang: str, n: int) -> list[Shown]:
+    """Up to n views of `lang` in the shards (the first rows, in file order) with the English
+    question and passage of the same pair, where the build has them."""
+    manifest = _manifest(build_dir)
+    wanted: dict[str, dict] = {}  # type: ignore[type-arg]
+    for row in _rows(build_dir, manifest, lambda f: f.get("kind") == "mono" and f.get("group") == lang):
+        wanted.setdefault(row["pair_id"], row)
+        if len(wanted) >= n:
+            break
+    english: dict[str, dict[str, str]] = {pid: {} for pid in wanted}
+    for row in _rows(build_dir, manifest, lambda f: SOURCE_LANG in str(f.get("group", "")).split("-")):
+        e = english.get(row["pair_id"])
+        if e is None:
+            continue
+        if row["query_lang"] == SOURCE_LANG:
+            e.setdefault("query", row["query"])
+        if row["passage_lang"] == SOURCE_LANG:
+            e.setdefault("passage", row["passage"])
+        if all(len(v) == 2 for v in english.values()):
+            break
+    out = []
+    for pid, row in wanted.items():
+        e = english[pid]
+        out.append(Shown("kept", pid, None, e.get("query", "(English question not in this build)"), row["query"]))
+        out.append(Shown("kept", pid, None, e.get("passage", "(English passage not in this build)"), row["passage"]))
+    return out
+
+
+def inspect(build_dir: Path, lang: str, n: int = 20, reason: str | None = None) -> list[Shown]:
+    """Dropped views first (at most n), then kept ones (at most n pairs) unless a reason is asked for."""
+    manifest = _manifest(build_dir)
+    if lang not in manifest.get("languages", []) or lang == SOURCE_LANG:
+        targets = [x for x in manifest.get("languages", []) if x != SOURCE_LANG]
+        raise InspectError(f"--lang: {lang!r} is not a target language of this build (it has {', '.join(targets)})")
+    out: list[Shown] = []
+    for s in dropped(build_dir, lang, reason):
+        out.append(s)
+        if len(out) >= n:
+            break
+    if reason is None:
+        out += kept(build_dir, lang, n)
+    return out
+
+
+def side_by_side(items: list[Shown], lang: str, width: int = 160, max_lines: int = 6) -> str:
+    """Two columns, English on the left, the translation on the right, a header per item."""
+    col = max(30, (width - 3) // 2)
+    lines: list[str] = []
+    for s in items:
+        head = f"[{s.kind}] {s.id}" + (f"  reason: {s.reason}" if s.reason else "") + (f"  ({s.note})" if s.note else "")
+        lines.append(head)
+        left = textwrap.wrap(s.source, col)[:max_lines] or [""]
+        right = textwrap.wrap(s.translation, col)[:max_lines] or ["(empty)"]
+        for i, (a, b) in enumerate(zip_longest(left, right, fillvalue="")):
+            tag = (f"{SOURCE_LANG}: ", f"{lang}: ") if i == 0 else ("    ", "    ")
+            lines.append(f"{tag[0]}{a:<{col}} | {tag[1]}{b}")
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,164 @@
+"""The translation quality gate (issue 13): signals on hand-made and stored real Bergamot
+output (tests/data/quality), round-trip through the translation cache, verdict caching, the
+card's quality section and `mt-aug inspect`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from typer.testing import CliRunner
+
+from mt_aug.cli import app
+from mt_aug.config import ModelSpec, QualityConfig
+from mt_aug.quality import Gate, VerdictCache, judge_with_roundtrip, reverse_spec
+from mt_aug.quality.numbers import check_numbers
+from mt_aug.release.card import _quality_section
+from mt_aug.schema import SHARD_SCHEMA
+from mt_aug.translation.base import Translation
+from mt_aug.translation.cache import TranslationCache
+
+DATA = Path(__file__).parent / "data" / "quality"
+Q = QualityConfig()
+
+
+def gate(**kw: object) -> Gate:
+    return Gate(Q.model_copy(update=kw), "en", "pt", ("en", "pt"))
+
+
+def reason(src: str, out: str, back: str | None = None, **kw: object) -> str | None:
+    return gate(**kw).judge([src], [Translation(out)], [back] if back is not None else None)[0].reason
+
+
+# --- numbers: locale-aware, conversions, times, centuries --------------------------------------
+
+@pytest.mark.parametrize("src,out", [
+    ("It had 1,740 members.", "Tinha 1.740 membros."),
+    ("It had 1,740 members.", "Tinha 1 740 membros."),
+    ("It had 1,740 members.", "Tinha 1,740 membros."),  # English grouping copied
+    ("About 400,000 people came.", "Cerca de 400 mil pessoas vieram."),
+    ("It opens at 5 pm.", "Abre às 17:00."),
+    ("It was built in the 13th century.", "Foi construída no século XIII."),
+    ("It became popular in the 1990s.", "Tornou-se popular nos anos 90."),
+    ("World War II ended in 1945.", "A Segunda Guerra Mundial terminou em 1945."),
+    ("It is 3.5 km long.", "Tem 3,5 km de comprimento."),
+    ("It cost $4.5 million.", "Custou US$ 4,5 milhões."),
+    ("The tower is 187 feet (57 m) tall.", "A torre tem 57 m de altura."),  # conversion: the other value survives
+    ("He had 2 sons.", "Ele tinha dois filhos."),
+])
+def test_numbers_that_survive(src: str, out: str) -> None:
+    assert check_numbers(src, out, "en", "pt").reason is None
+
+
+@pytest.mark.parametrize("src,out,why", [
+    ("The tower was erected to its full 187 feet (57 m).", "A torre foi erguida para os seus 5 pés completos (57 m).",
+     "number changed"),
+    ("It opened in 1816.", "Abriu em 1861.", "number changed"),
+    ("What studio does ABC own at 1500 Broadway in NYC?", "Que estúdio a ABC possui na Broadway em NYC?", "number lost"),
+])
+def test_numbers_changed_or_lost(src: str, out: str, why: str) -> None:
+    assert check_numbers(src, out, "en", "pt").reason == why
+    assert reason(src, out) == why
+
+
+# --- language ID without names; untranslated; entities ----------------------------------------
+
+def test_names_do_not_make_good_portuguese_wrong_language() -> None:
+    assert reason("Who is the quarterback for the Panthers?", "Quem é o quarterback para os Panthers?") is None
+    assert reason("Which NFL team represented the AFC at Super Bowl 50?",
+                  "Qual equipe da NFL representou a AFC no Super Bowl 50?") is None
+    # a copy of the source is "untranslated"; a title of names copied is fine
+    assert reason("What does the User Datagram Protocol guarantee?",
+                  "What does the User Datagram Protocol guarantee?") == "untranslated"
+    assert reason("Super Bowl 50", "Super Bowl 50") is None
+
+
+def test_entity_lost_and_translated_names() -> None:
+    src = "What year was Casimir Pulaski born in Warsaw?"
+    assert reason(src, "Que ano nasceu em Varsóvia?") == "entity lost"
+    assert reason(src, "Em que ano Casimir Pulaski nasceu em Varsóvia?") is None
+    # a one-word name translated ("Henry" -> "Henrique") is not lost: the back-translation has it
+    s2, o2 = "Which successor to Henry resumed persecution of the Huguenots?", \
+        "Qual sucessor de Henrique retomou a perseguição dos huguenotes?"
+    assert reason(s2, o2, "Which successor of Henry resumed the persecution of the Huguenots?", roundtrip=True) is None
+    assert reason("How old was Newton in Super Bowl 50?", "Quantos anos tinha em Super Bowl 50?",
+                  "How old was it in Super Bowl 50?", roundtrip=True) == "entity lost"
+    assert reason("Moscow (Москва) is the capital of Russia.", "Moscovo é a capital da Rússia.") == "entity lost"
+
+
+def test_every_signal_can_be_switched_off() -> None:
+    src, out = "The tower was erected to its full 187 feet (57 m).", "A torre foi erguida para os seus 5 pés (57 m)."
+    assert reason(src, out, numbers=False) is None
+    pulaski = ("What year was Casimir Pulaski born in Warsaw?", "Que ano nasceu em Varsóvia?")
+    assert reason(*pulaski, entities=False) == "content lost"  # 60% of the length: also caught by length loss
+    assert reason(*pulaski, entities=False, length_loss=False) is None
+    long_src = "The committee met in the old city hall to discuss the new bridge over the river."
+    short = "O comitê reuniu-se na prefeitura."
+    assert reason(long_src, short) == "content lost"
+    assert reason(long_src, short, length_loss=False) is None
+    assert reason(long_src, long_src, untranslated=False, langid=False) is None
+
+
+# --- the card's quality section and `mt-aug inspect` -------------------------------------------
+
+QUALITY = {
+    "gate_version": "2", "settings": "abc", "judged": 120,
+    "dropped": {"number changed": 2, "entity lost": 1}, "signals": {"number changed": 2, "entity lost": 3},
+    "roundtrip": {"scored": 110, "threshold": 30.0, "chrf": {"p10": 41.0, "p25": 55.2, "median": 68.0, "p75": 80.1,
+                                                             "p90": 91.0}, "histogram": {"20-30": 4, "60-70": 50}},
+    "worst": [{"source": "The tower was erected to its full 187 feet (57 m).",
+               "output": "A torre foi erguida para os seus 5 pés completos (57 m).", "reason": "number changed",
+               "chrf": 48.2}],
+}
+
+
+def test_card_quality_section_renders_reasons_distribution_and_examples() -> None:
+    text = _quality_section({"pt": {"quality": QUALITY, "views_dropped": {"quality:number changed": 7}},
+                             "de": {"segments": 3}})
+    assert "### pt (Portuguese)" in text and "de (German)" not in text
+    assert "| number changed | 2 | 7 | 2 |" in text
+    assert "| entity lost | 1 | 0 | 3 |" in text
+    assert "median 68.0" in text and "20-30: 4" in text
+    assert "5 pés completos (57 m)." in text
+    assert _quality_section({"pt": {"segments": 1}}) == ""  # no quality fields: no section
+
+
+def _fake_build(root: Path) -> Path:
+    build = root / "b1"
+    files = []
+    for lang, q, p in (("pt", "Quem é o quarterback para os Panthers?", "Os Panthers jogaram bem."),
+                       ("en", "Who is the quarterback for the Panthers?", "The Panthers played well.")):
+        rel = f"mono/{lang}/part-00000.arrow"
+        (build / rel).parent.mkdir(parents=True)
+        row = {"batch_id": "b0", "query": q, "query_lang": lang, "passage": p, "passage_title": "T",
+               "passage_lang": lang, "pair_id": "squad:1", "passage_id": "p1", "source": "squad"}
+        with pa.OSFile(str(build / rel), "wb") as f, pa.ipc.new_stream(f, SHARD_SCHEMA) as w:
+            w.write_table(pa.Table.from_pylist([row], schema=SHARD_SCHEMA))
+        files.append({"path": rel, "kind": "mono", "group": lang, "rows": 1, "batches": 1})
+    (build / "manifest.json").write_text(json.dumps({"languages": ["en", "pt"], "files": files}), encoding="utf-8")
+    drops = [{"stage": "quality", "source": "squad", "id": "2", "reason": "quality:number changed", "lang": "pt",
+              "segment": "The tower was erected to its full 187 feet (57 m).",
+              "output": "A torre foi erguida para os seus 5 pés completos (57 m).",
+              "evidence": "numbers missing ['187'] changed ['5']"},
+             {"stage": "quality", "source": "squad", "id": "3", "reason": "quality:entity lost", "lang": "pt",
+              "segment": "What year was Casimir Pulaski born in Warsaw?", "output": "Que ano nasceu em Varsóvia?"}]
+    (build / "drops.jsonl").write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in drops), encoding="utf-8")
+    return build
+
+
+def test_inspect_shows_dropped_and_kept_side_by_side(tmp_path: Path) -> None:
+    build = _fake_build(tmp_path)
+    r = CliRunner().invoke(app, ["inspect", str(build), "--lang", "pt", "--width", "200"])
+    assert r.exit_code == 0, r.output
+    assert "[dropped] squad:2  reason: number changed  (numbers missing ['187'] changed ['5'])" in r.output
+    line = next(x for x in r.output.splitlines() if "187 feet" in x)
+    assert line.startswith("en: The tower") and "| pt: A torre foi erguida" in line  # side by side
+    assert "Who is the quarterback for the Panthers?" in r.output and "Quem é o quarterback" in r.output
+    r = CliRunner().invoke(app, ["inspect", str(build), "--lang", "pt", "--reason", "entity"])
+    assert "Pulaski" in r.output and "187" not in r.output and "quarterback" not in r.output
+    r = CliRunner().invoke(app, ["inspect", str(build), "--lang", "de"])
+    assert r.exit_code == 2 and "mt-aug: error: --lang: 'de' is not a target language" in r.output
+    r = CliRunner().invoke(app, ["inspect", str(tmp_path / "nope"), "--lang", "pt"])
+    assert r.exit_code == 2 and "no manifest.json" in r.output
