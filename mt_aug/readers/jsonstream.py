@@ -1,7 +1,9 @@
-"""Stream the elements of a top-level JSON array without loading the file whole.
+"""Stream the elements of a top-level JSON array (or of the array under one key of the
+top-level object) without loading the file whole.
 
-DPR's retriever-training files are one JSON list (NQ train is about 8 GB), so `json.load`
-would hold every record at once. `ijson` is the library for this but is not a dependency;
+DPR's retriever-training files are one JSON list (NQ train is about 8 GB) and SQuAD-shaped
+files one object whose "data" list holds every article, so `json.load` would hold every
+record at once. `ijson` is the library for this but is not a dependency;
 the standard library's `JSONDecoder.raw_decode` parses one element at a time from a
 sliding text buffer, which keeps memory at one chunk plus one record.
 """
@@ -12,7 +14,7 @@ import codecs
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +48,7 @@ class _Text:
     def __init__(self, path: Path, *, strict_utf8: bool) -> None:
         self.path = path
         self.f = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self.strict_utf8 = strict_utf8
         errors = "strict" if strict_utf8 else "surrogateescape"
         self.decoder = codecs.getincrementaldecoder("utf-8-sig")(errors=errors)
         self.buf = ""
@@ -55,6 +58,10 @@ class _Text:
         # text already dropped), so numbering each element costs only the text since the last.
         self.cur_pos = 0
         self.cur_line = 1
+        # For columns on long lines (a generated JSON file is often one line): characters
+        # dropped so far, and the file offset of the last newline among them (-1: none).
+        self.dropped = 0
+        self.last_newline = -1
         self.dirty = False  # the buffer holds undecodable bytes (non-strict mode)
 
     def more(self) -> bool:
@@ -71,7 +78,7 @@ class _Text:
             line = self.line_at(len(self.buf)) + raw[: max(exc.start - pending, 0)].count(b"\n")
             raise SourceError(f"{self.path}: not UTF-8: byte offset {offset} (line {line}): {exc.reason}") from None
         self.bytes_read += len(raw)
-        if not self.dirty and _SURROGATE.search(text):
+        if not self.strict_utf8 and not self.dirty and _SURROGATE.search(text):  # strict: none can be there
             self.dirty = True
         self.buf += text
         self.eof = final
@@ -81,6 +88,10 @@ class _Text:
         """Drop buf[:pos]; returns the new position (0)."""
         if pos:
             self.line_at(pos)
+            newline = self.buf.rfind("\n", 0, pos)
+            if newline >= 0:
+                self.last_newline = self.dropped + newline
+            self.dropped += pos
             self.cur_pos -= pos
             self.buf = self.buf[pos:]
             if self.dirty and not _SURROGATE.search(self.buf):
@@ -96,7 +107,9 @@ class _Text:
 
     def line_col(self, pos: int) -> tuple[int, int]:
         """For messages only: the column costs a scan back to the line start."""
-        return self.line_at(pos), pos - (self.buf.rfind("\n", 0, pos) + 1) + 1
+        newline = self.buf.rfind("\n", 0, pos)
+        col = pos - newline if newline >= 0 else self.dropped + pos - self.last_newline
+        return self.line_at(pos), col
 
     def skip_ws(self, pos: int) -> int:
         """Position of the next non-whitespace character, reading more as needed (len(buf) at EOF)."""
@@ -109,79 +122,179 @@ class _Text:
         self.f.close()
 
 
+def _decode(text: _Text, decoder: json.JSONDecoder, pos: int) -> tuple[Any, int] | json.JSONDecodeError:
+    """The JSON value at `pos` and the position after it, reading more of the file while the
+    value may go on; the decoder's error once more text cannot help (or past the size limit)."""
+    while True:
+        try:
+            value, end = decoder.raw_decode(text.buf, pos)
+            # A value that ends exactly at the buffer's end (a number) may go on.
+            if end < len(text.buf) or not text.more():
+                return value, end
+        except json.JSONDecodeError as exc:
+            # Maybe the value continues in the next chunk.
+            if len(text.buf) - pos < MAX_RECORD_CHARS and text.more():
+                continue
+            return exc
+
+
+def _unfinished(text: _Text, exc: json.JSONDecodeError) -> bool:
+    """The error is where the text runs out: the value is fine so far (too long, or truncated)."""
+    return exc.pos >= len(text.buf.rstrip()) or exc.msg.startswith("Unterminated string")
+
+
+def _got(text: _Text, pos: int) -> str:
+    return "the end of the file (truncated?)" if pos >= len(text.buf) else repr(text.buf[pos])
+
+
 def iter_json_array(path: Path, *, what: str = "a JSON list of records", strict_utf8: bool = True,
-                    keep_going_at_truncation: bool = False) -> Iterator[JsonElement]:
-    """Yield every element of the JSON array that is `path`'s whole content.
+                    keep_going_at_truncation: bool = False, key: str | None = None) -> Iterator[JsonElement]:
+    """Yield every element of the JSON array that is `path`'s whole content, or with `key`,
+    of the array under that key of the top-level object (SQuAD's ``{"data": [...]}``; the
+    object's other members are parsed and skipped).
 
     Raises SourceError naming the file, line and column for a wrong top level, invalid JSON
     or a non-UTF-8 byte (with `strict_utf8`; otherwise such elements are flagged). A file
     that ends inside an element raises, or with `keep_going_at_truncation` yields that last
-    element as `JsonElement(value=SourceError(...))` and stops."""
+    element as `JsonElement(value=SourceError(...))` and stops.
+
+    With `key`, `what` names the format ("SQuAD JSON"): a wrong top level reads "<file>: not
+    <what>: expected an object with a '<key>' list at the top level (...)", and invalid JSON
+    "<file>: invalid JSON at line L, column C: <why> (in <key>[i], from line N)"."""
     text = _Text(path, strict_utf8=strict_utf8)
     decoder = json.JSONDecoder()
     try:
         pos = text.skip_ws(0)
-        if pos >= len(text.buf) or text.buf[pos] != "[":
-            got = "an empty file" if pos >= len(text.buf) else repr(text.buf[pos])
-            line, col = text.line_col(pos)
-            raise SourceError(f"{path}: line {line}, column {col}: expected {what} (a '[' at the top level), got {got}")
-        pos = text.skip_ws(pos + 1)
-        index = 0
-        if pos < len(text.buf) and text.buf[pos] == "]":
-            pos += 1
+        if key is None:
+            if pos >= len(text.buf) or text.buf[pos] != "[":
+                got = "an empty file" if pos >= len(text.buf) else repr(text.buf[pos])
+                line, col = text.line_col(pos)
+                raise SourceError(f"{path}: line {line}, column {col}: expected {what} (a '[' at the top level), got {got}")
+            pos = yield from _elements(text, decoder, pos, path, None, keep_going_at_truncation)
+            trailing = "the list"
         else:
-            while True:
-                if pos > CHUNK_BYTES:
-                    pos = text.compact(pos)
-                line = text.line_at(pos)
-                while True:
-                    try:
-                        value, end = decoder.raw_decode(text.buf, pos)
-                        # An element that ends exactly at the buffer's end (a number) may go on.
-                        if end < len(text.buf) or not text.more():
-                            break
-                    except json.JSONDecodeError as exc:
-                        # Maybe the element continues in the next chunk.
-                        if len(text.buf) - pos < MAX_RECORD_CHARS and text.more():
-                            continue
-                        eline, ecol = text.line_col(exc.pos)
-                        unfinished = exc.pos >= len(text.buf.rstrip()) or exc.msg.startswith("Unterminated string")
-                        if unfinished and not text.eof:
-                            # valid so far, but longer than any record should be: say so, not "invalid JSON"
-                            raise SourceError(
-                                f"{path}: record {index} (line {line}): over the record size limit: more than "
-                                f"{MAX_RECORD_CHARS // (1 << 20) or MAX_RECORD_CHARS} "
-                                f"{'MiB' if MAX_RECORD_CHARS >= 1 << 20 else 'characters'} without its end "
-                                f"(limit: mt_aug.readers.jsonstream.MAX_RECORD_CHARS)") from None
-                        truncated = text.eof and unfinished
-                        ends = " (the file ends inside this record: truncated?)" if truncated else ""
-                        err = SourceError(f"{path}: record {index} (line {line}): invalid JSON at line {eline}, "
-                                          f"column {ecol}: {json_error(exc)}{ends}")
-                        if truncated and keep_going_at_truncation:
-                            yield JsonElement(index, line, err, False)
-                            return
-                        raise err from None
-                bad = text.dirty and _SURROGATE.search(text.buf, pos, end) is not None
-                yield JsonElement(index, line, value, bad)
-                index += 1
-                pos = text.skip_ws(end)
-                if pos < len(text.buf) and text.buf[pos] == ",":
-                    pos = text.skip_ws(pos + 1)
-                    continue
-                if pos < len(text.buf) and text.buf[pos] == "]":
-                    pos += 1
-                    break
-                eline, ecol = text.line_col(pos)
-                got = "the end of the file (truncated?)" if pos >= len(text.buf) else repr(text.buf[pos])
-                err = SourceError(f"{path}: after record {index - 1}: line {eline}, column {ecol}: "
-                                  f"expected ',' or ']', got {got}")
-                if pos >= len(text.buf) and keep_going_at_truncation:
-                    log.warning("%s", err)
-                    return
-                raise err
+            pos = yield from _members(text, decoder, pos, path, key, what)
+            trailing = "the top-level object"
         pos = text.skip_ws(pos)
         if pos < len(text.buf):
             eline, ecol = text.line_col(pos)
-            raise SourceError(f"{path}: line {eline}, column {ecol}: unexpected text after the end of the list")
+            raise SourceError(f"{path}: line {eline}, column {ecol}: unexpected text after the end of {trailing}")
     finally:
         text.close()
+
+
+def _members(text: _Text, decoder: json.JSONDecoder, pos: int, path: Path, key: str,
+             what: str) -> Generator[JsonElement, None, int]:
+    """The top-level object: yield the elements of the array under `key`, parse the other
+    members; the position after the object."""
+    def shape(why: str, at: int) -> SourceError:
+        line, col = text.line_col(at)
+        return SourceError(f"{path}: not {what}: expected an object with a {key!r} list at the top level "
+                           f"(line {line}, column {col}: {why})")
+
+    def invalid(at: int, why: str) -> SourceError:
+        line, col = text.line_col(at)
+        return SourceError(f"{path}: invalid JSON at line {line}, column {col}: {why}")
+
+    if pos >= len(text.buf) or text.buf[pos] != "{":
+        raise shape("an empty file" if pos >= len(text.buf) else f"got {text.buf[pos]!r}", pos)
+    pos = text.skip_ws(pos + 1)
+    found = False
+    if pos < len(text.buf) and text.buf[pos] == "}":
+        raise shape(f"no {key!r} key", pos)
+    while True:
+        if pos > CHUNK_BYTES:
+            pos = text.compact(pos)
+        if pos >= len(text.buf) or text.buf[pos] != '"':
+            raise invalid(pos, f"expected a property name in double quotes, got {_got(text, pos)}")
+        got = _decode(text, decoder, pos)
+        if isinstance(got, json.JSONDecodeError):
+            raise invalid(got.pos, json_error(got)) from None
+        name, pos = got
+        pos = text.skip_ws(pos)
+        if pos >= len(text.buf) or text.buf[pos] != ":":
+            raise invalid(pos, f"expected ':' after a property name, got {_got(text, pos)}")
+        pos = text.skip_ws(pos + 1)
+        if name == key:
+            if found:
+                raise invalid(pos, f"a second {key!r} key")
+            if pos >= len(text.buf) or text.buf[pos] != "[":
+                raise shape(f"{key!r} is not a list" if pos < len(text.buf) else f"got {_got(text, pos)}", pos)
+            found = True
+            pos = yield from _elements(text, decoder, pos, path, key, False)
+        else:
+            if pos >= len(text.buf):
+                raise invalid(pos, f"expected a value, got {_got(text, pos)}")
+            got = _decode(text, decoder, pos)
+            if isinstance(got, json.JSONDecodeError):
+                raise invalid(got.pos, json_error(got)) from None
+            pos = got[1]
+        pos = text.skip_ws(pos)
+        if pos < len(text.buf) and text.buf[pos] == ",":
+            pos = text.skip_ws(pos + 1)
+            continue
+        if pos < len(text.buf) and text.buf[pos] == "}":
+            if not found:
+                raise shape(f"no {key!r} key", pos)
+            return pos + 1
+        raise invalid(pos, f"expected ',' or '}}' after a member of the top-level object, got {_got(text, pos)}")
+
+
+def _elements(text: _Text, decoder: json.JSONDecoder, pos: int, path: Path, key: str | None,
+              keep_going_at_truncation: bool) -> Generator[JsonElement, None, int]:
+    """Yield the elements of the array that opens at `pos`; the position after it."""
+    pos = text.skip_ws(pos + 1)
+    index = 0
+    if pos < len(text.buf) and text.buf[pos] == "]":
+        return pos + 1
+    while True:
+        if pos > CHUNK_BYTES:
+            pos = text.compact(pos)
+        line = text.line_at(pos)
+        label = f"record {index}" if key is None else f"{key}[{index}]"
+        got = _decode(text, decoder, pos)
+        if isinstance(got, json.JSONDecodeError):
+            exc = got
+            eline, ecol = text.line_col(exc.pos)
+            unfinished = _unfinished(text, exc)
+            if unfinished and not text.eof:
+                # valid so far, but longer than any record should be: say so, not "invalid JSON"
+                raise SourceError(
+                    f"{path}: {label} (line {line}): over the record size limit: more than "
+                    f"{MAX_RECORD_CHARS // (1 << 20) or MAX_RECORD_CHARS} "
+                    f"{'MiB' if MAX_RECORD_CHARS >= 1 << 20 else 'characters'} without its end "
+                    f"(limit: mt_aug.readers.jsonstream.MAX_RECORD_CHARS)") from None
+            truncated = text.eof and unfinished
+            ends = " (the file ends inside this record: truncated?)" if truncated else ""
+            if key is None:
+                err = SourceError(f"{path}: {label} (line {line}): invalid JSON at line {eline}, "
+                                  f"column {ecol}: {json_error(exc)}{ends}")
+            else:
+                err = SourceError(f"{path}: invalid JSON at line {eline}, column {ecol}: {json_error(exc)}{ends} "
+                                  f"(in {label}, from line {line})")
+            if truncated and keep_going_at_truncation:
+                yield JsonElement(index, line, err, False)
+                return len(text.buf)
+            raise err from None
+        value, end = got
+        bad = text.dirty and _SURROGATE.search(text.buf, pos, end) is not None
+        yield JsonElement(index, line, value, bad)
+        index += 1
+        pos = text.skip_ws(end)
+        if pos < len(text.buf) and text.buf[pos] == ",":
+            pos = text.skip_ws(pos + 1)
+            continue
+        if pos < len(text.buf) and text.buf[pos] == "]":
+            return pos + 1
+        eline, ecol = text.line_col(pos)
+        got_ = _got(text, pos)
+        if key is None:
+            err = SourceError(f"{path}: after record {index - 1}: line {eline}, column {ecol}: "
+                              f"expected ',' or ']', got {got_}")
+        else:
+            err = SourceError(f"{path}: invalid JSON at line {eline}, column {ecol}: expected ',' or ']' "
+                              f"after {key}[{index - 1}], got {got_}")
+        if pos >= len(text.buf) and keep_going_at_truncation:
+            log.warning("%s", err)
+            return len(text.buf)
+        raise err

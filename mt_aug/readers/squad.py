@@ -1,4 +1,5 @@
-"""SQuAD-format JSON (SQuAD 1.1 and 2.0; XQuAD and MLQA use the same shape)."""
+"""SQuAD-format JSON (SQuAD 1.1 and 2.0; XQuAD and MLQA use the same shape), streamed one
+article at a time."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from mt_aug.accounting import Ledger
 from mt_aug.config import SourceConfig
 from mt_aug.readers import SourceError
 from mt_aug.readers.common import Progress, make_pair, malformed
+from mt_aug.readers.jsonstream import iter_json_array
 from mt_aug.schema import Drop, QAPair
 
 
@@ -30,55 +32,55 @@ def load_json(path: Path) -> Any:
         raise SourceError(f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
 
 
-def iter_squad_records(doc: Any, where: str) -> Iterator[tuple[str, dict[str, Any], str, str]]:
-    """Yield (location, qa record, title, context) for every question of a SQuAD document.
-
-    Raises SourceError on a wrong overall shape; a malformed *question* is yielded with its
-    location and left for the caller to judge."""
-    if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
-        raise SourceError(f"{where}: not SQuAD JSON: expected an object with a 'data' list at the top level")
-    for ai, article in enumerate(doc["data"]):
-        if not isinstance(article, dict) or not isinstance(article.get("paragraphs"), list):
-            raise SourceError(f"{where}: data[{ai}]: expected an object with a 'paragraphs' list")
-        title = article.get("title") or ""
-        for pi, para in enumerate(article["paragraphs"]):
-            loc = f"data[{ai}].paragraphs[{pi}]"
-            if not isinstance(para, dict) or not isinstance(para.get("context"), str) or not isinstance(para.get("qas"), list):
-                raise SourceError(f"{where}: {loc}: expected an object with a 'context' string and a 'qas' list")
-            for qi, qa in enumerate(para["qas"]):
-                yield f"{loc}.qas[{qi}]", qa, str(title), para["context"]
-
-
 def _answers(qa: dict[str, Any]) -> tuple[str, ...]:
-    out = []
-    for a in qa.get("answers") or []:
-        if isinstance(a, dict) and isinstance(a.get("text"), str):
-            out.append(a["text"])
-    return tuple(dict.fromkeys(out))
+    answers = qa.get("answers")
+    if not answers:
+        return ()
+    out = [a["text"] for a in answers if isinstance(a, dict) and isinstance(a.get("text"), str)]
+    return tuple(dict.fromkeys(out)) if len(out) > 1 else tuple(out)
 
 
 def read(source: SourceConfig, ledger: Ledger) -> Iterator[QAPair]:
+    """The questions of a SQuAD file, one article in memory at a time (the file is streamed).
+
+    Raises SourceError naming the file and where for invalid JSON, a byte that is not UTF-8
+    or a wrong shape (not an object with a 'data' list of articles with 'paragraphs' lists of
+    objects with a 'context' string and a 'qas' list); a malformed question is handled by
+    `malformed` (raise when strict, else dropped and counted)."""
     assert source.path is not None, "a source with `dataset` is read by the Hugging Face reader"
     path = Path(source.path)
-    doc = load_json(path)
-    progress = Progress(source.name)
-    for loc, qa, title, context in iter_squad_records(doc, str(path)):
-        ledger.read(source.name)
-        progress.tick()
-        if not isinstance(qa, dict):
-            _malformed(source, ledger, path, loc, "", "expected an object")
-            continue
-        rid = qa.get("id")
-        missing = [k for k in ("id", "question") if not isinstance(qa.get(k), str)]
-        if missing:
-            _malformed(source, ledger, path, loc, str(rid or loc), f"missing or non-string key {missing[0]!r}")
-            continue
-        if qa.get("is_impossible") and not source.keep_unanswerable:
-            ledger.reject(Drop("collect", source.name, rid, "unanswerable"))
-            continue
-        pair = make_pair(source, rid, qa["question"], title, context, _answers(qa), ledger)
-        if pair is not None:
-            yield pair
+    name = source.name
+    keep_unanswerable = source.keep_unanswerable
+    progress = Progress(name)
+    for article in iter_json_array(path, what="SQuAD JSON", key="data"):
+        ai, doc = article.index, article.value
+        if not isinstance(doc, dict) or not isinstance(doc.get("paragraphs"), list):
+            raise SourceError(f"{path}: data[{ai}]: expected an object with a 'paragraphs' list")
+        title = str(doc.get("title") or "")
+        for pi, para in enumerate(doc["paragraphs"]):
+            if not isinstance(para, dict) or not isinstance(para.get("context"), str) or not isinstance(para.get("qas"), list):
+                raise SourceError(f"{path}: data[{ai}].paragraphs[{pi}]: expected an object with a 'context' string "
+                                  "and a 'qas' list")
+            context, qas = para["context"], para["qas"]
+            ledger.read(name, len(qas))
+            progress.tick(len(qas))
+            for qi, qa in enumerate(qas):
+                if not isinstance(qa, dict):
+                    loc = f"data[{ai}].paragraphs[{pi}].qas[{qi}]"
+                    _malformed(source, ledger, path, loc, "", "expected an object")
+                    continue
+                rid, question = qa.get("id"), qa.get("question")
+                if not isinstance(rid, str) or not isinstance(question, str):
+                    loc = f"data[{ai}].paragraphs[{pi}].qas[{qi}]"
+                    missing = "id" if not isinstance(rid, str) else "question"
+                    _malformed(source, ledger, path, loc, str(rid or loc), f"missing or non-string key {missing!r}")
+                    continue
+                if not keep_unanswerable and qa.get("is_impossible"):
+                    ledger.reject(Drop("collect", name, rid, "unanswerable"))
+                    continue
+                pair = make_pair(source, rid, question, title, context, _answers(qa), ledger)
+                if pair is not None:
+                    yield pair
 
 
 def _malformed(source: SourceConfig, ledger: Ledger, path: Path, loc: str, rid: str, why: str) -> None:
