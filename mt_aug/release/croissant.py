@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from mt_aug.release.card import config_names
@@ -66,23 +67,33 @@ FIELDS = {
 }
 
 
-def croissant(manifest: dict[str, Any]) -> dict[str, Any]:
+PARQUET = "application/x-parquet"
+
+
+def croissant(manifest: dict[str, Any], *, files: list[dict[str, Any]] | None = None,
+              encoding_format: str = ARROW_STREAM, extension: str = "arrow",
+              extra_record_sets: Sequence[tuple[str, str, str, dict[str, tuple[str, str]]]] = ()) -> dict[str, Any]:
+    """The build's metadata (its Arrow shards), or with `files` (path, sha256), `encoding_format`
+    and `extension` that of an export of it (mt_aug.release.export: Parquet, which
+    mlcroissant's `records()` reads). `extra_record_sets`: (name, file, description, {column:
+    (description, dataType)}) for single-file record sets (the export's schedule)."""
     m = manifest
     licenses = sorted({s.get("license") or "unknown" for s in m["sources"].values()})
     distribution: list[dict[str, Any]] = []
-    for f in m["files"]:
+    for f in m["files"] if files is None else files:
         distribution.append({
             "@type": "cr:FileObject",
             "@id": f["path"],
             "name": f["path"],
             "contentUrl": f["path"],
-            "encodingFormat": ARROW_STREAM,
+            "encodingFormat": encoding_format,
             "sha256": f["sha256"],
         })
     record_sets = []
     for name, glob in config_names(m):
         fs_id = f"{name}-files"
-        distribution.append({"@type": "cr:FileSet", "@id": fs_id, "name": fs_id, "encodingFormat": ARROW_STREAM,
+        glob = glob.removesuffix(".arrow") + f".{extension}"
+        distribution.append({"@type": "cr:FileSet", "@id": fs_id, "name": fs_id, "encodingFormat": encoding_format,
                              "includes": glob})
         record_sets.append({
             "@type": "cr:RecordSet",
@@ -94,6 +105,15 @@ def croissant(manifest: dict[str, Any]) -> dict[str, Any]:
                 {"@type": "cr:Field", "@id": f"{name}/{col}", "name": col, "description": desc,
                  "dataType": "sc:Text", "source": {"fileSet": {"@id": fs_id}, "extract": {"column": col}}}
                 for col, desc in FIELDS.items()
+            ],
+        })
+    for name, path, desc, fields in extra_record_sets:
+        record_sets.append({
+            "@type": "cr:RecordSet", "@id": name, "name": name, "description": desc,
+            "field": [
+                {"@type": "cr:Field", "@id": f"{name}/{col}", "name": col, "description": d,
+                 "dataType": dtype, "source": {"fileObject": {"@id": path}, "extract": {"column": col}}}
+                for col, (d, dtype) in fields.items()
             ],
         })
     return {

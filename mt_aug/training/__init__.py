@@ -1,1 +1,33 @@
-"""The consumer API: what a trainer calls to read a build."""
+"""The consumer API: what a trainer calls to read a build.
+
+- `train_dataset(build_dir)`: every row, memory-mapped (`datasets.Dataset`);
+- `HybridBatchSampler(build_dir, mono_ratio=None, seed=None)`: one packed batch per step;
+- `read_batches(build_dir)`: whole batches as Arrow record batches in schedule order.
+
+Imported lazily, so `from mt_aug.training import read_batches` does not load torch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["BuildLayoutError", "HybridBatchSampler", "read_batches", "train_dataset"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "HybridBatchSampler":
+        from mt_aug.training.sampler import HybridBatchSampler
+
+        return HybridBatchSampler
+    if name == "train_dataset":
+        from mt_aug.training.dataset import train_dataset
+
+        return train_dataset
+    if name == "read_batches":
+        from mt_aug.training.consume import read_batches
+
+        return read_batches
+    if name == "BuildLayoutError":
+        from mt_aug.training.layout import BuildLayoutError
+
+        return BuildLayoutError
+    raise AttributeError(f"module 'mt_aug.training' has no attribute {name!r}")

@@ -1,0 +1,162 @@
+"""The order of a build's packed batches in one training epoch: pure functions over arrays.
+
+Every step is one packed batch per process. With N processes, a step is N consecutive
+batches of the sequence (what accelerate's `BatchSamplerShard` hands rank i: batch
+`step * N + i`), so the sequence is built step by step: all N batches of a step are of one
+kind, and (where the build can serve it) no `pair_id` occurs in two of them, nor a
+`passage_id` where avoidable, so negatives gathered across ranks are not false negatives.
+The number of steps of each kind keeps the mono share; within a kind, groups (languages,
+language pairs) are spread out."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+EPS = 1e-9
+LOOKAHEAD = 256  # batches scanned for a step free of shared passages before settling for distinct pairs
+
+
+@dataclass(frozen=True)
+class EpochPlan:
+    order: np.ndarray  # indices of scheduled batches, step-major
+    mono_steps: int
+    cross_steps: int
+    dropped: int  # batches of the build left out of this epoch (ratio, multiple of N, conflicts)
+
+
+def kind_counts(n_mono: int, n_cross: int, ratio: float | None) -> tuple[int, int]:
+    """How many mono and cross batches an epoch uses: all of them at the build's ratio (None),
+    else the largest selection whose mono share is `ratio`."""
+    if ratio is None:
+        return n_mono, n_cross
+    size = min(n_mono / ratio, n_cross / (1 - ratio))
+    return min(n_mono, math.floor(size * ratio + EPS)), min(n_cross, math.floor(size * (1 - ratio) + EPS))
+
+
+def kind_sequence(mono_steps: int, cross_steps: int, ratio: float) -> np.ndarray:
+    """True for a mono step: mono while the mono share is behind `ratio` (the rule of the
+    build's schedule, mt_aug.packing.batching.hybrid_order), the other kind once one runs out."""
+    out = np.empty(mono_steps + cross_steps, bool)
+    used = 0
+    for step in range(len(out)):
+        mono = used < ratio * (step + 1) - EPS
+        if mono and used == mono_steps:
+            mono = False
+        elif not mono and step - used == cross_steps:
+            mono = True
+        out[step] = mono
+        used += mono
+    return out
+
+
+def spread(group: np.ndarray, batches: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """`batches` (all of one kind; `group[b]` their group) shuffled within each group, then
+    interleaved so that every group is at the same fraction of its batches at any point."""
+    if len(batches) == 0:
+        return batches
+    g = group[batches]
+    codes, inverse, counts = np.unique(g, return_inverse=True, return_counts=True)
+    tie = rng.permutation(len(codes))  # which group goes first when fractions tie
+    out_key = np.empty(len(batches))
+    shuffled = np.empty_like(batches)
+    pos = 0
+    for c in range(len(codes)):
+        members = batches[inverse == c]
+        shuffled[pos : pos + len(members)] = rng.permutation(members)
+        out_key[pos : pos + len(members)] = (np.arange(len(members)) + 0.5) / len(members)
+        pos += len(members)
+    group_rank = np.repeat(tie, counts)
+    return shuffled[np.lexsort((group_rank, out_key))]
+
+
+def _fill(queue: np.ndarray, taken: np.ndarray, head: int, world: int, pairs: list[set[int]],
+          passages: list[set[int]] | None) -> list[int] | None:
+    """Choose `world` untaken batches from `queue` starting at its first untaken one: first
+    those sharing neither pair nor passage with the step, then any sharing no pair."""
+    first = int(queue[head])
+    chosen = [first]
+    used_pairs = set(pairs[first])
+    if passages is not None:
+        used_passages = set(passages[first])
+        scanned = 0
+        for b in queue[head + 1 :]:
+            b = int(b)
+            if taken[b] or b in chosen:
+                continue
+            scanned += 1
+            if scanned > LOOKAHEAD:
+                break
+            if used_pairs.isdisjoint(pairs[b]) and used_passages.isdisjoint(passages[b]):
+                chosen.append(b)
+                used_pairs |= pairs[b]
+                used_passages |= passages[b]
+                if len(chosen) == world:
+                    return chosen
+    for b in queue[head + 1 :]:
+        b = int(b)
+        if taken[b] or b in chosen:
+            continue
+        if used_pairs.isdisjoint(pairs[b]):
+            chosen.append(b)
+            used_pairs |= pairs[b]
+            if len(chosen) == world:
+                return chosen
+    return None
+
+
+def plan_epoch(mono: np.ndarray, cross: np.ndarray, ratio: float, *, override: bool, world: int,
+               pair_keys: np.ndarray | None = None, passage_keys: np.ndarray | None = None,
+               num_batches: int | None = None) -> EpochPlan:
+    """One epoch from the preferred order of each kind (`mono`, `cross`: batch indices).
+
+    `override`: `ratio` is another mix than the build's (take the largest selection at that
+    share); else every batch is used. Each kind is cut to a multiple of `world`, the surplus
+    counted in `dropped`. With world > 1, `pair_keys[b]` (and optionally `passage_keys[b]`)
+    are the codes of batch b's rows, used to keep the batches of one step apart."""
+    n_mono, n_cross = kind_counts(len(mono), len(cross), ratio if override else None)
+    n_mono -= n_mono % world
+    n_cross -= n_cross % world
+    queues = {True: mono[:n_mono], False: cross[:n_cross]}
+    total = len(mono) + len(cross)
+    seq = kind_sequence(n_mono // world, n_cross // world, ratio)
+    if world == 1:
+        out = np.empty(len(seq), np.int64)
+        out[seq] = queues[True]
+        out[~seq] = queues[False]
+        return EpochPlan(out, n_mono, n_cross, total - len(out))
+    if pair_keys is None:
+        raise ValueError("pair_keys are needed to order batches for more than one process")
+    size = num_batches if num_batches is not None else int(max(total, 1 + max(mono.max(initial=-1), cross.max(initial=-1))))
+    pairs: list[set[int]] = [set()] * size
+    passages: list[set[int]] | None = [set()] * size if passage_keys is not None else None
+    for b in np.concatenate([queues[True], queues[False]]).tolist():
+        pairs[b] = set(pair_keys[b].tolist())
+        if passages is not None and passage_keys is not None:
+            passages[b] = set(passage_keys[b].tolist())
+    taken = np.zeros(size, bool)
+    head = {True: 0, False: 0}
+    left = {True: n_mono, False: n_cross}  # untaken batches in each queue
+    steps = {True: 0, False: 0}
+    out_list: list[int] = []
+    for want_mono in seq.tolist():
+        kind = want_mono if left[want_mono] >= world else (not want_mono)
+        chosen = None
+        while left[kind] >= world and chosen is None:
+            q = queues[kind]
+            while taken[q[head[kind]]]:
+                head[kind] += 1
+            chosen = _fill(q, taken, head[kind], world, pairs, passages)
+            if chosen is None:  # its first batch conflicts with everything left: leave it out
+                taken[q[head[kind]]] = True
+                left[kind] -= 1
+        if chosen is None:
+            continue  # neither kind can fill a step any more
+        taken[chosen] = True
+        left[kind] -= world
+        steps[kind] += 1
+        out_list.extend(chosen)
+    out = np.asarray(out_list, np.int64)
+    return EpochPlan(out, steps[True] * world, steps[False] * world, total - len(out))
