@@ -334,8 +334,8 @@ class EvalIndex:
             flat.extend(q)
         return self._ngram_hits_flat(flat, array("q", map(len, queries)))
 
-    def _ngram_hits_flat(self, flat_ids: array, query_lens: array) -> dict[int, tuple[int, int]]:  # type: ignore[type-arg]
-        """`_ngram_hits` over the queries' token ids concatenated (int64 array) and their lengths."""
+    def _ngram_hits_flat(self, flat_ids: array[int], query_lens: array[int]) -> dict[int, tuple[int, int]]:
+        """`_ngram_hits` over the queries' token ids concatenated and their lengths (int64 arrays)."""
         if not len(query_lens) or not len(self._gram_hash):
             return {}
         n = self.window
