@@ -49,13 +49,14 @@ def _lowercased_in_target(n: Name) -> bool:
     return len(ws) == 1 and bool(_ADJECTIVE.search(ws[0]))
 
 
-def _capitalized_runs(text: str) -> list[list[str]]:
-    """Runs of capitalized words of a text, not counting the first word of a sentence."""
+def _capitalized_runs(text: str, first: bool = False) -> list[list[str]]:
+    """Runs of capitalized words of a text, not counting the first word of a sentence
+    (unless `first`: the source starts with a name, so may its translation)."""
     runs: list[list[str]] = []
     current: list[str] = []
     for i, m in enumerate(WORD.finditer(text)):
         w = m.group(0)
-        initial = i == 0 or bool(re.search(r"[.!?:;]\s*[\"'«“(]?\s*$", text[: m.start()]))
+        initial = (i > 0 or not first) and (i == 0 or bool(re.search(r"[.!?:;]\s*[\"'«“(]?\s*$", text[: m.start()])))
         if w[:1].isupper() and not initial:
             current.append(w)
         elif current and w.lower() in {"de", "da", "do", "das", "dos", "e", "of", "la", "del", "di", "von", "van"}:
@@ -74,19 +75,22 @@ def lost_names(source: str, output: str, back: str | None = None) -> list[Name]:
     pool = {fold(w) for w in words(output)}
     back_pool = {fold(w) for w in words(back)} if back else set()
     back_acronyms = {w for w in words(back or "") + words(output) if w.isupper() and len(w) >= 2}
-    runs = _capitalized_runs(output)
-    unmatched_runs = [r for r in runs if not any(fold(w) in {fold(x) for n in names(source) for x in n.words}
-                                                 for w in r)]
-    candidates = []
+    found = names(source)
     first_word = next(iter(words(source)), "")
-    for n in names(source):
+    starts_with_name = any(n.words[0] == first_word for n in found)
+    name_pool = {fold(x) for n in found for x in n.words}
+    # the output's capitalized runs that no source name word accounts for
+    unmatched_runs = [r for r in _capitalized_runs(output, starts_with_name)
+                      if not any(fold(w) in name_pool for w in r)]
+    candidates = []
+    for n in found:
         if any(_present(w, pool) for w in n.words):
             continue
         if back is not None:
             initials = "".join(w[0] for w in n.words if w[:1].isupper())
             if any(fold(w) in back_pool for w in n.words) or (len(initials) >= 2 and initials in back_acronyms):
                 continue  # translated and back ("Warsaw" -> "Varsóvia" -> "Warsaw", "United Kingdom" -> "UK")
-        if _lowercased_in_target(n) or n.words[0] == first_word:
+        if _lowercased_in_target(n):
             continue
         candidates.append(n)
     # names translated as names still show as capitalized runs in the output

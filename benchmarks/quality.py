@@ -1,0 +1,340 @@
+"""Quality gate benchmark (issue 13). Prints `name: value` lines.
+
+    .venv/bin/python benchmarks/quality.py [--cache-dir DIR] [--no-external] [--calibrate]
+    .venv/bin/python benchmarks/quality.py --squad-sample 2000    # before/after on SQuAD dev questions
+
+The labelled set (tests/data/quality, see its README):
+- squad_dev_pt.jsonl: ids, source hashes and labels of SQuAD v1.1 dev segments; the English is
+  read from ../shared/data and translated here, deterministically, by Bergamot en->pt (and back
+  pt->en for the round-trip), through a translation cache (--cache-dir);
+- own_pt.jsonl: sentences written for this project with their stored Bergamot output;
+- synthetic_pt.jsonl: corruptions of good own outputs, labelled synthetic (reported apart).
+
+For each signal of the gate, the combined gate (with and without round-trip), the previous
+gate, OpusFilter's usual MT-cleaning filters (LengthRatioFilter, LanguageIDFilter,
+NonZeroNumeralsFilter, TerminalPunctuationFilter, CharacterScoreFilter; run in their own
+environment, OPUSFILTER_PYTHON, default /tmp/venv-opusfilter/bin/python) and
+bicleaner-hardrules (BICLEANER_HARDRULES, default /tmp/venv-bicleaner39/bin/bicleaner-hardrules):
+precision (share of dropped that are bad) and recall (share of bad that are dropped) with
+Wilson 95% intervals. Cost: the gate per 1,000 segments, with and without round-trip, as a
+share of the translation time of the same segments.
+
+Environments for the external tools (they cannot join the pinned project environment):
+    uv venv /tmp/venv-opusfilter --python 3.12 && uv pip install --python /tmp/venv-opusfilter/bin/python \
+        opusfilter==3.3.1 py3langid==0.3.0
+    uv venv /tmp/venv-bicleaner39 --python 3.9 && uv pip install --python /tmp/venv-bicleaner39/bin/python \
+        bicleaner-hardrules==2.10.8 kenlm==0.3.0
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from mt_aug.config import ModelSpec, QualityConfig  # noqa: E402
+from mt_aug.quality.gate import Gate  # noqa: E402
+from mt_aug.translation.base import Translation  # noqa: E402
+
+DATA = ROOT / "tests" / "data" / "quality"
+SQUAD = ROOT.parent / "shared" / "data" / "squad" / "dev-v1.1.json"
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    part: str  # squad-random | squad-searched | own | synthetic
+    source: str
+    output: str
+    back: str | None
+    bad: bool
+    reason: str | None
+    hit_limit: bool = False
+
+
+def sha16(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def squad_segments(ids: set[str] | None = None) -> dict[str, str]:
+    """id -> English segment: q:<question id>, s:<article>:<paragraph>:<segment> (segment_text)."""
+    from mt_aug.translation.segment import segment_text
+
+    data = json.loads(SQUAD.read_text(encoding="utf-8"))["data"]
+    out: dict[str, str] = {}
+    for ai, art in enumerate(data):
+        for pi, para in enumerate(art["paragraphs"]):
+            if ids is None or any(i.startswith(f"s:{ai}:{pi}:") for i in ids):
+                for si, seg in enumerate(segment_text(para["context"], split=True).segments):
+                    out[f"s:{ai}:{pi}:{si}"] = seg
+            for qa in para["qas"]:
+                for si, seg in enumerate(segment_text(qa["question"], split=False).segments):
+                    out[f"q:{qa['id']}" + (f":{si}" if si else "")] = seg
+    return out
+
+
+def translate(segs: Sequence[str], src: str, tgt: str, cache_dir: Path) -> dict[str, Translation]:
+    from mt_aug.translation.cache import TranslationCache
+    from mt_aug.translation.engine import translate_unique
+
+    with TranslationCache(cache_dir / "translations.sqlite") as cache:
+        found, _ = translate_unique(list(segs), spec=ModelSpec(threads=2), src=src, tgt=tgt, cache=cache)
+    return found
+
+
+def load(cache_dir: Path) -> list[Item]:
+    items: list[Item] = []
+    rows = [json.loads(x) for x in (DATA / "squad_dev_pt.jsonl").read_text(encoding="utf-8").splitlines() if x]
+    if SQUAD.is_file():
+        text = squad_segments({r["id"] for r in rows})
+        for r in rows:
+            if sha16(text[r["id"]]) != r["sha256"]:
+                raise SystemExit(f"{r['id']}: the segment's text differs from the labelled one (sha256)")
+        srcs = [text[r["id"]] for r in rows]
+        fw = translate(srcs, "en", "pt", cache_dir)
+        bw = translate(sorted({fw[s].text for s in srcs}), "pt", "en", cache_dir)
+        for r, s in zip(rows, srcs, strict=True):
+            items.append(Item(r["id"], f"squad-{r['part']}", s, fw[s].text, bw[fw[s].text].text,
+                              r["label"] == "bad", r.get("reason"), fw[s].hit_length_limit))
+    else:
+        print(f"# {SQUAD} missing: the SQuAD part is skipped", file=sys.stderr)
+    for name, part in (("own_pt.jsonl", "own"), ("synthetic_pt.jsonl", "synthetic")):
+        for x in (DATA / name).read_text(encoding="utf-8").splitlines():
+            if x:
+                r = json.loads(x)
+                items.append(Item(r["id"], part, r["source"], r["output"], r.get("back"), r["label"] == "bad",
+                                  r.get("reason")))
+    return items
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    if n == 0:
+        return (0.0, 1.0)
+    p = k / n
+    d = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / d
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return (max(0.0, c - h), min(1.0, c + h))
+
+
+def pr(items: Sequence[Item], dropped: Sequence[bool]) -> dict[str, float]:
+    tp = sum(1 for it, d in zip(items, dropped, strict=True) if d and it.bad)
+    nd = sum(dropped)
+    nb = sum(it.bad for it in items)
+    p, r = (tp / nd if nd else float("nan")), (tp / nb if nb else float("nan"))
+    return {"dropped": nd, "tp": tp, "bad": nb, "precision": p, "recall": r,
+            "p_lo": wilson(tp, nd)[0], "p_hi": wilson(tp, nd)[1], "r_lo": wilson(tp, nb)[0], "r_hi": wilson(tp, nb)[1]}
+
+
+def report(name: str, items: Sequence[Item], dropped: Sequence[bool]) -> None:
+    m = pr(items, dropped)
+    print(f"{name}.dropped: {m['dropped']}")
+    print(f"{name}.precision: {m['precision']:.3f} [{m['p_lo']:.3f}, {m['p_hi']:.3f}]")
+    print(f"{name}.recall: {m['recall']:.3f} [{m['r_lo']:.3f}, {m['r_hi']:.3f}]")
+
+
+def gate_verdicts(items: Sequence[Item], cfg: QualityConfig, roundtrip: bool):  # type: ignore[no-untyped-def]
+    gate = Gate(cfg.model_copy(update={"roundtrip": roundtrip}), "en", "pt", ("en", "pt"))
+    return gate.judge([it.source for it in items], [Translation(it.output, it.hit_limit) for it in items],
+                      [it.back for it in items] if roundtrip else None)
+
+
+# The gate before issue 13 (mt_aug/quality/filters.py at 5d8a8d1), for the before/after figures.
+def legacy_check(source: str, out: Translation) -> str | None:
+    from mt_aug.quality.basic import is_empty, repeat_fraction
+    from mt_aug.quality.langid import language_confidence
+
+    text = out.text.strip()
+    if is_empty(source, text):
+        return "empty output"
+    if out.hit_length_limit:
+        return "hit length limit"
+    if repeat_fraction(text, "pt") > 0.5:
+        return "degenerate repetition"
+    if len(source) >= 10 and not 0.3 <= len(text) / len(source) <= 3.0:
+        return "length ratio"
+    if len(source) >= 20:
+        conf, top = language_confidence(text, "pt", ("en", "pt"))
+        if conf < 0.1 and top != "pt":
+            return f"wrong language ({top})"
+    return None
+
+
+def opusfilter(items: Sequence[Item]) -> tuple[dict[str, list[bool]], dict[str, float]] | None:
+    py = os.environ.get("OPUSFILTER_PYTHON", "/tmp/venv-opusfilter/bin/python")
+    if not Path(py).is_file():
+        print(f"# OpusFilter: {py} missing (see the docstring to create its environment)", file=sys.stderr)
+        return None
+    payload = "".join(json.dumps({"src": it.source, "tgt": it.output}) + "\n" for it in items)
+    r = subprocess.run([py, str(ROOT / "benchmarks" / "_opusfilter_run.py"), "en", "pt"], input=payload,
+                       capture_output=True, text=True, timeout=1200)
+    if r.returncode != 0:
+        print(f"# OpusFilter failed: {r.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+        return None
+    lines = [json.loads(x) for x in r.stdout.splitlines() if x.strip()]
+    seconds = lines.pop()["seconds"]
+    names = list(lines[0]) if lines else []
+    return {n: [not row[n] for row in lines] for n in names}, seconds
+
+
+def bicleaner(items: Sequence[Item]) -> tuple[list[bool], float] | None:
+    exe = os.environ.get("BICLEANER_HARDRULES", "/tmp/venv-bicleaner39/bin/bicleaner-hardrules")
+    if not Path(exe).is_file():
+        print(f"# bicleaner-hardrules: {exe} missing", file=sys.stderr)
+        return None
+    with tempfile.TemporaryDirectory() as d:
+        inp, out = Path(d) / "in.tsv", Path(d) / "out.tsv"
+        inp.write_text("".join(f"{it.source.replace(chr(9), ' ')}\t{it.output.replace(chr(9), ' ')}\n"
+                               for it in items), encoding="utf-8")
+        t0 = time.perf_counter()
+        # --disable_lang_ident: its language ID (fastspell) downloads a model, which this offline
+        # machine cannot; --disable_lm_filter/--disable_porn_removal: no models for en-pt offline.
+        r = subprocess.run([exe, "-s", "en", "-t", "pt", "--scol", "1", "--tcol", "2", "--disable_lang_ident",
+                            "--disable_lm_filter", "--disable_porn_removal", "--annotated_output", "-p", "1",
+                            str(inp), str(out)], capture_output=True, text=True, timeout=1200)
+        secs = time.perf_counter() - t0
+        if r.returncode != 0:
+            print(f"# bicleaner-hardrules failed: {r.stderr.strip().splitlines()[-3:]}", file=sys.stderr)
+            return None
+        rows = out.read_text(encoding="utf-8").splitlines()
+    # annotated output: ... <score 0/1> <reason>
+    return [row.split("\t")[2] == "0" for row in rows], secs
+
+
+def cost(items: Sequence[Item], cfg: QualityConfig, n: int, cache_dir: Path) -> None:
+    """Gate seconds per 1,000 segments (without and with round-trip) and translation seconds of
+    the same segments, both from an empty cache."""
+    segs = sorted({it.source for it in items if it.part.startswith("squad")})[:n]
+    if not segs:
+        return
+    with tempfile.TemporaryDirectory() as d:
+        t0 = time.perf_counter()
+        fw = translate(segs, "en", "pt", Path(d))
+        t_tr = time.perf_counter() - t0
+        gate = Gate(cfg, "en", "pt", ("en", "pt"))
+        outs = [fw[s] for s in segs]
+        gate.judge(segs[:5], outs[:5])  # load the language models once, outside the timing
+        t0 = time.perf_counter()
+        gate.judge(segs, outs)
+        t_gate = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        bw = translate(sorted({o.text for o in outs}), "pt", "en", Path(d))
+        rt_gate = Gate(cfg.model_copy(update={"roundtrip": True}), "en", "pt", ("en", "pt"))
+        rt_gate.judge(segs, outs, [bw[o.text].text for o in outs])
+        t_rt = time.perf_counter() - t0
+    k = 1000 / len(segs)
+    print(f"cost.segments: {len(segs)}")
+    print(f"cost.translate_s_per_1k: {t_tr * k:.2f}")
+    print(f"cost.gate_s_per_1k: {t_gate * k:.3f}")
+    print(f"cost.gate_share_of_translation: {t_gate / t_tr:.4f}")
+    print(f"cost.gate_roundtrip_s_per_1k: {(t_gate + t_rt) * k:.2f}")
+    print(f"cost.gate_roundtrip_share_of_translation: {(t_gate + t_rt) / t_tr:.3f}")
+
+
+def calibrate(items: Sequence[Item], cfg: QualityConfig) -> None:
+    """P/R of the combined gate over threshold grids (one knob at a time)."""
+    grids: dict[str, list[object]] = {
+        "roundtrip_min_chrf": [20.0, 25.0, 30.0, 35.0, 40.0, 45.0, 50.0],
+        "length_loss_ratio": [0.4, 0.5, 0.6, 0.7],
+        "untranslated_min_copy": [0.6, 0.7, 0.8, 0.9],
+        "entities_min_words": [1, 2, 3],
+        "langid_min_confidence": [0.05, 0.1, 0.2, 0.3],
+    }
+    for key, values in grids.items():
+        for v in values:
+            for rt in (False, True):
+                vs = gate_verdicts(items, cfg.model_copy(update={key: v}), rt)
+                m = pr(items, [x.reason is not None for x in vs])
+                print(f"calibrate.{key}={v}.roundtrip={rt}: P {m['precision']:.3f} R {m['recall']:.3f} "
+                      f"dropped {m['dropped']}")
+
+
+def squad_sample(n: int, cache_dir: Path) -> None:
+    """The first n SQuAD dev questions translated by Bergamot: drops of the previous gate and of
+    this gate (without and with round-trip), by reason, and the issue's examples."""
+    text = squad_segments()
+    qs = [v for k, v in text.items() if k.startswith("q:")][:n]
+    fw = translate(qs, "en", "pt", cache_dir)
+    outs = [fw[q] for q in qs]
+    old = Counter(legacy_check(q, o) for q, o in zip(qs, outs, strict=True))
+    gate = Gate(QualityConfig(), "en", "pt", ("en", "pt"))
+    new = Counter(v.reason for v in gate.judge(qs, outs))
+    bw = translate(sorted({o.text for o in outs}), "pt", "en", cache_dir)
+    rgate = Gate(QualityConfig(roundtrip=True), "en", "pt", ("en", "pt"))
+    newrt = Counter(v.reason for v in rgate.judge(qs, outs, [bw[o.text].text for o in outs]))
+    print(f"squad_sample.questions: {len(qs)}")
+    for name, c in (("previous_gate", old), ("gate", new), ("gate_roundtrip", newrt)):
+        print(f"squad_sample.{name}.dropped: {sum(v for k, v in c.items() if k is not None)}")
+        for k, v in sorted((k, v) for k, v in c.items() if k is not None):
+            print(f"squad_sample.{name}.{k.replace(' ', '_')}: {v}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cache-dir", type=Path, default=ROOT / ".cache" / "bench-quality")
+    ap.add_argument("--no-external", action="store_true", help="Skip OpusFilter and bicleaner-hardrules.")
+    ap.add_argument("--calibrate", action="store_true")
+    ap.add_argument("--cost-n", type=int, default=200, help="Segments translated from scratch for the cost figures.")
+    ap.add_argument("--squad-sample", type=int, default=0)
+    args = ap.parse_args()
+    if args.squad_sample:
+        squad_sample(args.squad_sample, args.cache_dir)
+        return
+    items = load(args.cache_dir)
+    cfg = QualityConfig()
+    parts = Counter(it.part for it in items)
+    for part, n in sorted(parts.items()):
+        bad = sum(it.bad for it in items if it.part == part)
+        lo, hi = wilson(bad, n)
+        print(f"labelled.{part}: {n} ({bad} bad, share {bad / n:.3f} [{lo:.3f}, {hi:.3f}])")
+        for reason, k in sorted(Counter(it.reason for it in items if it.part == part and it.bad).items()):
+            print(f"labelled.{part}.{reason}: {k}")
+    if args.calibrate:
+        calibrate([it for it in items if it.part != "synthetic"], cfg)
+        return
+    real = [it for it in items if it.part != "synthetic"]
+    syn = [it for it in items if it.part == "synthetic"]
+    for label, subset in (("real", real), ("synthetic", syn)):
+        if not subset:
+            continue
+        no_rt = gate_verdicts(subset, cfg, roundtrip=False)
+        with_rt = gate_verdicts(subset, cfg, roundtrip=True)
+        report(f"{label}.gate", subset, [v.reason is not None for v in no_rt])
+        report(f"{label}.gate_roundtrip", subset, [v.reason is not None for v in with_rt])
+        signals = sorted({f.split(" (")[0] for v in with_rt for f in v.failed})
+        for s in signals:
+            report(f"{label}.signal.{s.replace(' ', '_')}", subset,
+                   [any(f.split(' (')[0] == s for f in v.failed) for v in with_rt])
+        report(f"{label}.previous_gate", subset,
+               [legacy_check(it.source, Translation(it.output, it.hit_limit)) is not None for it in subset])
+        if not args.no_external:
+            got = opusfilter(subset)
+            if got is not None:
+                drops, secs = got
+                for n, d in drops.items():
+                    report(f"{label}.opusfilter.{n}", subset, d)
+                report(f"{label}.opusfilter.all5", subset, [any(x) for x in zip(*drops.values(), strict=True)])
+                if label == "real":
+                    print(f"opusfilter.seconds_per_1k: {sum(secs.values()) * 1000 / len(subset):.3f}")
+            bc = bicleaner(subset)
+            if bc is not None:
+                report(f"{label}.bicleaner_hardrules", subset, bc[0])
+    cost(items, cfg, args.cost_n, args.cache_dir)
+
+
+if __name__ == "__main__":
+    main()
