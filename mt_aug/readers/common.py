@@ -92,7 +92,7 @@ def make_pair(
     passage, passage longer than `max_passage_words`). Control characters and terminal escapes
     are removed first (the record counted under `normalized: control characters`); a question
     or passage that held nothing else is dropped as empty. The caller has counted the read."""
-    cleaned_q = strip_controls(question)
+    cleaned_q = question if question.isprintable() else strip_controls(question)
     passage, passage_changed = _clean_passage(passage)
     title, title_changed = _clean_title(title)
     changed = cleaned_q is not question or passage_changed or title_changed

@@ -32,10 +32,8 @@ def load_json(path: Path) -> Any:
         raise SourceError(f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
 
 
-def _answers(qa: dict[str, Any]) -> tuple[str, ...]:
-    answers = qa.get("answers")
-    if not answers:
-        return ()
+def _answers(answers: Any) -> tuple[str, ...]:
+    """The distinct answer texts of a question's "answers" list (entries without a text string skipped)."""
     out = [a["text"] for a in answers if isinstance(a, dict) and isinstance(a.get("text"), str)]
     return tuple(dict.fromkeys(out)) if len(out) > 1 else tuple(out)
 
@@ -78,7 +76,8 @@ def read(source: SourceConfig, ledger: Ledger) -> Iterator[QAPair]:
                 if not keep_unanswerable and qa.get("is_impossible"):
                     ledger.reject(Drop("collect", name, rid, "unanswerable"))
                     continue
-                pair = make_pair(source, rid, question, title, context, _answers(qa), ledger)
+                answers = qa.get("answers")
+                pair = make_pair(source, rid, question, title, context, _answers(answers) if answers else (), ledger)
                 if pair is not None:
                     yield pair
 
