@@ -36,8 +36,8 @@ except ImportError:  # pragma: no cover - Python < 3.11
     import sre_parse as _sre_parse  # type: ignore[no-redef]
 
 # One step: (needles, pattern or None, old, new). With a pattern: when every needle is in the
-# text, text = pattern.sub(new, text). Without: text = text.replace(old, new), repeated while
-# `old` is in the text when `needles` is empty (collapsing runs: `cc -> c`).
+# text, text = pattern.sub(new, text). Without: text = text.replace(old, new), once when
+# `needles` is empty, else repeated while `old` is in the text (collapsing runs: `cc -> c`).
 _Step = tuple[tuple[str, ...], "re.Pattern[str] | None", str, str]
 
 
@@ -119,9 +119,9 @@ class FastPunctNormalizer:
     """Exact, fast stand-in for ``MosesPunctNormalizer(lang=lang, pre_replace_unicode_punct=True)``.
 
     Each rule becomes a step with a key (`_key`): a character, or a short string such as
-    ``"  "``, that is in every text the step changes. `normalize` finds the keys in the text (one regex scan
-    for the characters, ``in`` for the runs), then runs, in order, only the steps whose key is
-    there. The set of keys found only grows: after a step changes the text it adds the keys
+    ``"  "``, that is in every text the step changes. `normalize` finds the keys in the text
+    (one regex scan for the characters, ``in`` for the strings), then runs, in order, only the
+    steps whose key is there. The set of keys found only grows: after a step changes the text it adds the keys
     the step may have written (characters of its replacement) and re-checks the
     multi-character keys (a deletion or an insertion can make one, e.g. join two spaces). So
     a step skipped is one whose key is not in the text at that point: it cannot change it."""
