@@ -71,7 +71,7 @@ def _outcome(f: Callable[..., object], *args: object) -> tuple[str, object]:
         return "raised", type(e)
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=80, deadline=None)
 @example(text="a\ud800. B.", lang="en")
 @example(text="Il a dit\u00a0: «\u00a0oui\u00a0» (1\u00a0000\u00a0%)\u00a0!", lang="fr")
 @given(text=_TEXT, lang=st.sampled_from(LANGS))
@@ -154,7 +154,7 @@ def _sample(path: Path, k: int) -> list[tuple[str, bool]]:
 
 
 @pytest.mark.parametrize(("name", "lang", "k"), [
-    ("squad/dev-v1.1.json", "en", 40),
+    ("squad/dev-v1.1.json", "en", 60),
     ("xquad/xquad.en.json", "en", 5),
     ("xquad/xquad.de.json", "de", 10),
     ("xquad/xquad.es.json", "es", 10),
@@ -179,7 +179,7 @@ def test_real_text_segments_unchanged(shared_data: Path, name: str, lang: str, k
 def test_fast_normalizer_is_faster(shared_data: Path) -> None:
     """A guard against losing the speed: at least 3x sacremoses on real sentences (about 25x
     measured; benchmarks/segment.py)."""
-    sentences = [s for text, passage in _sample(shared_data / "squad" / "dev-v1.1.json", 100) if passage
+    sentences = [s for text, passage in _sample(shared_data / "squad" / "dev-v1.1.json", 150) if passage
                  for s in blingfire.text_to_sentences(text).split("\n")]
     fast, ref = fast_normalizer("en"), _moses("en")
 
@@ -220,7 +220,7 @@ def ref_normalize_text(text: str, lang: str = "en") -> str:
 _NORM_LANGS = ["en", "de", "hi", "th", "zh", "ar", "el", "xx"]
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(text=st.one_of(_TEXT, st.text(alphabet=st.characters(max_codepoint=127))), lang=st.sampled_from(_NORM_LANGS))
 def test_normalize_text_unchanged(text: str, lang: str) -> None:
     from mt_aug.normalize import normalize_text
@@ -246,6 +246,6 @@ def test_normalize_text_every_code_point() -> None:
 def test_normalize_text_real_text_unchanged(shared_data: Path, name: str, lang: str) -> None:
     from mt_aug.normalize import normalize_text
 
-    for text, _ in _sample(shared_data / name, 15):
+    for text, _ in _sample(shared_data / name, 25):
         assert normalize_text(text, lang) == ref_normalize_text(text, lang)
         assert normalize_text(text) == ref_normalize_text(text)
