@@ -15,7 +15,8 @@ fresh child process:
 - anonymous (non-file-backed) RSS after reading batches, on the full build and on one tenth
   of it: memory-mapped shards stay in the page cache, not in the process.
 
---quick: 200,000 rows.
+--quick: 200,000 rows. --one-chunk-per-file: also the same builds with one Arrow record batch
+per file instead of per training batch (what the anonymous memory grows with).
 """
 
 from __future__ import annotations
@@ -37,8 +38,10 @@ MONO = ["en", "pt", "de"]
 CROSS = ["en-pt", "pt-en", "en-de", "de-en"]
 
 
-def write_build(root: Path, rows: int) -> Path:
-    """A build of `rows` rows (rounded to whole batches), half of the batches mono."""
+def write_build(root: Path, rows: int, one_chunk_per_file: bool = False) -> Path:
+    """A build of `rows` rows (rounded to whole batches), half of the batches mono. Shards as
+    the build writes them (one Arrow record batch per training batch), or with
+    `one_chunk_per_file` one record batch per file (training batches still contiguous rows)."""
     import numpy as np
     import pyarrow as pa
 
@@ -74,7 +77,7 @@ def write_build(root: Path, rows: int) -> Path:
                     "passage_id": [f"p{i // 5:08x}" for i in ids], "source": ["synthetic"] * r,
                 }, schema=SHARD_SCHEMA)
                 rel = f"{kind}/{group}/part-{part:05d}.arrow"
-                digest = write_stream(root / rel, table, BATCH)
+                digest = write_stream(root / rel, table, None if one_chunk_per_file else BATCH)
                 files.append(ShardFile(rel, kind, group, r, nb, digest,
                                        tuple(b.batch_id for b in bs_list[start : start + nb])))
     write_schedule(root, hybrid_order(batches, 0.5), files)
@@ -171,6 +174,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=2000, help="batches read per measurement")
     ap.add_argument("--child", nargs=2, metavar=("MODE", "BUILD"))
     ap.add_argument("--keep", type=Path, default=None, help="write the builds here and keep them")
+    ap.add_argument("--one-chunk-per-file", action="store_true",
+                    help="also measure shards written as one Arrow record batch per file")
     args = ap.parse_args()
     if args.child:
         print(json.dumps(child(args.child[1], args.child[0], args.n)))
@@ -194,6 +199,15 @@ def main() -> None:
             print(f"{k}: {v:.3f}")
         for b, r in ((small, rows // 10), (big, rows)):
             print(f"anon_rss_mb_{r}_rows: {run_child(b, 'rss', args.n)['anon_rss_mb']:.1f}")
+        if args.one_chunk_per_file:  # where the growth comes from: Arrow's objects per record batch
+            for r in (rows // 10, rows):
+                b = tmp / f"rows{r}-one-chunk-per-file"
+                if not (b / "manifest.json").is_file():
+                    write_build(b, r, one_chunk_per_file=True)
+                print(f"anon_rss_mb_{r}_rows_one_chunk_per_file: {run_child(b, 'rss', args.n)['anon_rss_mb']:.1f}")
+                if r == rows:
+                    for k, v in run_child(b, "first", args.n).items():
+                        print(f"{k}_one_chunk_per_file: {v:.3f}")
     finally:
         if args.keep is None:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -124,15 +124,21 @@ def load_layout(build_dir: str | Path) -> BuildLayout:
     )
 
 
-def batch_keys(layout: BuildLayout, column: str) -> np.ndarray:
-    """Integer codes of `column` (pair_id, passage_id) per scheduled batch: shape (batches, batch_size).
+def batch_keys(layout: BuildLayout, columns: tuple[str, ...] = ("pair_id", "passage_id")) -> list[np.ndarray]:
+    """Integer codes of each column (pair_id, passage_id) per scheduled batch: one array of
+    shape (batches, batch_size) per column.
 
-    Reads that one column of every shard (memory-mapped); only multi-process ordering needs it."""
-    parts = []
-    for f in layout.files:
+    Reads those columns of every shard once (memory-mapped); only multi-process ordering needs it."""
+    parts: dict[str, list[pa.Array]] = {c: [] for c in columns}
+    for f in layout.files:  # one array per file (one chunk per training batch is slow to encode)
         with pa.memory_map(str(layout.build_dir / f)) as src:
-            parts.append(pa.ipc.open_stream(src).read_all().column(column))
-    col = pa.chunked_array([c for p in parts for c in p.chunks], pa.string())
-    codes = col.dictionary_encode().combine_chunks().indices.to_numpy(zero_copy_only=False).astype(np.int64)
+            table = pa.ipc.open_stream(src).read_all()
+        for c in columns:
+            parts[c].append(table.column(c).combine_chunks())
     rows = layout.start[:, None] + np.arange(layout.batch_size)[None, :]
-    return codes[rows]
+    out = []
+    for c in columns:
+        col = pa.concat_arrays(parts[c]) if parts[c] else pa.array([], pa.string())
+        codes = col.dictionary_encode().indices.to_numpy(zero_copy_only=False)
+        out.append(codes[rows])
+    return out

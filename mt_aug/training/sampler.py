@@ -125,7 +125,8 @@ class HybridBatchSampler(torch.utils.data.Sampler[list[int]]):
         pairs = passages = None
         if world > 1:
             if self._keys is None:
-                self._keys = (batch_keys(lay, "pair_id"), batch_keys(lay, "passage_id"))
+                pair_keys, passage_keys = batch_keys(lay, ("pair_id", "passage_id"))
+                self._keys = (pair_keys, passage_keys)
             pairs, passages = self._keys
         if self.override:
             self._check_servable(world)
