@@ -181,8 +181,8 @@ def test_failed_build_leaves_current_alone(demo_build: dict, tmp_path: Path,
     before = (out / "current").resolve()
     real = assemble.write_shards
 
-    def explode(cfg, build_dir, corpus, packed):  # type: ignore[no-untyped-def]
-        real(cfg, build_dir, corpus, packed)
+    def explode(*args, **kwargs):  # type: ignore[no-untyped-def]
+        real(*args, **kwargs)
         raise OSError("disk full (simulated)")
 
     monkeypatch.setattr(assemble, "write_shards", explode)

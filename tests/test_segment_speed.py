@@ -176,26 +176,8 @@ def test_real_text_segments_unchanged(shared_data: Path, name: str, lang: str, k
                     tuple(segment._split_long(norm, segment.DEFAULT_MAX_WORDS)) if norm else ())
 
 
-def test_fast_normalizer_is_faster(shared_data: Path) -> None:
-    """A guard against losing the speed: at least 3x sacremoses on real sentences (about 25x
-    measured; benchmarks/segment.py)."""
-    sentences = [s for text, passage in _sample(shared_data / "squad" / "dev-v1.1.json", 150) if passage
-                 for s in blingfire.text_to_sentences(text).split("\n")]
-    fast, ref = fast_normalizer("en"), _moses("en")
-
-    def seconds(f: object) -> float:
-        best = float("inf")
-        for _ in range(3):
-            t0 = time.perf_counter()
-            for s in sentences:
-                f(s)  # type: ignore[operator]
-            best = min(best, time.perf_counter() - t0)
-        return best
-
-    assert seconds(ref.normalize) > 3 * seconds(fast.normalize)
-
-
 # --- normalize.normalize_text (decontamination, dedup, ids) -------------------------------------
+# (the speed itself is measured in benchmarks/segment.py, not asserted here)
 
 _KEEP_MARKS = {"Deva", "Beng", "Telu", "Thai", "Arab", "Hang", "Jpan", "Hans"}
 
