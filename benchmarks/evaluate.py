@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from tests.fixtures.lareqa import XQUAD_R_LANGS, xquad_to_lareqa  # noqa: E402
+from tests.fixtures.lareqa import XQUAD_R_LANGS  # noqa: E402
 
 XQUAD = ROOT.parent / "shared" / "data" / "xquad"
 
@@ -41,13 +41,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--languages", default=",".join(XQUAD_R_LANGS))
     ap.add_argument("--xquad", type=Path, default=XQUAD)
+    ap.add_argument("--paths", default=None, help="LAReQA files to use as they are ('dir/{lang}.json'), "
+                                                   "e.g. the real XQuAD-R, instead of splitting XQuAD")
     ap.add_argument("--model", default=None, help="default: the bundled all-MiniLM-L6-v2")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     ap.add_argument("--k", type=int, default=20)
     args = ap.parse_args()
-    if not (args.xquad / "xquad.en.json").is_file():
+    if args.paths is None and not (args.xquad / "xquad.en.json").is_file():
         sys.exit(f"benchmarks/evaluate.py: XQuAD not found under {args.xquad} (see ../shared/data/README.md)")
 
     import torch
@@ -66,7 +68,12 @@ def main() -> None:
     langs = args.languages.split(",")
     with tempfile.TemporaryDirectory(prefix="mt-aug-bench-eval-") as tmp:
         t0 = time.perf_counter()
-        pattern = xquad_to_lareqa(args.xquad, Path(tmp) / "xquad-r", langs)
+        if args.paths is None:
+            from tests.fixtures.lareqa import xquad_to_lareqa
+
+            pattern = xquad_to_lareqa(args.xquad, Path(tmp) / "xquad-r", langs)
+        else:
+            pattern = args.paths
         sets = read_sets(pattern, langs)
         prepare_s = time.perf_counter() - t0
         n_q = sum(len(s.questions) for s in sets)

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from mt_aug.cli import app
 from mt_aug.evaluation import EvalDataError, LAReQAEvaluator, read_lareqa, read_sets
 from mt_aug.evaluation.encode import EmbeddingCache, weights_hash
-from mt_aug.evaluation.evaluator import Embeddings, score_sets
+from mt_aug.evaluation.evaluator import Embeddings, candidate_texts, score_sets
 from mt_aug.evaluation.lareqa import expand_paths
 from mt_aug.evaluation.metrics import ap_recall_ndcg, relevant_ranks
 from mt_aug.evaluation.report import compare, load_report
@@ -108,6 +108,7 @@ def test_hand_written_partly_parallel_set() -> None:
     assert r["map"]["multilingual"] == pytest.approx(27 / 48)
     assert r["map"]["mono_mean"] == pytest.approx(0.75) and r["map"]["cross_mean"] == pytest.approx(0.75)
     assert r["questions"] == {"en": 2, "de": 2} and r["unscorable"]["en"]["count"] == 1
+    assert candidate_texts(de, with_context=True)[1] == "Beta zwei.\n\nAlfa eins. Beta zwei."
     r2 = score_sets(sets, emb, k=2)  # AP@2: 1, 0, 0, 1/2; recall@2: 1, 0, 0, 1
     assert r2["map"]["multilingual"] == pytest.approx(1.5 / 4) and r2["recall"]["multilingual"] == pytest.approx(0.5)
 
@@ -311,22 +312,26 @@ def test_evaluate_xquad_report_cache_compare_evaluator(xquad_small: str, model_c
     name = next(k for k in sorted(weights) if k.endswith("word_embeddings.weight"))
     weights[name] = weights[name] * 1.01
     save_file(weights, model_copy / "model.safetensors", metadata={"format": "pt"})
-    r = runner.invoke(app, [*args, "--report", str(tmp_path / "c.json"), "--languages", "en"])
-    assert r.exit_code == 0 and "embeddings: 0 cached, 2 encoded" in r.stderr
+    r = runner.invoke(app, [*args, "--report", str(tmp_path / "c.json"), "--languages", "en", "--passage-ndcg"])
+    assert r.exit_code == 0 and "embeddings: 0 cached, 3 encoded" in r.stderr  # questions, sentences, paragraphs
     c = load_report(tmp_path / "c.json")
+    assert c["passage_ndcg@10"] == {"en": 1.0}  # one paragraph: trivially first
     assert c["model_sha256"] != rep["model_sha256"] and c["files_sha256"]["en"] == rep["files_sha256"]["en"]
     assert weights_hash(model) == rep["model_sha256"]  # the hash is of weights, not of a path or a time
+    model.max_seq_length = 128  # truncation changes embeddings too: another key
+    assert weights_hash(model) != rep["model_sha256"]
 
 
-def test_device_cuda(xquad_small: str, tmp_path: Path) -> None:
+def test_device_cuda(tmp_path: Path) -> None:
     """On a lent GPU: the same figures as on the CPU (elsewhere the clear error is tested above)."""
     if not torch.cuda.is_available():
         pytest.skip("no CUDA device here (the --device cuda error is tested in test_cli_errors_are_one_line)")
     out = {}
     for device in ("cpu", "cuda"):
-        r = runner.invoke(app, ["evaluate", "--model", _minilm(), "--paths", xquad_small, "--device", device,
+        r = runner.invoke(app, ["evaluate", "--model", _minilm(), "--paths", str(HAND / "{lang}.json"), "--device", device,
                                 "--no-cache", "--report", str(tmp_path / f"{device}.json")])
         assert r.exit_code == 0, r.stderr
         out[device] = load_report(tmp_path / f"{device}.json")
-    assert out["cuda"]["map"]["multilingual"] == pytest.approx(out["cpu"]["map"]["multilingual"], abs=1e-3)
-    assert out["cuda"]["map"]["mono"] == pytest.approx(out["cpu"]["map"]["mono"], abs=1e-3)
+    for key in ("multilingual", "mono_mean", "cross_mean"):
+        assert out["cuda"]["map"][key] == pytest.approx(out["cpu"]["map"][key], abs=1e-3)
+    assert out["cuda"]["questions"] == out["cpu"]["questions"] == {"de": 2, "en": 2}

@@ -1,8 +1,8 @@
 """Loading a sentence-transformers model, hashing its weights, and an embedding cache.
 
 The cache key is a hash of the model's *weights* (every parameter and buffer of the loaded
-model, streamed tensor by tensor, plus its module configuration such as max_seq_length and
-pooling), never its path: a model retrained into the same folder gets new keys. Embeddings
+model, streamed tensor by tensor, plus what else decides an embedding: module configuration
+such as pooling, max_seq_length, the tokenizer's vocabulary and normalizer), never its path: a model retrained into the same folder gets new keys. Embeddings
 are stored per model hash, language file (sha256 of its bytes) and text kind as float32
 ``.npy`` files, written atomically.
 """
@@ -10,7 +10,7 @@ are stored per model hash, language file (sha256 of its bytes) and text kind as 
 from __future__ import annotations
 
 import hashlib
-import logging
+import json
 import os
 import tempfile
 from collections.abc import Sequence
@@ -23,7 +23,6 @@ import numpy as np
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-log = logging.getLogger(__name__)
 
 DEFAULT_CACHE_DIR = Path(".cache/mt-aug/embeddings")
 
@@ -71,13 +70,29 @@ def load_model(model: str, device: str | None = None) -> SentenceTransformer:
         transformers.logging.set_verbosity(verbosity)
 
 
+def _tokenizer_identity(tokenizer: object, backend: object) -> str:
+    """Vocabulary, normalizer and model of a fast tokenizer, without its padding/truncation
+    state (set by each encode call, not part of the model)."""
+    if backend is None:
+        return repr(tokenizer)
+    doc = json.loads(backend.to_str())  # type: ignore[attr-defined]
+    doc.pop("truncation", None)
+    doc.pop("padding", None)
+    return json.dumps(doc, sort_keys=True, ensure_ascii=False)
+
+
 def weights_hash(model: SentenceTransformer) -> str:
-    """sha256 over the model's module configuration and every tensor of its state dict (name,
-    dtype, shape, bytes), streamed: the same weights give the same hash wherever they live."""
+    """sha256 over the model's module configuration, max_seq_length, tokenizer and every tensor
+    of its state dict (name, dtype, shape, bytes), streamed: the same model gives the same hash
+    wherever it lives, and changed weights a new one."""
     import torch
 
     h = hashlib.sha256()
-    h.update(repr(model).encode())  # modules, max_seq_length, pooling mode, normalization
+    h.update(repr(model).encode())  # modules, pooling mode, normalization
+    h.update(f"max_seq_length={getattr(model, 'max_seq_length', None)}\n".encode())
+    tokenizer = getattr(model, "tokenizer", None)
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    h.update(_tokenizer_identity(tokenizer, backend).encode())
     for name, tensor in sorted(model.state_dict().items()):
         t = tensor.detach()
         h.update(f"{name}|{t.dtype}|{tuple(t.shape)}\n".encode())
