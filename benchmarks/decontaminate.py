@@ -40,7 +40,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from mt_aug.config import EvalSetConfig  # noqa: E402
-from mt_aug.decontamination.matcher import EvalIndex, build_index, find_contamination  # noqa: E402
+from mt_aug.decontamination.apply import find_contamination  # noqa: E402
+from mt_aug.decontamination.matcher import EvalIndex, build_index  # noqa: E402
 from mt_aug.normalize import normalize_text  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"

@@ -12,7 +12,8 @@ from conftest import DEMO_DATA, ROOT
 from mt_aug.accounting import Ledger
 from mt_aug.readers.collect import collect
 from mt_aug.config import BuildConfig, EvalSetConfig, SourceConfig
-from mt_aug.decontamination.matcher import EvalIndex, EvalText, Match, build_index, find_contamination, match_tokens
+from mt_aug.decontamination.apply import find_contamination
+from mt_aug.decontamination.matcher import EvalIndex, EvalText, Match, build_index, match_tokens
 from mt_aug.normalize import normalize_text
 from mt_aug.readers import SourceError
 from mt_aug.pipeline.builder import run_source_side

@@ -1,12 +1,41 @@
-"""Decontamination over columns: which rows of a pairs (or translated texts) table overlap an
-eval index, matching each distinct passage and question once."""
+"""Applying an eval index to training texts: which rows of a pairs (or translated texts) table
+overlap an eval text, each distinct passage and question matched once, and what each eval set
+removed (`EvalSummary`)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
 
-from mt_aug.decontamination.matcher import EvalIndex, EvalSummary, Match
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from mt_aug.decontamination.matcher import EvalIndex, Match
+
+
+@dataclass
+class EvalSummary:
+    """Per eval set: what it removed."""
+
+    pairs_dropped: int = 0
+    passages_matched: int = 0
+    questions_matched: int = 0
+    methods: dict[str, int] = field(default_factory=dict)
+
+    def add(self, m: Match) -> None:
+        if m.field == "passage":
+            self.passages_matched += 1
+        else:
+            self.questions_matched += 1
+        self.methods[m.method] = self.methods.get(m.method, 0) + 1
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "pairs_dropped": self.pairs_dropped,
+            "passages_matched": self.passages_matched,
+            "questions_matched": self.questions_matched,
+            "methods": dict(sorted(self.methods.items())),
+        }
 
 
 def _dictionary(col: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list[str | None]]:
@@ -56,3 +85,14 @@ def find_contamination_columns(
             out[row] = m
             summary.setdefault(m.eval_set, EvalSummary()).pairs_dropped += 1
     return out
+
+
+def find_contamination(
+    items: Iterable[tuple[str, str, str]], index: EvalIndex, summary: dict[str, EvalSummary]
+) -> dict[str, Match]:
+    """`find_contamination_columns` over (key, question, passage) items: key -> the match
+    that condemns it."""
+    items = list(items)
+    hits = find_contamination_columns(pa.array([q for _, q, _ in items], pa.string()),
+                                      pa.array([p for _, _, p in items], pa.string()), index, summary)
+    return {items[row][0]: m for row, m in hits.items()}

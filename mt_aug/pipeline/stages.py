@@ -14,8 +14,8 @@ import numpy as np
 import pyarrow as pa
 
 from mt_aug.config import BuildConfig
-from mt_aug.decontamination.apply import find_contamination_columns
-from mt_aug.decontamination.matcher import EvalIndex, EvalSummary, build_index
+from mt_aug.decontamination.apply import EvalSummary, find_contamination_columns
+from mt_aug.decontamination.matcher import EvalIndex, build_index
 from mt_aug.pipeline.stage import Resources, Stage, StageResult
 from mt_aug.readers.collect import collect, dedup
 from mt_aug.schema import SOURCE_LANG, Drop
