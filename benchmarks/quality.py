@@ -263,11 +263,13 @@ def calibrate(items: Sequence[Item], cfg: QualityConfig) -> None:
                       f"dropped {m['dropped']}")
 
 
-def squad_sample(n: int, cache_dir: Path) -> None:
-    """The first n SQuAD dev questions translated by Bergamot: drops of the previous gate and of
-    this gate (without and with round-trip), by reason, and the issue's examples."""
+def squad_sample(n: int, cache_dir: Path, stride: int = 1) -> None:
+    """n SQuAD dev questions (every `stride`-th, in file order) translated by Bergamot: drops of
+    the previous gate and of this gate (without and with round-trip), by reason, with examples
+    of what the previous gate dropped and this one keeps, and of this gate's drops."""
     text = squad_segments()
-    qs = [v for k, v in text.items() if k.startswith("q:")][:n]
+    qs = sorted({v for k, v in text.items() if k.startswith("q:") and k.count(":") == 1}, key=list(text.values()).index)
+    qs = qs[::stride][:n]
     fw = translate(qs, "en", "pt", cache_dir)
     outs = [fw[q] for q in qs]
     old = Counter(legacy_check(q, o) for q, o in zip(qs, outs, strict=True))
@@ -281,6 +283,17 @@ def squad_sample(n: int, cache_dir: Path) -> None:
         print(f"squad_sample.{name}.dropped: {sum(v for k, v in c.items() if k is not None)}")
         for k, v in sorted((k, v) for k, v in c.items() if k is not None):
             print(f"squad_sample.{name}.{k.replace(' ', '_')}: {v}")
+    verdicts = gate.judge(qs, outs)
+    shown = 0
+    for q, o, v in zip(qs, outs, verdicts, strict=True):
+        if legacy_check(q, o) is not None and v.reason is None and shown < 5:
+            print(f"# kept now (previous gate: {legacy_check(q, o)}): {q} -> {o.text}")
+            shown += 1
+    by_reason: Counter[str] = Counter()
+    for q, o, v in zip(qs, outs, verdicts, strict=True):
+        if v.reason is not None and by_reason[v.reason] < 3:
+            by_reason[v.reason] += 1
+            print(f"# dropped ({v.reason}; {v.evidence}): {q} -> {o.text}")
 
 
 def main() -> None:
@@ -289,10 +302,11 @@ def main() -> None:
     ap.add_argument("--no-external", action="store_true", help="Skip OpusFilter and bicleaner-hardrules.")
     ap.add_argument("--calibrate", action="store_true")
     ap.add_argument("--cost-n", type=int, default=200, help="Segments translated from scratch for the cost figures.")
-    ap.add_argument("--squad-sample", type=int, default=0)
+    ap.add_argument("--squad-sample", type=int, default=0, help="Before/after on this many SQuAD dev questions.")
+    ap.add_argument("--squad-stride", type=int, default=1, help="Take every k-th question.")
     args = ap.parse_args()
     if args.squad_sample:
-        squad_sample(args.squad_sample, args.cache_dir)
+        squad_sample(args.squad_sample, args.cache_dir, args.squad_stride)
         return
     items = load(args.cache_dir)
     cfg = QualityConfig()
@@ -308,7 +322,8 @@ def main() -> None:
         return
     real = [it for it in items if it.part != "synthetic"]
     syn = [it for it in items if it.part == "synthetic"]
-    for label, subset in (("real", real), ("synthetic", syn)):
+    rnd = [it for it in items if it.part == "squad-random"]  # the unbiased part
+    for label, subset in (("real", real), ("random", rnd), ("synthetic", syn)):
         if not subset:
             continue
         no_rt = gate_verdicts(subset, cfg, roundtrip=False)

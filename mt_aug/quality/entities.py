@@ -5,7 +5,7 @@ hand, translated and back).
 Without a back-translation a translated name ("United Kingdom" -> "Reino Unido") cannot be
 matched word for word; it still reads as a name in a Latin-script output (capitalized words
 after the first). So: source names matched by their words first; the rest are lost only when
-the output has fewer unmatched capitalized runs than the source has unmatched names."""
+the output has fewer capitalized words of its own than the source has unmatched names."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ _LOWERCASED = frozenset(
     "wednesday thursday friday saturday sunday mondays tuesdays wednesdays thursdays fridays saturdays sundays "
     "greek norse scots welsh dutch french irish swiss thai czech arab arabs muslim muslims jew jews christian "
     "christians catholic catholics protestant protestants sunni shia shiite hindu buddhist earth sun moon god "
-    "lord pope king queen prince president church thesis anniversary big".split()
+    "lord pope king queen prince president church thesis anniversary big bc ad bce ce".split()
 )
 _ADJECTIVE = re.compile(r"(?:ian|ians|ean|an|ans|ish|ese|ic|ics|i|is|ist|ists|ism|ite|ites|ch|ine|al)$")
 
@@ -80,8 +80,7 @@ def lost_names(source: str, output: str, back: str | None = None) -> list[Name]:
     starts_with_name = any(n.words[0] == first_word for n in found)
     name_pool = {fold(x) for n in found for x in n.words}
     # the output's capitalized runs that no source name word accounts for
-    unmatched_runs = [r for r in _capitalized_runs(output, starts_with_name)
-                      if not any(fold(w) in name_pool for w in r)]
+    unmatched = [w for r in _capitalized_runs(output, starts_with_name) for w in r if fold(w) not in name_pool]
     candidates = []
     for n in found:
         if any(_present(w, pool) for w in n.words):
@@ -94,7 +93,7 @@ def lost_names(source: str, output: str, back: str | None = None) -> list[Name]:
             continue
         candidates.append(n)
     # names translated as names still show as capitalized runs in the output
-    excess = len(candidates) - len(unmatched_runs)
+    excess = len(candidates) - len(unmatched)
     return candidates[:excess] if excess > 0 else []
 
 
