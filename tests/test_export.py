@@ -6,18 +6,20 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from typer.testing import CliRunner
 
-from conftest import ROOT
+from mt_aug import cli
 from mt_aug.release.export import ExportError, export_parquet
 from training_builds import demo, demo_env  # noqa: F401  (fixtures)
 
-MT_AUG = str(ROOT / ".venv/bin/mt-aug")
+
+def mt_aug(*args: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(cli.app, list(args))
 
 
 def _arrow(path: Path) -> pa.Table:
@@ -29,9 +31,8 @@ def test_export_records_read_every_row_of_every_record_set(demo: Path, tmp_path:
     import mlcroissant as mlc
 
     out = tmp_path / "pq"
-    res = subprocess.run([MT_AUG, "-q", "export", str(demo), "--format", "parquet", "--output", str(out)],
-                         capture_output=True, text=True)
-    assert res.returncode == 0, res.stderr
+    res = mt_aug("-q", "export", str(demo), "--format", "parquet", "--output", str(out))
+    assert res.exit_code == 0, res.stderr
     assert res.stdout.strip() == str(out / "croissant.json")
     m = json.loads((demo / "manifest.json").read_text())
     for f in m["files"]:  # same rows, one row group per training batch
@@ -65,12 +66,10 @@ def test_export_records_read_every_row_of_every_record_set(demo: Path, tmp_path:
 
 
 def test_export_bad_input(demo: Path, tmp_path: Path) -> None:
-    res = subprocess.run([MT_AUG, "export", str(demo), "--format", "csv", "--output", str(tmp_path / "x")],
-                         capture_output=True, text=True)
-    assert res.returncode == 2 and res.stderr.strip() == "mt-aug: error: --format 'csv': must be one of parquet"
-    res = subprocess.run([MT_AUG, "export", str(tmp_path / "nope"), "--output", str(tmp_path / "x")],
-                         capture_output=True, text=True)
-    assert res.returncode == 2 and res.stderr.strip() == f"mt-aug: error: {tmp_path / 'nope'}/manifest.json: missing"
+    res = mt_aug("export", str(demo), "--format", "csv", "--output", str(tmp_path / "x"))
+    assert res.exit_code == 2 and res.stderr.strip() == "mt-aug: error: --format 'csv': must be one of parquet"
+    res = mt_aug("export", str(tmp_path / "nope"), "--output", str(tmp_path / "x"))
+    assert res.exit_code == 2 and res.stderr.strip() == f"mt-aug: error: {tmp_path / 'nope'}/manifest.json: missing"
     b = tmp_path / "b"
     shutil.copytree(demo, b)
     (b / "mono/pt/part-00000.arrow").write_bytes(b"not arrow")
