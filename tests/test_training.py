@@ -9,7 +9,6 @@ import importlib.util
 import json
 import pickle
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
