@@ -8,10 +8,11 @@ Inputs: SQuAD-shaped generated JSON (benchmarks/readers.py's `gen_squad`: random
 questions, 5 per passage) and the 12 XQuAD languages as the eval set (../shared/data/xquad,
 when present: source- and target-side decontamination run as in a real build).
 
-Per size, each measurement runs in a fresh child process: its peak RSS is its own (os.wait4's
-rusage), and so is its CPU time (`..._process_cpu_seconds`, user + system, imports included:
-on a shared machine the wall-clock `..._seconds` also count the time other processes held the
-cores, CPU time does not):
+Per size, each measurement runs in a fresh child process: its peak RSS is its own (VmHWM of
+/proc/self/status at its end; not ru_maxrss, which Linux carries over from the parent through
+vfork+exec), and so is its CPU time (`..._process_cpu_seconds`: user + system from os.wait4,
+imports included; on a shared machine the wall-clock `..._seconds` also count the time other
+processes held the cores, CPU time does not). Inputs are generated in a child too.
 
 1. `plan` (mt_aug.pipeline.plan.plan) of the 6-language config before any translation
    exists (`plan_empty_cache_<n>_...`).
@@ -69,7 +70,12 @@ def label(n: int) -> str:
 # --- child side -----------------------------------------------------------------------------
 
 def _self_peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    """This process's own peak RSS: VmHWM, the high-water mark of its address space. Not
+    ru_maxrss: Linux carries the parent's RSS over a vfork+exec into the child's ru_maxrss."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux: KiB or bytes
 
 
 def _build_function():  # type: ignore[no-untyped-def]
@@ -180,7 +186,7 @@ def run_child(mode: str, cfg_path: Path, log: Path, profile: Path | None = None)
         tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
         raise SystemExit(f"scale: child {mode} {cfg_path} failed (exit {proc.returncode}):\n{tail}")
     res = json.loads(text.strip().splitlines()[-1])
-    res["process_peak_rss_mb"] = usage.ru_maxrss / 1024
+    res["process_maxrss_mb"] = usage.ru_maxrss / 1024  # at least the parent's RSS (see _self_peak_mb)
     res["process_cpu_s"] = usage.ru_utime + usage.ru_stime  # imports included; the machine is shared
     res["process_wall_s"] = time.perf_counter() - t0
     return res
@@ -226,7 +232,11 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, help="where inputs, caches and builds go (default: a temp folder, removed)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
     ap.add_argument("--child", nargs=2, metavar=("MODE", "CONFIG"), help=argparse.SUPPRESS)
+    ap.add_argument("--gen", nargs=2, metavar=("PAIRS", "PATH"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.gen:
+        gen_squad(Path(args.gen[1]), int(args.gen[0]))
+        return
     if args.child:
         child(args.child[0], Path(args.child[1]))
         return
@@ -251,7 +261,7 @@ def main() -> None:
             d.mkdir(parents=True, exist_ok=True)
             t0 = time.perf_counter()
             squad = d / "squad.json"
-            gen_squad(squad, n)
+            subprocess.run([sys.executable, __file__, "--gen", str(n), str(squad)], check=True, cwd=ROOT)
             print(f"# {label(n)}: generated {n} pairs ({squad.stat().st_size / 2**20:.0f} MB) in "
                   f"{time.perf_counter() - t0:.0f}s", flush=True)
             cache = d / "cache"
@@ -263,17 +273,17 @@ def main() -> None:
                                     eval_sets=not args.no_eval)
 
             r = run_child("plan", cfg("plan", 6), log)
-            print(f"# {label(n)}: plan (empty cache) {r['seconds']:.1f}s, peak RSS {r['process_peak_rss_mb']:.0f} MB "
+            print(f"# {label(n)}: plan (empty cache) {r['seconds']:.1f}s, peak RSS {r['peak_rss_mb']:.0f} MB "
                   f"(after imports {r['baseline_rss_mb']:.0f} MB); {r['kept_pairs']} pairs, "
                   f"{next(iter(r['segments'].values()))['unique']} unique segments", flush=True)
             record("plan_empty_cache", n, r["seconds"])
             record("plan_empty_cache", n, r["process_cpu_s"], "process_cpu_seconds")
-            record("plan_empty_cache", n, r["process_peak_rss_mb"], "peak_rss_mb")
+            record("plan_empty_cache", n, r["peak_rss_mb"], "peak_rss_mb")
 
             for k in langs:
                 f = run_child("fill", cfg(f"fill-{k}", k), log)
                 print(f"# {label(n)} {k} languages: fill build (synthetic backend, {f['how']}) {f['seconds']:.1f}s, "
-                      f"peak RSS {f['process_peak_rss_mb']:.0f} MB; translated "
+                      f"peak RSS {f['peak_rss_mb']:.0f} MB; translated "
                       f"{sum(t['translated'] for t in f['translation'].values())} segments", flush=True)
                 record(f"fill_build_{k}lang", n, f["seconds"])
                 prof = work / f"profile-{k}lang-{label(n)}.pstats" if args.profile and n == sizes[0] and k == 6 \
@@ -281,12 +291,12 @@ def main() -> None:
                 b = run_child("build", cfg(f"build-{k}", k), log)
                 check_cached(b, f"{label(n)} {k} languages")
                 print(f"# {label(n)} {k} languages: cached build ({b['how']}) {b['seconds']:.1f}s, peak RSS "
-                      f"{b['process_peak_rss_mb']:.0f} MB (after imports {b['baseline_rss_mb']:.0f} MB); "
+                      f"{b['peak_rss_mb']:.0f} MB (after imports {b['baseline_rss_mb']:.0f} MB); "
                       f"{b['kept_pairs']} pairs, {b['rows']} rows, {b['build_dir_mb']:.0f} MB of build; "
                       f"translation: {json.dumps(b['translation'], sort_keys=True)}", flush=True)
                 record(f"cached_build_{k}lang", n, b["seconds"])
                 record(f"cached_build_{k}lang", n, b["process_cpu_s"], "process_cpu_seconds")
-                record(f"cached_build_{k}lang", n, b["process_peak_rss_mb"], "peak_rss_mb")
+                record(f"cached_build_{k}lang", n, b["peak_rss_mb"], "peak_rss_mb")
                 if prof is not None:
                     run_child("build", cfg(f"profile-{k}", k), log, profile=prof)
                     print(f"# cProfile of the cached {k}-language build at {label(n)} (profiled run):\n"
@@ -294,11 +304,11 @@ def main() -> None:
                 shutil.rmtree(d / f"out-{k}", ignore_errors=True)
 
             r = run_child("plan", cfg("plan-cached", 6), log)
-            print(f"# {label(n)}: plan (cache full) {r['seconds']:.1f}s, peak RSS {r['process_peak_rss_mb']:.0f} MB",
+            print(f"# {label(n)}: plan (cache full) {r['seconds']:.1f}s, peak RSS {r['peak_rss_mb']:.0f} MB",
                   flush=True)
             record("plan", n, r["seconds"])
             record("plan", n, r["process_cpu_s"], "process_cpu_seconds")
-            record("plan", n, r["process_peak_rss_mb"], "peak_rss_mb")
+            record("plan", n, r["peak_rss_mb"], "peak_rss_mb")
             if not args.keep:
                 shutil.rmtree(d, ignore_errors=True)  # the next size needs the disk
 
