@@ -234,3 +234,13 @@ def test_fast_strip_controls_equals_the_regex_alone() -> None:
             r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]", "", text))
         assert strip_controls(text) == plain
         assert (strip_controls(text) is text) == (not _CONTROL.search(text))
+
+
+def test_a_squad_article_over_the_size_limit_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(jsonstream, "CHUNK_BYTES", 64)
+    monkeypatch.setattr(jsonstream, "MAX_RECORD_CHARS", 1000)
+    p = tmp_path / "s.json"
+    p.write_text(json.dumps({"data": [{"title": "t", "paragraphs": []},
+                                      {"title": "t", "paragraphs": [{"context": "x " * 2000, "qas": []}]}]}, indent=1))
+    with pytest.raises(SourceError, match=r"s\.json: data\[1\] \(line 7\): over the record size limit"):
+        _read(p)
