@@ -247,6 +247,14 @@ class QualityConfig(_Model):
         return self.length_loss_ratio * (band[0] / 0.3) if band else self.length_loss_ratio
 
 
+class ExportConfig(_Model):
+    """Extra formats written beside every published build (the Arrow shards stay the contract)."""
+
+    # Parquet files + croissant.json in <output_dir>/exports/<build_id>/ (mt_aug.release.export):
+    # for readers of Parquet, Croissant's records() among them
+    parquet: bool = False
+
+
 class GuardConfig(_Model):
     """What stops a broken build before it is published (mt_aug.release.guard)."""
 
@@ -275,6 +283,7 @@ class BuildConfig(_Model):
     result_storage: str | None = None
     keep_builds: Annotated[int, Field(ge=1)] = 3
     guards: GuardConfig = GuardConfig()
+    export: ExportConfig = ExportConfig()
 
     @field_validator("languages")
     @classmethod

@@ -105,3 +105,17 @@ def test_demo_shards_are_byte_identical_to_the_flow_before_the_refactor(demo_bui
     finally:
         cfg.unlink()
     assert {name: sha256_file(got / name) for name in BEFORE_ISSUE_12} == BEFORE_ISSUE_12
+
+
+def test_export_switch_writes_parquet_beside_the_build(demo_build: dict, tmp_path: Path) -> None:
+    import shutil
+
+    from conftest import demo_config_text
+    from mt_aug.release.verify import verify_build
+
+    shutil.copytree(demo_build["cache"], tmp_path / "cache")
+    cfg = write_config(tmp_path, demo_config_text(tmp_path / "out", tmp_path / "cache") + "\nexport: {parquet: true}\n")
+    got = build(cfg)
+    exported = tmp_path / "out" / "exports" / got.name
+    assert (exported / "croissant.json").is_file() and list(exported.rglob("*.parquet"))
+    verify_build(got)  # the build itself is unchanged by its export

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -234,6 +235,11 @@ def result_store(cfg: BuildConfig) -> ResultStore | None:
     return ResultStore(Path(where) if where else cfg.cache_dir / "results")
 
 
+def exports_dir(output_dir: Path) -> Path:
+    """Where opt-in exports of each build go: <output_dir>/exports/<build_id>/."""
+    return output_dir / "exports"
+
+
 def build(
     config: str | Path | BuildConfig,
     *,
@@ -267,8 +273,14 @@ def build(
         results = {lang: finish_language(cfg, side, tr) for lang, tr in translations.items()}
         staged = write_build(cfg, info, side, results, run_id)
         final = finalize(cfg.output_dir, staged, info.build_id)
+        if cfg.export.parquet:
+            from mt_aug.release.export import export_parquet
+
+            log.info("export: %s", export_parquet(final, exports_dir(cfg.output_dir) / info.build_id))
         switch_current(cfg.output_dir, info.build_id)
         removed = prune(cfg.output_dir, cfg.keep_builds)
+        for name in removed:
+            shutil.rmtree(exports_dir(cfg.output_dir) / name, ignore_errors=True)
         if removed:
             log.info("pruned old builds: %s", ", ".join(removed))
     return final
