@@ -239,3 +239,18 @@ def test_reverse_direction_per_backend(tmp_path: Path) -> None:
     cfg2 = QualityConfig(roundtrip=True, roundtrip_models={"de": {"model": "Helsinki-NLP/opus-mt-de-en"}})
     rev = reverse_spec(marian, "en", "de", cfg2)
     assert rev is not None and rev.model == "Helsinki-NLP/opus-mt-de-en" and rev.backend == "ctranslate2"
+
+
+def test_summary_for_the_manifest() -> None:
+    from mt_aug.quality import summary
+
+    g = gate(roundtrip=True)
+    srcs = ["The bridge was finished in 1932.", "It opened in 1816.", "The river flows into the sea."]
+    outs = [Translation("A ponte foi concluída em 1932."), Translation("Abriu em 1861."),
+            Translation("O rio desagua no mar.")]
+    vs = g.judge(srcs, outs, ["The bridge was completed in 1932.", "It opened in 1861.", "The river flows into the sea."])
+    q = summary(srcs, outs, vs, g)
+    assert q["dropped"] == {"number changed": 1} and q["judged"] == 3
+    assert q["roundtrip"]["scored"] == 3 and q["roundtrip"]["threshold"] == 20.0
+    assert q["worst"][0]["source"] == "It opened in 1816." and q["worst"][0]["reason"] == "number changed"
+    assert "1816" in q["worst"][0]["evidence"]

@@ -201,8 +201,9 @@ def summary(sources: Sequence[str], outputs: Sequence[Translation], verdicts: Se
             "histogram": {f"{b}-{b + 10}": bins[b] for b in range(0, 100, 10) if bins[b]},
         }
     # worst: dropped first (lowest chrF first where scored), then the lowest-scoring kept ones
-    order = sorted(range(len(verdicts)), key=lambda i: (verdicts[i].reason is None,
-                                                        verdicts[i].scores.get("chrf", 101.0), sources[i]))
+    # (kept ones only where a round-trip scored them)
+    order = sorted((i for i in range(len(verdicts)) if verdicts[i].reason is not None or "chrf" in verdicts[i].scores),
+                   key=lambda i: (verdicts[i].reason is None, verdicts[i].scores.get("chrf", 101.0), sources[i]))
     out["worst"] = [
         {"source": sources[i][:300], "output": outputs[i].text[:300], "reason": verdicts[i].reason,
          **({"chrf": verdicts[i].scores["chrf"]} if "chrf" in verdicts[i].scores else {}),
