@@ -180,6 +180,9 @@ def test_stage_results_are_reused_until_an_input_changes(tmp_path: Path, demo_bu
     assert _shards(first) == _shards(second)
     m = json.loads((second / "manifest.json").read_text())
     assert m["stages"]["collect"]["reused"] and m["translation"]["pt"]["translated"] == 0
+    # a reused result brings its warnings along (the eval index's coverage warning)
+    m1 = json.loads((first / "manifest.json").read_text())
+    assert m["decontamination"]["warnings"] == m1["decontamination"]["warnings"] != []
     os.utime(src, ns=(time.time_ns(), time.time_ns()))  # the input changed (its fingerprint did)
     ex = LocalExecutor(result_store(load_config(cfg)))
     build(cfg, executor=ex)
