@@ -254,3 +254,13 @@ def test_summary_for_the_manifest() -> None:
     assert q["roundtrip"]["scored"] == 3 and q["roundtrip"]["threshold"] == 20.0
     assert q["worst"][0]["source"] == "It opened in 1816." and q["worst"][0]["reason"] == "number changed"
     assert "1816" in q["worst"][0]["evidence"]
+
+
+def test_other_scripts_and_locales() -> None:
+    """A non-Latin target: names are transliterated, not copied, so without a back-translation
+    they are not judged; 万 multiplies like "mil"."""
+    zh = Gate(Q, "en", "zh", ("en", "zh"))
+    [v] = zh.judge(["Casimir Pulaski was born in Warsaw in 1745."], [Translation("卡西米尔·普瓦斯基于1745年出生于华沙。")])
+    assert v.reason is None
+    assert check_numbers("Tokyo has 14 million people.", "东京有1400万人。", "en", "zh").reason is None
+    assert check_numbers("Tokyo has 14 million people.", "东京有1300万人。", "en", "zh").reason == "number changed"

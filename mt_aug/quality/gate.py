@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mt_aug import languages
 from mt_aug.config import ModelSpec, QualityConfig
 from mt_aug.quality import basic, entities, langid, numbers, roundtrip
 from mt_aug.quality.verdict import Verdict
@@ -22,7 +23,7 @@ from mt_aug.quality.verdict_cache import VerdictCache
 from mt_aug.translation.base import Translation
 
 # Bump when a signal changes what it decides: cached verdicts of other versions are not reused.
-GATE_VERSION = "2"
+GATE_VERSION = "3"
 
 # Every reason the gate gives, in the order the signals run (the first that fires is the reason).
 REASONS = ("empty output", "hit length limit", "degenerate repetition", "length ratio", "untranslated",
@@ -100,8 +101,12 @@ class Gate:
                 failed.append(r)
                 evidence.append(f"numbers missing {list(nc.missing)} changed {list(nc.changed)}")
         if cfg.entities:
-            lost = [n for n in entities.lost_names(source, text, back) if len(n.words) >= cfg.entities_min_words]
-            lost_nl = entities.lost_non_latin(source, text)
+            # names are matched by spelling and capitals: for a target in another script only
+            # a back-translation can tell a transliterated name from a lost one
+            latin = languages.get(self.tgt).script == "Latn" if self.tgt in languages.LANGUAGES else True
+            lost = [n for n in entities.lost_names(source, text, back) if len(n.words) >= cfg.entities_min_words] \
+                if latin or back is not None else []
+            lost_nl = entities.lost_non_latin(source, text) if latin else []
             if len(lost) + len(lost_nl) > cfg.entities_max_lost:
                 failed.append("entity lost")
                 evidence.append(f"lost {[n.text for n in lost] + lost_nl}")

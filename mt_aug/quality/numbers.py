@@ -68,6 +68,10 @@ LOCALES: dict[str, NumberLocale] = {
                              "trilhao": 1e12, "trilhoes": 1e12, "mil milhoes": 1e9},
                        _PT_WORDS, ("seculo", "seculos")),
 }
+# Chinese, Japanese, Korean: 万/만 (10^4) and 亿/億/억 (10^8) after a numeral ("1400万" = 14 million).
+_CJK = {"万": 1e4, "萬": 1e4, "亿": 1e8, "億": 1e8, "千": 1e3, "百万": 1e6, "만": 1e4, "억": 1e8, "천": 1e3}
+for _lang in ("zh", "ja", "ko"):
+    LOCALES[_lang] = NumberLocale(".", dict(_CJK))
 _GENERIC = NumberLocale()
 
 
@@ -148,9 +152,11 @@ def numerals(text: str, lang: str) -> list[Numeral]:
         if suffix == "s" and len(m.group(1)) == 4:  # 1990s -> the nineties
             vals |= {v % 100 for v in vals}
         # A scale word after the numeral: "400 mil", "4.5 million".
-        rest = folded[m.end():m.end() + 16].lstrip()
+        end = m.end(1)  # a scale word may follow directly ("1400万")
+        rest = folded[end:end + 16].lstrip() if len(folded) == len(text) else fold(text[end:end + 16]).lstrip()
         for word, factor in sorted(loc.scales.items(), key=lambda kv: -len(kv[0])):
-            if rest.startswith(word) and (len(rest) == len(word) or not rest[len(word)].isalpha()):
+            if rest.startswith(word) and (len(rest) == len(word) or not rest[len(word)].isalpha()
+                                          or not word.isascii()):
                 vals |= {v * factor for v in vals}
                 break
         vals.discard(0.0)
