@@ -110,7 +110,6 @@ def _preflight(cfg, lock: bool = True) -> None:  # type: ignore[no-untyped-def]
 def validate(config: ConfigArg) -> None:
     """Check a config: keys, values, files, languages and backends. Exit 2 on the first problem."""
     from mt_aug.config import ConfigError, load_config
-
     from mt_aug.errors import UserError, check_writable_dir
 
     try:

@@ -11,7 +11,6 @@ import datasets
 import pyarrow as pa
 import pytest
 
-from conftest import demo_config_text, write_config
 from mt_aug.release.verify import VerifyError, check_batch, verify_build
 
 CONTAMINATED = {f"demo-q{i:03d}" for i in [9, 10, 11, 12, 41, 42, 43, 44, 21, 33, 53]}

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from conftest import DEMO_DATA, ROOT
-from mt_aug.accounting import Ledger
 from mt_aug.readers.collect import collect
 from mt_aug.config import BuildConfig, EvalSetConfig, SourceConfig
 from mt_aug.decontamination.apply import find_contamination

@@ -4,11 +4,11 @@ removed (`EvalSummary`)."""
 
 from __future__ import annotations
 
-import numpy as np
-import pyarrow as pa
-
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
 
 from mt_aug.decontamination.matcher import EvalIndex, Match
 

@@ -35,7 +35,7 @@ import logging
 import re
 import time
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import repeat
 
@@ -47,10 +47,7 @@ from mt_aug.decontamination.eval_sets import EvalText, read_eval_set, read_eval_
 from mt_aug.normalize import normalize_text, tokens
 from mt_aug.readers import SourceError
 
-__all__ = [
-    "EvalIndex", "EvalSummary", "EvalText", "Match", "build_index", "find_contamination",
-    "read_eval_set", "read_eval_squad",
-]
+__all__ = ["EvalIndex", "EvalText", "Match", "build_index", "read_eval_set", "read_eval_squad"]
 
 log = logging.getLogger(__name__)
 

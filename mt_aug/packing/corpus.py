@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-
 import pyarrow.compute as pc
 
 from mt_aug.schema import QAPair

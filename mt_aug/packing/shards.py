@@ -16,8 +16,8 @@ import pyarrow.compute as pc
 
 from mt_aug.packing.batching import Batch
 from mt_aug.packing.corpus import Corpus
-from mt_aug.schema import NEGATIVE_TYPE, SCHEDULE_SCHEMA, SHARD_SCHEMA
 from mt_aug.packing.views import Views
+from mt_aug.schema import NEGATIVE_TYPE, SCHEDULE_SCHEMA, SHARD_SCHEMA
 
 
 def shard_schema(with_negatives: bool) -> pa.Schema:

@@ -24,7 +24,14 @@ from mt_aug import progress as mt_progress
 from mt_aug.config import BuildConfig, ModelSpec, load_config
 from mt_aug.pipeline.executor import Executor, LocalExecutor, ResultStore
 from mt_aug.pipeline.stage import Stage, StageResult
-from mt_aug.pipeline.stages import CollectStage, DecontaminateStage, DedupStage, EvalIndexStage, SegmentStage, contaminated
+from mt_aug.pipeline.stages import (
+    CollectStage,
+    DecontaminateStage,
+    DedupStage,
+    EvalIndexStage,
+    SegmentStage,
+    contaminated,
+)
 from mt_aug.schema import SOURCE_LANG, Drop
 from mt_aug.translation.base import Translation
 from mt_aug.translation.cache import TranslationCache

@@ -10,9 +10,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from mt_aug.schema import SCHEDULE_SCHEMA, SHARD_COLUMNS, SOURCE_LANG
 from mt_aug.packing.shards import sha256_file
 from mt_aug.packing.views import MONO_MIXED
+from mt_aug.schema import SCHEDULE_SCHEMA, SHARD_COLUMNS, SOURCE_LANG
 
 
 class VerifyError(Exception):

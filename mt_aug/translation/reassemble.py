@@ -12,8 +12,8 @@ from mt_aug.config import QualityConfig
 from mt_aug.quality.gate import Gate, summary
 from mt_aug.quality.verdict import Verdict
 from mt_aug.schema import SOURCE_LANG, Drop, QAPair
-from mt_aug.translation.segment import DEFAULT_MAX_WORDS, join_segments, segment_text
 from mt_aug.translation.base import Translation
+from mt_aug.translation.segment import DEFAULT_MAX_WORDS, join_segments, segment_text
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from mt_aug.config import ModelSpec, QualityConfig
 from mt_aug.quality.gate import Gate, judge_with_roundtrip
 from mt_aug.quality.verdict_cache import VerdictCache
-from mt_aug.translation.segment import join_segments, split_sentences
 from mt_aug.translation.cache import TranslationCache
 from mt_aug.translation.engine import ProgressFn, translate_unique
+from mt_aug.translation.segment import join_segments, split_sentences
 
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 

@@ -131,8 +131,9 @@ def reassemble_table(
     keep = np.ones(pairs.num_rows, dtype=bool)
     drops: list[Drop] = []
     sources, ids = pairs.column("source").to_pylist(), pairs.column("id").to_pylist()
-    for i, (tc, pc) in enumerate(zip(segmented.title_codes.tolist(), segmented.passage_codes.tolist(), strict=True)):
-        bad = question_bad[i] or title_bad[tc] or passage_bad[pc]
+    for i, (tcode, pcode) in enumerate(zip(segmented.title_codes.tolist(), segmented.passage_codes.tolist(),
+                                            strict=True)):
+        bad = question_bad[i] or title_bad[tcode] or passage_bad[pcode]
         if bad is None:
             continue
         keep[i] = False

@@ -1,0 +1,36 @@
+"""The build configuration: one YAML file, validated into typed models.
+
+`models` (the schema), `load` (reading a file, resolving its paths), `checks` (backends and
+files on this machine), `errors` (messages that name file and key). Everything public is
+importable from `mt_aug.config`.
+"""
+
+from __future__ import annotations
+
+from mt_aug.config.errors import ConfigError
+from mt_aug.config.load import load_config
+from mt_aug.config.models import (
+    BACKEND_MODULES,
+    DEFAULT_RATIO_BANDS,
+    FIELD_KEYS,
+    Backend,
+    BatchingConfig,
+    BuildConfig,
+    DecontaminationConfig,
+    EvalFormat,
+    EvalSetConfig,
+    ExportConfig,
+    GuardConfig,
+    ModelSpec,
+    PathMap,
+    QualityConfig,
+    SourceConfig,
+    SourceFormat,
+    TranslatorConfig,
+)
+
+__all__ = [
+    "BACKEND_MODULES", "DEFAULT_RATIO_BANDS", "FIELD_KEYS", "Backend", "BatchingConfig", "BuildConfig", "ConfigError",
+    "DecontaminationConfig", "EvalFormat", "EvalSetConfig", "ExportConfig", "GuardConfig", "ModelSpec", "PathMap",
+    "QualityConfig", "SourceConfig", "SourceFormat", "TranslatorConfig", "load_config",
+]

@@ -1,0 +1,90 @@
+"""Reading a config file: YAML, validation into BuildConfig with errors that name file and key,
+and relative paths resolved against the config file's folder (so a scheduled run started from
+any working directory reads the same files)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from mt_aug.config.checks import _check_backends, _check_files
+from mt_aug.config.errors import ConfigError, _format_error, _format_loc, _loc_of_model_error
+from mt_aug.config.models import BuildConfig, PathMap
+
+
+def load_config(path: str | Path, *, check_files: bool = True, output_dir: str | Path | None = None,
+                cache_dir: str | Path | None = None) -> BuildConfig:
+    """Read, validate and resolve a config file. Raises ConfigError naming file and key."""
+    path = Path(path)
+    shown = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{shown}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{shown}: cannot read: {exc}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{shown}: {where}invalid YAML: {problem}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{shown}: (top level): must be a mapping of keys, got {type(raw).__name__}")
+    try:
+        cfg = BuildConfig.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = _format_loc(tuple(err["loc"]))
+        msg = _format_error(err)
+        if msg.startswith("[") and "] " in msg:
+            idx, msg = msg[1:].split("] ", 1)
+            loc = f"{loc}[{idx}]"
+        elif loc == "(top level)" or err["type"] == "value_error":
+            key, msg2 = _loc_of_model_error(msg)
+            if key:
+                loc, msg = (f"{loc}.{key}" if loc != "(top level)" else key), msg2
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ConfigError(f"{shown}: {loc}: {msg}{more}") from None
+    cfg = _resolve_paths(cfg, path.parent, output_dir)
+    if cache_dir is not None:
+        cfg = cfg.model_copy(update={"cache_dir": Path(cache_dir).resolve()})
+    _check_backends(cfg, shown)
+    if check_files:
+        _check_files(cfg, shown)
+    return cfg
+
+
+def _resolve(base: Path, p: Path) -> Path:
+    p = p.expanduser()
+    return p if p.is_absolute() else (base / p).resolve()
+
+
+def _resolve_map(base: Path, pm: PathMap | None) -> PathMap | None:
+    if pm is None:
+        return None
+    if isinstance(pm, str):
+        return pm if Path(pm).is_absolute() else str(base.resolve() / pm)
+    return {lang: [_resolve(base, x) for x in p] if isinstance(p, list) else _resolve(base, p) for lang, p in pm.items()}
+
+
+def _resolve_paths(cfg: BuildConfig, base: Path, output_dir: str | Path | None) -> BuildConfig:
+    sources = [
+        s.model_copy(update={k: _resolve(base, p) for k, p in s.input_files()}) for s in cfg.sources
+    ]
+    evals = [
+        es.model_copy(update={k: _resolve_map(base, getattr(es, k)) for k in ("paths", "qrels", "corpus")})
+        for es in cfg.eval_sets
+    ]
+    out = Path(output_dir).resolve() if output_dir is not None else _resolve(base, cfg.output_dir)
+    return cfg.model_copy(
+        update={
+            "sources": sources,
+            "eval_sets": evals,
+            "output_dir": out,
+            "cache_dir": _resolve(base, cfg.cache_dir),
+        }
+    )

