@@ -49,8 +49,8 @@ def sentences(n: int, seed: int = 0) -> list[str]:
 def build_models(root: Path) -> dict[str, Path]:
     import torch
 
-    from tests.fixtures.random_models import build_marian
     from mt_aug.translation.hf import convert
+    from tests.fixtures.random_models import build_marian
 
     torch.set_flush_denormal(True)
     hf = root / "opus-mt-base-random"
@@ -117,10 +117,17 @@ def transformers_loop(hf: Path, segs: list[str], max_len: int) -> float:
 def squad_shaped(ct2: Path, root: Path, n_passages: int) -> tuple[int, int, int, float]:
     """(model calls for unique segments == unique?, unique, rerun model segs, 1% fraction)."""
     from mt_aug.config import ModelSpec
-    from mt_aug.translation.reassemble import segment_pairs, unique_segments
+    from mt_aug.readers.collect import PairsBuilder
     from mt_aug.schema import QAPair
     from mt_aug.translation.cache import TranslationCache
     from mt_aug.translation.engine import translate_unique
+    from mt_aug.translation.texts import segment_table
+
+    def segmented(ps: list[QAPair]):  # type: ignore[no-untyped-def]
+        b = PairsBuilder()
+        for x in ps:
+            b.add(x)
+        return segment_table(b.finish())
 
     rng = random.Random(1)
     pool = sentences(n_passages * 6, seed=5)
@@ -137,13 +144,13 @@ def squad_shaped(ct2: Path, root: Path, n_passages: int) -> tuple[int, int, int,
         cache_path.unlink()
 
     def run(ps: list[QAPair]) -> tuple[int, int]:
-        segs = unique_segments(segment_pairs(ps))
+        segs = segmented(ps).unique()
         with TranslationCache(cache_path) as cache:
             _, st = translate_unique(segs, spec=spec, src="en", tgt="de", cache=cache)
         return st.translated, st.unique
 
     translated, unique = run(pairs)
-    occurrences = sum(len(x.all()) for x in segment_pairs(pairs).values())
+    occurrences = segmented(pairs).occurrences()
     assert translated == unique, (translated, unique)
     rerun, _ = run(pairs)
     # 1% new pairs, shaped like the rest: new paragraphs with 5 questions each
@@ -239,8 +246,8 @@ def main() -> None:
     figures["one_percent_rerun_fraction"] = frac
     figures["bergamot_threads_speedup"] = bergamot_speedup(100 if args.quick else 400)
     n_rss = 20_000 if args.quick else 200_000
-    from tests.fixtures.random_models import build_marian
     from mt_aug.translation.hf import convert
+    from tests.fixtures.random_models import build_marian
 
     if not (root / "tiny-ct2" / "model.bin").exists():
         convert(str(build_marian(root / "tiny")), str(root / "tiny-ct2"), quantization="int8")

@@ -5,12 +5,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mt_aug.packing.batching import MAX_OPEN, balance_ratio, hybrid_order, pack, pack_group
-from mt_aug.packing.corpus import corpus_from_pairs
-from mt_aug.translation.reassemble import PairText
-from mt_aug.schema import QAPair
+from mt_aug.packing.corpus import PairText, corpus_from_pairs
 from mt_aug.packing.shards import rows_table
-from mt_aug.release.verify import check_batch
 from mt_aug.packing.views import MONO_MIXED, Views, assign_views
+from mt_aug.release.verify import check_batch
+from mt_aug.schema import QAPair
 
 LANGS = ["en", "de", "pt"]
 

@@ -7,17 +7,16 @@ import logging
 from pathlib import Path
 
 import pytest
-
 from conftest import DEMO_DATA, ROOT
-from mt_aug.readers.collect import collect
+
 from mt_aug.config import BuildConfig, EvalSetConfig, SourceConfig
 from mt_aug.decontamination.apply import find_contamination
 from mt_aug.decontamination.matcher import EvalIndex, EvalText, Match, build_index, match_tokens
 from mt_aug.normalize import normalize_text
-from mt_aug.readers import SourceError
 from mt_aug.pipeline.builder import run_source_side
 from mt_aug.pipeline.executor import LocalExecutor
-from mt_aug.readers.collect import pairs_of
+from mt_aug.readers import SourceError
+from mt_aug.readers.collect import collect, pairs_of
 
 DEMO_EVAL = DEMO_DATA / "demo_eval_en.json"
 EVAL_FIX = ROOT / "tests" / "fixtures" / "eval"
@@ -425,7 +424,7 @@ def test_eval_set_whose_texts_all_normalize_away_is_an_error(tmp_path: Path) -> 
 def test_squad_dev_views_copied_from_xquad_are_dropped_on_the_target_side(shared_data: Path, lang: str) -> None:
     """Translated views that are verbatim XQuAD-zh/th text are caught by the lang index (character
     tokens); the other SQuAD dev pairs (English text in the view) are not."""
-    from mt_aug.translation.reassemble import PairText
+    from mt_aug.packing.corpus import PairText
 
     squad = json.loads((shared_data / "squad" / "dev-v1.1.json").read_text())
     xq = json.loads((shared_data / "xquad" / f"xquad.{lang}.json").read_text())

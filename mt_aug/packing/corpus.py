@@ -10,7 +10,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mt_aug.schema import QAPair
-from mt_aug.translation.reassemble import PairText
+
+
+@dataclass(frozen=True, slots=True)
+class PairText:
+    """A pair's texts in one language (the input of `corpus_from_pairs`)."""
+
+    question: str
+    title: str
+    passage: str
 
 
 @dataclass
