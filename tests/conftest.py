@@ -73,13 +73,25 @@ def demo_config_text(output_dir: Path, cache_dir: Path, **extra: str) -> str:
 def demo_build(tmp_path_factory) -> dict:  # type: ignore[no-untyped-def]
     """The real demo config built twice without Prefect (the second run from the caches), shared
     by every test that only reads a build. Tests that change a build copy it first."""
+    import json
+
+    from filelock import FileLock
+
     from mt_aug.pipeline import build
 
-    tmp = tmp_path_factory.mktemp("demo")
-    first = build(DEMO_CONFIG, output_dir=tmp / "out", cache_dir=tmp / "cache")
-    second = build(DEMO_CONFIG, output_dir=tmp / "out", cache_dir=tmp / "cache")
-    return {"tmp": tmp, "out": tmp / "out", "cache": tmp / "cache", "first": first, "second": second,
-            "config": DEMO_CONFIG}
+    # one build for the whole run: pytest-xdist workers share the folder above their own
+    root = tmp_path_factory.getbasetemp()
+    shared = root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root
+    tmp = shared / "demo-shared"
+    with FileLock(str(shared / "demo-shared.lock")):
+        done = tmp / "built.json"
+        if not done.is_file():
+            first = build(DEMO_CONFIG, output_dir=tmp / "out", cache_dir=tmp / "cache")
+            second = build(DEMO_CONFIG, output_dir=tmp / "out", cache_dir=tmp / "cache")
+            done.write_text(json.dumps({"first": str(first), "second": str(second)}))
+        got = json.loads(done.read_text())
+    return {"tmp": tmp, "out": tmp / "out", "cache": tmp / "cache", "first": Path(got["first"]),
+            "second": Path(got["second"]), "config": DEMO_CONFIG}
 
 
 def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
