@@ -19,5 +19,5 @@ lock:
 # (a test checks it is current). Builds into a temporary folder with a fresh cache.
 demo-card:
 	@scripts/bootstrap.sh
-	@tmp=$$(mktemp -d) && .venv/bin/mt-aug build configs/demo.yaml --output $$tmp/out --cache-dir $$tmp/cache >/dev/null \
+	@tmp=$$(mktemp -d) && .venv/bin/mt-aug build configs/demo.yaml --executor local --output $$tmp/out --cache-dir $$tmp/cache >/dev/null \
 	  && .venv/bin/mt-aug card $$tmp/out/current --stable data_cards/demo-build.md && rm -rf $$tmp

@@ -17,7 +17,7 @@ from mt_aug.release.card import CardError, check_against_disk, diff, load_manife
 @pytest.fixture(scope="module")
 def demo(demo_build: dict) -> Path:
     """The real demo config, built (without Prefect) into a temporary folder with a fresh cache."""
-    return demo_build["second"]
+    return demo_build["first"]  # the first build: from a fresh cache, as `make demo-card` builds
 
 
 def _shard_counts(build: Path) -> dict[str, dict[str, int]]:

@@ -162,7 +162,7 @@ def render(manifest: dict[str, Any]) -> str:
         f"- config hash: `{m['config_hash']}`\n"
         f"- mt-aug {cv.get('version')} (git {cv.get('git_commit') or 'unknown'})\n"
         f"- Prefect flow run: {m.get('flow_run_id') or 'none'}\n"
-        f"- seed: {m['seed']}; started {m.get('started_at')}; finished {m.get('finished_at')}; host {m.get('host')}\n\n"
+        f"- seed: {m['seed']}; started {m.get('started_at')}; finished {m.get('finished_at')}\n\n"
         + _table(["language", "backend", "model", "decoding"], model_rows) + "\n\n"
         "<details><summary>Build config</summary>\n\n```yaml\n"
         + yaml.safe_dump(m.get("config", {}), sort_keys=False, allow_unicode=True)
