@@ -192,7 +192,7 @@ def test_another_mono_ratio_from_the_same_batches(demo: Path) -> None:
             assert len(set(ids)) == len(ids) < len(full)
             assert set(ids) <= set(full.batch_ids())
             mono = sum(i.startswith("mono") for i in ids)
-            assert mono == round(r * len(ids))
+            assert abs(mono - r * len(ids)) <= 1  # the share holds within one batch (integer counts)
             assert len(s) + s.dropped == len(full)
     assert HybridBatchSampler(demo, mono_ratio=0.5).batch_ids() == full.batch_ids()  # the build's own ratio
 
