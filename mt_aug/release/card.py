@@ -277,17 +277,9 @@ def write_card(build_dir: Path, manifest: dict[str, Any]) -> Path:
 
 
 def load_manifest(build_dir: Path) -> dict[str, Any]:
-    path = build_dir / "manifest.json"
-    try:
-        m = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CardError(f"{path}: missing") from None
-    except json.JSONDecodeError as exc:
-        raise CardError(f"{path}: invalid JSON: {exc}") from None
-    missing = [k for k in REQUIRED_MANIFEST_KEYS if k not in m]
-    if missing:
-        raise CardError(f"{path}: missing field {missing[0]!r}")
-    return m
+    from mt_aug.release.manifest import read_manifest
+
+    return read_manifest(build_dir, REQUIRED_MANIFEST_KEYS, CardError)
 
 
 def check_against_disk(build_dir: Path, manifest: dict[str, Any]) -> None:

@@ -45,6 +45,23 @@ def start_build(cfg: BuildConfig, config_dir: Path | None = None) -> BuildInfo:
     return BuildInfo(build_id, time.strftime("%Y-%m-%dT%H:%M:%SZ", now), h, config_dir)
 
 
+def read_manifest(build_dir: Path, required: tuple[str, ...], error: type[Exception],
+                  missing_hint: str = "") -> dict[str, Any]:
+    """A build's manifest.json, parsed, with the fields a reader needs; `error` names the file
+    and what is wrong (each reader raises its own error type)."""
+    path = Path(build_dir) / "manifest.json"
+    try:
+        m = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(f"{path}: missing{missing_hint}") from None
+    except json.JSONDecodeError as exc:
+        raise error(f"{path}: invalid JSON: {exc}") from None
+    missing = [k for k in required if k not in m]
+    if missing:
+        raise error(f"{path}: missing field {missing[0]!r}")
+    return m
+
+
 def git_commit() -> str | None:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,

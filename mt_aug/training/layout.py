@@ -6,7 +6,6 @@ batch `i` of file `f` is rows `offset(f) + i * batch_size` .. `+ batch_size`."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,18 +45,12 @@ class BuildLayout:
 
 
 def _manifest(build_dir: Path) -> dict[str, Any]:
-    path = build_dir / "manifest.json"
+    from mt_aug.release.manifest import read_manifest
+
     if not build_dir.is_dir():
         raise BuildLayoutError(f"{build_dir}: not a directory")
-    try:
-        m = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BuildLayoutError(f"{path}: missing (not an mt-aug build?)") from None
-    except json.JSONDecodeError as exc:
-        raise BuildLayoutError(f"{path}: invalid JSON: {exc}") from None
-    for key in ("batch_size", "mono_ratio", "files"):
-        if key not in m:
-            raise BuildLayoutError(f"{path}: missing field {key!r}")
+    m = read_manifest(build_dir, ("batch_size", "mono_ratio", "files"), BuildLayoutError,
+                      " (not an mt-aug build?)")
     return m
 
 
