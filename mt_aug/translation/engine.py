@@ -33,18 +33,20 @@ def make_backend(spec: ModelSpec, src: str, tgt: str) -> Backend:
     raise BackendError(f"unknown backend {spec.backend!r}")
 
 
-_BACKENDS: dict[tuple[str, str, str], Backend] = {}
+_BACKENDS: dict[tuple[str, str, str], tuple[object, Backend]] = {}
 _BACKENDS_LOCK = threading.Lock()
 
 
 def shared_backend(spec: ModelSpec, src: str, tgt: str) -> Backend:
     """The process's one backend for a spec and direction: a worker loads its model once and
-    reuses it for every work unit it is given."""
+    reuses it for every work unit it is given. (Kept with the factory that made it: a backend
+    made by another `make_backend`, e.g. a test's stand-in, is not handed out after it.)"""
     key = (spec.model_dump_json(), src, tgt)
     with _BACKENDS_LOCK:
-        backend = _BACKENDS.get(key)
-        if backend is None:
-            backend = _BACKENDS[key] = make_backend(spec, src, tgt)
+        made_by, backend = _BACKENDS.get(key, (None, None))
+        if backend is None or made_by is not make_backend:
+            backend = make_backend(spec, src, tgt)
+            _BACKENDS[key] = (make_backend, backend)
         return backend
 
 
@@ -199,7 +201,19 @@ def translate_unique(
     executor: object | None = None,
 ) -> tuple[dict[str, Translation], TranslateStats]:
     """Translate each distinct segment once, in one direction (`translate_requests` with one
-    request; units of one batch, so every model call is stored before the next)."""
-    got = translate_requests({0: Request(spec, src, tgt, segments)}, cache=cache, unit_size=spec.batch_size,
-                             executor=executor, backend_factory=backend_factory, progress=progress)
+    request; units of one batch, so every model call is stored before the next). The backend
+    is started only if something misses, and closed at the end."""
+    made: list[Backend] = []
+
+    def backend() -> Backend:
+        if not made:
+            made.append((backend_factory or (lambda: make_backend(spec, src, tgt)))())
+        return made[0]
+
+    try:
+        got = translate_requests({0: Request(spec, src, tgt, segments)}, cache=cache, unit_size=spec.batch_size,
+                                 executor=executor, backend_factory=backend, progress=progress)
+    finally:
+        if made:
+            made[0].close()
     return got[0]
