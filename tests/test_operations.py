@@ -85,6 +85,21 @@ def test_serve_registers_a_cron_deployment(prefect_harness) -> None:  # type: ig
     assert got.parameters["config_path"].endswith("configs/demo.yaml")
 
 
+def _partial_cache(src: Path, dst: Path, keep: int) -> None:
+    """A copy of a translation cache with only its first `keep` rows: a build from it has the
+    rest to translate (real model work, less of it)."""
+    import shutil as sh
+
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(src) as a:
+        a.execute("PRAGMA wal_checkpoint(FULL)")
+    sh.copy(src, dst)
+    with sqlite3.connect(dst) as db:
+        db.execute("DELETE FROM translations WHERE rowid NOT IN (SELECT rowid FROM translations ORDER BY rowid "
+                   "LIMIT ?)", (keep,))
+    assert _cache_entries(dst) == keep
+
+
 def _cache_entries(path: Path) -> int:
     if not path.exists():
         return 0
@@ -112,15 +127,16 @@ def test_kill_during_translation_then_rerun_is_byte_identical(tmp_path: Path, de
     slow = slow.replace("  threads: 2", "  threads: 1")
     cfg = write_config(tmp_path, slow)
     cache = tmp_path / "cache" / "translations.sqlite"
+    _partial_cache(demo_build["cache"] / "translations.sqlite", cache, keep=79)  # 60 left to translate
     proc = subprocess.Popen(_build_cmd(cfg) + ["--executor", "local"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
     deadline = time.monotonic() + 240
-    while _cache_entries(cache) < 20 and proc.poll() is None and time.monotonic() < deadline:
+    while _cache_entries(cache) < 79 + 10 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     assert proc.poll() is None, "the build finished before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     done_before = _cache_entries(cache)
-    assert 20 <= done_before < 130
+    assert 79 + 10 <= done_before < 139
     assert not (tmp_path / "out" / "current").exists()  # never points at an incomplete build
     # rerun: completes, translates only what was missing
     r = subprocess.run(_build_cmd(cfg) + ["--executor", "local"], env=env, capture_output=True, text=True, cwd=ROOT,
@@ -147,6 +163,8 @@ def test_dask_runner_gives_the_local_runner_output(prefect_harness, tmp_path: Pa
     dask_cfg = write_config(tmp_path, text.replace(str(tmp_path / "out"), str(tmp_path / "dask-out"))
                             .replace(str(tmp_path / "cache"), str(tmp_path / "dask-cache")), "dask.yaml")
     local = demo_build["first"]  # the library build of the same config, from a fresh cache
+    _partial_cache(demo_build["cache"] / "translations.sqlite", tmp_path / "dask-cache" / "translations.sqlite",
+                   keep=119)  # 20 segments left: 3 units of 8 on the 2 Dask workers
     env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
     r = subprocess.run(_build_cmd(dask_cfg) + ["--task-runner", "dask", "--workers", "2"], env=env,
                        capture_output=True, text=True, cwd=ROOT, timeout=600)
@@ -154,7 +172,7 @@ def test_dask_runner_gives_the_local_runner_output(prefect_harness, tmp_path: Pa
     dask = Path(r.stdout.strip().splitlines()[-1])
     assert _shards(local) == _shards(dask)
     m = json.loads((dask / "manifest.json").read_text())
-    assert m["translation"]["pt"]["translated"] == m["translation"]["pt"]["unique"] > 100
+    assert m["translation"]["pt"]["translated"] == 20 and m["translation"]["pt"]["unique"] == 139
 
 
 def test_stage_results_are_reused_until_an_input_changes(tmp_path: Path, demo_build: dict) -> None:
