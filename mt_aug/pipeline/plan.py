@@ -39,7 +39,7 @@ def _cached(cfg: BuildConfig, lang: str, segments: list[str]) -> set[str]:
     if not segments or not path.is_file():
         return set()
     with TranslationCache(path) as cache:
-        return set(cache.get_many(cache_scope(cfg.translator.for_language(lang), SOURCE_LANG, lang), segments))
+        return cache.present(cache_scope(cfg.translator.for_language(lang), SOURCE_LANG, lang), segments)
 
 
 def plan(cfg: BuildConfig) -> dict[str, Any]:

@@ -152,6 +152,21 @@ class TranslationCache:
                         "translated again", self.path, bad, scope.src, scope.tgt)
         return found
 
+    def present(self, scope: CacheScope, segments: Sequence[str]) -> set[str]:
+        """The segments that have a row in the cache (key look-ups only: no outputs read, no
+        checksums verified; what `plan` counts, cheaply)."""
+        keys = {scope.key(s): s for s in segments}
+        items = list(keys)
+        out: set[str] = set()
+        try:
+            for i in range(0, len(items), 900):
+                chunk = items[i : i + 900]
+                q = f"SELECT key FROM translations WHERE key IN ({','.join('?' * len(chunk))})"
+                out.update(keys[k] for (k,) in self._db.execute(q, chunk))
+        except sqlite3.Error as exc:
+            raise _cache_error(self.path, exc, "cannot read the translation cache") from None
+        return out
+
     def put_many(self, scope: CacheScope, results: Iterable[tuple[str, Translation]]) -> None:
         now = time.time()
         rows = []
