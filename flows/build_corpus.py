@@ -47,19 +47,22 @@ def artifacts_task(build_dir: Path) -> None:
 
 
 @flow(name="build-corpus", log_prints=True, task_runner=make_task_runner("local"))
-def build_corpus(config_path: str, output_dir: str | None = None, cache_dir: str | None = None) -> str:
-    """Build the corpus a config describes and publish it as `<output_dir>/current`."""
+def build_corpus(config_path: str, output_dir: str | None = None, cache_dir: str | None = None,
+                 locked: bool = False) -> str:
+    """Build the corpus a config describes and publish it as `<output_dir>/current`. `locked`:
+    the caller (`mt-aug build`, in this process) holds the output_dir's build lock already."""
     cfg = load_config(config_path, output_dir=output_dir, cache_dir=cache_dir)
     ctx = get_run_context()
     run_id = str(ctx.flow_run.id) if getattr(ctx, "flow_run", None) else None
     executor = PrefectExecutor(cfg.result_storage or str(cfg.cache_dir / "results"))
-    final = build(config_path, output_dir=output_dir, cache_dir=cache_dir, executor=executor, run_id=run_id)
+    final = build(config_path, output_dir=output_dir, cache_dir=cache_dir, executor=executor, run_id=run_id,
+                  lock=not locked)
     artifacts_task(final)
     return str(final)
 
 
 def run(config_path: str, output_dir: str | None = None, cache_dir: str | None = None, *,
-        task_runner: str = "local", address: str | None = None, workers: int = 2) -> str:
+        task_runner: str = "local", address: str | None = None, workers: int = 2, locked: bool = False) -> str:
     """The `mt-aug build` entry (registered as the `prefect` executor of `mt_aug.executors`):
     the flow on the chosen task runner."""
     from flows import server_guard
@@ -67,4 +70,4 @@ def run(config_path: str, output_dir: str | None = None, cache_dir: str | None =
     server_guard.install()  # a killed `mt-aug build` takes its temporary Prefect server with it
     runner = make_task_runner(task_runner, address, workers)  # type: ignore[arg-type]
     flow_ = build_corpus.with_options(task_runner=runner) if task_runner != "local" else build_corpus
-    return flow_(config_path, output_dir, cache_dir)
+    return flow_(config_path, output_dir, cache_dir, locked)

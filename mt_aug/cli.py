@@ -194,10 +194,16 @@ def build(
 
             build_dir = run_build(config, output_dir=output, cache_dir=cache_dir)
         else:
-            _prefect_env()
-            run_flow = _executor_plugin("prefect")
-            build_dir = run_flow(str(config), str(output) if output else None, str(cache_dir) if cache_dir else None,
-                                 task_runner=task_runner, address=dask_address or ray_address, workers=workers)
+            from mt_aug.release.lock import BuildLock
+
+            # the lock is this process's before Prefect starts (~15 s): a second build is refused
+            # at once; the flow, run in this process, builds under it
+            with BuildLock(cfg.output_dir, "(starting: Prefect)"):
+                _prefect_env()
+                run_flow = _executor_plugin("prefect")
+                build_dir = run_flow(str(config), str(output) if output else None,
+                                     str(cache_dir) if cache_dir else None, task_runner=task_runner,
+                                     address=dask_address or ray_address, workers=workers, locked=True)
     except (ConfigError, SourceError, BackendError, BuildLocked, GuardFailed, ValueError) as exc:
         _fail(str(exc))
     typer.echo(build_dir)

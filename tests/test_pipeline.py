@@ -119,3 +119,27 @@ def test_export_switch_writes_parquet_beside_the_build(demo_build: dict, tmp_pat
     exported = tmp_path / "out" / "exports" / got.name
     assert (exported / "croissant.json").is_file() and list(exported.rglob("*.parquet"))
     verify_build(got)  # the build itself is unchanged by its export
+
+
+def test_control_characters_are_counted_in_the_manifest(demo_build: dict, tmp_path: Path) -> None:
+    """What readers normalized away (control characters, terminal escapes) reaches the
+    manifest's per-source counts, beside read/kept/dropped."""
+    import shutil
+
+    rows = [{"q": f"Where is the bridge number {i}?\x00", "ctx": f"The bridge number {i} is \x1b[31mred\x1b[0m."}
+            for i in range(6)] + [{"q": "\x00\x00\x00", "ctx": "Nothing."}]
+    (tmp_path / "qa.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    shutil.copytree(demo_build["cache"], tmp_path / "cache")
+    cfg = write_config(tmp_path, f"""
+name: ctrl
+output_dir: {tmp_path / 'out'}
+cache_dir: {tmp_path / 'cache'}
+languages: [en, pt]
+batching: {{batch_size: 2}}
+guards: {{max_quality_drop_fraction: 1.0}}
+sources:
+  - {{name: ctrl, format: jsonl, path: {tmp_path / 'qa.jsonl'}, fields: {{question: q, passage: ctx}}, license: cc0-1.0}}
+""")
+    m = json.loads((build(cfg) / "manifest.json").read_text())
+    s = m["sources"]["ctrl"]
+    assert s["normalized"] == {"control characters": 7} and s["dropped"] == {"empty question": 1}

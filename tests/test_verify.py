@@ -71,7 +71,7 @@ def _inc(*keys: str, by: int = 1) -> Callable[[dict[str, Any]], None]:
     (_inc("seed"), r"manifest.json: seed is 4, its config says 3"),
     (_inc("translation", "pt", "cached"), r"translation.pt: cached \d+ \+ translated \d+ != unique \d+ segments"),
     (lambda m: m["guard"]["warnings"].append("all fine, really"), r"guard.warnings is \['all fine, really'\], the files say \[\]"),
-    (lambda m: m["guard"]["failures"].append("x"), r"guard.failures is not empty"),
+    (lambda m: m["guard"]["failures"].append("x"), r"the guard refuses this build \(x\)"),
     (lambda m: m["config"].update(name="x"), r"config_hash .* is not the hash of its config"),
     (lambda m: m["examples"][0].update(query="edited"), r"examples\[0\].query differs from the first row"),
     (lambda m: m["sources"]["tiny"].update(license="mit"), r"README.md: differs from its rendering"),
@@ -144,3 +144,18 @@ def test_a_guard_warning_is_in_the_card_and_must_match_the_figures(build: Path) 
     _edit(build, lambda m: m.update(guard={"warnings": [], "failures": []}))  # what the figures bear out
     rerender(build)
     assert verify_build(build)["rows"] == 48
+
+
+def test_a_refused_build_does_not_verify_with_its_failures_blanked(build: Path) -> None:
+    """The guard's verdict is recomputed from the figures and the config's thresholds: a build
+    the guard refused stays refused when someone empties `guard.failures`."""
+    from mt_aug.release.card import write_card
+
+    def refuse(m: dict) -> None:  # type: ignore[type-arg]
+        m["config"]["guards"]["max_quality_drop_fraction"] = 0.01
+        m["guard"]["failures"] = []
+
+    _edit(build, refuse)
+    write_card(build, json.loads((build / "manifest.json").read_text(encoding="utf-8")))
+    with pytest.raises(VerifyError, match=r"the guard refuses this build \(language 'pt': the quality gate dropped"):
+        verify_build(build)

@@ -47,6 +47,13 @@ class ShardFile:
         }
 
 
+def named(exc: OSError, path: str | Path) -> OSError:
+    """`exc` with the file it happened to (a write that fails midway, e.g. ENOSPC, names none)."""
+    if exc.filename is not None or exc.errno is None:
+        return exc
+    return OSError(exc.errno, exc.strerror or os.strerror(exc.errno), str(path))
+
+
 def sha256_file(path: str | Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -121,8 +128,12 @@ def write_stream(path: Path, table: pa.Table, rows_per_batch: int | None = None)
     digest = hashlib.sha256(memoryview(buf)).hexdigest()
     tmp = path.with_name(path.name + ".tmp")
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(tmp, "wb") as f:
-        f.write(memoryview(buf))
+    try:
+        with open(tmp, "wb") as f:
+            f.write(memoryview(buf))
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise named(exc, path) from None
     os.replace(tmp, path)
     return digest
 

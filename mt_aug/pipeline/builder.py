@@ -14,6 +14,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,7 @@ class SourceSide:
 def _merge_sources(collected: dict[str, dict[str, Any]], later: list[Drop]) -> dict[str, dict[str, Any]]:
     """Per-source accounting: collect's counts, minus the pairs later stages dropped (each
     moves from kept to dropped under its reason): read == kept + sum(dropped) holds."""
-    out = {name: {"read": c["read"], "kept": c["kept"], "dropped": dict(c["dropped"])} for name, c in collected.items()}
+    out = {name: {**c, "dropped": dict(c["dropped"])} for name, c in collected.items()}
     for d in later:
         s = out[d.source]
         s["kept"] -= 1
@@ -255,11 +256,14 @@ def build(
     executor: Executor | None = None,
     run_id: str | None = None,
     progress: ProgressFn | None = None,
+    lock: bool = True,
 ) -> Path:
     """Build the corpus a config describes and publish it as `<output_dir>/current`.
 
     `config`: a config file path or a loaded BuildConfig. Returns the published build
-    directory. Without an executor, everything runs in this process (LocalExecutor)."""
+    directory. Without an executor, everything runs in this process (LocalExecutor).
+    `lock=False`: the caller holds the output_dir's build lock (`mt-aug build` takes it before
+    Prefect starts)."""
     from mt_aug.release.lock import BuildLock
     from mt_aug.release.manifest import start_build
     from mt_aug.release.publish import clean_staging, finalize, prune, switch_current
@@ -269,21 +273,26 @@ def build(
         executor = LocalExecutor(result_store(cfg))
     info = start_build(cfg, config_dir)
     log.info("build %s of %s into %s", info.build_id, cfg.name, cfg.output_dir)
-    with BuildLock(cfg.output_dir, info.build_id) as lock:
-        if lock.stale:
+    with (BuildLock(cfg.output_dir, info.build_id) if lock else nullcontext()) as held:
+        if held is not None and held.stale:
             log.warning("replaced the lock record of build %s (pid %s), which is no longer running",
-                        lock.stale.get("build_id"), lock.stale.get("pid"))
+                        held.stale.get("build_id"), held.stale.get("pid"))
         for leftover in clean_staging(cfg.output_dir):
             log.warning("removed %s, left by a build that did not finish", leftover)
         side = run_source_side(cfg, executor)
         translations = translate_all(cfg, side.unique, executor, progress)
         results = {lang: finish_language(cfg, side, tr) for lang, tr in translations.items()}
         staged = write_build(cfg, info, side, results, run_id)
-        final = finalize(cfg.output_dir, staged, info.build_id)
-        if cfg.export.parquet:
+        if cfg.export.parquet:  # before the build is moved into builds/: a failed export leaves nothing
             from mt_aug.release.export import export_parquet
 
-            log.info("export: %s", export_parquet(final, exports_dir(cfg.output_dir) / info.build_id))
+            try:
+                log.info("export: %s", export_parquet(staged, exports_dir(cfg.output_dir) / info.build_id))
+            except BaseException:
+                shutil.rmtree(staged, ignore_errors=True)
+                shutil.rmtree(exports_dir(cfg.output_dir) / info.build_id, ignore_errors=True)
+                raise
+        final = finalize(cfg.output_dir, staged, info.build_id)
         switch_current(cfg.output_dir, info.build_id)
         removed = prune(cfg.output_dir, cfg.keep_builds)
         for name in removed:
@@ -338,12 +347,18 @@ def write_drops(build_dir: Path, drops: list[Drop]) -> str:
     """Every drop with its reason and evidence, one JSON object per line (drops.jsonl); its sha256."""
     import hashlib
 
+    from mt_aug.packing.shards import named
+
     h = hashlib.sha256()
-    with open(build_dir / "drops.jsonl", "wb") as f:
-        for d in drops:
-            line = (json.dumps(d.to_dict(), ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
-            h.update(line)
-            f.write(line)
+    path = build_dir / "drops.jsonl"
+    try:
+        with open(path, "wb") as f:
+            for d in drops:
+                line = (json.dumps(d.to_dict(), ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+                h.update(line)
+                f.write(line)
+    except OSError as exc:
+        raise named(exc, path) from None
     return h.hexdigest()
 
 

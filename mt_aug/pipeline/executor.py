@@ -65,6 +65,11 @@ class ResultStore:
             with os.fdopen(fd, "wb") as f:
                 pickle.dump(result, f, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, self.root / f"{key}.pkl")
+        except OSError as exc:
+            Path(tmp).unlink(missing_ok=True)
+            from mt_aug.packing.shards import named
+
+            raise named(exc, self.root / f"{key}.pkl") from None
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise

@@ -242,8 +242,9 @@ def _verify_figures(m: dict[str, Any], rows: int, batches: int) -> None:
 
         guards = ((m.get("config") or {}).get("guards")) or {}
         verdict = check_manifest(m, type("Guards", (), dict(guards))())
-        if (m["guard"] or {}).get("failures"):
-            raise VerifyError(f"{MANIFEST}: guard.failures is not empty: a build the guard refused is not publishable")
+        if (m["guard"] or {}).get("failures") or verdict.failures:
+            raise VerifyError(f"{MANIFEST}: the guard refuses this build ({(verdict.failures or m['guard']['failures'])[0]}):"
+                              " a build the guard refused is not publishable")
         _eq("guard.warnings", list((m["guard"] or {}).get("warnings", [])), verdict.warnings)
     # the config the manifest quotes, and its hash
     cfg = m.get("config")
