@@ -86,3 +86,13 @@ def test_guard_config_defaults_and_manifest_inputs() -> None:
     drops = [Drop("collect", "s", "line 1", "malformed record", detail={"error": "f.jsonl: line 1: missing key 'q'"}),
              Drop("collect", "s", "line 2", "malformed record", detail={"error": "second"})]
     assert first_errors(drops) == {"s": "f.jsonl: line 1: missing key 'q'"}
+
+
+def test_no_rows_names_the_view_drops_and_leftovers_that_emptied_the_build() -> None:
+    from mt_aug.release.guard import LanguageAccount, SourceAccount, check
+
+    got = check({"s": SourceAccount(10, 5, {"malformed record": 5})},
+                {"pt": LanguageAccount(0, {"quality:entity lost": 5})}, 0, leftover_rows=5)
+    assert got.failures[-1] == ("the build has no rows: 10 records read, 5 pairs kept; top drop reasons: "
+                                "malformed record: 5; views dropped: quality:entity lost: 5; 5 view(s) left over "
+                                "(too few to fill a batch)")

@@ -94,6 +94,7 @@ def check(
     *,
     max_malformed_fraction: float = 0.5,
     max_quality_drop_fraction: float | None = None,
+    leftover_rows: int = 0,
 ) -> GuardResult:
     """Failures and warnings of a build's accounting (see the module docstring)."""
     failures: list[str] = []
@@ -128,8 +129,15 @@ def check(
             for r, c in s.dropped.items():
                 dropped[r] = dropped.get(r, 0) + c
         read = sum(s.read for s in sources.values())
+        views: dict[str, int] = {}
+        for a in languages.values():
+            for r, c in a.dropped.items():
+                views[r] = views.get(r, 0) + c
+        why = f"; views dropped: {top_reasons(views)}" if views else ""
+        if leftover_rows:
+            why += f"; {leftover_rows} view(s) left over (too few to fill a batch)"
         failures.append(f"the build has no rows: {read} records read, {kept} pairs kept; top drop reasons: "
-                           f"{top_reasons(dropped)}")
+                        f"{top_reasons(dropped)}{why}")
     return GuardResult(failures, warnings)
 
 
@@ -149,7 +157,8 @@ def check_manifest(manifest: Mapping[str, Any], guards: Any) -> GuardResult:
     sources, langs, rows = accounts_from_manifest(manifest)
     return check(sources, langs, rows,
                  max_malformed_fraction=getattr(guards, "max_malformed_fraction", 0.5),
-                 max_quality_drop_fraction=getattr(guards, "max_quality_drop_fraction", None))
+                 max_quality_drop_fraction=getattr(guards, "max_quality_drop_fraction", None),
+                 leftover_rows=int(manifest.get("counts", {}).get("leftover_rows", 0)))
 
 
 def first_errors(drops: Any) -> dict[str, str]:
