@@ -444,7 +444,7 @@ def cache_prune(
     cache_dir: CacheDir = None,
     config: CacheConfig = None,
     keep_model: Annotated[list[str] | None, typer.Option(help="Keep entries of this model id (repeatable).")] = None,
-    older_than_days: Annotated[float | None, typer.Option(help="Delete entries older than this.")] = None,
+    older_than_days: Annotated[float | None, typer.Option(min=0, help="Delete entries older than this (days, >= 0).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be deleted; delete nothing.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Prune even when a --keep-model has no entry in the cache "
                                                         "(a typo would otherwise delete everything).")] = False,
