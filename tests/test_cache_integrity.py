@@ -111,8 +111,9 @@ def test_migration_runs_in_chunks(tmp_path: Path) -> None:
         db.execute("ALTER TABLE translations DROP COLUMN checksum")
     with TranslationCache(path) as a:
         pass
-    with sqlite3.connect(path) as db:
+    with sqlite3.connect(path) as db:  # back to a cache from before checksums (its user_version 0)
         db.execute("UPDATE translations SET checksum = NULL")
+        db.execute("PRAGMA user_version = 0")
     cache = TranslationCache.__new__(TranslationCache)
     cache.path, cache.mismatches, cache.migrated = path, 0, 0
     cache._db = sqlite3.connect(path)
@@ -121,3 +122,15 @@ def test_migration_runs_in_chunks(tmp_path: Path) -> None:
     cache.close()
     _, stats, backend = _run(path)
     assert backend.seen == [] and stats.cached == 2  # type: ignore[attr-defined]
+
+
+def test_a_checksum_cleared_after_migration_is_a_mismatch_not_an_old_row(tmp_path: Path) -> None:
+    """Once every row has its checksum (the file says so), opening scans nothing, and an output
+    edited with its checksum set to NULL is translated again, not taken for a pre-checksum row."""
+    path = tmp_path / "c.sqlite"
+    _run(path)
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+        db.execute("UPDATE translations SET output = 'EDITED', checksum = NULL WHERE source_text = ?", (SEGS[0],))
+    out, stats, backend = _run(path)
+    assert backend.seen == [SEGS[0]] and "EDITED" not in out[SEGS[0]].text

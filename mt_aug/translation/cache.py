@@ -39,6 +39,9 @@ _COLUMNS = "key, backend, model, src, tgt, source_text, output, hit_length_limit
 log = logging.getLogger(__name__)
 
 
+CHECKSUMMED = 1  # PRAGMA user_version of a cache whose every row has its checksum
+
+
 class CacheError(RuntimeError):
     """A cache file that cannot be used (not a database, unreadable, unwritable, disk full);
     str() is one line naming the file, what failed and why."""
@@ -105,8 +108,12 @@ class TranslationCache:
 
     def _migrate(self, chunk: int = 50_000) -> None:
         """A cache written before checksums: add the column and checksum every row once (in
-        chunks, so a cache of millions of rows is never held in memory)."""
+        chunks, so a cache of millions of rows is never held in memory). Done once: the file's
+        user_version then says every row has its checksum, so opening a large cache scans
+        nothing, and a checksum cleared later is a mismatch, not an old row."""
         cols = [r[1] for r in self._db.execute("PRAGMA table_info(translations)")]
+        if "checksum" in cols and self._db.execute("PRAGMA user_version").fetchone()[0] >= CHECKSUMMED:
+            return
         if "checksum" not in cols:
             try:
                 with self._db:
@@ -126,6 +133,7 @@ class TranslationCache:
                                      [(row_checksum(k, o, h), rid) for rid, k, o, h in rows])
             self.migrated += len(rows)
             last = rows[-1][0]
+        self._db.execute(f"PRAGMA user_version = {CHECKSUMMED}")
         if self.migrated:
             log.info("%s: checksummed %d cached translations written before checksums", self.path, self.migrated)
 
