@@ -143,3 +143,23 @@ sources:
     m = json.loads((build(cfg) / "manifest.json").read_text())
     s = m["sources"]["ctrl"]
     assert s["normalized"] == {"control characters": 7} and s["dropped"] == {"empty question": 1}
+
+
+def test_plan_says_a_build_will_fail(tmp_path: Path) -> None:
+    from mt_aug.config import load_config
+    from mt_aug.pipeline.plan import plan
+
+    report = plan(load_config(_broken_jsonl(tmp_path)))
+    assert any(w.startswith("a build will fail: source 'mine': 5 of 5 records") for w in report["warnings"])
+
+
+def test_an_unusable_verdict_cache_fails_before_any_work(tmp_path: Path) -> None:
+    from mt_aug.translation.cache import CacheError
+
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "verdicts.sqlite").write_text("garbage\n")
+    with pytest.raises(CacheError, match=r"cache/verdicts.sqlite: not a verdict cache \(file is not a database\)"):
+        build(ROOT / "configs" / "demo.yaml", output_dir=tmp_path / "out", cache_dir=tmp_path / "cache")
+    assert not (tmp_path / "cache" / "translations.sqlite").exists() or \
+        __import__("sqlite3").connect(tmp_path / "cache" / "translations.sqlite").execute(
+            "SELECT COUNT(*) FROM translations").fetchone()[0] == 0  # nothing was translated first

@@ -243,6 +243,14 @@ def result_store(cfg: BuildConfig) -> ResultStore | None:
     return ResultStore(Path(where) if where else cfg.cache_dir / "results")
 
 
+def _open_caches(cfg: BuildConfig) -> None:
+    from mt_aug.quality.verdict_cache import VerdictCache
+
+    path = cfg.cache_dir / "translations.sqlite"
+    with TranslationCache(path), VerdictCache.beside(path):
+        pass
+
+
 def exports_dir(output_dir: Path) -> Path:
     """Where opt-in exports of each build go: <output_dir>/exports/<build_id>/."""
     return output_dir / "exports"
@@ -279,6 +287,7 @@ def build(
                         held.stale.get("build_id"), held.stale.get("pid"))
         for leftover in clean_staging(cfg.output_dir):
             log.warning("removed %s, left by a build that did not finish", leftover)
+        _open_caches(cfg)  # an unusable cache file fails now, not after the work that fills it
         side = run_source_side(cfg, executor)
         translations = translate_all(cfg, side.unique, executor, progress)
         results = {lang: finish_language(cfg, side, tr) for lang, tr in translations.items()}

@@ -42,6 +42,17 @@ def _cached(cfg: BuildConfig, lang: str, segments: list[str]) -> set[str]:
         return cache.present(cache_scope(cfg.translator.for_language(lang), SOURCE_LANG, lang), segments)
 
 
+def _guard_preview(cfg: BuildConfig, side: Any) -> list[str]:
+    """What the release guard will say of the sources already (a build of these would fail)."""
+    from mt_aug.release.guard import SourceAccount, check
+
+    sources = {n: SourceAccount(int(s["read"]), int(s["kept"]), dict(s["dropped"]), s.get("first_error"))
+               for n, s in side.sources.items()}
+    got = check(sources, {}, rows=1 if side.pairs.num_rows else 0,
+                max_malformed_fraction=cfg.guards.max_malformed_fraction)
+    return [f"a build will fail: {f}" for f in got.failures] + got.warnings
+
+
 def plan(cfg: BuildConfig) -> dict[str, Any]:
     """Run the stages before translation and report counts and translation work per language.
 """
@@ -85,7 +96,7 @@ def plan(cfg: BuildConfig) -> dict[str, Any]:
         "estimated_source_tokens": sum(v["est_source_tokens"] for v in segments.values()),
         "token_estimate": TOKEN_ESTIMATE,
         "decontamination": decontamination,
-        "warnings": side.warnings,
+        "warnings": side.warnings + _guard_preview(cfg, side),
         "dropped": [d.to_dict() for d in side.drops],
         "stages": side.stages,
         "seconds": round(time.monotonic() - t0, 3),

@@ -30,12 +30,18 @@ class VerdictCache:
     FILE = "verdicts.sqlite"
 
     def __init__(self, path: str | Path) -> None:
+        from mt_aug.translation.cache import CacheError
+
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=60)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        try:
+            self._db = sqlite3.connect(self.path, timeout=60)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            what = "not a verdict cache" if "not a database" in str(exc) else "cannot open the verdict cache"
+            raise CacheError(f"{self.path}: {what} ({exc}); move it away or point cache_dir elsewhere") from None
 
     @classmethod
     def beside(cls, translation_cache_path: str | Path) -> VerdictCache:
