@@ -17,7 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mt_aug.sqlite_store import CacheError, SqliteStore
 from mt_aug.translation.base import Translation
+
+__all__ = ["CacheError", "CacheScope", "TranslationCache", "row_checksum"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS translations (
@@ -40,11 +43,6 @@ log = logging.getLogger(__name__)
 
 
 CHECKSUMMED = 1  # PRAGMA user_version of a cache whose every row has its checksum
-
-
-class CacheError(RuntimeError):
-    """A cache file that cannot be used (not a database, unreadable, unwritable, disk full);
-    str() is one line naming the file, what failed and why."""
 
 
 def row_checksum(key: str, output: str, hit_length_limit: bool | int) -> str:
@@ -73,38 +71,20 @@ class CacheScope:
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-def _cache_error(path: Path, exc: Exception, what: str) -> CacheError:
-    if isinstance(exc, OSError):
-        return CacheError(f"{path}: {what} ({exc.strerror or exc})")
-    text = str(exc)
-    if "not a database" in text:
-        return CacheError(f"{path}: not a translation cache ({text}); move it away or point cache_dir elsewhere")
-    if "disk is full" in text:
-        return CacheError(f"{path}: {what} (No space left on device)")
-    return CacheError(f"{path}: {what} ({text})")
-
-
-class TranslationCache:
+class TranslationCache(SqliteStore):
     """The translation cache. Every row carries a checksum of its key and output: a row whose
     output was edited in place is a miss (re-translated, counted in `mismatches`, warned)."""
 
+    what = "translation cache"
+    schema = _SCHEMA
+
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
         self.mismatches = 0  # rows whose checksum failed, since open
         self.migrated = 0  # rows of an older cache checksummed on open
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=60)
-        except (OSError, sqlite3.Error) as exc:
-            raise _cache_error(self.path, exc, "cannot open the translation cache") from None
-        try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-            self._migrate()
-        except sqlite3.Error as exc:
-            self._db.close()
-            raise _cache_error(self.path, exc, "cannot open the translation cache") from None
+        super().__init__(path)
+
+    def _opened(self) -> None:
+        self._migrate()
 
     def _migrate(self, chunk: int = 50_000) -> None:
         """A cache written before checksums: add the column and checksum every row once (in
@@ -140,20 +120,13 @@ class TranslationCache:
     def get_many(self, scope: CacheScope, segments: Sequence[str]) -> dict[str, Translation]:
         keys = {scope.key(s): s for s in segments}
         found: dict[str, Translation] = {}
-        items = list(keys)
         bad = 0
-        try:
-            for i in range(0, len(items), 500):
-                chunk = items[i : i + 500]
-                q = (f"SELECT key, output, hit_length_limit, checksum FROM translations "
-                     f"WHERE key IN ({','.join('?' * len(chunk))})")
-                for key, output, hit, checksum in self._db.execute(q, chunk):
-                    if checksum != row_checksum(key, output, hit):
-                        bad += 1
-                        continue
-                    found[keys[key]] = Translation(output, bool(hit))
-        except sqlite3.Error as exc:
-            raise _cache_error(self.path, exc, "cannot read the translation cache") from None
+        q = "SELECT key, output, hit_length_limit, checksum FROM translations WHERE key IN"
+        for key, output, hit, checksum in self.rows_for(q, list(keys)):
+            if checksum != row_checksum(key, output, hit):
+                bad += 1
+                continue
+            found[keys[key]] = Translation(output, bool(hit))
         if bad:
             self.mismatches += bad
             log.warning("%s: %d cached translation(s) of %s->%s fail their checksum (edited in place?): "
@@ -164,16 +137,7 @@ class TranslationCache:
         """The segments that have a row in the cache (key look-ups only: no outputs read, no
         checksums verified; what `plan` counts, cheaply)."""
         keys = {scope.key(s): s for s in segments}
-        items = list(keys)
-        out: set[str] = set()
-        try:
-            for i in range(0, len(items), 900):
-                chunk = items[i : i + 900]
-                q = f"SELECT key FROM translations WHERE key IN ({','.join('?' * len(chunk))})"
-                out.update(keys[k] for (k,) in self._db.execute(q, chunk))
-        except sqlite3.Error as exc:
-            raise _cache_error(self.path, exc, "cannot read the translation cache") from None
-        return out
+        return {keys[k] for (k,) in self.rows_for("SELECT key FROM translations WHERE key IN", list(keys))}
 
     def put_many(self, scope: CacheScope, results: Iterable[tuple[str, Translation]]) -> None:
         now = time.time()
@@ -187,7 +151,7 @@ class TranslationCache:
                 self._db.executemany(f"INSERT OR REPLACE INTO translations ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
                                      rows)
         except sqlite3.Error as exc:
-            raise _cache_error(self.path, exc, "cannot write the translation cache") from None
+            raise self.error(exc, "cannot write the translation cache") from None
 
     def stats(self) -> list[dict[str, Any]]:
         q = (
@@ -230,14 +194,6 @@ class TranslationCache:
                 cur = self._db.execute(f"DELETE FROM translations WHERE {where[0]}", where[1])
             self._db.execute("VACUUM")
         except sqlite3.Error as exc:
-            raise _cache_error(self.path, exc, "cannot prune the translation cache") from None
+            raise self.error(exc, "cannot prune the translation cache") from None
         return cur.rowcount
 
-    def close(self) -> None:
-        self._db.close()
-
-    def __enter__(self) -> TranslationCache:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
