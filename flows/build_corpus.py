@@ -13,7 +13,7 @@ from prefect.context import get_run_context
 from flows.executor import PrefectExecutor
 from flows.runners import make_task_runner
 from mt_aug.config import load_config
-from mt_aug.pipeline.builder import build
+from mt_aug.pipeline.builder import build, results_location
 
 
 @task(name="artifacts", cache_policy=NONE, persist_result=False)
@@ -54,7 +54,7 @@ def build_corpus(config_path: str, output_dir: str | None = None, cache_dir: str
     cfg = load_config(config_path, output_dir=output_dir, cache_dir=cache_dir)
     ctx = get_run_context()
     run_id = str(ctx.flow_run.id) if getattr(ctx, "flow_run", None) else None
-    executor = PrefectExecutor(cfg.result_storage or str(cfg.cache_dir / "results"))
+    executor = PrefectExecutor(results_location(cfg))
     final = build(config_path, output_dir=output_dir, cache_dir=cache_dir, executor=executor, run_id=run_id,
                   lock=not locked)
     artifacts_task(final)

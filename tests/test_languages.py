@@ -39,8 +39,13 @@ def test_translate_language_without_prefect(tmp_path: Path) -> None:
     side.pairs = compact(side.pairs)
     side.segmented = segment_table(side.pairs)
     side.unique = side.segmented.unique()
-    tr = translate_all(cfg, side.unique, LocalExecutor())["pt"]
-    result = finish_language(cfg, side, tr)
+    from mt_aug.quality.verdict_cache import VerdictCache
+    from mt_aug.translation.cache import TranslationCache
+
+    path = cfg.cache_dir / TranslationCache.FILE
+    with TranslationCache(path) as cache, VerdictCache.beside(path) as vcache:
+        tr = translate_all(cfg, side.unique, LocalExecutor(), cache)["pt"]
+        result = finish_language(cfg, side, tr, cache, vcache)
     assert result.stats["translated"] == result.stats["unique"] > 6
     assert result.texts.num_rows == 6
     questions = [q for q in result.texts.column("query").to_pylist() if q is not None]

@@ -324,15 +324,9 @@ class EvalIndex:
         eval_set, eval_id, _ = self._docs[doc]
         return Match(eval_set, eval_id, field_name, method, evidence, score)
 
-    def _ngram_hits(self, queries: list[list[int]]) -> dict[int, tuple[int, int]]:
-        """query number -> (eval doc, window start) of its first n-gram found in the index."""
-        flat = array("q")
-        for q in queries:
-            flat.extend(q)
-        return self._ngram_hits_flat(flat, array("q", map(len, queries)))
-
     def _ngram_hits_flat(self, flat_ids: array[int], query_lens: array[int]) -> dict[int, tuple[int, int]]:
-        """`_ngram_hits` over the queries' token ids concatenated and their lengths (int64 arrays)."""
+        """query number -> (eval doc, window start) of its first n-gram found in the index, for the
+        queries' token ids concatenated and their lengths (int64 arrays)."""
         if not len(query_lens) or not len(self._gram_hash):
             return {}
         n = self.window

@@ -25,14 +25,8 @@ from mt_aug import progress as mt_progress
 from mt_aug.config import BuildConfig, ModelSpec, load_config
 from mt_aug.pipeline.executor import Executor, LocalExecutor, ResultStore
 from mt_aug.pipeline.stage import Stage, StageResult
-from mt_aug.pipeline.stages import (
-    CollectStage,
-    DecontaminateStage,
-    DedupStage,
-    EvalIndexStage,
-    SegmentStage,
-    contaminated,
-)
+from mt_aug.pipeline.stages import SOURCE_STAGES, contaminated
+from mt_aug.quality.verdict_cache import VerdictCache
 from mt_aug.schema import SOURCE_LANG, Drop
 from mt_aug.translation.base import Translation
 from mt_aug.translation.cache import TranslationCache
@@ -100,7 +94,7 @@ def run_source_side(cfg: BuildConfig, executor: Executor) -> SourceSide:
     keys: dict[str, str] = {}  # output name -> key of the stage result that produced it
     results: dict[str, StageResult] = {}
     timings: dict[str, dict[str, Any]] = {}
-    stages = (EvalIndexStage(), CollectStage(), DecontaminateStage(), DedupStage(), SegmentStage())
+    stages = SOURCE_STAGES
     with mt_progress.task("source stages (index, collect, decontaminate, dedup, segment)", total=len(stages),
                        unit="stages") as bar:
         for stage in stages:
@@ -133,15 +127,14 @@ class LanguageTranslations:
     stats: TranslateStats
 
 
-def translate_all(cfg: BuildConfig, unique: list[str], executor: Executor,
+def translate_all(cfg: BuildConfig, unique: list[str], executor: Executor, cache: TranslationCache,
                   progress: ProgressFn | None = None) -> dict[str, LanguageTranslations]:
     """Every target language's segments through the one translation path (cache first, misses
     as work units language x chunk on the executor's workers)."""
     requests = {lang: Request(cfg.translator.for_language(lang), SOURCE_LANG, lang, unique)
                 for lang in cfg.target_languages}
     langs = ", ".join(cfg.target_languages)
-    with TranslationCache(cfg.cache_dir / "translations.sqlite") as cache, \
-            mt_progress.task(f"translate en->{langs}", unit="segments", plain=False) as bar:
+    with mt_progress.task(f"translate en->{langs}", unit="segments", plain=False) as bar:
         def prog(done: int, total: int, rate: float) -> None:
             bar.callback(done, total, rate)
             if progress is not None:
@@ -163,31 +156,28 @@ class LanguageResult:
     target_summary: dict[str, Any]
 
 
-def finish_language(cfg: BuildConfig, side: SourceSide, tr: LanguageTranslations) -> LanguageResult:
+def finish_language(cfg: BuildConfig, side: SourceSide, tr: LanguageTranslations, cache: TranslationCache,
+                    vcache: VerdictCache) -> LanguageResult:
     """Judge every translated segment (quality gate, with round-trip where configured; verdicts
     cached), rebuild the pair texts, and drop views that overlap the language's eval texts."""
     from mt_aug.quality.gate import Gate, judge_with_roundtrip, summary
-    from mt_aug.quality.verdict_cache import VerdictCache
 
     lang = tr.lang
     segs = [s for s in side.unique if s in tr.found]
     outs = [tr.found[s] for s in segs]
     gate = Gate(cfg.quality, SOURCE_LANG, lang, tuple(cfg.languages))
-    cache_path = cfg.cache_dir / "translations.sqlite"
-    with TranslationCache(cache_path) as cache, VerdictCache.beside(cache_path) as vcache, \
-            mt_progress.task(f"quality gate {lang} (round-trip translations)", unit="segments") as bar:
+    with mt_progress.task(f"quality gate {lang} (round-trip translations)", unit="segments") as bar:
         verdict_list, gstats = judge_with_roundtrip(gate, segs, outs, spec=tr.spec, cache=cache, verdict_cache=vcache,
                                                     progress=bar.callback)
     verdicts = dict(zip(segs, verdict_list, strict=True))
-    re = reassemble_table(side.pairs, side.segmented, tr.found, verdicts, lang)
+    re = reassemble_table(side.pairs, side.segmented, side.unique, tr.found, verdicts, lang)
     drops = list(re.drops)
     texts = re.texts
-    sources, ids = side.pairs.column("source").to_pylist(), side.pairs.column("id").to_pylist()
-    drop, tdrops, target_summary = contaminated(texts.column("query"), texts.column("passage"), sources, ids,
+    drop, tdrops, target_summary = contaminated(texts.column("query"), texts.column("passage"), side.pairs,
                                                 side.indexes.get(lang), "target-decontaminate", lang)
     drops += tdrops
     texts = null_rows(texts, drop)
-    views = texts.num_rows - texts.column("query").null_count
+    views = re.views - int(drop.sum())
     quality = summary(segs, outs, verdict_list, gate)
     quality["verdicts_cached"] = gstats.cached
     if gstats.roundtrip_model:
@@ -234,21 +224,21 @@ def _config(config: str | Path | BuildConfig, output_dir: str | Path | None,
     return load_config(path, output_dir=output_dir, cache_dir=cache_dir), path.resolve().parent
 
 
+def translation_cache_path(cfg: BuildConfig) -> Path:
+    return cfg.cache_dir / TranslationCache.FILE
+
+
+def results_location(cfg: BuildConfig) -> str:
+    """Where cached stage results live: `result_storage` (a folder or an fsspec URL) or
+    <cache_dir>/results."""
+    return cfg.result_storage or str(cfg.cache_dir / "results")
+
+
 def result_store(cfg: BuildConfig) -> ResultStore | None:
-    """Where cached stage results live: a local folder (result_storage or <cache_dir>/results).
-    A URL (s3://...) is used by the Prefect executor's result storage instead."""
-    where = cfg.result_storage
-    if where and "://" in where:
-        return None
-    return ResultStore(Path(where) if where else cfg.cache_dir / "results")
-
-
-def _open_caches(cfg: BuildConfig) -> None:
-    from mt_aug.quality.verdict_cache import VerdictCache
-
-    path = cfg.cache_dir / "translations.sqlite"
-    with TranslationCache(path), VerdictCache.beside(path):
-        pass
+    """The local ResultStore of the stage results; None for a URL (s3://...), which the Prefect
+    executor's result storage serves instead."""
+    where = results_location(cfg)
+    return None if "://" in where else ResultStore(Path(where))
 
 
 def exports_dir(output_dir: Path) -> Path:
@@ -287,10 +277,12 @@ def build(
                         held.stale.get("build_id"), held.stale.get("pid"))
         for leftover in clean_staging(cfg.output_dir):
             log.warning("removed %s, left by a build that did not finish", leftover)
-        _open_caches(cfg)  # an unusable cache file fails now, not after the work that fills it
-        side = run_source_side(cfg, executor)
-        translations = translate_all(cfg, side.unique, executor, progress)
-        results = {lang: finish_language(cfg, side, tr) for lang, tr in translations.items()}
+        path = translation_cache_path(cfg)
+        # both caches open before any work: an unusable cache file fails now, not after the work
+        with TranslationCache(path) as cache, VerdictCache.beside(path) as vcache:
+            side = run_source_side(cfg, executor)
+            translations = translate_all(cfg, side.unique, executor, cache, progress)
+            results = {lang: finish_language(cfg, side, tr, cache, vcache) for lang, tr in translations.items()}
         staged = write_build(cfg, info, side, results, run_id)
         if cfg.export.parquet:  # before the build is moved into builds/: a failed export leaves nothing
             from mt_aug.release.export import export_parquet

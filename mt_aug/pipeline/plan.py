@@ -33,13 +33,15 @@ def _examples(drops: list[Drop], source: str) -> dict[str, list[dict[str, Any]]]
     return dict(sorted(out.items()))
 
 
-def _cached(cfg: BuildConfig, lang: str, segments: list[str]) -> set[str]:
-    """The segments already in the translation cache for `lang` (an absent cache is not created)."""
-    path = cfg.cache_dir / "translations.sqlite"
+def _cached(cfg: BuildConfig, segments: list[str]) -> dict[str, set[str]]:
+    """Per target language, the segments already in the translation cache (an absent cache is
+    not created)."""
+    path = cfg.cache_dir / TranslationCache.FILE
     if not segments or not path.is_file():
-        return set()
+        return {lang: set() for lang in cfg.target_languages}
     with TranslationCache(path) as cache:
-        return cache.present(cache_scope(cfg.translator.for_language(lang), SOURCE_LANG, lang), segments)
+        return {lang: cache.present(cache_scope(cfg.translator.for_language(lang), SOURCE_LANG, lang), segments)
+                for lang in cfg.target_languages}
 
 
 def _guard_preview(cfg: BuildConfig, side: Any) -> list[str]:
@@ -61,8 +63,9 @@ def plan(cfg: BuildConfig) -> dict[str, Any]:
     unique = side.unique
     words = sum(len(s.split()) for s in unique)
     segments: dict[str, dict[str, Any]] = {}
+    cached = _cached(cfg, unique)
     for lang in cfg.target_languages:
-        hit = _cached(cfg, lang, unique)
+        hit = cached[lang]
         todo_words = words - sum(len(s.split()) for s in hit)
         segments[lang] = {
             "total": side.occurrences,

@@ -17,7 +17,7 @@ from mt_aug.config import BuildConfig
 from mt_aug.decontamination.apply import EvalSummary, find_contamination_columns
 from mt_aug.decontamination.matcher import EvalIndex, build_index
 from mt_aug.pipeline.stage import Resources, Stage, StageResult
-from mt_aug.readers.collect import collect, dedup
+from mt_aug.readers.collect import collect, dedup, row_labels
 from mt_aug.schema import SOURCE_LANG, Drop
 from mt_aug.translation.texts import compact, segment_table
 
@@ -56,19 +56,19 @@ def coverage_warnings(cfg: BuildConfig) -> list[str]:
     return out
 
 
-def contaminated(questions: pa.ChunkedArray, passages: pa.ChunkedArray, sources: list[str], ids: list[str],
-                 index: EvalIndex | None, stage: str, lang: str) -> tuple[np.ndarray, list[Drop], dict[str, Any]]:
-    """(rows to drop, their drops, summary per eval set) of texts against one language's index."""
+def contaminated(questions: pa.ChunkedArray, passages: pa.ChunkedArray, pairs: pa.Table, index: EvalIndex | None,
+                 stage: str, lang: str) -> tuple[np.ndarray, list[Drop], dict[str, Any]]:
+    """(rows to drop, their drops, summary per eval set) of texts (row i of pair i of `pairs`)
+    against one language's index."""
     drop = np.zeros(len(questions), dtype=bool)
     if index is None:
         return drop, [], {}
     summary: dict[str, EvalSummary] = {}
     hits = find_contamination_columns(questions, passages, index, summary)
-    drops = []
-    for row in sorted(hits):
-        m = hits[row]
-        drop[row] = True
-        drops.append(Drop(stage, sources[row], ids[row], f"contaminated:{m.eval_set}", lang=lang, detail=m.detail()))
+    rows = sorted(hits)
+    drop[rows] = True
+    drops = [Drop(stage, source, rid, f"contaminated:{hits[row].eval_set}", lang=lang, detail=hits[row].detail())
+             for row, source, rid in zip(rows, *row_labels(pairs, rows), strict=True)]
     return drop, drops, {k: v.to_dict() for k, v in sorted(summary.items())}
 
 
@@ -131,8 +131,7 @@ class DecontaminateStage(Stage):
 
     def run(self, cfg: BuildConfig, inputs: dict[str, Any]) -> StageResult:
         pairs: pa.Table = inputs["pairs"]
-        drop, drops, summary = contaminated(pairs.column("question"), pairs.column("passage"),
-                                            pairs.column("source").to_pylist(), pairs.column("id").to_pylist(),
+        drop, drops, summary = contaminated(pairs.column("question"), pairs.column("passage"), pairs,
                                             inputs["indexes"].get(SOURCE_LANG), "decontaminate", SOURCE_LANG)
         return StageResult({"pairs": pairs.filter(pa.array(~drop))}, {"summary": summary}, tuple(drops))
 

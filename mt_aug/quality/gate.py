@@ -162,22 +162,23 @@ def judge_with_roundtrip(
     stats.cached = sum(1 for p in pairs if p in found)
     todo = [i for i, p in enumerate(pairs) if p not in found]
     back: dict[str, str] = {}
+    wants = [gate.wants_roundtrip(sources[i]) for i in todo]
     if rev is not None:
-        wanted = sorted({outputs[i].text for i in todo if gate.wants_roundtrip(sources[i])
-                         and gate.structural(sources[i], outputs[i]) is None})
+        wanted = sorted({outputs[i].text for i, w in zip(todo, wants, strict=True)
+                         if w and gate.structural(sources[i], outputs[i]) is None})
         if wanted:
             got, tstats = translate_unique(wanted, spec=rev, src=gate.tgt, tgt=gate.src, cache=cache,
                                            backend_factory=backend_factory, progress=progress)
             back = {k: v.text for k, v in got.items()}
             stats.back_translated, stats.back_cached = tstats.translated, tstats.cached
     fresh = gate.judge([sources[i] for i in todo], [outputs[i] for i in todo],
-                       [back.get(outputs[i].text) if gate.wants_roundtrip(sources[i]) else None for i in todo])
+                       [back.get(outputs[i].text) if w else None for i, w in zip(todo, wants, strict=True)])
     if verdict_cache is not None and todo:
         verdict_cache.put_many(gate.settings_hash, [(pairs[i][0], pairs[i][1], v) for i, v in zip(todo, fresh, strict=True)])
     result = [found.get(p) for p in pairs]
     for i, v in zip(todo, fresh, strict=True):
         result[i] = v
-    return [v for v in result if v is not None], stats
+    return result, stats  # type: ignore[return-value]  (every slot is filled: cached or fresh)
 
 
 def summary(sources: Sequence[str], outputs: Sequence[Translation], verdicts: Sequence[Verdict],

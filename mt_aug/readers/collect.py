@@ -258,3 +258,9 @@ def pairs_of(table: pa.Table) -> list[QAPair]:
                           tuple(row["answers"]), row["pair_id"], row["passage_id"],
                           tuple((n["title"], n["text"]) for n in negs[i]) if negs else ()))
     return out
+
+
+def row_labels(pairs: pa.Table, rows: list[int]) -> tuple[list[str], list[str]]:
+    """(source, id) of some rows of a pairs table: what a drop names."""
+    idx = pa.array(rows, pa.int64())
+    return pairs.column("source").take(idx).to_pylist(), pairs.column("id").take(idx).to_pylist()

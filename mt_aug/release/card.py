@@ -267,11 +267,11 @@ def _quality_section(translation: dict[str, Any]) -> str:
 
 def write_card(build_dir: Path, manifest: dict[str, Any]) -> Path:
     """README.md (the card) and croissant.json beside it."""
-    from mt_aug.release.croissant import croissant
+    from mt_aug.release.croissant import croissant_text
 
     path = build_dir / "README.md"
     path.write_text(render(manifest), encoding="utf-8")
-    (build_dir / "croissant.json").write_text(json.dumps(croissant(manifest), indent=2, ensure_ascii=False) + "\n",
+    (build_dir / "croissant.json").write_text(croissant_text(manifest),
                                               encoding="utf-8")
     return path
 

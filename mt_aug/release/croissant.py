@@ -133,3 +133,10 @@ def croissant(manifest: dict[str, Any], *, files: list[dict[str, Any]] | None = 
         "distribution": distribution,
         "recordSet": record_sets,
     }
+
+
+def croissant_text(manifest: dict[str, Any]) -> str:
+    """croissant.json as a build writes it (and `verify` re-renders it): one place for its bytes."""
+    import json
+
+    return json.dumps(croissant(manifest), indent=2, ensure_ascii=False) + "\n"

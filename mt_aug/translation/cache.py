@@ -75,6 +75,7 @@ class TranslationCache(SqliteStore):
     """The translation cache. Every row carries a checksum of its key and output: a row whose
     output was edited in place is a miss (re-translated, counted in `mismatches`, warned)."""
 
+    FILE = "translations.sqlite"
     what = "translation cache"
     schema = _SCHEMA
 

@@ -58,13 +58,17 @@ def translate_batch(backend: Backend, batch: Sequence[str], src: str, tgt: str) 
     return got
 
 
-def translate_unit(spec: ModelSpec, src: str, tgt: str, segments: Sequence[str]) -> list[Translation]:
-    """A work unit, on whatever worker runs it: pure (no cache), batches of spec.batch_size."""
-    backend = shared_backend(spec, src, tgt)
+def translate_with(backend: Backend, spec: ModelSpec, src: str, tgt: str, segments: Sequence[str]) -> list[Translation]:
+    """Segments through a backend in batches of spec.batch_size: pure (no cache)."""
     out: list[Translation] = []
     for i in range(0, len(segments), spec.batch_size):
         out.extend(translate_batch(backend, segments[i : i + spec.batch_size], src, tgt))
     return out
+
+
+def translate_unit(spec: ModelSpec, src: str, tgt: str, segments: Sequence[str]) -> list[Translation]:
+    """A work unit, on whatever worker runs it, with the worker's shared backend."""
+    return translate_with(shared_backend(spec, src, tgt), spec, src, tgt, segments)
 
 
 def work_units(misses: Sequence[str], unit_size: int) -> list[list[str]]:
@@ -122,12 +126,8 @@ def run_unit(specs: dict[object, tuple[ModelSpec, str, str]], job: tuple[object,
     key, segments = job
     spec, src, tgt = specs[key]
     t0 = time.monotonic()
-    if backend_factory is None:
-        out = UnitResult(translate_unit(spec, src, tgt, segments))
-    else:
-        backend = backend_factory()
-        out = UnitResult(x for i in range(0, len(segments), spec.batch_size)
-                         for x in translate_batch(backend, segments[i : i + spec.batch_size], src, tgt))
+    backend = shared_backend(spec, src, tgt) if backend_factory is None else backend_factory()
+    out = UnitResult(translate_with(backend, spec, src, tgt, segments))
     out.seconds = time.monotonic() - t0
     return out
 

@@ -8,7 +8,7 @@ questions of is segmented, judged, joined and stored once per language."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mt_aug.quality.verdict import Verdict
+from mt_aug.readers.collect import row_labels
 from mt_aug.schema import TEXT_DICT, TEXTS_SCHEMA, Drop
 from mt_aug.translation.base import Translation
 from mt_aug.translation.segment import DEFAULT_MAX_WORDS, join_segments, segment_text
@@ -101,6 +102,7 @@ def _first_bad(segs: tuple[str, ...], reasons: Mapping[str, str | None]) -> tupl
 def reassemble_table(
     pairs: pa.Table,
     segmented: Segmented,
+    unique: Sequence[str],
     translations: Mapping[str, Translation],
     verdicts: Mapping[str, Verdict],
     lang: str,
@@ -108,10 +110,10 @@ def reassemble_table(
     """Rebuild every pair's question, title and passage in `lang`. A pair with a segment that
     failed the gate (or has no translation) loses its view in `lang`; the drop names the
     reason (of its first bad segment: question, then title, then passage), the segment and
-    the evidence."""
+    the evidence. `unique`: the segmented texts' distinct segments (`Segmented.unique()`)."""
     reasons: dict[str, str | None] = {}
     filtered: Counter[str] = Counter()
-    for s in segmented.unique():
+    for s in unique:
         r = MISSING if s not in translations else verdicts[s].reason
         reasons[s] = r
         if r is not None:
@@ -129,15 +131,15 @@ def reassemble_table(
     passage_text, passage_bad = build(segmented.passages)
     question_text, question_bad = build(segmented.questions)
     keep = np.ones(pairs.num_rows, dtype=bool)
-    drops: list[Drop] = []
-    sources, ids = pairs.column("source").to_pylist(), pairs.column("id").to_pylist()
+    bad_rows: list[tuple[int, tuple[str, str]]] = []
     for i, (tcode, pcode) in enumerate(zip(segmented.title_codes.tolist(), segmented.passage_codes.tolist(),
                                             strict=True)):
         bad = question_bad[i] or title_bad[tcode] or passage_bad[pcode]
-        if bad is None:
-            continue
-        keep[i] = False
-        reason, seg = bad
+        if bad is not None:
+            keep[i] = False
+            bad_rows.append((i, bad))
+    drops: list[Drop] = []
+    for (i, (reason, seg)), source, rid in zip(bad_rows, *row_labels(pairs, [i for i, _ in bad_rows]), strict=True):
         v = verdicts.get(seg)
         detail: dict[str, Any] = {"segment": seg[:200],
                                   "output": translations[seg].text[:200] if seg in translations else ""}
@@ -145,29 +147,23 @@ def reassemble_table(
             detail["evidence"] = v.evidence
         if v is not None and v.chrf is not None:
             detail["chrf"] = v.chrf
-        drops.append(Drop("quality", sources[i], ids[i], f"quality:{reason}", lang=lang, detail=detail))
+        drops.append(Drop("quality", source, rid, f"quality:{reason}", lang=lang, detail=detail))
     return Reassembled(texts_table(question_text, title_text, passage_text, segmented, keep), drops, filtered)
 
 
-def texts_table(questions: list[str] | pa.Array, titles: list[str] | pa.Array, passages: list[str] | pa.Array,
-                segmented: Segmented | None, keep: np.ndarray | None,
-                title_codes: np.ndarray | None = None, passage_codes: np.ndarray | None = None) -> pa.Table:
+def texts_table(questions: list[str], titles: list[str], passages: list[str], segmented: Segmented,
+                keep: np.ndarray) -> pa.Table:
     """A TEXTS_SCHEMA table: questions per row, titles and passages per distinct value (indexed
-    by the codes); rows where `keep` is False are null."""
-    tcodes = segmented.title_codes if segmented is not None else title_codes
-    pcodes = segmented.passage_codes if segmented is not None else passage_codes
-    assert tcodes is not None and pcodes is not None
-    mask = None if keep is None else ~keep
+    by the segmented texts' codes); rows where `keep` is False are null."""
+    mask = ~keep
 
-    def dict_col(codes: np.ndarray, values: list[str] | pa.Array) -> pa.DictionaryArray:
+    def dict_col(codes: np.ndarray, values: list[str]) -> pa.DictionaryArray:
         idx = pa.array(codes.astype(np.int32), pa.int32(), mask=mask)
-        return pa.DictionaryArray.from_arrays(idx, values if isinstance(values, pa.Array) else pa.array(values, pa.string()))
+        return pa.DictionaryArray.from_arrays(idx, pa.array(values, pa.string()))
 
-    q = questions if isinstance(questions, pa.Array) else pa.array(questions, pa.string())
-    if keep is not None:
-        q = _null_where(q, ~keep)
-    return pa.table({"query": q, "title": dict_col(tcodes, titles), "passage": dict_col(pcodes, passages)},
-                    schema=TEXTS_SCHEMA)
+    q = _null_where(pa.array(questions, pa.string()), mask)
+    return pa.table({"query": q, "title": dict_col(segmented.title_codes, titles),
+                     "passage": dict_col(segmented.passage_codes, passages)}, schema=TEXTS_SCHEMA)
 
 
 def english_texts(pairs: pa.Table) -> pa.Table:
