@@ -25,6 +25,10 @@ from mt_aug.translation.base import Translation
 # Bump when a signal changes what it decides: cached verdicts of other versions are not reused.
 GATE_VERSION = "3"
 
+# Distributions whose versions can change a verdict: part of the verdict cache's key, as the
+# stage contract keys stage results (mt_aug.pipeline.stage.library_version).
+GATE_LIBRARIES = ("lingua-language-detector", "sacrebleu")
+
 # Every reason the gate gives, in the order the signals run (the first that fires is the reason).
 REASONS = ("empty output", "hit length limit", "degenerate repetition", "length ratio", "untranslated",
            "wrong language", "number changed", "number lost", "entity lost", "content lost", "round-trip")
@@ -36,8 +40,11 @@ class Gate:
         self.cfg, self.src, self.tgt = cfg, src, tgt
         self.candidates = tuple(sorted(set(candidates) | {src, tgt}))
         self.reverse_model = reverse_model
+        from mt_aug.pipeline.stage import library_version
+
         blob = json.dumps({"version": GATE_VERSION, "cfg": cfg.model_dump(mode="json"), "src": src, "tgt": tgt,
-                           "candidates": self.candidates, "reverse": reverse_model}, sort_keys=True)
+                           "candidates": self.candidates, "reverse": reverse_model,
+                           "libraries": {d: library_version(d) for d in GATE_LIBRARIES}}, sort_keys=True)
         self.settings_hash = hashlib.sha256(blob.encode()).hexdigest()[:24]
 
     @property
