@@ -163,3 +163,22 @@ def test_an_unusable_verdict_cache_fails_before_any_work(tmp_path: Path) -> None
     assert not (tmp_path / "cache" / "translations.sqlite").exists() or \
         __import__("sqlite3").connect(tmp_path / "cache" / "translations.sqlite").execute(
             "SELECT COUNT(*) FROM translations").fetchone()[0] == 0  # nothing was translated first
+
+
+def test_decontamination_reports_its_progress(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Decontamination is a progress task of its own (a bar on a terminal, plain lines in a log)."""
+    import logging
+
+    from mt_aug import progress
+    from mt_aug.config import load_config
+    from mt_aug.pipeline.builder import run_source_side
+    from mt_aug.pipeline.executor import LocalExecutor
+
+    progress.configure(tty=False, every_s=0.0)
+    try:
+        with caplog.at_level(logging.INFO, logger="mt_aug.progress"):
+            run_source_side(load_config(ROOT / "configs" / "demo.yaml", cache_dir=tmp_path / "c"), LocalExecutor())
+    finally:
+        progress.configure()
+    lines = [r.getMessage() for r in caplog.records if r.name == "mt_aug.progress"]
+    assert any(m.startswith("decontaminate (en eval texts): ") and " texts" in m for m in lines), lines

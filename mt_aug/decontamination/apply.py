@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
+from mt_aug import progress
 from mt_aug.decontamination.matcher import EvalIndex, Match
 
 
@@ -47,6 +48,19 @@ def _dictionary(col: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list[str |
     return codes, arr.dictionary.to_pylist()
 
 
+_CHUNK = 16_384  # texts matched between two progress updates
+
+
+def _match(index: EvalIndex, texts: list[str], field_name: str, bar: progress.Task) -> list[Match | None]:
+    """`index.match_many` in chunks (each text is matched on its own), advancing a progress bar."""
+    out: list[Match | None] = []
+    for i in range(0, len(texts), _CHUNK):
+        chunk = texts[i : i + _CHUNK]
+        out += index.match_many(chunk, field_name)
+        bar.advance(len(chunk))
+    return out
+
+
 def find_contamination_columns(
     questions: pa.ChunkedArray | pa.Array,
     passages: pa.ChunkedArray | pa.Array,
@@ -60,18 +74,20 @@ def find_contamination_columns(
     pcodes, pvalues = _dictionary(passages)
     order = np.unique(pcodes[pcodes >= 0]).tolist()  # each distinct passage once (matches are per text)
     texts = [pvalues[c] for c in order]
-    hits = dict(zip(order, index.match_many(texts, "passage"), strict=True))  # type: ignore[arg-type]
-    for m in hits.values():
-        if m is not None:
-            summary.setdefault(m.eval_set, EvalSummary()).add(m)
     qlist = (questions.combine_chunks() if isinstance(questions, pa.ChunkedArray) else questions)
     if pa.types.is_dictionary(qlist.type):
         qlist = qlist.cast(pa.string())
     qs = qlist.to_pylist()
     pc_list = pcodes.tolist()
-    pending = list(dict.fromkeys(q for q, c in zip(qs, pc_list, strict=True)
-                                 if c >= 0 and q is not None and hits[c] is None))
-    qhits = dict(zip(pending, index.match_many(pending, "question"), strict=True))
+    with progress.task(f"decontaminate ({index.lang} eval texts)", total=len(texts), unit="texts") as bar:
+        hits = dict(zip(order, _match(index, texts, "passage", bar), strict=True))  # type: ignore[arg-type]
+        pending = list(dict.fromkeys(q for q, c in zip(qs, pc_list, strict=True)
+                                     if c >= 0 and q is not None and hits[c] is None))
+        bar.update(total=len(texts) + len(pending))
+        qhits = dict(zip(pending, _match(index, pending, "question", bar), strict=True))
+    for m in hits.values():
+        if m is not None:
+            summary.setdefault(m.eval_set, EvalSummary()).add(m)
     out: dict[int, Match] = {}
     for row, (q, c) in enumerate(zip(qs, pc_list, strict=True)):
         if c < 0 or q is None:
