@@ -387,8 +387,11 @@ def test_example_trains_two_epochs_checkpoints_and_resumes(demo: Path, tmp_path:
     e0, e1 = sampler.batch_ids(0), sampler.batch_ids(1)
     assert e0 != e1 and sorted(e0) == sorted(e1)
 
-    def trainer(out: Path):  # type: ignore[no-untyped-def]
-        t = example.build_trainer(b, out, epochs=2, save_steps=4, seed=4, max_seq_length=24, warmup=0.25)
+    lareqa = str(Path(__file__).resolve().parent / "fixtures" / "eval" / "lareqa" / "{lang}.json")
+
+    def trainer(out: Path, eval_paths: str | None = None):  # type: ignore[no-untyped-def]
+        t = example.build_trainer(b, out, epochs=2, save_steps=4, seed=4, max_seq_length=24, warmup=0.25,
+                                  eval_paths=eval_paths)
         t.data_collator = _Recorder(t.data_collator, ids)
         return t
 
@@ -396,9 +399,11 @@ def test_example_trains_two_epochs_checkpoints_and_resumes(demo: Path, tmp_path:
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeprecationWarning)
         warnings.simplefilter("error", FutureWarning)
-        t = trainer(out)
+        t = trainer(out, lareqa)  # with the LAReQA evaluator after each epoch
         result = t.train()
     assert result.global_step == 6
+    evals = [h for h in t.state.log_history if any(k.endswith("map_multilingual") for k in h)]
+    assert len(evals) == 2  # the paper's metric logged once per epoch
     # DataLoaderShard fetches one batch ahead; the batches trained on are the first 3 of each epoch
     seen = t.data_collator.seen
     assert seen[:3] == e0 and seen[3:6] == e1  # set_epoch reached the sampler through trainer and accelerate
