@@ -26,10 +26,10 @@ def _shard_counts(build: Path) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {"rows": {}, "batches": {}}
     for f in build.glob("*/*/*.arrow"):
         with pa.memory_map(str(f)) as src:
-            rbs = list(pa.ipc.open_stream(src))
+            table = pa.ipc.open_stream(src).read_all()
         key = f"{f.parent.parent.name}/{f.parent.name}"
-        out["rows"][key] = out["rows"].get(key, 0) + sum(rb.num_rows for rb in rbs)
-        out["batches"][key] = out["batches"].get(key, 0) + len(rbs)
+        out["rows"][key] = out["rows"].get(key, 0) + table.num_rows
+        out["batches"][key] = out["batches"].get(key, 0) + len(set(table.column("batch_id").to_pylist()))
     return out
 
 

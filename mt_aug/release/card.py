@@ -145,8 +145,9 @@ def render(manifest: dict[str, Any]) -> str:
     )
     parts.append(
         "## How to load and train\n\n"
-        "Each file holds whole batches; rows of a batch are contiguous and every Arrow record batch "
-        "is one training batch. `schedule.arrow` lists the batches in hybrid order "
+        "Each file holds whole batches; rows of a batch are contiguous: batch `i` of a file is its rows "
+        f"`i * {m['batch_size']}` to `(i + 1) * {m['batch_size']} - 1`. `schedule.arrow` lists the batches "
+        "(file and batch index) in hybrid order "
         f"(mono share {m['mono_ratio']}). Load one language or pair with\n\n"
         "```python\nimport datasets\n"
         f"ds = datasets.load_dataset(BUILD_DIR, \"{config_names(m)[0][0] if config_names(m) else 'mono-en'}\", split=\"train\")\n"

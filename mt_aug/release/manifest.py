@@ -23,7 +23,10 @@ from mt_aug.packing.shards import ShardFile, rows_table, sha256_file, shard_sche
 from mt_aug.packing.views import ViewStats
 from mt_aug.schema import SOURCE_LANG, Drop
 
-FORMAT_VERSION = 2
+# 2: `checksums` of drops.jsonl and other files; 3: each shard file is one Arrow record batch
+# (training batch i of a file is rows i * batch_size .. + batch_size; before 3, one record
+# batch per training batch). Readers here go by rows and read every version.
+FORMAT_VERSION = 3
 
 
 @dataclass(frozen=True)

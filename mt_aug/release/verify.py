@@ -140,15 +140,21 @@ def _verify_shards(build_dir: Path, manifest: dict[str, Any],
             raise VerifyError(f"{entry['path']}: columns {rbs[0].schema.names} != {list(SHARD_COLUMNS)}")
         if rbs and columns is not None and list(rbs[0].schema.names) != list(columns):
             raise VerifyError(f"{entry['path']}: columns {rbs[0].schema.names} != manifest columns {columns}")
-        rows = sum(rb.num_rows for rb in rbs)
-        if rows != entry["rows"] or len(rbs) != entry["batches"]:
+        # Training batches are row slices of batch_size (however the file is cut into record batches).
+        cols = pa.Table.from_batches(rbs).to_pydict() if rbs else {c: [] for c in SHARD_COLUMNS}
+        rows = len(cols["batch_id"])
+        if rows % batch_size:
+            raise VerifyError(f"{entry['path']}: holds {rows} rows, not whole batches of batch_size {batch_size}")
+        n_batches = rows // batch_size
+        if rows != entry["rows"] or n_batches != entry["batches"]:
             raise VerifyError(
-                f"{entry['path']}: holds {rows} rows in {len(rbs)} batches, manifest says {entry['rows']} in {entry['batches']}"
+                f"{entry['path']}: holds {rows} rows in {n_batches} batches, manifest says {entry['rows']} in {entry['batches']}"
             )
         mixed = entry["group"] == MONO_MIXED
-        for i, rb in enumerate(rbs):
-            d = rb.to_pydict()
-            bid = d["batch_id"][0] if d["batch_id"] else "?"
+        d: dict[str, list[Any]] = {}
+        for i in range(n_batches):
+            d = {k: v[i * batch_size : (i + 1) * batch_size] for k, v in cols.items()}
+            bid = d["batch_id"][0]
             check_batch(d, entry["kind"], batch_size, f"{entry['path']}: batch {i} ({bid})", mixed=mixed)
             if bid in all_batch_ids:
                 raise VerifyError(f"{entry['path']}: batch {i} ({bid}) also appears in {all_batch_ids[bid][0]}")
@@ -162,11 +168,11 @@ def _verify_shards(build_dir: Path, manifest: dict[str, Any],
             if stray:
                 raise VerifyError(f"{entry['path']}: batch {i} ({bid}) has language {sorted(stray)[0]!r}, not one of "
                                   f"the manifest's languages")
-        if rbs and rbs[0].num_rows:
-            first = rbs[0].column("batch_id")[0].as_py()
+        if n_batches:
+            first = cols["batch_id"][0]
             if entry.get("first_batch") not in (None, first):
                 raise VerifyError(f"{entry['path']}: first batch is {first}, manifest says {entry['first_batch']}")
-            last = rbs[-1].column("batch_id")[0].as_py()
+            last = cols["batch_id"][-1]
             if entry.get("last_batch") not in (None, last):
                 raise VerifyError(f"{entry['path']}: last batch is {last}, manifest says {entry['last_batch']}")
         rows_total += rows

@@ -12,9 +12,17 @@ import pyarrow as pa
 _OPEN_FILES = 64  # the schedule interleaves groups: keep recently used files mapped
 
 
-def _stream(path: Path) -> list[pa.RecordBatch]:
-    """Memory-mapped: the record batches point into the OS page cache, not the heap."""
-    return list(pa.ipc.open_stream(pa.memory_map(str(path), "r")))
+def _stream(path: Path) -> pa.Table:
+    """Memory-mapped: the table's buffers point into the OS page cache, not the heap."""
+    return pa.ipc.open_stream(pa.memory_map(str(path), "r")).read_all()
+
+
+def _batch(table: pa.Table, index: int, batch_size: int) -> pa.RecordBatch:
+    """Training batch `index` of a shard: rows index * batch_size .. + batch_size, as one
+    record batch (zero-copy when they lie in one of the file's record batches)."""
+    rows = table.slice(index * batch_size, batch_size)
+    parts = rows.to_batches()
+    return parts[0] if len(parts) == 1 else rows.combine_chunks().to_batches()[0]
 
 
 def read_batches(
@@ -25,11 +33,15 @@ def read_batches(
 ) -> Iterator[pa.RecordBatch | dict[str, list[Any]]]:
     """Yield every training batch of a build in schedule order (optionally one kind only).
 
-    Each item is one Arrow record batch of exactly `batch_size` rows (or a dict of columns)."""
+    Each item is one Arrow record batch of exactly `batch_size` rows (or a dict of columns):
+    batch `batch_index` of a file is its rows `batch_index * batch_size` .. `+ batch_size`."""
+    from mt_aug.release.manifest import read_manifest
+    from mt_aug.training.layout import BuildLayoutError, read_schedule
+
     build_dir = Path(build_dir)
-    with pa.OSFile(str(build_dir / "schedule.arrow"), "rb") as f:
-        schedule = pa.ipc.open_stream(f).read_all().to_pydict()
-    files: OrderedDict[str, list[pa.RecordBatch]] = OrderedDict()
+    batch_size = int(read_manifest(build_dir, ("batch_size",), BuildLayoutError, " (not an mt-aug build?)")["batch_size"])
+    schedule = read_schedule(build_dir)
+    files: OrderedDict[str, pa.Table] = OrderedDict()
     for k, file, idx in zip(schedule["kind"], schedule["file"], schedule["batch_index"], strict=True):
         if kind is not None and k != kind:
             continue
@@ -38,5 +50,5 @@ def read_batches(
             if len(files) > _OPEN_FILES:
                 files.popitem(last=False)
         files.move_to_end(file)
-        rb = files[file][idx]
+        rb = _batch(files[file], idx, batch_size)
         yield rb.to_pydict() if as_dicts else rb
