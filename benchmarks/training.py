@@ -15,8 +15,9 @@ fresh child process:
 - anonymous (non-file-backed) RSS after reading batches, on the full build and on one tenth
   of it: memory-mapped shards stay in the page cache, not in the process.
 
---quick: 200,000 rows. --one-chunk-per-file: also the same builds with one Arrow record batch
-per file instead of per training batch (what the anonymous memory grows with).
+--quick: 200,000 rows. --per-batch-chunks: also the same builds with one Arrow record batch
+per training batch, as builds before manifest format 3 wrote them (what the anonymous memory
+grew with), instead of one per file.
 """
 
 from __future__ import annotations
@@ -38,10 +39,10 @@ MONO = ["en", "pt", "de"]
 CROSS = ["en-pt", "pt-en", "en-de", "de-en"]
 
 
-def write_build(root: Path, rows: int, one_chunk_per_file: bool = False) -> Path:
+def write_build(root: Path, rows: int, per_batch_chunks: bool = False) -> Path:
     """A build of `rows` rows (rounded to whole batches), half of the batches mono. Shards as
-    the build writes them (one Arrow record batch per training batch), or with
-    `one_chunk_per_file` one record batch per file (training batches still contiguous rows)."""
+    the build writes them (one Arrow record batch per file), or with `per_batch_chunks` one
+    record batch per training batch (the layout before manifest format 3)."""
     import numpy as np
     import pyarrow as pa
 
@@ -77,7 +78,7 @@ def write_build(root: Path, rows: int, one_chunk_per_file: bool = False) -> Path
                     "passage_id": [f"p{i // 5:08x}" for i in ids], "source": ["synthetic"] * r,
                 }, schema=SHARD_SCHEMA)
                 rel = f"{kind}/{group}/part-{part:05d}.arrow"
-                digest = write_stream(root / rel, table, None if one_chunk_per_file else BATCH)
+                digest = write_stream(root / rel, table, BATCH if per_batch_chunks else None)
                 files.append(ShardFile(rel, kind, group, r, nb, digest,
                                        tuple(b.batch_id for b in bs_list[start : start + nb])))
     write_schedule(root, hybrid_order(batches, 0.5), files)
@@ -126,15 +127,15 @@ def child(build: str, mode: str, n: int) -> dict[str, float]:
     import bisect
 
     keys = [o for o, _ in starts]
-    mapped: dict[str, list[pa.RecordBatch]] = {}
+    mapped: dict[str, pa.Table] = {}
 
     def arrow_batch(first: int, cols: list[str] | None) -> dict:
         i = bisect.bisect_right(keys, first) - 1
         o, f = starts[i]
         if f not in mapped:
-            mapped[f] = list(pa.ipc.open_stream(pa.memory_map(str(lay.build_dir / f))))
-        rb = mapped[f][(first - o) // BATCH]
-        return (rb.select(cols) if cols else rb).to_pydict()
+            mapped[f] = pa.ipc.open_stream(pa.memory_map(str(lay.build_dir / f))).read_all()
+        rows = mapped[f].slice(first - o, BATCH)  # a training batch: a row slice of its file
+        return (rows.select(cols) if cols else rows).to_pydict()
 
     if mode == "rss":
         for idx in order:
@@ -174,8 +175,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=2000, help="batches read per measurement")
     ap.add_argument("--child", nargs=2, metavar=("MODE", "BUILD"))
     ap.add_argument("--keep", type=Path, default=None, help="write the builds here and keep them")
-    ap.add_argument("--one-chunk-per-file", action="store_true",
-                    help="also measure shards written as one Arrow record batch per file")
+    ap.add_argument("--per-batch-chunks", action="store_true",
+                    help="also measure shards written as one Arrow record batch per training batch (before format 3)")
     args = ap.parse_args()
     if args.child:
         print(json.dumps(child(args.child[1], args.child[0], args.n)))
@@ -199,15 +200,15 @@ def main() -> None:
             print(f"{k}: {v:.3f}")
         for b, r in ((small, rows // 10), (big, rows)):
             print(f"anon_rss_mb_{r}_rows: {run_child(b, 'rss', args.n)['anon_rss_mb']:.1f}")
-        if args.one_chunk_per_file:  # where the growth comes from: Arrow's objects per record batch
+        if args.per_batch_chunks:  # the layout before format 3: Arrow's objects per record batch
             for r in (rows // 10, rows):
-                b = tmp / f"rows{r}-one-chunk-per-file"
+                b = tmp / f"rows{r}-per-batch-chunks"
                 if not (b / "manifest.json").is_file():
-                    write_build(b, r, one_chunk_per_file=True)
-                print(f"anon_rss_mb_{r}_rows_one_chunk_per_file: {run_child(b, 'rss', args.n)['anon_rss_mb']:.1f}")
+                    write_build(b, r, per_batch_chunks=True)
+                print(f"anon_rss_mb_{r}_rows_per_batch_chunks: {run_child(b, 'rss', args.n)['anon_rss_mb']:.1f}")
                 if r == rows:
                     for k, v in run_child(b, "first", args.n).items():
-                        print(f"{k}_one_chunk_per_file: {v:.3f}")
+                        print(f"{k}_per_batch_chunks: {v:.3f}")
     finally:
         if args.keep is None:
             shutil.rmtree(tmp, ignore_errors=True)

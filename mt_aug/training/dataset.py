@@ -65,8 +65,8 @@ def train_dataset(build_dir: str | Path) -> datasets.Dataset:
 
 def _mapped(path: Path) -> MemoryMappedTable:
     """One shard, memory-mapped, with the nullable schema `datasets` expects: cast by Arrow in
-    one call rather than by `datasets`, which casts chunk by chunk in Python (one chunk per
-    training batch: 12 s for 1M rows). The cast is recorded as a replay, so a pickled copy
+    one call rather than by `datasets`, which casts chunk by chunk in Python (12 s for 1M rows
+    in builds before format 3, one chunk per training batch; one chunk per file since). The cast is recorded as a replay, so a pickled copy
     (a DataLoader worker) re-opens the file and casts the same way."""
     with pa.memory_map(str(path)) as src:
         table = pa.ipc.open_stream(src).read_all()

@@ -123,7 +123,7 @@ def batch_keys(layout: BuildLayout, columns: tuple[str, ...] = ("pair_id", "pass
 
     Reads those columns of every shard once (memory-mapped); only multi-process ordering needs it."""
     parts: dict[str, list[pa.Array]] = {c: [] for c in columns}
-    for f in layout.files:  # one array per file (one chunk per training batch is slow to encode)
+    for f in layout.files:  # one array per file (builds before format 3 have a chunk per training batch)
         with pa.memory_map(str(layout.build_dir / f)) as src:
             table = pa.ipc.open_stream(src).read_all()
         for c in columns:
