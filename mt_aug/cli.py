@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
 
-import click
 import typer
+from typer._click import exceptions as _cx  # typer vendors click: its errors are these
 from typer.core import TyperGroup
 
 
@@ -17,12 +18,12 @@ class _Commands(TyperGroup):
     not a database, a build already running, ...) is one line `mt-aug: error: ...` and exit
     status 2, never a traceback (mt_aug.errors.user_error_message decides what is one)."""
 
-    def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
+    def invoke(self, ctx: typer.Context):  # type: ignore[no-untyped-def]
         from mt_aug.errors import user_error_message
 
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+        except (typer.Exit, typer.Abort, _cx.ClickException):
             raise
         except Exception as exc:
             msg = user_error_message(exc)
@@ -31,6 +32,48 @@ class _Commands(TyperGroup):
             logging.getLogger("mt_aug").debug("user error", exc_info=True)
             typer.echo(f"mt-aug: error: {msg}", err=True)
             raise typer.Exit(2) from None
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):  # type: ignore[no-untyped-def,override]
+        """Usage errors (an unknown option or command, a bad or missing value) as one line
+        `mt-aug: error: <option>: <what>` and exit 2, instead of typer's boxed usage message.
+        `--help`, and a bare group (its help, exit 2), are unchanged."""
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except _cx.NoArgsIsHelpError:
+            rv = 2  # typer has printed the help
+        except _cx.ClickException as exc:
+            typer.echo(f"mt-aug: error: {_click_error_line(exc)}", err=True)
+            rv = exc.exit_code
+        except typer.Abort:
+            typer.echo("Aborted!", err=True)
+            rv = 1
+        if not standalone_mode:
+            return rv
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _click_error_line(exc: _cx.ClickException) -> str:
+    """`<option or command>: <what>` of a usage error, e.g. `--n: input should be greater than or
+    equal to 1 (see 'mt-aug inspect --help')`."""
+    ctx = getattr(exc, "ctx", None)
+    where = ctx.command_path if ctx is not None else "mt-aug"
+    what = exc.format_message()
+    if isinstance(exc, _cx.NoSuchOption):
+        where, what = exc.option_name, "no such option"
+        if exc.possibilities:
+            what += f" (did you mean {', '.join(sorted(exc.possibilities))}?)"
+    elif isinstance(exc, _cx.BadOptionUsage):
+        where, what = exc.option_name, exc.message.replace(f"Option {exc.option_name!r} ", "")
+    elif isinstance(exc, _cx.BadParameter) and exc.param is not None:
+        opts = [o for o in exc.param.opts if o.startswith("-")]
+        where = max(opts, key=len) if opts else (exc.param.name or "").upper()
+        what = "missing" if isinstance(exc, _cx.MissingParameter) else exc.message
+    what = what.strip().rstrip(".")
+    if what[1:2].islower():
+        what = what[:1].lower() + what[1:]
+    if isinstance(exc, _cx.UsageError) and ctx is not None:
+        what += f" (see '{ctx.command_path} --help')"
+    return f"{where}: {what}"
 
 
 app = typer.Typer(
@@ -80,6 +123,27 @@ def _options(
 def _fail(msg: str, code: int = 2) -> NoReturn:
     typer.echo(f"mt-aug: error: {msg}", err=True)
     raise typer.Exit(code)
+
+
+def _build_folder(path: Path) -> None:
+    """A BUILD_DIR that is no folder at all is the user's mistake: one line, exit 2 (what is
+    wrong inside a folder is the command's to say)."""
+    if not path.exists():
+        _fail(f"{path}: no such build folder (no manifest.json)")
+    if not path.is_dir():
+        _fail(f"{path}: not a build folder (not a directory)")
+
+
+def _writable_report(path: Path) -> None:
+    """Before any slow work: a report file can be written at `path` (not a folder; its folder
+    exists and is writable, or can be created). Creates nothing; one line, exit 2 if not."""
+    from mt_aug.errors import check_writable_dir
+
+    if path.is_dir():
+        _fail(f"{path}: the report is a directory (give a file name)")
+    if path.exists() and not os.access(path, os.W_OK):
+        _fail(f"{path}: the report is not writable (Permission denied)")
+    check_writable_dir(path.parent if str(path.parent) else Path("."), "the report's folder")
 
 
 def _prefect_env() -> None:
@@ -135,17 +199,22 @@ def plan(
     import json
 
     from mt_aug.config import ConfigError, load_config
+
+    try:
+        cfg = load_config(config)
+    except ConfigError as exc:
+        _fail(str(exc))
+    path = report if report is not None else cfg.output_dir / "plan.json"
+    _writable_report(path)  # before any work
     from mt_aug.pipeline.plan import plan as make_plan
     from mt_aug.pipeline.plan import summary_text
     from mt_aug.readers import SourceError
     from mt_aug.translation.base import BackendError
 
     try:
-        cfg = load_config(config)
         result = make_plan(cfg)
     except (ConfigError, SourceError, BackendError) as exc:
         _fail(str(exc))
-    path = report if report is not None else cfg.output_dir / "plan.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     typer.echo(summary_text(result))
@@ -268,6 +337,8 @@ def card(
     from mt_aug.release.card import diff as card_diff
     from mt_aug.release.card import stable as stable_manifest
 
+    for p in (*(diff or ()), *((build_dir,) if diff is None and build_dir is not None else ())):
+        _build_folder(p)
     try:
         if diff is not None:
             old, new = (load_manifest(p) for p in diff)
@@ -281,8 +352,9 @@ def card(
             check_against_disk(build_dir, manifest)
             stable.write_text(render(stable_manifest(manifest)), encoding="utf-8")
             typer.echo(stable)
-    except CardError as exc:
-        _fail(f"{build_dir or ''}: {exc}".lstrip(": "), code=1)
+    except CardError as exc:  # the manifest or the files it lists (paths inside the build)
+        msg = str(exc)
+        _fail(msg if build_dir is None or msg.startswith(str(build_dir)) else f"{build_dir}: {msg}")
     typer.echo(path)
 
 
@@ -291,6 +363,7 @@ def verify(build_dir: Annotated[Path, typer.Argument(help="A build directory (or
     """Recompute checksums and check every batch invariant. Exit 1 naming file, batch and rule."""
     from mt_aug.release.verify import VerifyError, verify_build
 
+    _build_folder(build_dir)
     try:
         summary = verify_build(build_dir)
     except VerifyError as exc:
@@ -525,6 +598,7 @@ def evaluate(
         _fail(f"--k {k}: must be at least 1")
     if batch_size < 1:
         _fail(f"--batch-size {batch_size}: must be at least 1")
+    _writable_report(report)  # before the model is loaded and anything is encoded
 
     from mt_aug.evaluation.encode import EmbeddingCache, ModelError, check_device, load_model, weights_hash
     from mt_aug.evaluation.evaluator import evaluate as run_evaluation
@@ -579,6 +653,7 @@ def inspect(
     from mt_aug.quality.inspect import InspectError, side_by_side
     from mt_aug.quality.inspect import inspect as do_inspect
 
+    _build_folder(build_dir)
     try:
         items = do_inspect(build_dir, lang, n, reason)
     except InspectError as exc:

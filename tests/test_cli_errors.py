@@ -268,3 +268,76 @@ def test_a_full_disk_while_writing_shards_leaves_current_alone(tmp_path: Path, m
     assert not (out / LOCK_NAME).exists()
     assert [p.name for p in (out / "builds").iterdir() if p.name.startswith(".")] == []
     assert (out / "current").resolve() == before and verify_build(out / "current")["rows"] == 48
+
+
+@pytest.mark.parametrize("command", [("card", "X"), ("verify", "X"), ("inspect", "X", "--lang", "pt"),
+                                     ("card", "--diff", "X", "X")])
+def test_a_build_folder_that_is_missing_or_a_file(tmp_path: Path, command: tuple[str, ...]) -> None:
+    """Each command that reads a build: a path that is no folder at all is one line, exit 2."""
+    for bad, what in ((tmp_path / "nope", "no such build folder (no manifest.json)"),
+                      (tmp_path / "afile", "not a build folder (not a directory)")):
+        if bad.name == "afile":
+            bad.write_text("x", encoding="utf-8")
+        msg = one_error(invoke(*(str(bad) if a == "X" else a for a in command)))
+        assert msg == f"mt-aug: error: {bad}: {what}"
+
+
+def test_card_of_a_folder_without_a_manifest_is_a_user_error(tmp_path: Path) -> None:
+    assert one_error(invoke("card", str(tmp_path))) == f"mt-aug: error: {tmp_path}/manifest.json: missing"
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (("verify", "--bogus", "x"), "--bogus: no such option (see 'mt-aug verify --help')"),
+    (("inspect", "x", "--lang", "pt", "--n", "0"), "--n: input should be greater than or equal to 1 (see 'mt-aug inspect --help')"),
+    (("inspect", "x", "--lang", "pt", "--n", "many"), "--n: input should be a valid integer"),
+    (("inspect", "x"), "--lang: missing (see 'mt-aug inspect --help')"),
+    (("verify",), "BUILD_DIR: missing (see 'mt-aug verify --help')"),
+    (("card", "--stable"), "--stable: requires an argument"),
+    (("evaluate", "--compare", "a.json"), "--compare: requires 2 arguments"),
+    (("cache", "prune", "--older-than-days", "-1"), "--older-than-days: input should be greater than or equal to 0"),
+    (("frobnicate",), "mt-aug: no such command 'frobnicate' (see 'mt-aug --help')"),
+    (("--log-level",), "--log-level: requires an argument"),
+    (("--nope", "validate", "x"), "--nope: no such option (see 'mt-aug --help')"),
+])
+def test_a_usage_error_is_one_line(args: tuple[str, ...], expected: str) -> None:
+    r = invoke(*args)
+    assert one_error(r).startswith(f"mt-aug: error: {expected}")
+    assert "╭" not in r.stderr + r.stdout and "Usage:" not in r.stderr  # not typer's boxed usage message
+
+
+def test_help_still_works() -> None:
+    for args in (("--help",), ("verify", "--help"), ("cache", "prune", "--help")):
+        r = invoke(*args)
+        assert r.exit_code == 0 and "Usage" in r.stdout and not r.stderr, args
+    r = invoke()  # a bare command: its help, as before
+    assert r.exit_code == 2 and "Usage" in r.stdout and "mt-aug: error" not in r.stderr
+
+
+def test_an_unwritable_report_is_refused_before_any_work(config: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+
+    class NoWork(types.ModuleType):
+        def __getattr__(self, name: str) -> None:
+            if name.startswith("__"):
+                raise AttributeError(name)
+            pytest.fail(f"{self.__name__}.{name}: nothing may run before the report path is checked")
+
+    for name in ("mt_aug.pipeline.plan", "mt_aug.evaluation.encode", "mt_aug.evaluation.evaluator"):
+        monkeypatch.setitem(sys.modules, name, NoWork(name))
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    _deny(monkeypatch, tmp_path / "locked")
+    cases = [(tmp_path / "locked" / "r.json", f"{tmp_path / 'locked'}: the report's folder is not writable "
+                                               "(Permission denied)"),
+             (tmp_path / "locked" / "new" / "r.json", f"{tmp_path / 'locked' / 'new'}: the report's folder cannot be "
+                                                       f"created in {tmp_path / 'locked'} (Permission denied)"),
+             (tmp_path / "afile" / "r.json", f"{tmp_path / 'afile'}: the report's folder is not a directory"),
+             (tmp_path, f"{tmp_path}: the report is a directory (give a file name)")]
+    for report, what in cases:
+        msg = one_error(invoke("evaluate", "--model", "m", "--paths", "x/{lang}.json", "--report", str(report)))
+        assert msg.startswith(f"mt-aug: error: {what}"), msg
+        msg = one_error(invoke("plan", str(config), "--report", str(report)))
+        assert msg.startswith(f"mt-aug: error: {what}"), msg
+    assert not (tmp_path / "out").exists()

@@ -4,21 +4,34 @@ The lock is an OS advisory lock (fcntl.flock) on `<output_dir>/.build.lock`, so 
 dies, even by SIGKILL, releases it at once: a lock is never left stuck. The file also holds
 who took it (build id, pid, host, time), to name the running build in the refusal, and to
 recognize a stale record (its pid is gone) left by a crashed run. Releasing removes the file
-(an error or Ctrl-C leaves nothing behind); `check_free` refuses a second build before any
-slow start-up."""
+(an error, Ctrl-C or SIGTERM leaves nothing behind: while the lock is held, SIGTERM is turned
+into SystemExit(143), so every context manager cleans up); `check_free` refuses a second build
+before any slow start-up."""
 
 from __future__ import annotations
 
 import fcntl
 import json
 import os
+import signal
 import socket
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 LOCK_NAME = ".build.lock"
+
+
+SIGTERM_EXIT = 128 + signal.SIGTERM  # the exit status of a build stopped by SIGTERM
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM while the lock is held: a clean exit (context managers and `finally` run, the
+    lock file is removed). A second SIGTERM during that clean-up is ignored, not a half-done one."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise SystemExit(SIGTERM_EXIT)
 
 
 class BuildLocked(RuntimeError):
@@ -40,6 +53,7 @@ class BuildLock:
         self.path = Path(output_dir) / LOCK_NAME
         self.build_id = build_id
         self._fd: int | None = None
+        self._sigterm: tuple[Any] | None = None  # (the handler to restore on release,) if we installed one
         self.stale: dict[str, Any] | None = None  # the record of a crashed run this lock replaced
 
     def _read(self) -> dict[str, Any]:
@@ -84,6 +98,8 @@ class BuildLock:
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(record).encode(), 0)
         self._fd = fd
+        if threading.current_thread() is threading.main_thread():  # signal handlers live there only
+            self._sigterm = (signal.signal(signal.SIGTERM, _exit_on_sigterm),)
         return self
 
     def release(self) -> None:
@@ -98,6 +114,12 @@ class BuildLock:
                 fcntl.flock(fd, fcntl.LOCK_UN)
             finally:
                 os.close(fd)
+                self._restore_sigterm()
+
+    def _restore_sigterm(self) -> None:
+        saved, self._sigterm = self._sigterm, None
+        if saved is not None:  # None from signal.signal: a handler not set from Python (the default)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if saved[0] is None else saved[0])
 
     def __enter__(self) -> BuildLock:
         return self.acquire()
