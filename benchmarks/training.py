@@ -11,7 +11,8 @@ fresh child process:
   from the memory-mapped shard with pyarrow (`record_batch.to_pydict()`), over the batches
   of epoch 1 in order (target: at most 2x);
 - time to first batch: from nothing to the first batch of epoch 0, of epoch 1, and of
-  epoch 0 on 8 processes (that one reads the pair and passage ids of every row);
+  epoch 0 on 8 processes (that one reads the pair and passage ids of every row); and the time
+  a DataLoader worker (`num_workers > 0`) takes to unpickle the dataset and read a batch;
 - anonymous (non-file-backed) RSS after reading batches, on the full build and on one tenth
   of it: memory-mapped shards stay in the page cache, not in the process.
 
@@ -109,6 +110,12 @@ def child(build: str, mode: str, n: int) -> dict[str, float]:
             batch = ds[next(iter(s))]
             assert len(batch["query"]) == BATCH
             out[f"first_batch_{label}_s"] = time.perf_counter() - t
+        import pickle
+
+        t = time.perf_counter()  # what a DataLoader worker does (num_workers > 0): unpickle, re-open
+        worker_ds = pickle.loads(pickle.dumps(train_dataset(build)))
+        assert len(worker_ds[next(iter(s))]["query"]) == BATCH
+        out["dataloader_worker_reopen_s"] = time.perf_counter() - t
         return out
     import pyarrow as pa
 
