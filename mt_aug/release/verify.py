@@ -115,6 +115,8 @@ def verify_build(build_dir: str | Path) -> dict[str, Any]:
         _verify_schedule(build_dir, sched, all_batch_ids, manifest["mono_ratio"])
         _eq("schedule.steps", sched.get("steps"), len(all_batch_ids))
     _verify_figures(manifest, rows_total, len(all_batch_ids))
+    _verify_translation_stats(manifest, version)
+    _verify_licenses(manifest)
     _verify_drops(build_dir, manifest)
     _verify_examples(manifest, first_rows)
     _verify_rendered(build_dir, manifest)
@@ -268,6 +270,63 @@ def _verify_figures(m: dict[str, Any], rows: int, batches: int) -> None:
                                   f"config ({digest[:16]}...)")
 
 
+def _verify_translation_stats(m: dict[str, Any], version: int) -> None:
+    """Per target language, what the builder's translate and quality-gate steps make true (keys
+    required from format_version 2 on): the model ran (model_calls >= 1, at most one call per
+    translated segment) exactly when something was translated; every unique segment was judged
+    (quality.judged = unique = cached + translated); `filtered` (distinct segments the gate
+    dropped, per reason) is the gate's quality.dropped; a view dropped for a quality reason
+    needs a segment filtered for it, and a filtered segment drops at least one view."""
+    for lang, t in sorted(m["translation"].items()):
+        where = f"translation.{lang}"
+        if version >= 2:
+            for key in ("model_calls", "filtered", "quality"):
+                if key not in t:
+                    raise VerifyError(f"{MANIFEST}: {where}: missing key {key!r}")
+            if "judged" not in (t["quality"] or {}):
+                raise VerifyError(f"{MANIFEST}: {where}.quality: missing key 'judged'")
+        translated = t.get("translated")
+        if "model_calls" in t and translated is not None:
+            calls = t["model_calls"]
+            if translated == 0 and calls != 0:
+                raise VerifyError(f"{MANIFEST}: {where}.model_calls is {calls} with translated 0 (every segment "
+                                  "came from the cache: the model was never called)")
+            if translated > 0 and not 1 <= calls <= translated:
+                raise VerifyError(f"{MANIFEST}: {where}.model_calls is {calls} for {translated} translated segments "
+                                  "(at least 1, at most one call per segment)")
+        quality = t.get("quality") or {}
+        if "judged" in quality and "unique" in t:
+            _eq(f"{where}.quality.judged", quality["judged"], t["unique"], f"{MANIFEST} ({where}.unique)")
+            if quality.get("verdicts_cached", 0) > quality["judged"]:
+                raise VerifyError(f"{MANIFEST}: {where}.quality.verdicts_cached {quality['verdicts_cached']} > "
+                                  f"judged {quality['judged']}")
+        if "filtered" not in t:
+            continue
+        filtered = _counter(t["filtered"])
+        if "dropped" in quality:
+            _eq(f"{where}.filtered", filtered, _counter(quality["dropped"]), f"{MANIFEST} ({where}.quality.dropped)")
+        if "unique" in t and sum(filtered.values()) > t["unique"]:
+            raise VerifyError(f"{MANIFEST}: {where}.filtered: {sum(filtered.values())} segments filtered of "
+                              f"{t['unique']} unique")
+        by_quality = {k.removeprefix("quality:"): v for k, v in _counter(t.get("views_dropped")).items()
+                      if k.startswith("quality:")}
+        for reason in sorted(set(by_quality) - set(filtered)):
+            raise VerifyError(f"{MANIFEST}: {where}.views_dropped has {by_quality[reason]} view(s) dropped for "
+                              f"quality:{reason}, but {where}.filtered has no segment filtered for {reason!r}")
+        if filtered and not by_quality:
+            raise VerifyError(f"{MANIFEST}: {where}.filtered has {sum(filtered.values())} segment(s), but no view was "
+                              f"dropped for quality ({where}.views_dropped)")
+
+
+def _verify_licenses(m: dict[str, Any]) -> None:
+    """Every source states its license (the config's, its dataset card's, or 'unknown')."""
+    for name, s in sorted(m["sources"].items()):
+        lic = s.get("license")
+        if not isinstance(lic, str) or not lic.strip():
+            raise VerifyError(f"{MANIFEST}: sources.{name}.license: missing (every source states its license, "
+                              "'unknown' when neither the config nor a dataset card gives one)")
+
+
 def _verify_drops(build_dir: Path, m: dict[str, Any]) -> None:
     """drops.jsonl holds every drop the manifest counts: per source and reason, per language
     and reason, per stage and reason, per eval set."""
@@ -281,6 +340,7 @@ def _verify_drops(build_dir: Path, m: dict[str, Any]) -> None:
     by_stage: Counter[str] = Counter()
     by_view: Counter[str] = Counter()
     contaminated: dict[tuple[str, str, str], int] = Counter()
+    decontaminated: list[tuple[int, str, str, dict[str, Any]]] = []  # (line, side, lang, record)
     with open(path, encoding="utf-8") as f:
         for i, line in enumerate(f, 1):
             try:
@@ -298,6 +358,8 @@ def _verify_drops(build_dir: Path, m: dict[str, Any]) -> None:
                 side = "source"
             if stage in ("decontaminate", "target-decontaminate") and "eval_set" in d:
                 contaminated[(side, lang, d["eval_set"])] += 1
+            if stage in ("decontaminate", "target-decontaminate"):
+                decontaminated.append((i, side, lang, d))
     for name, s in sorted(m["sources"].items()):
         _eq(f"sources.{name}.dropped", _counter(s.get("dropped")), dict(sorted(by_source.get(name, {}).items())),
             f"{MANIFEST} vs {DROPS}")
@@ -316,6 +378,47 @@ def _verify_drops(build_dir: Path, m: dict[str, Any]) -> None:
             for name, s in sorted(sets.items()):
                 _eq(f"decontamination.{side}.{lang}.{name}.pairs_dropped", s.get("pairs_dropped"),
                     contaminated.get((side, lang, name), 0), f"{MANIFEST} vs {DROPS}")
+    _verify_decontamination(m, decontaminated)
+
+
+def _verify_decontamination(m: dict[str, Any], drops: list[tuple[int, str, str, dict[str, Any]]]) -> None:
+    """The per-eval-set summaries (decontamination.<side>.<lang>.<eval set>) against themselves,
+    the configured eval sets and the decontamination drops of drops.jsonl: each drop names its
+    eval set in its reason; per side and language the sets' pairs_dropped add up to the drops
+    (a drop of a set with no summary, or a summary removed, is caught here); a question match
+    is counted once per dropped pair (questions_matched = drops matched by their question); every
+    match has a method (sum of methods = passages_matched + questions_matched)."""
+    dec = m.get("decontamination") or {}
+    configured = set((dec.get("eval_sets") or {}))
+    per_side: Counter[tuple[str, str]] = Counter()
+    questions: Counter[tuple[str, str, str]] = Counter()
+    for line, side, lang, d in drops:
+        name = d.get("eval_set")
+        if name is None or d["reason"] != f"contaminated:{name}":
+            raise VerifyError(f"{DROPS}: line {line}: a decontamination drop whose reason {d['reason']!r} does not "
+                              f"name its eval set ({name!r})")
+        per_side[(side, lang)] += 1
+        questions[(side, lang, name)] += d.get("field") == "question"
+    for side in ("source", "target"):
+        langs = dec.get(side) or {}
+        for lang in sorted(set(langs) | {lg for s, lg in per_side if s == side}):
+            sets = langs.get(lang) or {}
+            where = f"decontamination.{side}.{lang}"
+            for name, s in sorted(sets.items()):
+                if configured and name not in configured:
+                    raise VerifyError(f"{MANIFEST}: {where}.{name}: not an eval set of this build "
+                                      f"(decontamination.eval_sets: {sorted(configured)})")
+                matched = s.get("passages_matched", 0) + s.get("questions_matched", 0)
+                if sum((s.get("methods") or {}).values()) != matched:
+                    raise VerifyError(f"{MANIFEST}: {where}.{name}.methods add up to "
+                                      f"{sum((s.get('methods') or {}).values())}, passages_matched + "
+                                      f"questions_matched is {matched}")
+                _eq(f"{where}.{name}.questions_matched", s.get("questions_matched", 0),
+                    questions.get((side, lang, name), 0), f"{MANIFEST} vs {DROPS}")
+            total = sum(s.get("pairs_dropped", 0) for s in sets.values())
+            if total != per_side.get((side, lang), 0):
+                raise VerifyError(f"{MANIFEST} vs {DROPS}: {where}: the eval sets' pairs_dropped add up to {total}, "
+                                  f"{DROPS} holds {per_side.get((side, lang), 0)} decontamination drops of {lang}")
 
 
 def _verify_examples(m: dict[str, Any], first_rows: dict[str, dict[str, Any]]) -> None:
