@@ -134,16 +134,16 @@ def _build_folder(path: Path) -> None:
         _fail(f"{path}: not a build folder (not a directory)")
 
 
-def _writable_report(path: Path) -> None:
-    """Before any slow work: a report file can be written at `path` (not a folder; its folder
-    exists and is writable, or can be created). Creates nothing; one line, exit 2 if not."""
+def _writable_report(path: Path, what: str = "the report") -> None:
+    """Before any slow work: a file can be written at `path` (not a folder; its folder exists
+    and is writable, or can be created). Creates nothing; one line, exit 2 if not."""
     from mt_aug.errors import check_writable_dir
 
     if path.is_dir():
-        _fail(f"{path}: the report is a directory (give a file name)")
+        _fail(f"{path}: {what} is a directory (give a file name)")
     if path.exists() and not os.access(path, os.W_OK):
-        _fail(f"{path}: the report is not writable (Permission denied)")
-    check_writable_dir(path.parent if str(path.parent) else Path("."), "the report's folder")
+        _fail(f"{path}: {what} is not writable (Permission denied)")
+    check_writable_dir(path.parent if str(path.parent) else Path("."), f"{what}'s folder")
 
 
 def _prefect_env() -> None:
@@ -339,6 +339,8 @@ def card(
 
     for p in (*(diff or ()), *((build_dir,) if diff is None and build_dir is not None else ())):
         _build_folder(p)
+    if stable is not None and diff is None:
+        _writable_report(stable, "--stable")  # before the card is rendered again
     try:
         if diff is not None:
             old, new = (load_manifest(p) for p in diff)
@@ -675,10 +677,12 @@ def export(
 ) -> None:
     """Write a build's shards and schedule as Parquet with a croissant.json whose records()
     read every record set (mlcroissant does not read Arrow IPC). Print the croissant.json path."""
+    from mt_aug.errors import check_writable_dir
     from mt_aug.release.export import ExportError
     from mt_aug.release.export import export as do_export
 
     try:
+        check_writable_dir(output, "--output")  # before anything is read or written
         path = do_export(build_dir, output, format)
     except ExportError as exc:
         _fail(str(exc))

@@ -341,3 +341,14 @@ def test_an_unwritable_report_is_refused_before_any_work(config: Path, tmp_path:
         msg = one_error(invoke("plan", str(config), "--report", str(report)))
         assert msg.startswith(f"mt-aug: error: {what}"), msg
     assert not (tmp_path / "out").exists()
+
+
+def test_export_and_card_stable_check_where_they_write_first(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    msg = one_error(invoke("export", str(tmp_path / "nope"), "--output", str(tmp_path / "afile")))
+    assert msg == f"mt-aug: error: {tmp_path / 'afile'}: --output is not a directory (Not a directory)"
+    (tmp_path / "b").mkdir()  # no build is read: the check comes first
+    msg = one_error(invoke("card", str(tmp_path / "b"), "--stable", str(tmp_path / "afile" / "card.md")))
+    assert msg == f"mt-aug: error: {tmp_path / 'afile'}: --stable's folder is not a directory (Not a directory)"
+    msg = one_error(invoke("card", str(tmp_path / "b"), "--stable", str(tmp_path)))
+    assert msg == f"mt-aug: error: {tmp_path}: --stable is a directory (give a file name)"
