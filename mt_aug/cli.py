@@ -601,6 +601,10 @@ def evaluate(
     if batch_size < 1:
         _fail(f"--batch-size {batch_size}: must be at least 1")
     _writable_report(report)  # before the model is loaded and anything is encoded
+    if not no_cache:
+        from mt_aug.errors import check_writable_dir
+
+        check_writable_dir(cache_dir, "--cache-dir")  # embeddings are stored as each file is encoded
 
     from mt_aug.evaluation.encode import EmbeddingCache, ModelError, check_device, load_model, weights_hash
     from mt_aug.evaluation.evaluator import evaluate as run_evaluation

@@ -334,6 +334,10 @@ def test_an_unwritable_report_is_refused_before_any_work(config: Path, tmp_path:
         if i == 0:  # plan: the same check (its default report is <output_dir>/plan.json)
             msg = one_error(invoke("plan", str(config), "--report", str(report)))
             assert msg.startswith(f"mt-aug: error: {what}"), msg
+    msg = one_error(invoke("evaluate", "--model", "m", "--paths", "x/{lang}.json", "--report", str(tmp_path / "r.json"),
+                           "--cache-dir", str(tmp_path / "locked" / "emb")))  # the embedding cache: the same
+    assert msg == (f"mt-aug: error: {tmp_path / 'locked' / 'emb'}: --cache-dir cannot be created in {tmp_path / 'locked'} "
+                   "(Permission denied)")
     assert not (tmp_path / "out").exists()
 
 
