@@ -100,3 +100,12 @@ def test_override_errors_name_the_language(tmp_path: Path) -> None:
 
 def test_top_level_must_be_mapping(tmp_path: Path) -> None:
     assert "(top level): must be a mapping" in _error(tmp_path, "- a\n- b\n")
+
+
+def test_a_config_path_that_is_a_folder_or_not_text_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"is a directory, not a config file$"):
+        load_config(tmp_path)
+    binary = tmp_path / "c.yaml"
+    binary.write_bytes(b"name: \xff\xfe\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml: not UTF-8 text"):
+        load_config(binary)

@@ -35,8 +35,10 @@ def _manifest(build_dir: Path) -> dict:  # type: ignore[type-arg]
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InspectError(f"{build_dir}: no manifest.json (not a build directory)") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InspectError(f"{path}: cannot read: {exc}") from None
+    except OSError as exc:
+        raise InspectError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise InspectError(f"{path}: invalid JSON: {exc}") from None
 
 
 def dropped(build_dir: Path, lang: str, reason: str | None = None) -> Iterator[Shown]:
