@@ -23,6 +23,7 @@ EXAMPLES_PER_REASON = 5
 # Source tokens are estimated, not counted with each model's tokenizer (no model is loaded).
 TOKENS_PER_WORD = 1.3
 TOKEN_ESTIMATE = f"whitespace words x {TOKENS_PER_WORD}"
+LOOKUP_CHUNK = 50_000  # segments per cache look-up
 
 
 def _examples(drops: list[Drop], source: str) -> dict[str, list[dict[str, Any]]]:
@@ -33,15 +34,24 @@ def _examples(drops: list[Drop], source: str) -> dict[str, list[dict[str, Any]]]
     return dict(sorted(out.items()))
 
 
-def _cached(cfg: BuildConfig, segments: list[str]) -> dict[str, set[str]]:
-    """Per target language, the segments already in the translation cache (an absent cache is
-    not created)."""
+def _cached(cfg: BuildConfig, segments: list[str]) -> dict[str, tuple[int, int]]:
+    """Per target language, how many segments are already in the translation cache and their
+    whitespace words (an absent cache is not created). Looked up in chunks: memory is one
+    chunk's keys, not a set per language of every segment (1.4M segments x 6 languages)."""
     path = cfg.cache_dir / TranslationCache.FILE
     if not segments or not path.is_file():
-        return {lang: set() for lang in cfg.target_languages}
+        return {lang: (0, 0) for lang in cfg.target_languages}
+    out: dict[str, tuple[int, int]] = {}
     with TranslationCache(path) as cache:
-        return {lang: cache.present(cache_scope(cfg.translator.for_language(lang), SOURCE_LANG, lang), segments)
-                for lang in cfg.target_languages}
+        for lang in cfg.target_languages:
+            scope = cache_scope(cfg.translator.for_language(lang), SOURCE_LANG, lang)
+            hits = words = 0
+            for start in range(0, len(segments), LOOKUP_CHUNK):
+                found = cache.present(scope, segments[start : start + LOOKUP_CHUNK])
+                hits += len(found)
+                words += sum(len(s.split()) for s in found)
+            out[lang] = (hits, words)
+    return out
 
 
 def _guard_preview(cfg: BuildConfig, side: Any) -> list[str]:
@@ -65,13 +75,13 @@ def plan(cfg: BuildConfig) -> dict[str, Any]:
     segments: dict[str, dict[str, Any]] = {}
     cached = _cached(cfg, unique)
     for lang in cfg.target_languages:
-        hit = cached[lang]
-        todo_words = words - sum(len(s.split()) for s in hit)
+        hits, hit_words = cached[lang]
+        todo_words = words - hit_words
         segments[lang] = {
             "total": side.occurrences,
             "unique": len(unique),
-            "cached": len(hit),
-            "to_translate": len(unique) - len(hit),
+            "cached": hits,
+            "to_translate": len(unique) - hits,
             "words_to_translate": todo_words,
             "est_source_tokens": round(todo_words * TOKENS_PER_WORD),
             "model": cache_scope(cfg.translator.for_language(lang), SOURCE_LANG, lang).model,
