@@ -147,10 +147,26 @@ def report(name: str, items: Sequence[Item], dropped: Sequence[bool]) -> None:
     print(f"{name}.recall: {m['recall']:.3f} [{m['r_lo']:.3f}, {m['r_hi']:.3f}]")
 
 
+# name span -> its Bergamot en->pt translation alone (the entity signal's look-up; filled by
+# `translate_spans` through the translation cache, as judge_with_roundtrip does in a build)
+SPANS: dict[str, str] = {}
+
+
+def translate_spans(items: Sequence[Item], cache_dir: Path) -> float:
+    """Translate the name spans the gate looks up for these items into SPANS; the seconds."""
+    gate = Gate(QualityConfig(), "en", "pt", ("en", "pt"))
+    wanted = [sp for sp in gate.name_spans([it.source for it in items],
+                                           [Translation(it.output, it.hit_limit) for it in items]) if sp not in SPANS]
+    t0 = time.perf_counter()
+    if wanted:
+        SPANS.update({k: v.text for k, v in translate(wanted, "en", "pt", cache_dir).items()})
+    return time.perf_counter() - t0
+
+
 def gate_verdicts(items: Sequence[Item], cfg: QualityConfig, roundtrip: bool):  # type: ignore[no-untyped-def]
     gate = Gate(cfg.model_copy(update={"roundtrip": roundtrip}), "en", "pt", ("en", "pt"))
     return gate.judge([it.source for it in items], [Translation(it.output, it.hit_limit) for it in items],
-                      [it.back for it in items] if roundtrip else None)
+                      [it.back for it in items] if roundtrip else None, SPANS)
 
 
 # The gate before issue 13 (mt_aug/quality/filters.py at 5d8a8d1), for the before/after figures.
@@ -216,9 +232,11 @@ def bicleaner(items: Sequence[Item]) -> tuple[list[bool], float] | None:
 
 
 def cost(items: Sequence[Item], cfg: QualityConfig, n: int, cache_dir: Path) -> None:
-    """Gate seconds per 1,000 segments (without and with round-trip) and translation seconds of
-    the same segments, both from an empty cache."""
-    segs = sorted({it.source for it in items if it.part.startswith("squad")})[:n]
+    """Gate seconds per 1,000 segments (without and with round-trip; the names translated alone
+    included) and translation seconds of the same segments, both from an empty cache."""
+    # the unbiased part first (the searched parts oversample segments with names and numbers)
+    segs = sorted({it.source for it in items if it.part == "squad-random"})
+    segs = (segs + sorted({it.source for it in items if it.part.startswith("squad")} - set(segs)))[:n]
     if not segs:
         return
     with tempfile.TemporaryDirectory() as d:
@@ -227,20 +245,36 @@ def cost(items: Sequence[Item], cfg: QualityConfig, n: int, cache_dir: Path) -> 
         t_tr = time.perf_counter() - t0
         gate = Gate(cfg, "en", "pt", ("en", "pt"))
         outs = [fw[s] for s in segs]
-        gate.judge(segs[:5], outs[:5])  # load the language models once, outside the timing
+        gate.judge(segs[:5], outs[:5], None, {})  # load the language models and word lists once, outside the timing
         t0 = time.perf_counter()
-        gate.judge(segs, outs)
-        t_gate = time.perf_counter() - t0
+        wanted = gate.name_spans(segs, outs)
+        spans = {k: v.text for k, v in translate(wanted, "en", "pt", Path(d)).items()} if wanted else {}
+        t_spans = time.perf_counter() - t0
+        if wanted:  # the fixed part of that: starting the model (one span), paid once per build and language
+            with tempfile.TemporaryDirectory() as d1:
+                t0 = time.perf_counter()
+                translate(wanted[:1], "en", "pt", Path(d1))
+                t_start = time.perf_counter() - t0
+        else:
+            t_start = 0.0
+        t0 = time.perf_counter()
+        gate.judge(segs, outs, None, spans)
+        t_gate = time.perf_counter() - t0 + t_spans
         t0 = time.perf_counter()
         bw = translate(sorted({o.text for o in outs}), "pt", "en", Path(d))
         rt_gate = Gate(cfg.model_copy(update={"roundtrip": True}), "en", "pt", ("en", "pt"))
-        rt_gate.judge(segs, outs, [bw[o.text].text for o in outs])
+        rt_gate.judge(segs, outs, [bw[o.text].text for o in outs], spans)
         t_rt = time.perf_counter() - t0
     k = 1000 / len(segs)
     print(f"cost.segments: {len(segs)}")
     print(f"cost.translate_s_per_1k: {t_tr * k:.2f}")
     print(f"cost.gate_s_per_1k: {t_gate * k:.3f}")
     print(f"cost.gate_share_of_translation: {t_gate / t_tr:.4f}")
+    print(f"cost.name_spans_per_1k: {len(wanted) * k:.0f}")
+    print(f"cost.name_spans_s_per_1k: {t_spans * k:.3f}")
+    print(f"cost.name_spans_share_of_translation: {t_spans / t_tr:.4f}")
+    print(f"cost.name_spans_model_start_s: {t_start:.2f}")
+    print(f"cost.name_spans_without_model_start_share_of_translation: {max(t_spans - t_start, 0.0) / t_tr:.4f}")
     print(f"cost.gate_roundtrip_s_per_1k: {(t_gate + t_rt) * k:.2f}")
     print(f"cost.gate_roundtrip_share_of_translation: {(t_gate + t_rt) / t_tr:.3f}")
 
@@ -253,6 +287,8 @@ def calibrate(items: Sequence[Item], cfg: QualityConfig) -> None:
         "untranslated_min_copy": [0.6, 0.7, 0.8, 0.9],
         "entities_min_words": [1, 2, 3],
         "langid_min_confidence": [0.05, 0.1, 0.2, 0.3],
+        "entities_translated_min_share": [0.34, 0.5, 0.67, 1.0],
+        "garbled_max_similarity": [0.0, 0.3, 0.4, 0.5, 0.6, 0.7],
     }
     for key, values in grids.items():
         for v in values:
@@ -261,6 +297,43 @@ def calibrate(items: Sequence[Item], cfg: QualityConfig) -> None:
                 m = pr(items, [x.reason is not None for x in vs])
                 print(f"calibrate.{key}={v}.roundtrip={rt}: P {m['precision']:.3f} R {m['recall']:.3f} "
                       f"dropped {m['dropped']}")
+
+
+# The thresholds of the new signals, chosen by cross-validation (`cross_validate`).
+CV_GRID: dict[str, list[float]] = {
+    "entities_translated_min_share": [0.34, 0.5, 0.67, 1.0],
+    "garbled_max_similarity": [0.3, 0.4, 0.5, 0.6, 0.7],
+}
+
+
+def cross_validate(items: Sequence[Item], cfg: QualityConfig, folds: int = 5, min_precision: float = 0.85) -> None:
+    """k-fold cross-validation of choosing the new signals' thresholds on labelled rows: on each
+    fold's training rows, the grid point with the highest recall at precision >= min_precision
+    (ties: higher precision, then the earlier point); its drops on the held-out fold are pooled
+    over the folds. Folds by SHA-256 of the row id (deterministic)."""
+    import itertools
+
+    keys = list(CV_GRID)
+    points = [dict(zip(keys, vals, strict=True)) for vals in itertools.product(*(CV_GRID[k] for k in keys))]
+    drops = {i: [v.reason is not None for v in gate_verdicts(items, cfg.model_copy(update=p), False)]
+             for i, p in enumerate(points)}
+    fold = [int(sha16(it.id), 16) % folds for it in items]
+    held: list[bool] = [False] * len(items)
+    for f in range(folds):
+        train = [j for j in range(len(items)) if fold[j] != f]
+        best: tuple[float, float, int] | None = None
+        for i in drops:
+            m = pr([items[j] for j in train], [drops[i][j] for j in train])
+            p = m["precision"] if m["dropped"] else 0.0
+            key = (m["recall"] if p >= min_precision else -1.0, p, -i)
+            if best is None or key > best:
+                best = key
+        chosen = -best[2]  # type: ignore[index]
+        print(f"cv.fold{f}.chosen: {points[chosen]}")
+        for j in range(len(items)):
+            if fold[j] == f:
+                held[j] = drops[chosen][j]
+    report("cv.gate", items, held)
 
 
 def squad_sample(n: int, cache_dir: Path, stride: int = 1) -> None:
@@ -301,6 +374,8 @@ def main() -> None:
     ap.add_argument("--cache-dir", type=Path, default=ROOT / ".cache" / "bench-quality")
     ap.add_argument("--no-external", action="store_true", help="Skip OpusFilter and bicleaner-hardrules.")
     ap.add_argument("--calibrate", action="store_true")
+    ap.add_argument("--cv", action="store_true", help="Cross-validate choosing the new signals' thresholds.")
+    ap.add_argument("--cv-min-precision", type=float, default=0.85, help="--cv: the training precision a choice needs.")
     ap.add_argument("--cost-n", type=int, default=200, help="Segments translated from scratch for the cost figures.")
     ap.add_argument("--squad-sample", type=int, default=0, help="Before/after on this many SQuAD dev questions.")
     ap.add_argument("--squad-stride", type=int, default=1, help="Take every k-th question.")
@@ -309,6 +384,7 @@ def main() -> None:
         squad_sample(args.squad_sample, args.cache_dir, args.squad_stride)
         return
     items = load(args.cache_dir)
+    print(f"name_spans.seconds: {translate_spans(items, args.cache_dir):.1f} ({len(SPANS)} spans)")
     cfg = QualityConfig()
     parts = Counter(it.part for it in items)
     for part, n in sorted(parts.items()):
@@ -317,8 +393,12 @@ def main() -> None:
         print(f"labelled.{part}: {n} ({bad} bad, share {bad / n:.3f} [{lo:.3f}, {hi:.3f}])")
         for reason, k in sorted(Counter(it.reason for it in items if it.part == part and it.bad).items()):
             print(f"labelled.{part}.{reason}: {k}")
-    if args.calibrate:
-        calibrate([it for it in items if it.part != "synthetic"], cfg)
+    if args.calibrate or args.cv:
+        real = [it for it in items if it.part != "synthetic"]
+        if args.cv:
+            cross_validate(real, cfg, min_precision=args.cv_min_precision)
+        else:
+            calibrate(real, cfg)
         return
     real = [it for it in items if it.part != "synthetic"]
     syn = [it for it in items if it.part == "synthetic"]
@@ -330,6 +410,11 @@ def main() -> None:
         with_rt = gate_verdicts(subset, cfg, roundtrip=True)
         report(f"{label}.gate", subset, [v.reason is not None for v in no_rt])
         report(f"{label}.gate_roundtrip", subset, [v.reason is not None for v in with_rt])
+        # ablations: the gate without each of the signals added after calibration (gate 4)
+        for name, upd in (("no_name_translation", {"entities_translate": False}), ("no_garbled", {"garbled": False}),
+                          ("gate3_signals", {"entities_translate": False, "garbled": False})):
+            vs = gate_verdicts(subset, cfg.model_copy(update=upd), roundtrip=False)
+            report(f"{label}.gate_{name}", subset, [v.reason is not None for v in vs])
         signals = sorted({f.split(" (")[0] for v in with_rt for f in v.failed})
         for s in signals:
             report(f"{label}.signal.{s.replace(' ', '_')}", subset,

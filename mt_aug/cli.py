@@ -390,6 +390,11 @@ def translate(
     device: Annotated[str, typer.Option(help="cpu | cuda | auto")] = "cpu",
     threads: Annotated[int, typer.Option(min=1)] = 2,
     cache_dir: Annotated[Path, typer.Option(help="Translation cache folder.")] = Path(".cache/mt-aug"),
+    round_trip: Annotated[bool, typer.Option("--round-trip", help="Also judge each segment by its back-translation "
+                                             "(the reverse model, chrF against the source), as a build with "
+                                             "quality.roundtrip: true.")] = False,
+    round_trip_min_chrf: Annotated[float | None, typer.Option(
+        min=0.0, max=100.0, help="--round-trip: drop below this chrF (default: the build's, 20).")] = None,
 ) -> None:
     """Translate a text file line by line through the build's segmenter, cache and quality filters."""
     from pydantic import ValidationError
@@ -426,12 +431,16 @@ def translate(
         _fail(f"{output}: the output is a directory (give a file name)")
     check_writable_dir(output.parent if str(output.parent) else Path("."), "the output's folder")
     check_writable_dir(cache_dir, "--cache-dir")
+    if round_trip_min_chrf is not None and not round_trip:
+        _fail("--round-trip-min-chrf: needs --round-trip")
+    qcfg = QualityConfig(roundtrip=round_trip, **({} if round_trip_min_chrf is None
+                                                  else {"roundtrip_min_chrf": round_trip_min_chrf}))
     try:
         make_backend(spec, source, target).close()  # one clear error before any work
         with TranslationCache(cache_dir / "translations.sqlite") as cache, \
                 progress.task(f"translate {source}->{target}", unit="segments") as bar:
             out, reasons, st = translate_lines(lines, spec=spec, src=source, tgt=target, cache=cache,
-                                               qcfg=QualityConfig(), progress=bar.callback)
+                                               qcfg=qcfg, progress=bar.callback)
     except BackendError as exc:
         _fail(str(exc))
     tmp = output.with_name(f".{output.name}.tmp")
@@ -445,6 +454,8 @@ def translate(
     typer.echo(f"{input} -> {output}: {st.lines} lines: {st.translated} translated, {st.from_cache} from the cache, "
                f"{st.copied} copied (empty or no letters), {filtered} filtered"
                + (f" ({', '.join(f'{k}: {v}' for k, v in sorted(st.filtered.items()))})" if filtered else ""))
+    for note in st.notes:
+        typer.echo(f"mt-aug: warning: {note}", err=True)
     for i, r in enumerate(reasons, start=1):
         if r is not None:
             typer.echo(f"  line {i}: filtered: {r}", err=True)

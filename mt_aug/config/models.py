@@ -208,6 +208,14 @@ class QualityConfig(_Model):
     entities: bool = True
     entities_max_lost: Annotated[int, Field(ge=0)] = 0  # drop when more names than this are lost
     entities_min_words: Annotated[int, Field(ge=1)] = 1  # names shorter than this (in words) do not count
+    # the source's names are also translated alone (the same model, through the translation cache):
+    # a name is kept when that translation, or this share of its content words, is in the output
+    entities_translate: bool = True
+    entities_translated_min_share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
+    # garbled output: a phrase said twice in a row, or words the target language's wordfreq list
+    # lacks that stutter inside or resemble no source word (difflib ratio below the similarity)
+    garbled: bool = True
+    garbled_max_similarity: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
     # a large unexplained loss of length (target/source characters below this, for sources this long)
     length_loss: bool = True
     length_loss_ratio: Annotated[float, Field(gt=0.0)] = 0.7

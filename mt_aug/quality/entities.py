@@ -1,15 +1,18 @@
 """Entities and content kept: the source's names and non-Latin spans must be in the output
-(copied, lightly adapted, translated as a name of its own, or, when a back-translation is at
-hand, translated and back).
+(copied, lightly adapted, translated as the model translates the name alone, or, when a
+back-translation is at hand, translated and back).
 
-Without a back-translation a translated name ("United Kingdom" -> "Reino Unido") cannot be
-matched word for word; it still reads as a name in a Latin-script output (capitalized words
-after the first). So: source names matched by their words first; the rest are lost only when
-the output has fewer capitalized words of its own than the source has unmatched names."""
+A translated name ("United Kingdom" -> "Reino Unido") cannot be matched word for word: the
+gate translates the name's span alone through the same engine and cache (`spans_to_translate`,
+`Gate.judge(spans=...)`) and looks for that. A name translated otherwise in context still reads
+as a name in a Latin-script output (capitalized words after the first). So: source names
+matched by their words or their own translation first; the rest are lost only when the output
+has fewer capitalized words of its own than the source has unmatched names."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from difflib import SequenceMatcher
 
 from mt_aug.quality.text import WORD, Name, fold, is_latin_word, names, non_latin_spans, words
@@ -70,8 +73,51 @@ def _capitalized_runs(text: str, first: bool = False) -> list[list[str]]:
     return runs
 
 
-def lost_names(source: str, output: str, back: str | None = None) -> list[Name]:
-    """The source's names that did not reach the output."""
+# Function words of a target language, not required when a name's own translation is looked
+# for in the output ("Povos do Mar": "povos", "mar"). A language adds its own list here.
+FUNCTION_WORDS: dict[str, frozenset[str]] = {
+    "pt": frozenset("o a os as um uma uns umas de do da dos das em no na nos nas e ou por pelo pela para "
+                    "com ao aos à às que se".split()),
+}
+_PAREN = re.compile(r"\([^)]*\)")
+
+
+def spans_to_translate(source: str, output: str) -> list[str]:
+    """The source's name spans that `lost_names` looks up translated (`Name.span`): none when
+    every name has a word in the output or is one a Latin-script target writes in lowercase
+    (nothing can be lost), else every name of the source not wholly in the output, since a
+    name's translation also tells which capitalized words of the output it accounts for."""
+    found = names(source)
+    pool = {fold(w) for w in words(output)}
+    if all(any(_present(w, pool) for w in n.words) or _lowercased_in_target(n) for n in found):
+        return []
+    # a name with every word in the output accounts for no other capitalized word
+    return [n.span for n in found if not all(_present(w, pool) for w in n.words)]
+
+
+def translated_kept(translation: str, output: str, pool: set[str], tgt: str, min_share: float) -> bool:
+    """The name's own translation is in the output: as a whole (case and accents aside), or at
+    least `min_share` of its content words (a parenthesis the model added left out)."""
+    t = _PAREN.sub(" ", translation).strip()
+    if t and fold(t) in fold(output):
+        return True
+    stop = FUNCTION_WORDS.get(tgt, frozenset())
+    content = [w for w in words(t) if fold(w) not in stop and not w.isdigit()]
+    if not content:
+        return True
+    return sum(_present(w, pool) for w in content) >= min_share * len(content)
+
+
+def lost_names(source: str, output: str, back: str | None = None, translated: Mapping[str, str] | None = None,
+               tgt: str = "pt", min_share: float = 0.5) -> list[Name]:
+    """The source's names that did not reach the output.
+
+    A name is kept when a word of it is in the output, when a back-translation has it, or when
+    its own translation (`translated`: name span -> the span translated alone by the same model,
+    for the spans of `spans_to_translate`) is in the output. Without those, a name translated
+    as a name still shows as capitalized words in a Latin-script output: the rest are lost
+    only when the output has fewer capitalized words of its own (not accounted for by the
+    source's names or their translations) than the source has unmatched names."""
     pool = {fold(w) for w in words(output)}
     back_pool = {fold(w) for w in words(back)} if back else set()
     back_acronyms = {w for w in words(back or "") + words(output) if w.isupper() and len(w) >= 2}
@@ -79,8 +125,13 @@ def lost_names(source: str, output: str, back: str | None = None) -> list[Name]:
     first_word = next(iter(words(source)), "")
     starts_with_name = any(n.words[0] == first_word for n in found)
     name_pool = {fold(x) for n in found for x in n.words}
+    if translated is not None:
+        name_pool |= {fold(x) for n in found for x in words(translated.get(n.span, ""))}
     # the output's capitalized runs that no source name word accounts for
-    unmatched = [w for r in _capitalized_runs(output, starts_with_name) for w in r if fold(w) not in name_pool]
+    # (a word copied from the source that is no name there, as "Who" in "Doctor Who", stands for none)
+    copied = {fold(w) for w in words(source)} - name_pool
+    unmatched = [w for r in _capitalized_runs(output, starts_with_name) for w in r
+                 if fold(w) not in name_pool and fold(w) not in copied]
     candidates = []
     for n in found:
         if any(_present(w, pool) for w in n.words):
@@ -89,6 +140,9 @@ def lost_names(source: str, output: str, back: str | None = None) -> list[Name]:
             initials = "".join(w[0] for w in n.words if w[:1].isupper())
             if any(fold(w) in back_pool for w in n.words) or (len(initials) >= 2 and initials in back_acronyms):
                 continue  # translated and back ("Warsaw" -> "Varsóvia" -> "Warsaw", "United Kingdom" -> "UK")
+        if translated is not None and n.span in translated \
+                and translated_kept(translated[n.span], output, pool, tgt, min_share):
+            continue  # translated as the model translates the name alone ("Sea Peoples" -> "povos do mar")
         if _lowercased_in_target(n):
             continue
         candidates.append(n)

@@ -11,39 +11,41 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from mt_aug import languages
 from mt_aug.config import ModelSpec, QualityConfig
-from mt_aug.quality import basic, entities, langid, numbers, roundtrip
+from mt_aug.quality import basic, entities, garbled, langid, numbers, roundtrip
 from mt_aug.quality.verdict import Verdict
 from mt_aug.quality.verdict_cache import VerdictCache
 from mt_aug.translation.base import Translation
 
 # Bump when a signal changes what it decides: cached verdicts of other versions are not reused.
-GATE_VERSION = "3"
+GATE_VERSION = "4"
 
 # Distributions whose versions can change a verdict: part of the verdict cache's key, as the
 # stage contract keys stage results (mt_aug.pipeline.stage.library_version).
-GATE_LIBRARIES = ("lingua-language-detector", "sacrebleu")
+GATE_LIBRARIES = ("lingua-language-detector", "sacrebleu", "wordfreq")
 
 # Every reason the gate gives, in the order the signals run (the first that fires is the reason).
 REASONS = ("empty output", "hit length limit", "degenerate repetition", "length ratio", "untranslated",
-           "wrong language", "number changed", "number lost", "entity lost", "content lost", "round-trip")
+           "wrong language", "number changed", "number lost", "entity lost", "content lost", "garbled", "round-trip")
 
 
 class Gate:
     def __init__(self, cfg: QualityConfig, src: str, tgt: str, candidates: Sequence[str],
-                 reverse_model: str | None = None) -> None:
+                 reverse_model: str | None = None, forward_model: str | None = None) -> None:
+        """`reverse_model`, `forward_model`: the identities of the models that translate back
+        (round-trip) and translate names alone (entities): part of the verdicts' key."""
         self.cfg, self.src, self.tgt = cfg, src, tgt
         self.candidates = tuple(sorted(set(candidates) | {src, tgt}))
-        self.reverse_model = reverse_model
+        self.reverse_model, self.forward_model = reverse_model, forward_model
         from mt_aug.pipeline.stage import library_version
 
         blob = json.dumps({"version": GATE_VERSION, "cfg": cfg.model_dump(mode="json"), "src": src, "tgt": tgt,
-                           "candidates": self.candidates, "reverse": reverse_model,
+                           "candidates": self.candidates, "reverse": reverse_model, "forward": forward_model,
                            "libraries": {d: library_version(d) for d in GATE_LIBRARIES}}, sort_keys=True)
         self.settings_hash = hashlib.sha256(blob.encode()).hexdigest()[:24]
 
@@ -51,16 +53,33 @@ class Gate:
     def roundtrip_threshold(self) -> float:
         return self.cfg.roundtrip_threshold(self.tgt)
 
+    @property
+    def latin(self) -> bool:
+        return languages.get(self.tgt).script == "Latn" if self.tgt in languages.LANGUAGES else True
+
+    def wants_spans(self) -> bool:
+        """The entity signal looks names up translated alone (Latin-script targets)."""
+        return self.cfg.entities and self.cfg.entities_translate and self.latin
+
+    def name_spans(self, sources: Sequence[str], outputs: Sequence[Translation]) -> list[str]:
+        """The source name spans to translate alone for `judge(spans=...)`, of the pairs that
+        pass the structural signals."""
+        if not self.wants_spans():
+            return []
+        return sorted({sp for s, o in zip(sources, outputs, strict=True) if self.structural(s, o) is None
+                       for sp in entities.spans_to_translate(s, o.text.strip())})
+
     def wants_roundtrip(self, source: str) -> bool:
         return self.cfg.roundtrip and roundtrip.in_sample(source, self.cfg.roundtrip_sample)
 
     def judge(self, sources: Sequence[str], outputs: Sequence[Translation],
-              back: Sequence[str | None] | None = None) -> list[Verdict]:
+              back: Sequence[str | None] | None = None, spans: Mapping[str, str] | None = None) -> list[Verdict]:
         """One verdict per (source, output); `back`: the back-translation of each output (None
-        where there is none: the round-trip signal then does not run for it)."""
+        where there is none: the round-trip signal then does not run for it); `spans`: the
+        source's names translated alone (`name_spans`), for the entity signal."""
         if len(sources) != len(outputs) or (back is not None and len(back) != len(sources)):
             raise ValueError("judge: sources, outputs (and back) differ in length")
-        return [self.judge_one(s, o, back[i] if back is not None else None)
+        return [self.judge_one(s, o, back[i] if back is not None else None, spans)
                 for i, (s, o) in enumerate(zip(sources, outputs, strict=True))]
 
     def structural(self, source: str, out: Translation) -> str | None:
@@ -78,7 +97,8 @@ class Gate:
                 return "length ratio"
         return None
 
-    def judge_one(self, source: str, out: Translation, back: str | None = None) -> Verdict:
+    def judge_one(self, source: str, out: Translation, back: str | None = None,
+                  spans: Mapping[str, str] | None = None) -> Verdict:
         cfg, text = self.cfg, out.text.strip()
         failed: list[str] = []
         scores: dict[str, float] = {}
@@ -110,9 +130,10 @@ class Gate:
         if cfg.entities:
             # names are matched by spelling and capitals: for a target in another script only
             # a back-translation can tell a transliterated name from a lost one
-            latin = languages.get(self.tgt).script == "Latn" if self.tgt in languages.LANGUAGES else True
-            lost = [n for n in entities.lost_names(source, text, back) if len(n.words) >= cfg.entities_min_words] \
-                if latin or back is not None else []
+            latin = self.latin
+            named = spans if cfg.entities_translate and latin else None
+            lost = [n for n in entities.lost_names(source, text, back, named, self.tgt, cfg.entities_translated_min_share)
+                    if len(n.words) >= cfg.entities_min_words] if latin or back is not None else []
             lost_nl = entities.lost_non_latin(source, text) if latin else []
             if len(lost) + len(lost_nl) > cfg.entities_max_lost:
                 failed.append("entity lost")
@@ -120,6 +141,13 @@ class Gate:
         if cfg.length_loss and len(source) >= cfg.length_loss_min_chars:
             if scores["length_ratio"] < cfg.length_loss_threshold(self.tgt):
                 failed.append("content lost")
+        if cfg.garbled and languages.is_spaced(self.tgt):
+            phrase = garbled.repeated_phrase(source, text)
+            odd = garbled.unknown_words(source, text, self.tgt, cfg.garbled_max_similarity) \
+                if garbled.checks_words(self.tgt) else []
+            if phrase is not None or odd:
+                failed.append("garbled")
+                evidence.append(f"repeated {phrase!r}" if phrase is not None else f"unknown words {odd}")
         if back is not None and cfg.roundtrip:
             score = roundtrip.chrf(back, source)
             scores["chrf"] = round(score, 2)
@@ -134,6 +162,8 @@ class GateStats:
     cached: int = 0  # verdicts read from the verdict cache
     back_translated: int = 0  # outputs sent to the reverse model (cache misses)
     back_cached: int = 0  # back-translations read from the translation cache
+    spans_translated: int = 0  # name spans translated alone for the entity signal (cache misses)
+    spans_cached: int = 0  # name spans read from the translation cache
     roundtrip_model: str | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -151,8 +181,10 @@ def judge_with_roundtrip(
 ) -> tuple[list[Verdict], GateStats]:
     """Verdicts for (source, output) pairs, with the round-trip signal where the gate asks for
     it: outputs that pass the cheap signals are translated back by `reverse_spec(spec)` through
-    `translate_unique` and the translation `cache` (a TranslationCache). Verdicts are read from
-    and written to `verdict_cache` when given. `spec` is the forward model's spec."""
+    `translate_unique` and the translation `cache` (a TranslationCache). Names the entity
+    signal cannot find word for word are translated alone by `spec` (the forward model), through
+    the same path and cache. Verdicts are read from and written to `verdict_cache` when given.
+    `spec` is the forward model's spec."""
     from mt_aug.translation.engine import model_identity, translate_unique
 
     stats = GateStats(judged=len(sources))
@@ -162,8 +194,10 @@ def judge_with_roundtrip(
                            f"set quality.roundtrip_models.{gate.tgt}")
     if rev is not None:
         stats.roundtrip_model = model_identity(rev, gate.tgt, gate.src)
-        if gate.reverse_model != stats.roundtrip_model:
-            gate = Gate(gate.cfg, gate.src, gate.tgt, gate.candidates, reverse_model=stats.roundtrip_model)
+    forward = model_identity(spec, gate.src, gate.tgt) if gate.wants_spans() else None
+    if (gate.reverse_model, gate.forward_model) != (stats.roundtrip_model, forward):
+        gate = Gate(gate.cfg, gate.src, gate.tgt, gate.candidates, reverse_model=stats.roundtrip_model,
+                    forward_model=forward)
     pairs = [(s, o.text + ("\x00limit" if o.hit_length_limit else "")) for s, o in zip(sources, outputs, strict=True)]
     found = verdict_cache.get_many(gate.settings_hash, pairs) if verdict_cache is not None else {}
     stats.cached = sum(1 for p in pairs if p in found)
@@ -178,8 +212,16 @@ def judge_with_roundtrip(
                                            backend_factory=backend_factory, progress=progress)
             back = {k: v.text for k, v in got.items()}
             stats.back_translated, stats.back_cached = tstats.translated, tstats.cached
+    spans: dict[str, str] | None = None
+    if forward is not None:
+        wanted_spans = gate.name_spans([sources[i] for i in todo], [outputs[i] for i in todo])
+        spans = {}
+        if wanted_spans:
+            got, tstats = translate_unique(wanted_spans, spec=spec, src=gate.src, tgt=gate.tgt, cache=cache)
+            spans = {k: v.text for k, v in got.items()}
+            stats.spans_translated, stats.spans_cached = tstats.translated, tstats.cached
     fresh = gate.judge([sources[i] for i in todo], [outputs[i] for i in todo],
-                       [back.get(outputs[i].text) if w else None for i, w in zip(todo, wants, strict=True)])
+                       [back.get(outputs[i].text) if w else None for i, w in zip(todo, wants, strict=True)], spans)
     if verdict_cache is not None and todo:
         verdict_cache.put_many(gate.settings_hash, [(pairs[i][0], pairs[i][1], v) for i, v in zip(todo, fresh, strict=True)])
     result = [found.get(p) for p in pairs]

@@ -11,6 +11,8 @@ WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 _LATIN = re.compile(r"[A-Za-z\u00C0-\u024F\u1E00-\u1EFF]")
 _QUOTED = re.compile(r"\"[^\"]{1,120}\"|“[^”]{1,120}”|«[^»]{1,120}»")
 _SENTENCE_END = re.compile(r"[.!?:;]\s*$")
+# Between two words of one name only spaces, an abbreviation's dot, a hyphen or "&" ("St. Mary's", "AT&T").
+_NAME_BREAK = re.compile(r"[^\s.\-&]")
 
 # Capitalized English words that start or link names but are not names themselves.
 _EN_FUNCTION = frozenset(
@@ -53,6 +55,7 @@ class Name:
     """A span of capitalized words in the source (a person, place, organisation, title)."""
 
     words: tuple[str, ...]
+    span: str = ""  # the source text it covers, link words included ("University of Warsaw")
 
     @property
     def text(self) -> str:
@@ -63,11 +66,17 @@ def names(text: str) -> list[Name]:
     """Capitalized word runs of an English text, linked by "of"/"the"/...; a sentence-initial
     word counts only when another capitalized word follows it; function words never start a name."""
     toks = list(WORD.finditer(text))
-    spans: list[list[str]] = []
+    spans: list[tuple[list[str], int, int]] = []  # words, start and end offsets in the text
     current: list[str] = []
+    start = end = 0
     pending_link: list[str] = []
+    prev_end = 0
     for i, m in enumerate(toks):
         w = m.group(0)
+        if current and _NAME_BREAK.search(text[prev_end:m.start()]):
+            spans.append((current, start, end))  # punctuation ends a name: "Lebanon, New Hampshire"
+            current, pending_link = [], []
+        prev_end = m.end()
         before = text[: m.start()]
         initial = i == 0 or bool(_SENTENCE_END.search(before))
         cap = w[0].isupper() or (len(w) > 1 and sum(c.isupper() for c in w) >= 2)
@@ -78,22 +87,25 @@ def names(text: str) -> list[Name]:
                 continue
             if current and pending_link:
                 current.extend(pending_link)
+            if not current:
+                start = m.start()
             current.append(w)
+            end = m.end()
             pending_link = []
         elif current and w.lower() in _NAME_LINKS and not pending_link:
             pending_link = [w]
         else:
             if current:
-                spans.append(current)
+                spans.append((current, start, end))
             current, pending_link = [], []
     if current:
-        spans.append(current)
+        spans.append((current, start, end))
     out = []
-    for s in spans:
+    for s, a, b in spans:
         # possessives ("Luther's") and one-letter pieces of dotted acronyms ("U.S.") are not name words
         content = [re.sub(r"['’]s$", "", w) for w in s if w.lower() not in _NAME_LINKS and len(w) > 1]
         if content:
-            out.append(Name(tuple(content)))
+            out.append(Name(tuple(content), text[a:b]))
     return out
 
 

@@ -26,6 +26,9 @@ class LineStats:
     filtered: Counter[str] = field(default_factory=Counter)  # reason -> lines (written as empty lines)
     segments_translated: int = 0
     segments_cached: int = 0
+    roundtrip_model: str | None = None  # the reverse model, when the gate ran the round-trip
+    back_translated: int = 0  # outputs the reverse model translated in this run (the rest from the cache)
+    notes: list[str] = field(default_factory=list)  # what the gate could not do (no reverse model)
 
 
 def translate_lines(
@@ -52,11 +55,12 @@ def translate_lines(
     own = verdict_cache is None  # default: verdicts.sqlite beside the translation cache
     vcache = VerdictCache.beside(cache.path) if own else verdict_cache
     try:
-        judged, _ = judge_with_roundtrip(gate, unique, [translations[s] for s in unique], spec=spec, cache=cache,
-                                         verdict_cache=vcache)
+        judged, gstats = judge_with_roundtrip(gate, unique, [translations[s] for s in unique], spec=spec, cache=cache,
+                                              verdict_cache=vcache)
     finally:
         if own and vcache is not None:
             vcache.close()
+    stats.roundtrip_model, stats.back_translated, stats.notes = gstats.roundtrip_model, gstats.back_translated, gstats.notes
     verdicts = {s: v.reason for s, v in zip(unique, judged, strict=True)}
     out: list[str] = []
     reasons: list[str | None] = []

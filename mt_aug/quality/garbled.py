@@ -1,0 +1,78 @@
+"""Garbled output: a phrase the model stutters ("de nobreza e descida e descida e descida"),
+and words that are no word of the target language ("huguenotenot", "tamanhoizáveis"; for the
+targets of `UNKNOWN_WORDS_LANGUAGES`).
+
+Word validity is `wordfreq`'s word list of the target language (zipf frequency 0: not in the
+list). Rare technical words are often missing from it too, and a translation adapts them from
+the source ("thylakoids" -> "tilacoides"), so an unknown word counts only when it is not such an
+adaptation: it stutters inside ("cloroplaplasidano") or resembles no source word at all."""
+
+from __future__ import annotations
+
+import re
+from difflib import SequenceMatcher
+from functools import lru_cache
+
+from mt_aug.quality.text import fold, words
+
+_STUTTER = re.compile(r"(\w{3,})\1", re.UNICODE)
+
+
+def _tandem(ws: list[str]) -> str | None:
+    """The first phrase of 2-5 words said twice in a row (one word between the two at most)
+    with a word of 4 letters or more."""
+    for n in (2, 3, 4, 5):
+        for i in range(len(ws) - 2 * n + 1):
+            gram = ws[i : i + n]
+            if any(len(w) >= 4 for w in gram) and (ws[i + n : i + 2 * n] == gram or ws[i + n + 1 : i + 2 * n + 1] == gram):
+                return " ".join(gram)
+    return None
+
+
+def repeated_phrase(source: str, output: str) -> str | None:
+    """A phrase of 2-5 words the output says twice in a row (one word between the two at
+    most, a word of 4 letters or more in it), when the source repeats no phrase so itself
+    ("step by step, step by step")."""
+    found = _tandem([fold(w) for w in words(output)])
+    if found is None or _tandem([fold(w) for w in words(source)]) is not None:
+        return None
+    return found
+
+
+@lru_cache(maxsize=131072)
+def _known(word: str, lang: str) -> bool:
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, lang) > 0
+
+
+# Targets whose unknown-word check was measured on labelled output (BENCHMARKS.md). A language
+# joins after its own measurement: compounds (de), other scripts (ru, ar: every transliterated
+# name resembles no source word) and thin word lists would make it misfire unmeasured.
+UNKNOWN_WORDS_LANGUAGES = frozenset({"pt"})
+
+
+def checks_words(lang: str) -> bool:
+    """The unknown-word check runs for the language (wordfreq has lists for all of them)."""
+    return lang in UNKNOWN_WORDS_LANGUAGES
+
+
+def unknown_words(source: str, output: str, lang: str, max_similarity: float) -> list[str]:
+    """Output words that are neither in the target language's word list nor copied from the
+    source, and that either stutter inside or resemble no source word (the best
+    `difflib` ratio of the folded words below `max_similarity`). Words with digits and words
+    of fewer than 4 letters do not count."""
+    src = [fold(w) for w in words(source)]
+    srcset = set(src)
+    found = []
+    for w in words(output):
+        f = fold(w)
+        if len(w) < 4 or f in srcset or any(c.isdigit() for c in w) or _known(w, lang):
+            continue
+        if _STUTTER.search(f):
+            found.append(w)
+            continue
+        best = max((SequenceMatcher(None, s, f).ratio() for s in src), default=0.0)
+        if best < max_similarity:
+            found.append(w)
+    return found
