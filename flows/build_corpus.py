@@ -4,6 +4,9 @@ tasks, translation units on the task runner's workers, progress and the card as 
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from prefect import flow, task
@@ -61,13 +64,54 @@ def build_corpus(config_path: str, output_dir: str | None = None, cache_dir: str
     return str(final)
 
 
+RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs")
+
+
+class UserErrorOnce(logging.Filter):
+    """An error the user can fix (mt_aug.errors.user_error_message: a guard failure, a bad
+    source, a full disk) is said once, by the caller (`mt-aug build`: `mt-aug: error: ...`),
+    not also by every Prefect run it passes through: the task's and the flow's "failed with
+    exception" records (with tracebacks) are dropped, and their "Finished in state Failed(...)"
+    lines name the exception's type only. Errors that are bugs keep Prefect's logs whole."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []  # exception types of user errors already dropped
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from mt_aug.errors import user_error_message
+
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and user_error_message(exc) is not None:
+            self.seen.append(type(exc).__name__)
+            return False
+        msg = record.getMessage()
+        if self.seen and msg.startswith("Finished in state Failed"):
+            record.msg, record.args = f"Finished in state Failed ({self.seen[-1]}, raised to the caller)", ()
+        return True
+
+
+@contextmanager
+def user_errors_once() -> Iterator[None]:
+    """UserErrorOnce on Prefect's flow and task run loggers, for the block."""
+    f = UserErrorOnce()
+    for name in RUN_LOGGERS:
+        logging.getLogger(name).addFilter(f)
+    try:
+        yield
+    finally:
+        for name in RUN_LOGGERS:
+            logging.getLogger(name).removeFilter(f)
+
+
 def run(config_path: str, output_dir: str | None = None, cache_dir: str | None = None, *,
         task_runner: str = "local", address: str | None = None, workers: int = 2, locked: bool = False) -> str:
     """The `mt-aug build` entry (registered as the `prefect` executor of `mt_aug.executors`):
-    the flow on the chosen task runner."""
+    the flow on the chosen task runner. A user error reaches the caller, which says it once."""
     from flows import server_guard
 
     server_guard.install()  # a killed `mt-aug build` takes its temporary Prefect server with it
     runner = make_task_runner(task_runner, address, workers)  # type: ignore[arg-type]
     flow_ = build_corpus.with_options(task_runner=runner) if task_runner != "local" else build_corpus
-    return flow_(config_path, output_dir, cache_dir, locked)
+    with user_errors_once():
+        return flow_(config_path, output_dir, cache_dir, locked)

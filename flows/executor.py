@@ -1,11 +1,20 @@
-"""`PrefectExecutor`: runs the library's stages as Prefect tasks and its translation work units
-on the flow's task runner (threads, Dask, Ray). Stage results are cached by Prefect under the
-stage's own content key (mt_aug.pipeline.stage), persisted in `result_storage` (a folder or any
-fsspec URL) or `<cache_dir>/results`; never keyed on pickled inputs."""
+"""`PrefectExecutor`: runs every stage of the library's pipeline as a Prefect task named after
+it (`collect`, `translate`, `quality-pt`, `pack`, `write`, ...) and the translation work units
+as tasks on the flow's task runner (threads, Dask, Ray), submitted from inside the `translate`
+task (Prefect 3 submits a task called within a task to the flow run's task runner). Results of
+stages with `cache = "result"` are cached by Prefect under the stage's own content key
+(mt_aug.pipeline.stage), persisted in `result_storage` (a folder or any fsspec URL) or
+`<cache_dir>/results`; never keyed on pickled inputs.
+
+A stage task's one parameter is the token of its call: the stage, config and inputs stay in
+the flow's process (where stage tasks run). So Prefect neither walks a million-entry input
+looking for futures nor pickles the parent task's parameters (Arrow tables, the SQLite caches,
+this executor) into the context it ships with every unit task submitted to Dask or Ray."""
 
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -15,9 +24,20 @@ from prefect.cache_policies import NONE, CacheKeyFnPolicy
 from prefect.futures import as_completed
 
 
+_CALLS: dict[str, tuple[Any, Any, dict[str, Any]]] = {}  # call token -> (stage, cfg, inputs), this process
+
+
+def stage_call(call: str) -> tuple[Any, Any, dict[str, Any]]:
+    """The stage, config and inputs of a call. A function of this module, so that cloudpickle
+    (which pickles the decorated task function by value, with the globals it names, into the
+    context of every unit task sent to Dask) pickles a reference to it, never `_CALLS`."""
+    return _CALLS[call]
+
+
 @task(cache_policy=NONE, persist_result=False)
-def run_stage_task(stage: Any, cfg: Any, inputs: dict[str, Any]) -> Any:
-    """One stage, on this process (the flow's): its inputs are in memory here."""
+def run_stage_task(call: str) -> Any:
+    """One stage, on this process (the flow's), where its inputs are: `call` names them."""
+    stage, cfg, inputs = stage_call(call)
     return stage.run(cfg, inputs)
 
 
@@ -39,6 +59,7 @@ def result_block(where: str) -> Any:
 class PrefectExecutor:
     def __init__(self, result_storage: str) -> None:
         self.block = result_block(result_storage)
+        self.reused: list[str] = []  # names of stages whose cached result Prefect returned
         self._progress: dict[str, Any] = {}
 
     def run_stage(self, stage: Any, cfg: Any, inputs: dict[str, Any], key: str) -> Any:
@@ -46,10 +67,19 @@ class PrefectExecutor:
         if stage.cache == "result":
             t = t.with_options(cache_policy=CacheKeyFnPolicy(cache_key_fn=lambda _ctx, _params: key),
                                persist_result=True, result_storage=self.block)
-        return t(stage, cfg, inputs)
+        call = f"{stage.name}-{uuid.uuid4().hex}"
+        _CALLS[call] = (stage, cfg, inputs)
+        try:
+            state = t(call, return_state=True)
+        finally:
+            del _CALLS[call]
+        result = state.result()  # raises the stage's exception if it failed
+        if state.name == "Cached":
+            self.reused.append(stage.name)
+        return result
 
     def map_units(self, fn: Callable[[Any], Any], units: Sequence[Any], *, name: str) -> Iterator[tuple[int, Any]]:
-        futures = {run_unit_task.with_options(task_run_name=f"{name}-{i}").submit(fn, u): i
+        futures = {run_unit_task.with_options(task_run_name=f"{name}-unit-{i}").submit(fn, u): i
                    for i, u in enumerate(units)}
         for fut in as_completed(list(futures)):
             yield futures[fut], fut.result()

@@ -213,34 +213,86 @@ def test_verify_catches_a_schedule_off_the_ratio(broken: Path) -> None:
         verify_build(broken)
 
 
+STAGES = ("eval-index", "collect", "decontaminate", "dedup", "segment", "translate", "quality-pt", "pack", "write")
+
+
 def test_prefect_flow_builds_the_same_shards_and_publishes_artifacts(prefect_harness, demo_build: dict,
                                                                     tmp_path: Path) -> None:
-    """The Prefect path end to end, once: the flow gives the library's shards byte for byte,
-    reuses the stage results a library build cached, and publishes the card's tables."""
+    """The Prefect path end to end, once: every stage a task of its name, the translation units
+    (3 segments left out of the cache) tasks submitted from inside the `translate` task; the
+    flow gives the library's shards byte for byte and publishes the card's tables. Then a
+    guard failure in a task: its reason reaches the caller, and is not also logged by every
+    Prefect run it passed through (`mt-aug build` runs its flow so and prints it once)."""
     import asyncio
+    import logging
+    import sqlite3
 
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, FlowRunFilterId
 
-    from flows.build_corpus import build_corpus
+    from prefect import flow, task
+
+    from flows.build_corpus import RUN_LOGGERS, build_corpus, user_errors_once
+    from mt_aug.release.guard import GuardFailed
 
     cache = tmp_path / "cache"
     shutil.copytree(demo_build["cache"], cache)
+    with sqlite3.connect(cache / "translations.sqlite") as db:
+        db.execute("DELETE FROM translations WHERE rowid IN (SELECT rowid FROM translations WHERE src = 'en' "
+                   "AND tgt = 'pt' ORDER BY rowid LIMIT 3)")
     flow_build = Path(build_corpus(str(demo_build["config"]), str(tmp_path / "out"), str(cache)))
     lib = demo_build["second"]
     for f in _manifest(lib)["files"]:
         assert (flow_build / f["path"]).read_bytes() == (lib / f["path"]).read_bytes(), f["path"]
     assert (flow_build / "schedule.arrow").read_bytes() == (lib / "schedule.arrow").read_bytes()
     m = _manifest(flow_build)
-    assert m["flow_run_id"] and m["translation"]["pt"]["translated"] == 0
+    assert m["flow_run_id"] and m["translation"]["pt"]["translated"] == 3
+    assert sorted(m["stages"], key=lambda name: m["stages"][name]["order"]) == list(STAGES)
     verify_build(flow_build)
 
     async def read(key: str):  # type: ignore[no-untyped-def]
         async with get_client() as client:
             return await client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
 
+    async def task_runs(flow_run_id: str):  # type: ignore[no-untyped-def]
+        async with get_client() as client:
+            return await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+
+    runs = sorted(asyncio.run(task_runs(m["flow_run_id"])), key=lambda tr: tr.start_time)
+    stage_runs = [tr for tr in runs if tr.name.rsplit("-", 1)[0] in STAGES]
+    assert [tr.name.rsplit("-", 1)[0] for tr in stage_runs] == list(STAGES)
+    assert all(tr.state.is_completed() for tr in runs)
+    translate = next(tr for tr in stage_runs if tr.name.startswith("translate-"))
+    unit = next(tr for tr in runs if tr.name == "translate-unit-0")  # 3 segments: one unit
+    assert [p.id for p in unit.task_inputs["__parents__"]] == [translate.id]
+
     card = asyncio.run(read("demo-card"))
     assert card and card[0].type == "markdown" and "## Sources" in str(card[0].data)
     tables = asyncio.run(read("demo-translation"))
     assert tables and tables[0].type == "table" and "pt" in str(tables[0].data)
     assert str(m["translation"]["pt"]["unique"]) in str(tables[0].data)
+
+    @task(name="write")
+    def refuse() -> None:
+        raise GuardFailed(["source 'mine': 5 of 5 records (100%) are malformed"])
+
+    @flow(name="refused")
+    def refused() -> None:
+        refuse()
+
+    records: list[logging.LogRecord] = []
+    seen = logging.Handler()
+    seen.emit = records.append  # type: ignore[method-assign]
+    for name in RUN_LOGGERS:  # what every handler of Prefect's runs gets
+        logging.getLogger(name).addHandler(seen)
+    try:
+        with user_errors_once(), pytest.raises(GuardFailed, match="source 'mine': 5 of 5 records") as err:
+            refused()
+    finally:
+        for name in RUN_LOGGERS:
+            logging.getLogger(name).removeHandler(seen)
+    said = [r.getMessage() for r in records]
+    assert any(s.startswith("Beginning flow run") for s in said)  # the runs' records were seen
+    assert not [s for s in said if str(err.value)[:40] in s], said
+    failed = [r for r in records if r.getMessage() == "Finished in state Failed (GuardFailed, raised to the caller)"]
+    assert sorted(getattr(r, "task_run_name", "flow").rsplit("-", 1)[0] for r in failed) == ["flow", "write"]

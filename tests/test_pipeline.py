@@ -74,8 +74,50 @@ def test_accounting_is_merged_from_the_stages(demo_build: dict) -> None:
     s = m["sources"]["demo-squad"]
     assert (s["read"], s["kept"], s["dropped"]) == (64, 53, {"contaminated:demo-eval": 11})
     assert m["counts"]["kept_pairs"] == 53 and m["counts"]["input_pairs"] == 64
-    assert set(m["stages"]) == {"eval-index", "collect", "decontaminate", "dedup", "segment"}
-    assert all(v["reused"] for v in m["stages"].values())  # the second build reused every stage result
+    assert sorted(m["stages"], key=lambda name: m["stages"][name]["order"]) == list(STAGES)
+    # the second build reused every cached stage result; the stages after them run every build
+    assert {name for name, v in m["stages"].items() if v["reused"]} == set(STAGES[:5])
+    assert all(v["key"].startswith(f"{name}-") and v["seconds"] >= 0 for name, v in m["stages"].items())
+
+
+STAGES = ("eval-index", "collect", "decontaminate", "dedup", "segment", "translate", "quality-pt", "pack", "write")
+
+
+def test_the_build_runs_every_stage_through_the_executor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`build()` is its stages, in order, each through `executor.run_stage` (what the Prefect
+    executor makes a task of), translation units through `map_units` from inside `translate`;
+    the manifest lists every stage in the order it ran."""
+    from mt_aug.pipeline.executor import LocalExecutor
+    from tests.fixtures import tiny_build
+
+    events: list[str] = []
+
+    class Recording(LocalExecutor):
+        def run_stage(self, stage, cfg, inputs, key):  # type: ignore[no-untyped-def]
+            assert key.startswith(f"{stage.name}-") and set(inputs) == set(stage.inputs)
+            events.append(f"start {stage.name}")
+            try:
+                return super().run_stage(stage, cfg, inputs, key)
+            finally:
+                events.append(f"end {stage.name}")
+
+        def map_units(self, fn, units, *, name):  # type: ignore[no-untyped-def]
+            events.append(f"units {name}")
+            return super().map_units(fn, units, name=name)
+
+    def recorded(cfg):  # type: ignore[no-untyped-def]
+        events.clear()  # make_build runs the source side once before it builds
+        return build(cfg, executor=Recording())
+
+    monkeypatch.setattr(tiny_build, "build", recorded)
+    got = tiny_build.make_build(tmp_path)
+    assert [e[6:] for e in events if e.startswith("start ")] == list(STAGES)
+    assert [e[4:] for e in events if e.startswith("end ")] == list(STAGES)  # one at a time
+    i = events.index("start translate")
+    assert events[i + 1:i + 3] == ["units translate", "end translate"]
+    m = json.loads((got / "manifest.json").read_text())
+    assert sorted(m["stages"], key=lambda name: m["stages"][name]["order"]) == list(STAGES)
+    assert m["stages"]["write"]["seconds"] > 0 and not any(v["reused"] for v in m["stages"].values())
 
 
 # sha256 of the demo's shards as main built them before the pipeline moved into the library

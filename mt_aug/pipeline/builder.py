@@ -1,19 +1,26 @@
-"""`mt_aug.pipeline.build`: the whole build as library code, on any executor.
+"""`mt_aug.pipeline.build`: the whole build as library code, a sequence of stages on any executor.
 
-collect -> decontaminate(source) -> dedup -> segment -> translate(+cache) -> quality gate ->
-reassemble -> decontaminate(target) -> views -> pack -> shards -> manifest, card -> guard ->
-publish. The source-side stages are cached under their content keys (mt_aug.pipeline.stage);
-translations live in the SQLite cache; the rest is recomputed, cheaply, every build.
+    eval-index, collect, decontaminate, dedup, segment     (mt_aug.pipeline.stages)
+    translate, quality-<lang> for each target language     (mt_aug.pipeline.target_stages)
+    pack, write                                            (mt_aug.pipeline.release_stages)
+    then publish: finalize the staged build, switch `current`, prune old builds
+
+Every stage runs through `executor.run_stage` (the local executor in this process; Prefect's
+runs each as a task of that name), under a key derived from its declaration
+(mt_aug.pipeline.stage). The source-side stages' results are cached under their keys;
+translations and quality verdicts are cached per segment in SQLite; pack and write run every
+build. Statistics are merged here, from the stages' results (`Run.results`), into the
+`BuildRecord` the write stage turns into the manifest; no stage mutates shared state. The
+manifest's `stages` lists every stage with its key, seconds and whether its result was reused.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
-import os
 import shutil
 import time
-from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,21 +29,67 @@ from typing import Any
 import pyarrow as pa
 
 from mt_aug import progress as mt_progress
-from mt_aug.config import BuildConfig, ModelSpec, load_config
+from mt_aug.config import BuildConfig, load_config
 from mt_aug.pipeline.executor import Executor, LocalExecutor, ResultStore
+from mt_aug.pipeline.release_stages import FAILED_PREFIX, PackStage, WriteStage, write_drops
 from mt_aug.pipeline.stage import Stage, StageResult
-from mt_aug.pipeline.stages import SOURCE_STAGES, contaminated
+from mt_aug.pipeline.stages import SOURCE_STAGES
+from mt_aug.pipeline.target_stages import (LanguageResult, LanguageTranslations, ProgressFn, QualityStage,
+                                           TranslateStage, judge_language, language_stats, translate_all)
 from mt_aug.quality.verdict_cache import VerdictCache
-from mt_aug.schema import SOURCE_LANG, Drop
-from mt_aug.translation.base import Translation
+from mt_aug.schema import Drop
 from mt_aug.translation.cache import TranslationCache
-from mt_aug.translation.engine import Request, TranslateStats, model_identity, translate_requests
-from mt_aug.translation.texts import Segmented, english_texts, null_rows, reassemble_table
+from mt_aug.translation.texts import Segmented
 
 log = logging.getLogger("mt_aug.pipeline")
 
-ProgressFn = Callable[[str, int, int], None]
-FAILED_PREFIX = ".failed-"  # builds/.failed-<id>: a build the guard refused, kept for inspection
+
+class Run:
+    """The stage runs of one build (or plan): every output by name, the key of the stage result
+    it came from, each stage's result and timing. `run(stage)` feeds a stage the outputs it
+    declares as inputs, keys it on their keys, and runs it through the executor."""
+
+    def __init__(self, cfg: BuildConfig, executor: Executor) -> None:
+        self.cfg, self.executor = cfg, executor
+        self.outputs: dict[str, Any] = {}
+        self.keys: dict[str, str] = {}  # output name -> key of the result (or merge) that gave it
+        self.results: dict[str, StageResult] = {}  # stage name -> its result
+        self.timings: dict[str, dict[str, Any]] = {}  # stage name -> {order, key, seconds, reused}
+
+    def key(self, stage: Stage, **extra_keys: str) -> str:
+        """The stage's content key from its inputs' keys (`extra_keys`: of inputs not provided yet)."""
+        keys = {**self.keys, **extra_keys}
+        return stage.key(self.cfg, {name: keys[name] for name in stage.inputs})
+
+    def run(self, stage: Stage) -> StageResult:
+        key = self.key(stage)
+        t0 = time.monotonic()
+        reused_before = len(getattr(self.executor, "reused", []))
+        result = self.executor.run_stage(stage, self.cfg, {name: self.outputs[name] for name in stage.inputs}, key)
+        self.timings[stage.name] = {"order": self.next_order(stage), "key": key,
+                                    "seconds": round(time.monotonic() - t0, 3),
+                                    "reused": len(getattr(self.executor, "reused", [])) > reused_before}
+        for w in result.warnings:
+            log.warning("%s: %s", stage.name, w)
+        self.outputs.update(result.outputs)
+        self.keys.update({name: key for name in result.outputs})
+        self.results[stage.name] = result
+        return result
+
+    def next_order(self, stage: Stage) -> int:
+        """The stage's place in the run (1, 2, ...): the manifest's `stages` is a JSON object,
+        written with sorted keys, so each entry says where it ran."""
+        return self.timings[stage.name]["order"] if stage.name in self.timings else len(self.timings) + 1
+
+    def fingerprint(self) -> str:
+        """A key for what the pipeline merges from every result so far."""
+        blob = json.dumps(sorted(t["key"] for t in self.timings.values()))
+        return "merged-" + hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+    def provide(self, name: str, value: Any, key: str) -> None:
+        """An input the pipeline itself made (merged from stage results), under `key`."""
+        self.outputs[name] = value
+        self.keys[name] = key
 
 
 @dataclass
@@ -71,37 +124,18 @@ def _merge_sources(collected: dict[str, dict[str, Any]], later: list[Drop]) -> d
     return out
 
 
-def _run_one(stage: Stage, cfg: BuildConfig, executor: Executor, outputs: dict[str, Any], keys: dict[str, str],
-             results: dict[str, StageResult], timings: dict[str, dict[str, Any]]) -> None:
-    """Run (or reuse) one stage: its key from its declared inputs' keys; its outputs and key
-    recorded for the stages after it."""
-    key = stage.key(cfg, {name: keys[name] for name in stage.inputs})
-    t0 = time.monotonic()
-    reused_before = len(getattr(executor, "reused", []))
-    result = executor.run_stage(stage, cfg, {name: outputs[name] for name in stage.inputs}, key)
-    timings[stage.name] = {"key": key, "seconds": round(time.monotonic() - t0, 3),
-                           "reused": len(getattr(executor, "reused", [])) > reused_before}
-    for w in result.warnings:
-        log.warning("%s: %s", stage.name, w)
-    outputs.update(result.outputs)
-    keys.update({name: key for name in result.outputs})
-    results[stage.name] = result
-
-
-def run_source_side(cfg: BuildConfig, executor: Executor) -> SourceSide:
-    """Eval index, collect, source decontamination, dedup and segmentation (cached stages)."""
-    outputs: dict[str, Any] = {}
-    keys: dict[str, str] = {}  # output name -> key of the stage result that produced it
-    results: dict[str, StageResult] = {}
-    timings: dict[str, dict[str, Any]] = {}
+def run_source_side(cfg: BuildConfig, executor: Executor, run: Run | None = None) -> SourceSide:
+    """Eval index, collect, source decontamination, dedup and segmentation (cached stages), and
+    the per-source accounting merged from their results. `run`: a build's Run to continue."""
+    run = run if run is not None else Run(cfg, executor)
     stages = SOURCE_STAGES
     with mt_progress.task("source stages (index, collect, decontaminate, dedup, segment)", total=len(stages),
-                       unit="stages") as bar:
+                          unit="stages") as bar:
         for stage in stages:
-            _run_one(stage, cfg, executor, outputs, keys, results, timings)
+            run.run(stage)
             bar.advance()
+    results, outputs = run.results, run.outputs
     collected = results["collect"]
-
     later = list(results["decontaminate"].drops) + list(results["dedup"].drops)
     sources = _merge_sources(collected.stats["sources"], later)
     from mt_aug.release.guard import first_errors
@@ -114,99 +148,18 @@ def run_source_side(cfg: BuildConfig, executor: Executor) -> SourceSide:
         sources=sources, drops=list(collected.drops) + later,
         source_summary=results["decontaminate"].stats["summary"],
         warnings=list(results["eval-index"].warnings), input_pairs=sum(c["read"] for c in sources.values()),
-        occurrences=results["segment"].stats["occurrences"], stages=timings)
+        occurrences=results["segment"].stats["occurrences"], stages=dict(run.timings))
 
 
-# --- translation ----------------------------------------------------------------------------
-
-@dataclass
-class LanguageTranslations:
-    lang: str
-    spec: ModelSpec
-    found: dict[str, Translation]
-    stats: TranslateStats
-
-
-def translate_all(cfg: BuildConfig, unique: list[str], executor: Executor, cache: TranslationCache,
-                  progress: ProgressFn | None = None) -> dict[str, LanguageTranslations]:
-    """Every target language's segments through the one translation path (cache first, misses
-    as work units language x chunk on the executor's workers)."""
-    requests = {lang: Request(cfg.translator.for_language(lang), SOURCE_LANG, lang, unique)
-                for lang in cfg.target_languages}
-    langs = ", ".join(cfg.target_languages)
-    with mt_progress.task(f"translate en->{langs}", unit="segments", plain=False) as bar:
-        def prog(done: int, total: int, rate: float) -> None:
-            bar.callback(done, total, rate)
-            if progress is not None:
-                progress("translate", done, total)
-
-        got = translate_requests(requests, cache=cache, unit_size=cfg.translator.unit_size, executor=executor,
-                                 progress=prog)
-    return {lang: LanguageTranslations(lang, requests[lang].spec, found, st) for lang, (found, st) in got.items()}
-
-
-# --- per language: quality gate, reassembly, target-side decontamination --------------------
-
-@dataclass
-class LanguageResult:
-    lang: str
-    texts: pa.Table
-    stats: dict[str, Any]
-    drops: list[Drop]
-    target_summary: dict[str, Any]
-
+# --- translation and the per-language step, as plain functions (tests, notebooks) ----------
 
 def finish_language(cfg: BuildConfig, side: SourceSide, tr: LanguageTranslations, cache: TranslationCache,
                     vcache: VerdictCache) -> LanguageResult:
-    """Judge every translated segment (quality gate, with round-trip where configured; verdicts
-    cached), rebuild the pair texts, and drop views that overlap the language's eval texts."""
-    from mt_aug.quality.gate import Gate, judge_with_roundtrip, summary
-
-    lang = tr.lang
-    segs = [s for s in side.unique if s in tr.found]
-    outs = [tr.found[s] for s in segs]
-    gate = Gate(cfg.quality, SOURCE_LANG, lang, tuple(cfg.languages))
-    with mt_progress.task(f"quality gate {lang} (round-trip translations)", unit="segments") as bar:
-        verdict_list, gstats = judge_with_roundtrip(gate, segs, outs, spec=tr.spec, cache=cache, verdict_cache=vcache,
-                                                    progress=bar.callback)
-    verdicts = dict(zip(segs, verdict_list, strict=True))
-    re = reassemble_table(side.pairs, side.segmented, side.unique, tr.found, verdicts, lang)
-    drops = list(re.drops)
-    texts = re.texts
-    drop, tdrops, target_summary = contaminated(texts.column("query"), texts.column("passage"), side.pairs,
-                                                side.indexes.get(lang), "target-decontaminate", lang)
-    drops += tdrops
-    texts = null_rows(texts, drop)
-    views = re.views - int(drop.sum())
-    quality = summary(segs, outs, verdict_list, gate)
-    quality["verdicts_cached"] = gstats.cached
-    if gstats.roundtrip_model:
-        quality["roundtrip_model"] = gstats.roundtrip_model
-        quality["back_translated"] = gstats.back_translated
-        quality["back_cached"] = gstats.back_cached
-    if gstats.notes:
-        quality["notes"] = list(gstats.notes)
-    from mt_aug.accounting import count_by
-
-    stats = {
-        "segments": side.occurrences,
-        "unique": len(side.unique),
-        "cached": tr.stats.cached,
-        "translated": tr.stats.translated,
-        "model_calls": tr.stats.model_calls,
-        "seconds": round(tr.stats.seconds, 3),
-        "filtered": dict(sorted(re.filtered_segments.items())),
-        "views_dropped": count_by(drops, "reason"),
-        "views": views,
-        "model": model_identity(tr.spec, SOURCE_LANG, lang),
-        "backend": tr.spec.backend,
-        "quality": quality,
-    }
-    if tr.stats.cache_mismatches:
-        stats["cache_mismatches"] = tr.stats.cache_mismatches
-    log.info("%s: %d unique segments, %d from cache, %d translated; %d views kept", lang, len(side.unique),
-             tr.stats.cached, tr.stats.translated, views)
-    return LanguageResult(lang, texts, stats, drops, target_summary)
+    """One target language after translation, as the `quality-<lang>` stage computes it, with
+    the manifest's merged statistics (segment, translate and quality figures)."""
+    got = judge_language(cfg, tr.lang, side.pairs, side.segmented, side.unique, side.indexes, tr, cache, vcache)
+    got.stats = language_stats(side.occurrences, tr.summary(), got.stats)
+    return got
 
 
 # --- the whole build --------------------------------------------------------------------------
@@ -246,6 +199,29 @@ def exports_dir(output_dir: Path) -> Path:
     return output_dir / "exports"
 
 
+def merge_record(cfg: BuildConfig, side: SourceSide, run: Run, stages: dict[str, dict[str, Any]]) -> Any:
+    """The BuildRecord the manifest is written from, merged from the stages' results: the source
+    side's accounting, per target language the translate and quality stages' figures and drops."""
+    from mt_aug.release.manifest import BuildRecord
+
+    translated = run.results["translate"].stats
+    languages: dict[str, dict[str, Any]] = {}
+    view_drops: list[Drop] = []
+    target_summary: dict[str, dict[str, Any]] = {}
+    for lang in cfg.target_languages:
+        judged = run.results[f"quality-{lang}"]
+        languages[lang] = language_stats(side.occurrences, translated[lang], judged.stats)
+        view_drops += judged.drops
+        target_summary[lang] = judged.stats["target_summary"]
+        st = languages[lang]
+        log.info("%s: %d unique segments, %d from cache, %d translated; %d views kept", lang, st["unique"],
+                 st["cached"], st["translated"], st["views"])
+    return BuildRecord(
+        sources=side.sources, pair_drops=side.drops, source_summary=side.source_summary, languages=languages,
+        view_drops=view_drops, target_summary=target_summary, warnings=list(side.warnings),
+        input_pairs=side.input_pairs, kept_pairs=side.pairs.num_rows, stages=stages)
+
+
 def build(
     config: str | Path | BuildConfig,
     *,
@@ -277,13 +253,21 @@ def build(
                         held.stale.get("build_id"), held.stale.get("pid"))
         for leftover in clean_staging(cfg.output_dir):
             log.warning("removed %s, left by a build that did not finish", leftover)
+        run = Run(cfg, executor)
         path = translation_cache_path(cfg)
         # both caches open before any work: an unusable cache file fails now, not after the work
         with TranslationCache(path) as cache, VerdictCache.beside(path) as vcache:
-            side = run_source_side(cfg, executor)
-            translations = translate_all(cfg, side.unique, executor, cache, progress)
-            results = {lang: finish_language(cfg, side, tr, cache, vcache) for lang, tr in translations.items()}
-        staged = write_build(cfg, info, side, results, run_id)
+            side = run_source_side(cfg, executor, run)
+            run.run(TranslateStage(executor, cache, progress))
+            for lang in cfg.target_languages:
+                run.run(QualityStage(lang, cache, vcache))
+        run.run(PackStage(cfg.target_languages))
+        write = WriteStage(info, run_id)
+        merged = run.fingerprint()
+        # the manifest lists every stage, this one too: its key now, its seconds from the stage
+        own = {write.name: {"order": run.next_order(write), "key": run.key(write, record=merged), "reused": False}}
+        run.provide("record", merge_record(cfg, side, run, {**run.timings, **own}), merged)
+        staged: Path = run.run(write)["staged"]
         if cfg.export.parquet:  # before the build is moved into builds/: a failed export leaves nothing
             from mt_aug.release.export import export_parquet
 
@@ -303,64 +287,5 @@ def build(
     return final
 
 
-def write_build(cfg: BuildConfig, info: Any, side: SourceSide, results: dict[str, LanguageResult],
-                run_id: str | None) -> Path:
-    """Views, packing, shards, drops, manifest and card into a staging directory; the guard
-    decides whether it may be published (a failure leaves the staged report for inspection,
-    renamed `failed-<id>`, and `current` untouched)."""
-    from mt_aug.packing.assemble import views_and_batches, write_shards
-    from mt_aug.release.card import write_card
-    from mt_aug.release.guard import GuardFailed, check_manifest
-    from mt_aug.release.manifest import BuildRecord, build_manifest
-    from mt_aug.release.publish import staged, write_json
-    from mt_aug.release.verify import verify_build
-
-    texts = {SOURCE_LANG: english_texts(side.pairs)} | {lang: r.texts for lang, r in results.items()}
-    corpus, packed, vstats = views_and_batches(cfg, side.pairs, texts)
-    view_drops = [d for r in results.values() for d in r.drops]
-    record = BuildRecord(
-        sources=side.sources, pair_drops=side.drops, source_summary=side.source_summary,
-        languages={lang: r.stats for lang, r in results.items()}, view_drops=view_drops,
-        target_summary={lang: r.target_summary for lang, r in results.items()}, warnings=list(side.warnings),
-        input_pairs=side.input_pairs, kept_pairs=side.pairs.num_rows, stages=side.stages)
-    with staged(cfg.output_dir, info.build_id) as build_dir, \
-            mt_progress.task("write shards", total=sum(len(b) for b in packed.batches.values()), unit="batches") as bar:
-        files, schedule = write_shards(cfg, build_dir, corpus, packed, on_group=bar.advance)
-        drops_sha = write_drops(build_dir, side.drops + view_drops)
-        manifest = build_manifest(cfg, info, record, vstats, corpus, packed, files, schedule,
-                                  {"drops.jsonl": drops_sha}, run_id)
-        verdict = check_manifest(manifest, cfg.guards)
-        manifest["guard"] = {"warnings": list(verdict.warnings), "failures": list(verdict.failures)}
-        for w in verdict.warnings:
-            log.warning("guard: %s", w)
-        write_card(build_dir, manifest)
-        os.sync()  # shards and card on disk before the manifest that declares them
-        write_json(build_dir / "manifest.json", manifest)  # last: its presence means the build is complete
-        if verdict.failures:
-            failed = build_dir.with_name(f"{FAILED_PREFIX}{info.build_id}")
-            os.replace(build_dir, failed)
-            raise GuardFailed([f"{f} (report: {failed})" if i == 0 else f for i, f in enumerate(verdict.failures)])
-        verify_build(build_dir)
-    return build_dir
-
-
-def write_drops(build_dir: Path, drops: list[Drop]) -> str:
-    """Every drop with its reason and evidence, one JSON object per line (drops.jsonl); its sha256."""
-    import hashlib
-
-    from mt_aug.packing.shards import named
-
-    h = hashlib.sha256()
-    path = build_dir / "drops.jsonl"
-    try:
-        with open(path, "wb") as f:
-            for d in drops:
-                line = (json.dumps(d.to_dict(), ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
-                h.update(line)
-                f.write(line)
-    except OSError as exc:
-        raise named(exc, path) from None
-    return h.hexdigest()
-
-
-__all__ = ["SourceSide", "Stage", "build", "run_source_side", "translate_all", "write_build"]
+__all__ = ["FAILED_PREFIX", "LanguageResult", "LanguageTranslations", "Run", "SourceSide", "Stage", "build",
+           "finish_language", "merge_record", "run_source_side", "translate_all", "write_drops"]
