@@ -49,7 +49,10 @@ class Resources:
 
 
 class Stage:
-    """Base class of build stages. Subclasses set the class attributes and `run`."""
+    """Base class of build stages. Subclasses set the class attributes and `run`. A stage run
+    once per target language (`quality-<lang>`) or shaped by the languages (`pack`) sets its
+    `name`, `inputs` or `outputs` in `__init__`; references a stage needs besides its inputs
+    (the executor, the opened caches) are constructor arguments too."""
 
     name: ClassVar[str]
     version: ClassVar[str] = "1"  # bump when the stage's output for the same inputs changes
