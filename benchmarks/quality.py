@@ -1,6 +1,6 @@
 """Quality gate benchmark (issue 13). Prints `name: value` lines.
 
-    .venv/bin/python benchmarks/quality.py [--cache-dir DIR] [--no-external] [--calibrate]
+    .venv/bin/python benchmarks/quality.py [--cache-dir DIR] [--no-external] [--calibrate] [--cv [--cv-min-precision P]]
     .venv/bin/python benchmarks/quality.py --squad-sample 2000    # before/after on SQuAD dev questions
 
 The labelled set (tests/data/quality, see its README):
@@ -10,13 +10,16 @@ The labelled set (tests/data/quality, see its README):
 - own_pt.jsonl: sentences written for this project with their stored Bergamot output;
 - synthetic_pt.jsonl: corruptions of good own outputs, labelled synthetic (reported apart).
 
-For each signal of the gate, the combined gate (with and without round-trip), the previous
-gate, OpusFilter's usual MT-cleaning filters (LengthRatioFilter, LanguageIDFilter,
+For each signal of the gate, the combined gate (with and without round-trip, and without each
+signal added by gate 4), the previous gate, OpusFilter's usual MT-cleaning filters (LengthRatioFilter, LanguageIDFilter,
 NonZeroNumeralsFilter, TerminalPunctuationFilter, CharacterScoreFilter; run in their own
 environment, OPUSFILTER_PYTHON, default /tmp/venv-opusfilter/bin/python) and
 bicleaner-hardrules (BICLEANER_HARDRULES, default /tmp/venv-bicleaner39/bin/bicleaner-hardrules):
 precision (share of dropped that are bad) and recall (share of bad that are dropped) with
-Wilson 95% intervals. Cost: the gate per 1,000 segments, with and without round-trip, as a
+Wilson 95% intervals. The names the entity signal looks up translated alone are translated
+by Bergamot through the same cache. `--calibrate`: one knob at a time; `--cv`: 5-fold
+cross-validation of choosing gate 4's thresholds on the rows. Cost: the gate per 1,000
+segments (the names' own translations included and apart), with and without round-trip, as a
 share of the translation time of the same segments.
 
 Environments for the external tools (they cannot join the pinned project environment):
