@@ -62,17 +62,23 @@ def unknown_words(source: str, output: str, lang: str, max_similarity: float) ->
     source, and that either stutter inside or resemble no source word (the best
     `difflib` ratio of the folded words below `max_similarity`). Words with digits and words
     of fewer than 4 letters do not count."""
-    src = [fold(w) for w in words(source)]
-    srcset = set(src)
+    src = sorted({fold(w) for w in words(source)})
     found = []
     for w in words(output):
         f = fold(w)
-        if len(w) < 4 or f in srcset or any(c.isdigit() for c in w) or _known(w, lang):
+        if len(w) < 4 or any(c.isdigit() for c in w) or f in src or _known(w, lang):
             continue
-        if _STUTTER.search(f):
-            found.append(w)
-            continue
-        best = max((SequenceMatcher(None, s, f).ratio() for s in src), default=0.0)
-        if best < max_similarity:
+        if _STUTTER.search(f) or not _resembles(f, src, max_similarity):
             found.append(w)
     return found
+
+
+def _resembles(word: str, others: list[str], min_ratio: float) -> bool:
+    """Some word of `others` has a difflib ratio of at least `min_ratio` with `word` (the cheap
+    upper bounds first)."""
+    sm = SequenceMatcher(None, b=word)
+    for o in others:
+        sm.set_seq1(o)
+        if sm.real_quick_ratio() >= min_ratio and sm.quick_ratio() >= min_ratio and sm.ratio() >= min_ratio:
+            return True
+    return False
