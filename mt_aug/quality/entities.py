@@ -96,11 +96,13 @@ def spans_to_translate(source: str, output: str) -> list[str]:
 
 
 def translated_kept(translation: str, output: str, pool: set[str], tgt: str, min_share: float) -> bool:
-    """The name's own translation is in the output: as a whole (case and accents aside), or at
-    least `min_share` of its content words (a parenthesis the model added left out)."""
+    """The name's own translation is in the output: as a whole (its words in a row, case and
+    accents aside), or at least `min_share` of its content words (a parenthesis the model
+    added left out)."""
     t = _PAREN.sub(" ", translation).strip()
-    if t and fold(t) in fold(output):
-        return True
+    tw, ow = [fold(w) for w in words(t)], [fold(w) for w in words(output)]
+    if tw and any(ow[i : i + len(tw)] == tw for i in range(len(ow) - len(tw) + 1)):
+        return True  # the whole translation, word for word
     stop = FUNCTION_WORDS.get(tgt, frozenset())
     content = [w for w in words(t) if fold(w) not in stop and not w.isdigit()]
     if not content:
