@@ -136,7 +136,10 @@ def fast_fill(cfg) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         spec = cfg.translator.for_language(lang)
         outs = SyntheticBackend(SOURCE_LANG, lang).translate(segs, SOURCE_LANG, lang)
         with TranslationCache(path) as cache, VerdictCache.beside(path) as vcache:
-            cache.put_many(cache_scope(spec, SOURCE_LANG, lang), zip(segs, outs, strict=True))
+            scope = cache_scope(spec, SOURCE_LANG, lang)
+            have = sum(len(cache.present(scope, segs[i : i + 50_000])) for i in range(0, len(segs), 50_000))
+            if have < len(segs):  # a re-fill after a gate change only judges again
+                cache.put_many(scope, zip(segs, outs, strict=True))
             judge_with_roundtrip(Gate(cfg.quality, SOURCE_LANG, lang, tuple(cfg.languages)), segs, outs, spec=spec,
                                  cache=cache, verdict_cache=vcache)
     return {"how": "direct cache fill (no build)", "kept_pairs": side.pairs.num_rows,
