@@ -41,6 +41,14 @@ def test_a_name_translated_as_the_model_translates_it_alone_is_kept() -> None:
     lost = gate().judge([SEA], [Translation("Os invasores atacaram o Egito por volta de 1177 a.C..")],
                         spans=SEA_SPANS)[0]  # hand-made
     assert lost.reason == "entity lost" and "Sea Peoples" in lost.evidence
+    # months are written in lowercase, but their own translation shows whether they are there
+    fest = "Which festival is held in October in Newcastle?"
+    spans = {"October": "Outubro", "Newcastle": "Newcastle"}
+    kept = "Qual festival é realizado em outubro em Newcastle?"  # Bergamot, stored
+    assert gate().judge([fest], [Translation(kept)], spans=spans)[0].reason is None
+    assert gate().judge([fest], [Translation("Qual festival é realizado em Newcastle?")],  # hand-made
+                        spans=spans)[0].reason == "entity lost"
+    assert gate().judge([fest], [Translation("Qual festival é realizado em Newcastle?")])[0].reason is None  # no look-up
     # a copied non-name word ("Who") stands for no translated name: "Doctor" is lost (hand-made output)
     v = gate().judge(["Which Doctor Who actor won an award?"], [Translation("Qual ator Who ganhou um prêmio?")],
                      spans={"Doctor": "Doutor"})[0]

@@ -26,6 +26,12 @@ _LOWERCASED = frozenset(
     "christians catholic catholics protestant protestants sunni shia shiite hindu buddhist earth sun moon god "
     "lord pope king queen prince president church thesis anniversary big bc ad bce ce".split()
 )
+# Months and days: written in lowercase by a Latin-script target, but their own translation
+# ("October" -> "outubro") tells whether they are there.
+_CALENDAR = frozenset(
+    "january february march april may june july august september october november december monday tuesday "
+    "wednesday thursday friday saturday sunday".split()
+)
 _ADJECTIVE = re.compile(r"(?:ian|ians|ean|an|ans|ish|ese|ic|ics|i|is|ist|ists|ism|ite|ites|ch|ine|al)$")
 
 
@@ -50,6 +56,14 @@ def _lowercased_in_target(n: Name) -> bool:
     if all(w in _LOWERCASED for w in ws):
         return True
     return len(ws) == 1 and bool(_ADJECTIVE.search(ws[0]))
+
+
+def _unchecked_lowercase(n: Name, translated: Mapping[str, str] | None) -> bool:
+    """A name the target writes in lowercase that can't be looked up: months and days can,
+    by their own translation, when there is one."""
+    if translated is not None and all(w.lower() in _CALENDAR for w in n.words):
+        return False
+    return _lowercased_in_target(n)
 
 
 def _capitalized_runs(text: str, first: bool = False) -> list[list[str]]:
@@ -84,12 +98,12 @@ _PAREN = re.compile(r"\([^)]*\)")
 
 def spans_to_translate(source: str, output: str) -> list[str]:
     """The source's name spans that `lost_names` looks up translated (`Name.span`): none when
-    every name has a word in the output or is one a Latin-script target writes in lowercase
-    (nothing can be lost), else every name of the source not wholly in the output, since a
+    every name has a word in the output or is one a Latin-script target writes in lowercase,
+    months and days aside (nothing can be lost), else every name of the source not wholly in the output, since a
     name's translation also tells which capitalized words of the output it accounts for."""
     found = names(source)
     pool = {fold(w) for w in words(output)}
-    if all(any(_present(w, pool) for w in n.words) or _lowercased_in_target(n) for n in found):
+    if all(any(_present(w, pool) for w in n.words) or _unchecked_lowercase(n, {}) for n in found):
         return []
     # a name with every word in the output accounts for no other capitalized word
     return [n.span for n in found if not all(_present(w, pool) for w in n.words)]
@@ -145,7 +159,7 @@ def lost_names(source: str, output: str, back: str | None = None, translated: Ma
         if translated is not None and n.span in translated \
                 and translated_kept(translated[n.span], output, pool, tgt, min_share):
             continue  # translated as the model translates the name alone ("Sea Peoples" -> "povos do mar")
-        if _lowercased_in_target(n):
+        if _unchecked_lowercase(n, translated if translated is not None and n.span in translated else None):
             continue
         candidates.append(n)
     # names translated as names still show as capitalized runs in the output
