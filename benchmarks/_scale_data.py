@@ -127,7 +127,10 @@ def write_config(path: Path, *, name: str, squad: Path, targets: list[str], out:
     }
     if results is not None:
         cfg["result_storage"] = str(results)
-    if eval_sets and (SHARED / "xquad" / "xquad.en.json").is_file():
+    if eval_sets:  # never skipped silently: a run without decontamination costs a third less
+        if not (SHARED / "xquad" / "xquad.en.json").is_file():
+            raise SystemExit(f"scale: {SHARED / 'xquad'}: no XQuAD files for the eval set (run from the repository "
+                             f"beside shared/, or pass --no-eval to measure without decontamination)")
         cfg["eval_sets"] = [{"name": "xquad", "format": "squad", "paths": str(SHARED / "xquad" / "xquad.{lang}.json")}]
     path.write_text(json.dumps(cfg, indent=1), encoding="utf-8")
     return path

@@ -287,6 +287,7 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     log = work / "children.log"
     print(f"# work folder {work}; children's stderr in {log}", flush=True)
+    print(f"# eval set: {'none (--no-eval): no decontamination' if args.no_eval else 'XQuAD, 12 languages: source- and target-side decontamination'}", flush=True)
     fig: dict[str, float] = {}
     series: dict[str, dict[int, float]] = {}
 
