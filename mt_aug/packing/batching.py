@@ -120,6 +120,22 @@ def balance_ratio(packed: Packed, mono_ratio: float) -> None:
             surplus -= 1
 
 
+def kind_sequence(mono_steps: int, cross_steps: int, ratio: float) -> np.ndarray:
+    """True for a mono step: mono while the mono share is behind `ratio`, the other kind once
+    one runs out (the rule of the build's schedule, `hybrid_order`, and of the sampler's epochs)."""
+    out = np.empty(mono_steps + cross_steps, bool)
+    used = 0
+    for step in range(len(out)):
+        mono = used < ratio * (step + 1) - 1e-9
+        if mono and used == mono_steps:
+            mono = False
+        elif not mono and step - used == cross_steps:
+            mono = True
+        out[step] = mono
+        used += mono
+    return out
+
+
 def hybrid_order(batches: dict[tuple[str, str], list[Batch]], mono_ratio: float) -> list[Batch]:
     """Interleave mono and cross batches so that mono batches appear at `mono_ratio` for as
     long as both kinds last; within a kind, groups are spread out (the group furthest
@@ -130,12 +146,9 @@ def hybrid_order(batches: dict[tuple[str, str], list[Batch]], mono_ratio: float)
             by_kind[kind][group] = bs
     pos = {k: {g: 0 for g in gs} for k, gs in by_kind.items()}
     total = {k: sum(len(b) for b in gs.values()) for k, gs in by_kind.items()}
-    used = {"mono": 0, "cross": 0}
     out: list[Batch] = []
-    for step in range(total["mono"] + total["cross"]):
-        kind = "mono" if used["mono"] < mono_ratio * (step + 1) - 1e-9 else "cross"
-        if used[kind] == total[kind]:
-            kind = "cross" if kind == "mono" else "mono"
+    for mono in kind_sequence(total["mono"], total["cross"], mono_ratio).tolist():
+        kind = "mono" if mono else "cross"
         groups = by_kind[kind]
         g = min(
             (g for g in groups if pos[kind][g] < len(groups[g])),
@@ -143,5 +156,4 @@ def hybrid_order(batches: dict[tuple[str, str], list[Batch]], mono_ratio: float)
         )
         out.append(groups[g][pos[kind][g]])
         pos[kind][g] += 1
-        used[kind] += 1
     return out

@@ -13,7 +13,7 @@ from collections import defaultdict
 from typing import Any
 
 from mt_aug.config import BuildConfig
-from mt_aug.pipeline.builder import run_source_side
+from mt_aug.pipeline.builder import run_source_side, translation_cache_path
 from mt_aug.pipeline.executor import LocalExecutor
 from mt_aug.schema import SOURCE_LANG, Drop
 from mt_aug.translation.cache import TranslationCache
@@ -38,7 +38,7 @@ def _cached(cfg: BuildConfig, segments: list[str]) -> dict[str, tuple[int, int]]
     """Per target language, how many segments are already in the translation cache and their
     whitespace words (an absent cache is not created). Looked up in chunks: memory is one
     chunk's keys, not a set per language of every segment (1.4M segments x 6 languages)."""
-    path = cfg.cache_dir / TranslationCache.FILE
+    path = translation_cache_path(cfg)
     if not segments or not path.is_file():
         return {lang: (0, 0) for lang in cfg.target_languages}
     out: dict[str, tuple[int, int]] = {}

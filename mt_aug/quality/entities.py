@@ -43,7 +43,12 @@ def _present(word: str, pool: set[str]) -> bool:
     if len(w) < 4:
         return False
     for o in pool:
-        if len(o) >= 3 and (o.startswith(w[:5]) and len(w) >= 5 or SequenceMatcher(None, w, o).ratio() >= 0.75):
+        if len(o) < 3:
+            continue
+        if o.startswith(w[:5]) and len(w) >= 5:
+            return True
+        sm = SequenceMatcher(None, w, o)  # the cheap upper bounds first (exact: each bounds ratio())
+        if sm.real_quick_ratio() >= 0.75 and sm.quick_ratio() >= 0.75 and sm.ratio() >= 0.75:
             return True
     return False
 

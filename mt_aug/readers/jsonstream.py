@@ -183,6 +183,11 @@ def iter_json_array(path: Path, *, what: str = "a JSON list of records", strict_
         text.close()
 
 
+def _invalid(text: _Text, path: Path, at: int, why: str) -> SourceError:
+    line, col = text.line_col(at)
+    return SourceError(f"{path}: invalid JSON at line {line}, column {col}: {why}")
+
+
 def _members(text: _Text, decoder: json.JSONDecoder, pos: int, path: Path, key: str,
              what: str) -> Generator[JsonElement, None, int]:
     """The top-level object: yield the elements of the array under `key`, parse the other
@@ -191,10 +196,6 @@ def _members(text: _Text, decoder: json.JSONDecoder, pos: int, path: Path, key: 
         line, col = text.line_col(at)
         return SourceError(f"{path}: not {what}: expected an object with a {key!r} list at the top level "
                            f"(line {line}, column {col}: {why})")
-
-    def invalid(at: int, why: str) -> SourceError:
-        line, col = text.line_col(at)
-        return SourceError(f"{path}: invalid JSON at line {line}, column {col}: {why}")
 
     if pos >= len(text.buf) or text.buf[pos] != "{":
         raise shape("an empty file" if pos >= len(text.buf) else f"got {text.buf[pos]!r}", pos)
@@ -206,28 +207,28 @@ def _members(text: _Text, decoder: json.JSONDecoder, pos: int, path: Path, key: 
         if pos > CHUNK_BYTES:
             pos = text.compact(pos)
         if pos >= len(text.buf) or text.buf[pos] != '"':
-            raise invalid(pos, f"expected a property name in double quotes, got {_got(text, pos)}")
+            raise _invalid(text, path, pos, f"expected a property name in double quotes, got {_got(text, pos)}")
         got = _decode(text, decoder, pos)
         if isinstance(got, json.JSONDecodeError):
-            raise invalid(got.pos, json_error(got)) from None
+            raise _invalid(text, path, got.pos, json_error(got)) from None
         name, pos = got
         pos = text.skip_ws(pos)
         if pos >= len(text.buf) or text.buf[pos] != ":":
-            raise invalid(pos, f"expected ':' after a property name, got {_got(text, pos)}")
+            raise _invalid(text, path, pos, f"expected ':' after a property name, got {_got(text, pos)}")
         pos = text.skip_ws(pos + 1)
         if name == key:
             if found:
-                raise invalid(pos, f"a second {key!r} key")
+                raise _invalid(text, path, pos, f"a second {key!r} key")
             if pos >= len(text.buf) or text.buf[pos] != "[":
                 raise shape(f"{key!r} is not a list" if pos < len(text.buf) else f"got {_got(text, pos)}", pos)
             found = True
             pos = yield from _elements(text, decoder, pos, path, key, False)
         else:
             if pos >= len(text.buf):
-                raise invalid(pos, f"expected a value, got {_got(text, pos)}")
+                raise _invalid(text, path, pos, f"expected a value, got {_got(text, pos)}")
             got = _decode(text, decoder, pos)
             if isinstance(got, json.JSONDecodeError):
-                raise invalid(got.pos, json_error(got)) from None
+                raise _invalid(text, path, got.pos, json_error(got)) from None
             pos = got[1]
         pos = text.skip_ws(pos)
         if pos < len(text.buf) and text.buf[pos] == ",":
@@ -237,7 +238,7 @@ def _members(text: _Text, decoder: json.JSONDecoder, pos: int, path: Path, key: 
             if not found:
                 raise shape(f"no {key!r} key", pos)
             return pos + 1
-        raise invalid(pos, f"expected ',' or '}}' after a member of the top-level object, got {_got(text, pos)}")
+        raise _invalid(text, path, pos, f"expected ',' or '}}' after a member of the top-level object, got {_got(text, pos)}")
 
 
 def _elements(text: _Text, decoder: json.JSONDecoder, pos: int, path: Path, key: str | None,
@@ -251,11 +252,10 @@ def _elements(text: _Text, decoder: json.JSONDecoder, pos: int, path: Path, key:
         if pos > CHUNK_BYTES:
             pos = text.compact(pos)
         line = text.line_at(pos)
-        label = f"record {index}" if key is None else f"{key}[{index}]"
         got = _decode(text, decoder, pos)
         if isinstance(got, json.JSONDecodeError):
             exc = got
-            eline, ecol = text.line_col(exc.pos)
+            label = f"record {index}" if key is None else f"{key}[{index}]"
             unfinished = _unfinished(text, exc)
             if unfinished and not text.eof:
                 # valid so far, but longer than any record should be: say so, not "invalid JSON"
@@ -267,11 +267,11 @@ def _elements(text: _Text, decoder: json.JSONDecoder, pos: int, path: Path, key:
             truncated = text.eof and unfinished
             ends = " (the file ends inside this record: truncated?)" if truncated else ""
             if key is None:
+                eline, ecol = text.line_col(exc.pos)
                 err = SourceError(f"{path}: {label} (line {line}): invalid JSON at line {eline}, "
                                   f"column {ecol}: {json_error(exc)}{ends}")
             else:
-                err = SourceError(f"{path}: invalid JSON at line {eline}, column {ecol}: {json_error(exc)}{ends} "
-                                  f"(in {label}, from line {line})")
+                err = _invalid(text, path, exc.pos, f"{json_error(exc)}{ends} (in {label}, from line {line})")
             if truncated and keep_going_at_truncation:
                 yield JsonElement(index, line, err, False)
                 return len(text.buf)
@@ -286,14 +286,13 @@ def _elements(text: _Text, decoder: json.JSONDecoder, pos: int, path: Path, key:
             continue
         if pos < len(text.buf) and text.buf[pos] == "]":
             return pos + 1
-        eline, ecol = text.line_col(pos)
         got_ = _got(text, pos)
         if key is None:
+            eline, ecol = text.line_col(pos)
             err = SourceError(f"{path}: after record {index - 1}: line {eline}, column {ecol}: "
                               f"expected ',' or ']', got {got_}")
         else:
-            err = SourceError(f"{path}: invalid JSON at line {eline}, column {ecol}: expected ',' or ']' "
-                              f"after {key}[{index - 1}], got {got_}")
+            err = _invalid(text, path, pos, f"expected ',' or ']' after {key}[{index - 1}], got {got_}")
         if pos >= len(text.buf) and keep_going_at_truncation:
             log.warning("%s", err)
             return len(text.buf)

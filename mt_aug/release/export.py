@@ -13,7 +13,6 @@ and renamed, croissant.json last."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -22,6 +21,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from mt_aug.arrow_io import read_stream
+from mt_aug.packing.shards import sha256_file
 from mt_aug.release.card import CardError, check_against_disk, load_manifest
 from mt_aug.release.croissant import PARQUET, croissant
 
@@ -51,17 +52,9 @@ def _write_parquet(table: pa.Table, path: Path, row_group_size: int) -> str:
     tmp = path.with_name(path.name + ".tmp")
     pq.write_table(table, tmp, row_group_size=row_group_size, compression="zstd", write_statistics=False,
                    store_schema=True)
-    h = hashlib.sha256()
-    with open(tmp, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
+    digest = sha256_file(tmp)
     os.replace(tmp, path)
-    return h.hexdigest()
-
-
-def _read_stream(path: Path) -> pa.Table:
-    with pa.memory_map(str(path)) as src:
-        return pa.ipc.open_stream(src).read_all()
+    return digest
 
 
 def export_parquet(build_dir: str | Path, out_dir: str | Path) -> Path:
@@ -82,12 +75,12 @@ def export_parquet(build_dir: str | Path, out_dir: str | Path) -> Path:
     files: list[dict[str, Any]] = []
     for f in manifest["files"]:
         rel = _parquet_name(f["path"])
-        digest = _write_parquet(_read_stream(build_dir / f["path"]), out_dir / rel, bs)
+        digest = _write_parquet(read_stream(build_dir / f["path"]), out_dir / rel, bs)
         files.append({"path": rel, "sha256": digest, "rows": f["rows"], "batches": f["batches"]})
     extra = []
     sched_path = build_dir / "schedule.arrow"
     if sched_path.is_file():
-        sched = _read_stream(sched_path)
+        sched = read_stream(sched_path)
         renamed = pa.array([_parquet_name(p) for p in sched.column("file").to_pylist()], pa.string())
         sched = sched.set_column(sched.schema.get_field_index("file"), sched.schema.field("file"), renamed)
         digest = _write_parquet(sched, out_dir / "schedule.parquet", max(1, sched.num_rows))

@@ -143,8 +143,8 @@ def _verify_shards(build_dir: Path, manifest: dict[str, Any],
         if rbs and columns is not None and list(rbs[0].schema.names) != list(columns):
             raise VerifyError(f"{entry['path']}: columns {rbs[0].schema.names} != manifest columns {columns}")
         # Training batches are row slices of batch_size (however the file is cut into record batches).
-        cols = pa.Table.from_batches(rbs).to_pydict() if rbs else {c: [] for c in SHARD_COLUMNS}
-        rows = len(cols["batch_id"])
+        table = pa.Table.from_batches(rbs) if rbs else None
+        rows = table.num_rows if table is not None else 0
         if rows % batch_size:
             raise VerifyError(f"{entry['path']}: holds {rows} rows, not whole batches of batch_size {batch_size}")
         n_batches = rows // batch_size
@@ -153,9 +153,8 @@ def _verify_shards(build_dir: Path, manifest: dict[str, Any],
                 f"{entry['path']}: holds {rows} rows in {n_batches} batches, manifest says {entry['rows']} in {entry['batches']}"
             )
         mixed = entry["group"] == MONO_MIXED
-        d: dict[str, list[Any]] = {}
-        for i in range(n_batches):
-            d = {k: v[i * batch_size : (i + 1) * batch_size] for k, v in cols.items()}
+        for i in range(n_batches):  # one batch's rows as Python objects at a time
+            d: dict[str, list[Any]] = table.slice(i * batch_size, batch_size).to_pydict()  # type: ignore[union-attr]
             bid = d["batch_id"][0]
             check_batch(d, entry["kind"], batch_size, f"{entry['path']}: batch {i} ({bid})", mixed=mixed)
             if bid in all_batch_ids:
@@ -171,10 +170,11 @@ def _verify_shards(build_dir: Path, manifest: dict[str, Any],
                 raise VerifyError(f"{entry['path']}: batch {i} ({bid}) has language {sorted(stray)[0]!r}, not one of "
                                   f"the manifest's languages")
         if n_batches:
-            first = cols["batch_id"][0]
+            ids = table.column("batch_id")  # type: ignore[union-attr]
+            first = ids[0].as_py()
             if entry.get("first_batch") not in (None, first):
                 raise VerifyError(f"{entry['path']}: first batch is {first}, manifest says {entry['first_batch']}")
-            last = cols["batch_id"][-1]
+            last = ids[-1].as_py()
             if entry.get("last_batch") not in (None, last):
                 raise VerifyError(f"{entry['path']}: last batch is {last}, manifest says {entry['last_batch']}")
         rows_total += rows

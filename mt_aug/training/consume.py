@@ -9,12 +9,9 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
+from mt_aug.arrow_io import read_stream
+
 _OPEN_FILES = 64  # the schedule interleaves groups: keep recently used files mapped
-
-
-def _stream(path: Path) -> pa.Table:
-    """Memory-mapped: the table's buffers point into the OS page cache, not the heap."""
-    return pa.ipc.open_stream(pa.memory_map(str(path), "r")).read_all()
 
 
 def _batch(table: pa.Table, index: int, batch_size: int) -> pa.RecordBatch:
@@ -46,7 +43,7 @@ def read_batches(
         if kind is not None and k != kind:
             continue
         if file not in files:
-            files[file] = _stream(build_dir / file)
+            files[file] = read_stream(build_dir / file)
             if len(files) > _OPEN_FILES:
                 files.popitem(last=False)
         files.move_to_end(file)

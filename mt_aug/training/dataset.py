@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import datasets
-import pyarrow as pa
 from datasets.features.features import require_decoding
 from datasets.table import ConcatenationTable, MemoryMappedTable
 
+from mt_aug.arrow_io import read_stream
 from mt_aug.training.layout import BuildLayoutError, load_layout
 
 
@@ -68,7 +68,6 @@ def _mapped(path: Path) -> MemoryMappedTable:
     one call rather than by `datasets`, which casts chunk by chunk in Python (12 s for 1M rows
     in builds before format 3, one chunk per training batch; one chunk per file since). The cast is recorded as a replay, so a pickled copy
     (a DataLoader worker) re-opens the file and casts the same way."""
-    with pa.memory_map(str(path)) as src:
-        table = pa.ipc.open_stream(src).read_all()
+    table = read_stream(path)
     schema = datasets.Features.from_arrow_schema(table.schema).arrow_schema
     return MemoryMappedTable(table.cast(schema), str(path), replays=[("cast", (schema,), {})])

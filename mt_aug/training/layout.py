@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from mt_aug.arrow_io import read_stream
 from mt_aug.schema import SCHEDULE_SCHEMA
 
 
@@ -39,19 +40,14 @@ class BuildLayout:
     def num_batches(self) -> int:
         return len(self.start)
 
-    def rows(self, batch: int) -> list[int]:
-        s = int(self.start[batch])
-        return list(range(s, s + self.batch_size))
-
 
 def _manifest(build_dir: Path) -> dict[str, Any]:
     from mt_aug.release.manifest import read_manifest
 
     if not build_dir.is_dir():
         raise BuildLayoutError(f"{build_dir}: not a directory")
-    m = read_manifest(build_dir, ("batch_size", "mono_ratio", "files"), BuildLayoutError,
-                      " (not an mt-aug build?)")
-    return m
+    return read_manifest(build_dir, ("batch_size", "mono_ratio", "files"), BuildLayoutError,
+                         " (not an mt-aug build?)")
 
 
 def read_schedule(build_dir: Path) -> dict[str, list[Any]]:
@@ -59,8 +55,7 @@ def read_schedule(build_dir: Path) -> dict[str, list[Any]]:
     if not path.is_file():
         raise BuildLayoutError(f"{path}: missing (the sampler needs the build's schedule)")
     try:
-        with pa.memory_map(str(path)) as src:
-            table = pa.ipc.open_stream(src).read_all()
+        table = read_stream(path)
     except pa.ArrowInvalid as exc:
         raise BuildLayoutError(f"{path}: not an Arrow IPC stream: {exc}") from None
     missing = [n for n in SCHEDULE_SCHEMA.names if n not in table.column_names]
@@ -124,8 +119,7 @@ def batch_keys(layout: BuildLayout, columns: tuple[str, ...] = ("pair_id", "pass
     Reads those columns of every shard once (memory-mapped); only multi-process ordering needs it."""
     parts: dict[str, list[pa.Array]] = {c: [] for c in columns}
     for f in layout.files:  # one array per file (builds before format 3 have a chunk per training batch)
-        with pa.memory_map(str(layout.build_dir / f)) as src:
-            table = pa.ipc.open_stream(src).read_all()
+        table = read_stream(layout.build_dir / f)
         for c in columns:
             parts[c].append(table.column(c).combine_chunks())
     rows = layout.start[:, None] + np.arange(layout.batch_size)[None, :]

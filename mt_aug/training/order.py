@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mt_aug.packing.batching import kind_sequence
+
 EPS = 1e-9
 LOOKAHEAD = 256  # batches scanned for a step free of shared passages before settling for distinct pairs
 
@@ -34,22 +36,6 @@ def kind_counts(n_mono: int, n_cross: int, ratio: float | None) -> tuple[int, in
         return n_mono, n_cross
     size = min(n_mono / ratio, n_cross / (1 - ratio))
     return min(n_mono, math.floor(size * ratio + EPS)), min(n_cross, math.floor(size * (1 - ratio) + EPS))
-
-
-def kind_sequence(mono_steps: int, cross_steps: int, ratio: float) -> np.ndarray:
-    """True for a mono step: mono while the mono share is behind `ratio` (the rule of the
-    build's schedule, mt_aug.packing.batching.hybrid_order), the other kind once one runs out."""
-    out = np.empty(mono_steps + cross_steps, bool)
-    used = 0
-    for step in range(len(out)):
-        mono = used < ratio * (step + 1) - EPS
-        if mono and used == mono_steps:
-            mono = False
-        elif not mono and step - used == cross_steps:
-            mono = True
-        out[step] = mono
-        used += mono
-    return out
 
 
 def spread(group: np.ndarray, batches: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -66,11 +66,6 @@ def translate_with(backend: Backend, spec: ModelSpec, src: str, tgt: str, segmen
     return out
 
 
-def translate_unit(spec: ModelSpec, src: str, tgt: str, segments: Sequence[str]) -> list[Translation]:
-    """A work unit, on whatever worker runs it, with the worker's shared backend."""
-    return translate_with(shared_backend(spec, src, tgt), spec, src, tgt, segments)
-
-
 def work_units(misses: Sequence[str], unit_size: int) -> list[list[str]]:
     """Cache misses in length order (similar lengths pad least; ties by text, so the units
     are the same on every runner), cut into units of at most unit_size segments."""
