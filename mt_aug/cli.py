@@ -427,9 +427,7 @@ def translate(
     from mt_aug import progress
     from mt_aug.errors import check_writable_dir, io_errors
 
-    if output.is_dir():
-        _fail(f"{output}: the output is a directory (give a file name)")
-    check_writable_dir(output.parent if str(output.parent) else Path("."), "the output's folder")
+    _writable_report(output, "the output")
     check_writable_dir(cache_dir, "--cache-dir")
     if round_trip_min_chrf is not None and not round_trip:
         _fail("--round-trip-min-chrf: needs --round-trip")

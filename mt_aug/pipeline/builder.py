@@ -272,7 +272,7 @@ def build(
             from mt_aug.release.export import export_parquet
 
             try:
-                log.info("export: %s", export_parquet(staged, exports_dir(cfg.output_dir) / info.build_id))
+                log.info("export: %s", export_parquet(staged, exports_dir(cfg.output_dir) / info.build_id, verified=True))
             except BaseException:
                 shutil.rmtree(staged, ignore_errors=True)
                 shutil.rmtree(exports_dir(cfg.output_dir) / info.build_id, ignore_errors=True)

@@ -70,10 +70,9 @@ def _rows(build_dir: Path, manifest: dict, pred) -> Iterator[dict]:  # type: ign
                 yield from rb.select(["query", "query_lang", "passage", "passage_lang", "pair_id"]).to_pylist()
 
 
-def kept(build_dir: Path, lang: str, n: int) -> list[Shown]:
+def kept(build_dir: Path, manifest: dict, lang: str, n: int) -> list[Shown]:  # type: ignore[type-arg]
     """Up to n views of `lang` in the shards (the first rows, in file order) with the English
     question and passage of the same pair, where the build has them."""
-    manifest = _manifest(build_dir)
     wanted: dict[str, dict] = {}  # type: ignore[type-arg]
     for row in _rows(build_dir, manifest, lambda f: f.get("kind") == "mono" and f.get("group") == lang):
         wanted.setdefault(row["pair_id"], row)
@@ -110,7 +109,7 @@ def inspect(build_dir: Path, lang: str, n: int = 20, reason: str | None = None) 
         if len(out) >= n:
             break
     if reason is None:
-        out += kept(build_dir, lang, n)
+        out += kept(build_dir, manifest, lang, n)
     return out
 
 
