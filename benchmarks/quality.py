@@ -166,8 +166,15 @@ def translate_spans(items: Sequence[Item], cache_dir: Path) -> float:
     return time.perf_counter() - t0
 
 
+def make_gate(cfg: QualityConfig) -> Gate:
+    """The gate as a build makes it for Bergamot en->pt (with the model's lexicon)."""
+    from mt_aug.translation.engine import model_lexicon
+
+    return Gate(cfg, "en", "pt", ("en", "pt"), lexicon=model_lexicon(ModelSpec(), "en", "pt"))
+
+
 def gate_verdicts(items: Sequence[Item], cfg: QualityConfig, roundtrip: bool):  # type: ignore[no-untyped-def]
-    gate = Gate(cfg.model_copy(update={"roundtrip": roundtrip}), "en", "pt", ("en", "pt"))
+    gate = make_gate(cfg.model_copy(update={"roundtrip": roundtrip}))
     return gate.judge([it.source for it in items], [Translation(it.output, it.hit_limit) for it in items],
                       [it.back for it in items] if roundtrip else None, SPANS)
 
@@ -234,19 +241,26 @@ def bicleaner(items: Sequence[Item]) -> tuple[list[bool], float] | None:
     return [row.split("\t")[2] == "0" for row in rows], secs
 
 
-def cost(items: Sequence[Item], cfg: QualityConfig, n: int, cache_dir: Path) -> None:
+def cost(items: Sequence[Item], cfg: QualityConfig, n: int, cache_dir: Path, in_order: bool = False) -> None:
     """Gate seconds per 1,000 segments (without and with round-trip; the names translated alone
-    included) and translation seconds of the same segments, both from an empty cache."""
-    # the unbiased part first (the searched parts oversample segments with names and numbers)
-    segs = sorted({it.source for it in items if it.part == "squad-random"})
-    segs = (segs + sorted({it.source for it in items if it.part.startswith("squad")} - set(segs)))[:n]
+    included) and translation seconds of the same segments, both from an empty cache.
+    `in_order`: the first n SQuAD dev questions in file order, as a build meets them (the
+    questions of one article share names, so fewer name spans are new), instead of the
+    labelled segments (spread over the whole file)."""
+    if in_order:
+        text = squad_segments()
+        segs = list(dict.fromkeys(v for k, v in text.items() if k.startswith("q:") and k.count(":") == 1))[:n]
+    else:
+        # the unbiased part first (the searched parts oversample segments with names and numbers)
+        segs = sorted({it.source for it in items if it.part == "squad-random"})
+        segs = (segs + sorted({it.source for it in items if it.part.startswith("squad")} - set(segs)))[:n]
     if not segs:
         return
     with tempfile.TemporaryDirectory() as d:
         t0 = time.perf_counter()
         fw = translate(segs, "en", "pt", Path(d))
         t_tr = time.perf_counter() - t0
-        gate = Gate(cfg, "en", "pt", ("en", "pt"))
+        gate = make_gate(cfg)
         outs = [fw[s] for s in segs]
         gate.judge(segs[:5], outs[:5], None, {})  # load the language models and word lists once, outside the timing
         t0 = time.perf_counter()
@@ -265,11 +279,11 @@ def cost(items: Sequence[Item], cfg: QualityConfig, n: int, cache_dir: Path) -> 
         t_gate = time.perf_counter() - t0 + t_spans
         t0 = time.perf_counter()
         bw = translate(sorted({o.text for o in outs}), "pt", "en", Path(d))
-        rt_gate = Gate(cfg.model_copy(update={"roundtrip": True}), "en", "pt", ("en", "pt"))
+        rt_gate = make_gate(cfg.model_copy(update={"roundtrip": True}))
         rt_gate.judge(segs, outs, [bw[o.text].text for o in outs], spans)
         t_rt = time.perf_counter() - t0
     k = 1000 / len(segs)
-    print(f"cost.segments: {len(segs)}")
+    print(f"cost.segments: {len(segs)}{' (SQuAD dev questions in file order)' if in_order else ''}")
     print(f"cost.translate_s_per_1k: {t_tr * k:.2f}")
     print(f"cost.gate_s_per_1k: {t_gate * k:.3f}")
     print(f"cost.gate_share_of_translation: {t_gate / t_tr:.4f}")
@@ -292,6 +306,8 @@ def calibrate(items: Sequence[Item], cfg: QualityConfig) -> None:
         "langid_min_confidence": [0.05, 0.1, 0.2, 0.3],
         "entities_translated_min_share": [0.34, 0.5, 0.67, 1.0],
         "garbled_max_similarity": [0.0, 0.3, 0.4, 0.5, 0.6, 0.7],
+        "coverage_max_zipf": [3.5, 4.0, 4.5, 5.0, 5.5],
+        "coverage_max_lost": [0, 1],
     }
     for key, values in grids.items():
         for v in values:
@@ -306,6 +322,7 @@ def calibrate(items: Sequence[Item], cfg: QualityConfig) -> None:
 CV_GRID: dict[str, list[float]] = {
     "entities_translated_min_share": [0.34, 0.5, 0.67, 1.0],
     "garbled_max_similarity": [0.3, 0.4, 0.5, 0.6, 0.7],
+    "coverage_max_zipf": [0.0, 3.5, 4.0, 4.5],  # 0: the signal checks no word
 }
 
 
@@ -349,10 +366,10 @@ def squad_sample(n: int, cache_dir: Path, stride: int = 1) -> None:
     fw = translate(qs, "en", "pt", cache_dir)
     outs = [fw[q] for q in qs]
     old = Counter(legacy_check(q, o) for q, o in zip(qs, outs, strict=True))
-    gate = Gate(QualityConfig(), "en", "pt", ("en", "pt"))
+    gate = make_gate(QualityConfig())
     new = Counter(v.reason for v in gate.judge(qs, outs))
     bw = translate(sorted({o.text for o in outs}), "pt", "en", cache_dir)
-    rgate = Gate(QualityConfig(roundtrip=True), "en", "pt", ("en", "pt"))
+    rgate = make_gate(QualityConfig(roundtrip=True))
     newrt = Counter(v.reason for v in rgate.judge(qs, outs, [bw[o.text].text for o in outs]))
     print(f"squad_sample.questions: {len(qs)}")
     for name, c in (("previous_gate", old), ("gate", new), ("gate_roundtrip", newrt)):
@@ -380,6 +397,9 @@ def main() -> None:
     ap.add_argument("--cv", action="store_true", help="Cross-validate choosing the new signals' thresholds.")
     ap.add_argument("--cv-min-precision", type=float, default=0.85, help="--cv: the training precision a choice needs.")
     ap.add_argument("--cost-n", type=int, default=200, help="Segments translated from scratch for the cost figures.")
+    ap.add_argument("--cost-in-order", action="store_true",
+                    help="Cost on the first --cost-n SQuAD dev questions in file order (as a build meets them).")
+    ap.add_argument("--cost-only", action="store_true", help="Only the cost figures.")
     ap.add_argument("--squad-sample", type=int, default=0, help="Before/after on this many SQuAD dev questions.")
     ap.add_argument("--squad-stride", type=int, default=1, help="Take every k-th question.")
     args = ap.parse_args()
@@ -396,6 +416,9 @@ def main() -> None:
         print(f"labelled.{part}: {n} ({bad} bad, share {bad / n:.3f} [{lo:.3f}, {hi:.3f}])")
         for reason, k in sorted(Counter(it.reason for it in items if it.part == part and it.bad).items()):
             print(f"labelled.{part}.{reason}: {k}")
+    if args.cost_only:
+        cost(items, cfg, args.cost_n, args.cache_dir, args.cost_in_order)
+        return
     if args.calibrate or args.cv:
         real = [it for it in items if it.part != "synthetic"]
         if args.cv:
@@ -415,7 +438,9 @@ def main() -> None:
         report(f"{label}.gate_roundtrip", subset, [v.reason is not None for v in with_rt])
         # ablations: the gate without each of the signals added after calibration (gate 4)
         for name, upd in (("no_name_translation", {"entities_translate": False}), ("no_garbled", {"garbled": False}),
-                          ("gate3_signals", {"entities_translate": False, "garbled": False})):
+                          ("no_word_lost", {"coverage": False}),
+                          ("gate3_signals", {"entities_translate": False, "garbled": False, "coverage": False}),
+                          ("gate4_signals", {"coverage": False})):
             vs = gate_verdicts(subset, cfg.model_copy(update=upd), roundtrip=False)
             report(f"{label}.gate_{name}", subset, [v.reason is not None for v in vs])
         signals = sorted({f.split(" (")[0] for v in with_rt for f in v.failed})
@@ -436,7 +461,7 @@ def main() -> None:
             bc = bicleaner(subset)
             if bc is not None:
                 report(f"{label}.bicleaner_hardrules", subset, bc[0])
-    cost(items, cfg, args.cost_n, args.cache_dir)
+    cost(items, cfg, args.cost_n, args.cache_dir, args.cost_in_order)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,9 @@ def test_translate_language_without_prefect(tmp_path: Path) -> None:
     cfg = BuildConfig(name="t", output_dir=tmp_path, cache_dir=tmp_path / "cache", languages=["en", "pt"],
                       sources=[SourceConfig(name="demo", format="squad", path=DEMO_DATA / "demo_squad.json")])
     side = run_source_side(cfg, LocalExecutor())
-    side.pairs = side.pairs.slice(0, 6)
+    # pairs whose passages the gate keeps (the first six ask about two passages it drops:
+    # one garbled, "serrria", one that loses the "fish weirs")
+    side.pairs = side.pairs.slice(6, 6)
     from mt_aug.translation.texts import compact, segment_table
 
     side.pairs = compact(side.pairs)

@@ -212,6 +212,12 @@ class QualityConfig(_Model):
     # a name is kept when that translation, or this share of its content words, is in the output
     entities_translate: bool = True
     entities_translated_min_share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
+    # content words kept ("word lost"): every source word rarer than this Zipf frequency (wordfreq)
+    # has a translation in the output by the model's own bilingual lexicon (Bergamot/Marian
+    # shortlists; other models have none and the signal does not run), is copied or adapted
+    coverage: bool = True
+    coverage_max_zipf: Annotated[float, Field(ge=0.0, le=8.0)] = 3.5
+    coverage_max_lost: Annotated[int, Field(ge=0)] = 0  # drop when more words than this are lost
     # garbled output: a phrase said twice in a row, or words the target language's wordfreq list
     # lacks that stutter inside or resemble no source word (difflib ratio below the similarity)
     garbled: bool = True

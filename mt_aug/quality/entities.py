@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from difflib import SequenceMatcher
 
-from mt_aug.quality.text import WORD, Name, fold, is_latin_word, names, non_latin_spans, words
+from mt_aug.quality.text import WORD, Name, fold, is_latin_word, names, non_latin_spans, present, words
 
 # Capitalized English words a Latin-script target writes in lowercase: months, days, and
 # adjectives of nationality, language or religion ("French" -> "francês").
@@ -33,24 +32,6 @@ _CALENDAR = frozenset(
     "wednesday thursday friday saturday sunday".split()
 )
 _ADJECTIVE = re.compile(r"(?:ian|ians|ean|an|ans|ish|ese|ic|ics|i|is|ist|ists|ism|ite|ites|ch|ine|al)$")
-
-
-def _present(word: str, pool: set[str]) -> bool:
-    """A source word is in the output as is, or adapted ("Pulaski" / "Pułaski", "Normans" / "normandos")."""
-    w = fold(word)
-    if w in pool:
-        return True
-    if len(w) < 4:
-        return False
-    for o in pool:
-        if len(o) < 3:
-            continue
-        if o.startswith(w[:5]) and len(w) >= 5:
-            return True
-        sm = SequenceMatcher(None, w, o)  # the cheap upper bounds first (exact: each bounds ratio())
-        if sm.real_quick_ratio() >= 0.75 and sm.quick_ratio() >= 0.75 and sm.ratio() >= 0.75:
-            return True
-    return False
 
 
 def _lowercased_in_target(n: Name) -> bool:
@@ -71,14 +52,21 @@ def _unchecked_lowercase(n: Name, translated: Mapping[str, str] | None) -> bool:
     return _lowercased_in_target(n)
 
 
+_SENTENCE_OPENS = re.compile(r"[.!?:;]\s*[\"'«“(]?\s*$")
+
+
 def _capitalized_runs(text: str, first: bool = False) -> list[list[str]]:
     """Runs of capitalized words of a text, not counting the first word of a sentence
     (unless `first`: the source starts with a name, so may its translation)."""
     runs: list[list[str]] = []
     current: list[str] = []
+    prev_end = 0
     for i, m in enumerate(WORD.finditer(text)):
         w = m.group(0)
-        initial = (i > 0 or not first) and (i == 0 or bool(re.search(r"[.!?:;]\s*[\"'«“(]?\s*$", text[: m.start()])))
+        # the text between the previous word and this one (a word ends before it, so the sentence
+        # end, if any, lies wholly inside it)
+        gap, prev_end = text[prev_end:m.start()], m.end()
+        initial = (i > 0 or not first) and (i == 0 or bool(_SENTENCE_OPENS.search(gap)))
         if w[:1].isupper() and not initial:
             current.append(w)
         elif current and w.lower() in {"de", "da", "do", "das", "dos", "e", "of", "la", "del", "di", "von", "van"}:
@@ -108,10 +96,10 @@ def spans_to_translate(source: str, output: str) -> list[str]:
     name's translation also tells which capitalized words of the output it accounts for."""
     found = names(source)
     pool = {fold(w) for w in words(output)}
-    if all(any(_present(w, pool) for w in n.words) or _unchecked_lowercase(n, {}) for n in found):
+    if all(any(present(w, pool) for w in n.words) or _unchecked_lowercase(n, {}) for n in found):
         return []
     # a name with every word in the output accounts for no other capitalized word
-    return [n.span for n in found if not all(_present(w, pool) for w in n.words)]
+    return [n.span for n in found if not all(present(w, pool) for w in n.words)]
 
 
 def translated_kept(translation: str, output: str, pool: set[str], tgt: str, min_share: float) -> bool:
@@ -126,7 +114,7 @@ def translated_kept(translation: str, output: str, pool: set[str], tgt: str, min
     content = [w for w in words(t) if fold(w) not in stop and not w.isdigit()]
     if not content:
         return True
-    return sum(_present(w, pool) for w in content) >= min_share * len(content)
+    return sum(present(w, pool) for w in content) >= min_share * len(content)
 
 
 def lost_names(source: str, output: str, back: str | None = None, translated: Mapping[str, str] | None = None,
@@ -155,7 +143,7 @@ def lost_names(source: str, output: str, back: str | None = None, translated: Ma
                  if fold(w) not in name_pool and fold(w) not in copied]
     candidates = []
     for n in found:
-        if any(_present(w, pool) for w in n.words):
+        if any(present(w, pool) for w in n.words):
             continue
         if back is not None:
             initials = "".join(w[0] for w in n.words if w[:1].isupper())

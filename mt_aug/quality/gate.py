@@ -18,12 +18,13 @@ from typing import Any
 from mt_aug import languages
 from mt_aug.config import ModelSpec, QualityConfig
 from mt_aug.quality import basic, entities, garbled, langid, numbers, roundtrip
+from mt_aug.quality.lexicon import Lexicon
 from mt_aug.quality.verdict import Verdict
 from mt_aug.quality.verdict_cache import VerdictCache
 from mt_aug.translation.base import Translation
 
 # Bump when a signal changes what it decides: cached verdicts of other versions are not reused.
-GATE_VERSION = "4"
+GATE_VERSION = "5"
 
 # Distributions whose versions can change a verdict: part of the verdict cache's key, as the
 # stage contract keys stage results (mt_aug.pipeline.stage.library_version).
@@ -31,21 +32,27 @@ GATE_LIBRARIES = ("lingua-language-detector", "sacrebleu", "wordfreq")
 
 # Every reason the gate gives, in the order the signals run (the first that fires is the reason).
 REASONS = ("empty output", "hit length limit", "degenerate repetition", "length ratio", "untranslated",
-           "wrong language", "number changed", "number lost", "entity lost", "content lost", "garbled", "round-trip")
+           "wrong language", "number changed", "number lost", "entity lost", "content lost", "word lost", "garbled",
+           "round-trip")
 
 
 class Gate:
     def __init__(self, cfg: QualityConfig, src: str, tgt: str, candidates: Sequence[str],
-                 reverse_model: str | None = None, forward_model: str | None = None) -> None:
+                 reverse_model: str | None = None, forward_model: str | None = None,
+                 lexicon: Lexicon | None = None) -> None:
         """`reverse_model`, `forward_model`: the identities of the models that translate back
-        (round-trip) and translate names alone (entities): part of the verdicts' key."""
+        (round-trip) and translate names alone (entities) or ship the lexicon: part of the
+        verdicts' key. `lexicon`: the forward model's bilingual lexicon, for the word-lost
+        signal (`model_lexicon`; without one the signal does not run)."""
         self.cfg, self.src, self.tgt = cfg, src, tgt
         self.candidates = tuple(sorted(set(candidates) | {src, tgt}))
         self.reverse_model, self.forward_model = reverse_model, forward_model
+        self.lexicon = lexicon if cfg.coverage else None
         from mt_aug.pipeline.stage import library_version
 
         blob = json.dumps({"version": GATE_VERSION, "cfg": cfg.model_dump(mode="json"), "src": src, "tgt": tgt,
                            "candidates": self.candidates, "reverse": reverse_model, "forward": forward_model,
+                           "lexicon": self.lexicon is not None,
                            "libraries": {d: library_version(d) for d in GATE_LIBRARIES}}, sort_keys=True)
         self.settings_hash = hashlib.sha256(blob.encode()).hexdigest()[:24]
 
@@ -141,6 +148,11 @@ class Gate:
         if cfg.length_loss and len(source) >= cfg.length_loss_min_chars:
             if scores["length_ratio"] < cfg.length_loss_threshold(self.tgt):
                 failed.append("content lost")
+        if self.lexicon is not None:
+            gone = self.lexicon.lost_words(source, text, self.src, cfg.coverage_max_zipf)
+            if len(gone) > cfg.coverage_max_lost:
+                failed.append("word lost")
+                evidence.append(f"no translation of {gone}")
         if cfg.garbled and languages.is_spaced(self.tgt):
             phrase = garbled.repeated_phrase(source, text)
             odd = garbled.unknown_words(source, text, self.tgt, cfg.garbled_max_similarity) \
@@ -183,9 +195,9 @@ def judge_with_roundtrip(
     it: outputs that pass the cheap signals are translated back by `reverse_spec(spec)` through
     `translate_unique` and the translation `cache` (a TranslationCache). Names the entity
     signal cannot find word for word are translated alone by `spec` (the forward model), through
-    the same path and cache. Verdicts are read from and written to `verdict_cache` when given.
+    the same path and cache; the word-lost signal uses `spec`'s lexicon (`model_lexicon`). Verdicts are read from and written to `verdict_cache` when given.
     `spec` is the forward model's spec."""
-    from mt_aug.translation.engine import model_identity, translate_unique
+    from mt_aug.translation.engine import model_identity, model_lexicon, translate_unique
 
     stats = GateStats(judged=len(sources))
     rev = roundtrip.reverse_spec(spec, gate.src, gate.tgt, gate.cfg) if gate.cfg.roundtrip else None
@@ -194,10 +206,16 @@ def judge_with_roundtrip(
                            f"set quality.roundtrip_models.{gate.tgt}")
     if rev is not None:
         stats.roundtrip_model = model_identity(rev, gate.tgt, gate.src)
-    forward = model_identity(spec, gate.src, gate.tgt) if gate.wants_spans() else None
-    if (gate.reverse_model, gate.forward_model) != (stats.roundtrip_model, forward):
+    lexicon = gate.lexicon
+    if gate.cfg.coverage and lexicon is None:
+        lexicon = model_lexicon(spec, gate.src, gate.tgt)
+        if lexicon is None:
+            stats.notes.append(f"word lost: {spec.backend} {spec.model} ships no bilingual lexicon "
+                               f"({gate.src}->{gate.tgt}); the signal did not run")
+    forward = model_identity(spec, gate.src, gate.tgt) if gate.wants_spans() or lexicon is not None else None
+    if (gate.reverse_model, gate.forward_model, gate.lexicon) != (stats.roundtrip_model, forward, lexicon):
         gate = Gate(gate.cfg, gate.src, gate.tgt, gate.candidates, reverse_model=stats.roundtrip_model,
-                    forward_model=forward)
+                    forward_model=forward, lexicon=lexicon)
     pairs = [(s, o.text + ("\x00limit" if o.hit_length_limit else "")) for s, o in zip(sources, outputs, strict=True)]
     found = verdict_cache.get_many(gate.settings_hash, pairs) if verdict_cache is not None else {}
     stats.cached = sum(1 for p in pairs if p in found)

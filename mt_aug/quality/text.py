@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from functools import lru_cache
 
 WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
@@ -37,12 +38,16 @@ def words(text: str) -> list[str]:
 
 
 def is_latin_word(word: str) -> bool:
+    if word.isascii():
+        return any(c.isalpha() for c in word)
     letters = [c for c in word if c.isalpha()]
     return bool(letters) and all(_LATIN.match(c) for c in letters)
 
 
 def non_latin_spans(text: str) -> list[str]:
     """Runs of letters of a non-Latin script (a name in Chinese, Greek or Cyrillic inside English text)."""
+    if text.isascii():
+        return []
     return [w for w in words(text) if any(c.isalpha() for c in w) and not is_latin_word(w)]
 
 
@@ -62,9 +67,11 @@ class Name:
         return " ".join(self.words)
 
 
-def names(text: str) -> list[Name]:
+@lru_cache(maxsize=16384)
+def names(text: str) -> tuple[Name, ...]:
     """Capitalized word runs of an English text, linked by "of"/"the"/...; a sentence-initial
-    word counts only when another capitalized word follows it; function words never start a name."""
+    word counts only when another capitalized word follows it; function words never start a name.
+    (Cached: the signals ask for a source's names several times.)"""
     toks = list(WORD.finditer(text))
     spans: list[tuple[list[str], int, int]] = []  # words, start and end offsets in the text
     current: list[str] = []
@@ -73,12 +80,12 @@ def names(text: str) -> list[Name]:
     prev_end = 0
     for i, m in enumerate(toks):
         w = m.group(0)
-        if current and _NAME_BREAK.search(text[prev_end:m.start()]):
+        gap = text[prev_end:m.start()]  # what lies between the previous word and this one
+        if current and _NAME_BREAK.search(gap):
             spans.append((current, start, end))  # punctuation ends a name: "Lebanon, New Hampshire"
             current, pending_link = [], []
         prev_end = m.end()
-        before = text[: m.start()]
-        initial = i == 0 or bool(_SENTENCE_END.search(before))
+        initial = i == 0 or sentence_start(gap)
         cap = w[0].isupper() or (len(w) > 1 and sum(c.isupper() for c in w) >= 2)
         if cap and w.lower() not in _EN_FUNCTION and not w.isdigit():
             nxt = toks[i + 1].group(0) if i + 1 < len(toks) else ""
@@ -100,15 +107,40 @@ def names(text: str) -> list[Name]:
             current, pending_link = [], []
     if current:
         spans.append((current, start, end))
-    out = []
+    out: list[Name] = []
     for s, a, b in spans:
         # possessives ("Luther's") and one-letter pieces of dotted acronyms ("U.S.") are not name words
         content = [re.sub(r"['’]s$", "", w) for w in s if w.lower() not in _NAME_LINKS and len(w) > 1]
         if content:
             out.append(Name(tuple(content), text[a:b]))
-    return out
+    return tuple(out)
+
+
+def sentence_start(gap: str) -> bool:
+    """The text between two words ends a sentence ("[.!?:;]" then spaces only): the second word
+    starts one."""
+    return bool(_SENTENCE_END.search(gap))
 
 
 def name_words(text: str) -> set[str]:
     """Every word of every name in the text (as written)."""
     return {w for n in names(text) for w in n.words}
+
+
+def present(word: str, pool: set[str]) -> bool:
+    """A source word is in a pool of folded output words as is, or adapted ("Pulaski" /
+    "Pułaski", "Normans" / "normandos")."""
+    w = fold(word)
+    if w in pool:
+        return True
+    if len(w) < 4:
+        return False
+    for o in pool:
+        if len(o) < 3:
+            continue
+        if o.startswith(w[:5]) and len(w) >= 5:
+            return True
+        sm = SequenceMatcher(None, w, o)  # the cheap upper bounds first (exact: each bounds ratio())
+        if sm.real_quick_ratio() >= 0.75 and sm.quick_ratio() >= 0.75 and sm.ratio() >= 0.75:
+            return True
+    return False

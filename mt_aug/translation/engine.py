@@ -84,6 +84,21 @@ def model_identity(spec: ModelSpec, src: str, tgt: str) -> str:
     return hf.model_identity(spec)
 
 
+def model_lexicon(spec: ModelSpec, src: str, tgt: str):  # type: ignore[no-untyped-def]
+    """The bilingual lexicon the model ships (mt_aug.quality.lexicon.Lexicon): Bergamot models
+    and Marian folders with a `lex*.s2t.bin` shortlist; None for the others."""
+    from pathlib import Path
+
+    from mt_aug.quality.lexicon import model_lexicon as folder_lexicon
+
+    if spec.backend == "bergamot":
+        from mt_aug.translation import bergamot
+
+        return folder_lexicon(bergamot.model_dir(src, tgt))
+    folder = Path(spec.model)
+    return folder_lexicon(folder) if folder.is_dir() else None
+
+
 def cache_scope(spec: ModelSpec, src: str, tgt: str) -> CacheScope:
     return CacheScope.of(spec.backend, model_identity(spec, src, tgt), src, tgt, spec.decoding())
 

@@ -1,0 +1,107 @@
+"""Content words kept: every rare content word of the source must have a translation in the
+output, by the bilingual lexicon the translation model ships with.
+
+Bergamot (Marian) models carry a lexical shortlist (`lex.*.s2t.bin`): for each source
+SentencePiece, the target pieces the model may produce for it (the best `bestNum` by word
+alignment on the model's training data). The shortlist is a probabilistic dictionary made by the
+same data as the model, so a source word none of whose candidate pieces appear in the output was
+most likely dropped or turned into something else ("footballs", "gesturing", "home schooling" ->
+"educação"). The check is a word list look-up: no model call.
+
+Only words rarer than `max_zipf` in the source language count (wordfreq's Zipf frequency:
+function words and light verbs, "take", "set", "like", have many renderings the shortlist cannot
+list); a word copied or adapted in the output ("thylakoids" / "tilacoides") is kept.
+
+The binary format is Marian's `BinaryShortlistGenerator` (src/data/shortlist.h): a header of six
+uint64 (magic, checksum, firstNum, bestNum, wordToOffsetSize, shortListsSize), then
+`wordToOffset` (uint64[wordToOffsetSize]) and `shortLists` (uint32[shortListsSize]); the
+candidates of source piece `i` are `shortLists[wordToOffset[i]:wordToOffset[i + 1]]`.
+"""
+
+from __future__ import annotations
+
+import struct
+from functools import lru_cache
+from pathlib import Path
+
+from mt_aug.quality.text import fold, present, words
+
+_MAGIC = 0xF11A48D5013417F5
+_HEADER = struct.Struct("<6Q")
+# Target pieces with smaller ids (the vocabulary is sorted by frequency: punctuation, articles,
+# prepositions) are candidates of nearly every source piece: they prove nothing.
+MIN_TARGET_ID = 50
+
+
+class LexiconError(ValueError):
+    pass
+
+
+class Lexicon:
+    """A Marian binary shortlist and its SentencePiece vocabulary (shared by source and target,
+    as in every Bergamot model)."""
+
+    def __init__(self, shortlist: Path, vocab: Path) -> None:
+        import numpy as np
+        import sentencepiece as spm
+
+        data = shortlist.read_bytes()
+        if len(data) < _HEADER.size:
+            raise LexiconError(f"{shortlist}: not a Marian binary shortlist (too short)")
+        magic, _checksum, _first, self.best, n_offsets, n_lists = _HEADER.unpack_from(data)
+        if magic != _MAGIC or len(data) != _HEADER.size + 8 * n_offsets + 4 * n_lists:
+            raise LexiconError(f"{shortlist}: not a Marian binary shortlist (magic or size differs)")
+        self._offsets = np.frombuffer(data, dtype="<u8", count=n_offsets, offset=_HEADER.size)
+        self._lists = np.frombuffer(data, dtype="<u4", count=n_lists, offset=_HEADER.size + 8 * n_offsets)
+        self._spm = spm.SentencePieceProcessor(model_file=str(vocab))
+        if self._spm.get_piece_size() + 1 != n_offsets:
+            raise LexiconError(f"{shortlist}: made for a vocabulary of {n_offsets - 1} pieces, "
+                               f"{vocab} has {self._spm.get_piece_size()}")
+        self.path = shortlist
+
+    @lru_cache(maxsize=65536)  # noqa: B019 (one Lexicon per model per process)
+    def candidates(self, word: str) -> frozenset[int]:
+        """The target piece ids the model may write for a source word (as written and lowercased)."""
+        found: set[int] = set()
+        for form in {word, word.lower()}:
+            for i in self._spm.encode(form):
+                found.update(int(t) for t in self._lists[self._offsets[i]:self._offsets[i + 1]] if t >= MIN_TARGET_ID)
+        return frozenset(found)
+
+    def lost_words(self, source: str, output: str, src: str, max_zipf: float) -> list[str]:
+        """The source's content words rarer than `max_zipf` with no candidate piece in the
+        output, not copied and not adapted there (in source order)."""
+        out_ids = set(self._spm.encode(output))
+        pool = {fold(w) for w in words(output)}
+        lost = []
+        for w in words(source):
+            zipf = _zipf(w.lower(), src)
+            if len(w) < 3 or not w.isalpha() or zipf > max_zipf or zipf == 0.0:
+                continue  # common words have many renderings; unknown ones are typos or names copied as they are
+            if fold(w) in pool or self.candidates(w) & out_ids or present(w, pool):
+                continue
+            lost.append(w)
+        return lost
+
+
+@lru_cache(maxsize=262144)
+def _zipf(word: str, lang: str) -> float:
+    from wordfreq import zipf_frequency
+
+    return float(zipf_frequency(word, lang))
+
+
+@lru_cache(maxsize=8)
+def load(shortlist: Path, vocab: Path) -> Lexicon:
+    """One Lexicon per file pair per process."""
+    return Lexicon(shortlist, vocab)
+
+
+def model_lexicon(model_dir: Path) -> Lexicon | None:
+    """The lexicon of a Marian/Bergamot model folder (`lex*.s2t.bin` and one `*.spm` vocabulary),
+    None when the folder has none."""
+    lex = sorted(model_dir.glob("lex*.s2t.bin"))
+    spm_files = sorted(model_dir.glob("*.spm"))
+    if not lex or len(spm_files) != 1:
+        return None
+    return load(lex[0], spm_files[0])
