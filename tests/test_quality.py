@@ -123,6 +123,8 @@ def test_card_quality_section_renders_reasons_distribution_and_examples() -> Non
     assert "median 68.0" in text and "20-30: 4" in text
     assert "5 pés completos (57 m)." in text
     assert _quality_section({"pt": {"segments": 1}}) == ""  # no quality fields: no section
+    noted = {**QUALITY, "notes": ["word lost: transformers m ships no bilingual lexicon (en->pt); the signal did not run"]}
+    assert "Not run: word lost: transformers m ships no bilingual lexicon" in _quality_section({"pt": {"quality": noted}})
 
 
 def _fake_build(root: Path) -> Path:

@@ -177,6 +177,7 @@ class GateStats:
     spans_translated: int = 0  # name spans translated alone for the entity signal (cache misses)
     spans_cached: int = 0  # name spans read from the translation cache
     roundtrip_model: str | None = None
+    settings: str | None = None  # the settings hash of the gate that judged (with its models and lexicon)
     notes: list[str] = field(default_factory=list)
 
 
@@ -216,6 +217,7 @@ def judge_with_roundtrip(
     if (gate.reverse_model, gate.forward_model, gate.lexicon) != (stats.roundtrip_model, forward, lexicon):
         gate = Gate(gate.cfg, gate.src, gate.tgt, gate.candidates, reverse_model=stats.roundtrip_model,
                     forward_model=forward, lexicon=lexicon)
+    stats.settings = gate.settings_hash
     pairs = [(s, o.text + ("\x00limit" if o.hit_length_limit else "")) for s, o in zip(sources, outputs, strict=True)]
     found = verdict_cache.get_many(gate.settings_hash, pairs) if verdict_cache is not None else {}
     stats.cached = sum(1 for p in pairs if p in found)

@@ -250,6 +250,8 @@ def _quality_section(translation: dict[str, Any]) -> str:
                    f"{q.get('gate_version')}, settings `{q.get('settings')}`).\n")
         out.append(_table(["reason", "segments dropped", "views dropped", "segments where the signal fired"],
                           rows or [["none", 0, 0, 0]]) + "\n")
+        for note in q.get("notes") or []:  # a signal that could not run (no reverse model, no lexicon)
+            out.append(f"Not run: {note}.\n")
         rt = q.get("roundtrip")
         if rt:
             c = rt["chrf"]
