@@ -105,3 +105,58 @@ def test_a_broken_shortlist_is_named(tmp_path: Path) -> None:
     (tmp_path / "short.bin").write_bytes(b"\0" * 10)
     with pytest.raises(LexiconError, match="too short"):
         Lexicon(tmp_path / "short.bin", other)
+
+
+def test_fragments_are_no_translation_and_capitals_do_not_hide_one(lexicon: Lexicon) -> None:
+    """Hand-made: "vende|u" has a piece "u" that the shortlist lists for "cattle"; a capitalized
+    output ("MEL") is the same word as "mel"."""
+    assert lexicon.lost_words("The farmers take their cattle to the valley.", "Os agricultores vendeu tudo no vale.",
+                              "en", 4.5) == ["cattle"]
+    assert lexicon.lost_words("The beekeeper sold honey.", "O APICULTOR VENDEU MEL.", "en", 4.5) == []
+
+
+def test_the_reverse_direction_has_its_own_lexicon() -> None:
+    pt = spec_lexicon(ModelSpec(), "pt", "en")
+    assert pt is not None and pt.path.parent == bergamot.model_dir("pt", "en")
+    src = "O ferreiro bateu o ferro na bigorna."
+    assert pt.lost_words(src, "The blacksmith beat the iron in the anvil.", "pt", 3.5) == []  # Bergamot, stored
+    assert pt.lost_words(src, "The man hit the iron.", "pt", 3.5) == ["ferreiro", "bigorna"]  # hand-made
+
+
+def test_more_than_max_lost_words_are_needed_to_drop(lexicon: Lexicon) -> None:
+    src, two_gone = "The blacksmith beat the iron on the anvil.", "O homem bateu o ferro."  # hand-made
+    assert lexicon.lost_words(src, two_gone, "en", 3.5) == ["blacksmith", "anvil"]
+    q = QualityConfig(langid=False, length_loss=False)
+    judge = lambda **kw: Gate(q.model_copy(update=kw), "en", "pt", ("en", "pt"), lexicon=lexicon).judge(  # noqa: E731
+        [src], [Translation(two_gone)])[0].reason
+    assert judge() == "word lost" and judge(coverage_max_lost=1) == "word lost" and judge(coverage_max_lost=2) is None
+
+
+def test_the_manifests_settings_are_the_key_the_verdicts_are_cached_under(tmp_path: Path) -> None:
+    from mt_aug.quality import VerdictCache
+
+    gate = Gate(QualityConfig(langid=False, coverage_max_zipf=4.5), "en", "pt", ("en", "pt"))
+    with TranslationCache(tmp_path / "translations.sqlite") as cache, \
+            VerdictCache.beside(tmp_path / "translations.sqlite") as vc:
+        vs, st = judge_with_roundtrip(gate, [KEEPER[0]], [Translation(KEEPER[1])], spec=ModelSpec(), cache=cache,
+                                      verdict_cache=vc)
+        assert st.settings is not None and st.settings != gate.settings_hash  # the model and lexicon are in it
+        assert vc.get_many(st.settings, [KEEPER]) == {KEEPER: vs[0]}
+
+
+def test_a_shortlist_for_another_vocabulary_is_named(tmp_path: Path) -> None:
+    import struct
+
+    import numpy as np
+
+    vocab = next(bergamot.model_dir("en", "pt").glob("*.spm"))
+    small = tmp_path / "lex.small.s2t.bin"
+    offsets, lists = np.arange(11, dtype="<u8"), np.arange(10, dtype="<u4")
+    small.write_bytes(struct.pack("<6Q", 0xF11A48D5013417F5, 0, 5, 1, 11, 10) + offsets.tobytes() + lists.tobytes())
+    with pytest.raises(LexiconError, match=r"made for a vocabulary of 10 pieces, .*vocab.enpt.spm has 32000"):
+        Lexicon(small, vocab)
+    bad = tmp_path / "lex.bad.s2t.bin"
+    offsets[3] = 50  # beyond the 10 entries
+    bad.write_bytes(struct.pack("<6Q", 0xF11A48D5013417F5, 0, 5, 1, 11, 10) + offsets.tobytes() + lists.tobytes())
+    with pytest.raises(LexiconError, match="offsets out of order or range"):
+        Lexicon(bad, vocab)

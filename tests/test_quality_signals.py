@@ -10,6 +10,7 @@ from pathlib import Path
 
 from mt_aug.config import ModelSpec, QualityConfig
 from mt_aug.quality import Gate, VerdictCache, judge_with_roundtrip
+from mt_aug.quality.entities import _capitalized_runs
 from mt_aug.quality.garbled import repeated_phrase, unknown_words
 from mt_aug.quality.text import names
 from mt_aug.translation.base import Translation
@@ -29,6 +30,11 @@ def gate(**kw: object) -> Gate:
 def test_names_end_at_punctuation_and_keep_their_source_span() -> None:
     got = [n.span for n in names("He wrote to the Lebanon, New Hampshire council and to St. Mary's Church.")]
     assert got == ["Lebanon", "New Hampshire", "St. Mary's Church"]
+    # a sentence starts after [.!?:;] and spaces, an opening quote or parenthesis between (entities)
+    text = 'We saw it in Paris. "The Louvre was closed," said Anne Marie.'
+    assert [n.span for n in names(text)] == ["Paris", "Louvre", "Anne Marie"]
+    assert _capitalized_runs(text) == [["Paris"], ["Louvre"], ["Anne", "Marie"]]
+    assert _capitalized_runs('Es ist spät. "Wer kommt?" Niemand.') == []  # each capital opens a sentence
 
 
 def test_a_name_translated_as_the_model_translates_it_alone_is_kept() -> None:

@@ -28,7 +28,7 @@ GATE_VERSION = "5"
 
 # Distributions whose versions can change a verdict: part of the verdict cache's key, as the
 # stage contract keys stage results (mt_aug.pipeline.stage.library_version).
-GATE_LIBRARIES = ("lingua-language-detector", "sacrebleu", "wordfreq")
+GATE_LIBRARIES = ("lingua-language-detector", "sacrebleu", "sentencepiece", "wordfreq")
 
 # Every reason the gate gives, in the order the signals run (the first that fires is the reason).
 REASONS = ("empty output", "hit length limit", "degenerate repetition", "length ratio", "untranslated",
@@ -209,10 +209,15 @@ def judge_with_roundtrip(
         stats.roundtrip_model = model_identity(rev, gate.tgt, gate.src)
     lexicon = gate.lexicon
     if gate.cfg.coverage and lexicon is None:
+        from mt_aug.quality.lexicon import knows_language
+
         lexicon = model_lexicon(spec, gate.src, gate.tgt)
         if lexicon is None:
             stats.notes.append(f"word lost: {spec.backend} {spec.model} ships no bilingual lexicon "
                                f"({gate.src}->{gate.tgt}); the signal did not run")
+        elif not knows_language(gate.src):
+            lexicon = None
+            stats.notes.append(f"word lost: wordfreq has no word list for {gate.src}; the signal did not run")
     forward = model_identity(spec, gate.src, gate.tgt) if gate.wants_spans() or lexicon is not None else None
     if (gate.reverse_model, gate.forward_model, gate.lexicon) != (stats.roundtrip_model, forward, lexicon):
         gate = Gate(gate.cfg, gate.src, gate.tgt, gate.candidates, reverse_model=stats.roundtrip_model,

@@ -28,9 +28,6 @@ from mt_aug.quality.text import fold, present, words
 
 _MAGIC = 0xF11A48D5013417F5
 _HEADER = struct.Struct("<6Q")
-# Target pieces with smaller ids (the vocabulary is sorted by frequency: punctuation, articles,
-# prepositions) are candidates of nearly every source piece: they prove nothing.
-MIN_TARGET_ID = 50
 
 
 class LexiconError(ValueError):
@@ -48,30 +45,40 @@ class Lexicon:
         data = shortlist.read_bytes()
         if len(data) < _HEADER.size:
             raise LexiconError(f"{shortlist}: not a Marian binary shortlist (too short)")
-        magic, _checksum, _first, self.best, n_offsets, n_lists = _HEADER.unpack_from(data)
+        magic, _checksum, first, self.best, n_offsets, n_lists = _HEADER.unpack_from(data)
         if magic != _MAGIC or len(data) != _HEADER.size + 8 * n_offsets + 4 * n_lists:
             raise LexiconError(f"{shortlist}: not a Marian binary shortlist (magic or size differs)")
         self._offsets = np.frombuffer(data, dtype="<u8", count=n_offsets, offset=_HEADER.size)
         self._lists = np.frombuffer(data, dtype="<u4", count=n_lists, offset=_HEADER.size + 8 * n_offsets)
+        if n_offsets and (int(self._offsets[-1]) > n_lists or bool((np.diff(self._offsets.astype(np.int64)) < 0).any())):
+            raise LexiconError(f"{shortlist}: not a Marian binary shortlist (offsets out of order or range)")
         self._spm = spm.SentencePieceProcessor(model_file=str(vocab))
-        if self._spm.get_piece_size() + 1 != n_offsets:
-            raise LexiconError(f"{shortlist}: made for a vocabulary of {n_offsets - 1} pieces, "
-                               f"{vocab} has {self._spm.get_piece_size()}")
+        size = self._spm.get_piece_size()
+        if size + 1 != n_offsets:
+            raise LexiconError(f"{shortlist}: made for a vocabulary of {n_offsets - 1} pieces, {vocab} has {size}")
+        # Target pieces that prove a translation: not among the `firstNum` most frequent ones
+        # (the vocabulary is sorted by frequency; Marian gives those to every source word:
+        # punctuation, articles, prepositions), and a word's start or 3+ letters ("u" of
+        # "vende|u" is no translation of "cattle").
+        pieces = [self._spm.id_to_piece(i) for i in range(size)]
+        self._telling = np.array([i >= first and (p.startswith("\u2581") or len(p) >= 3) for i, p in enumerate(pieces)])
         self.path = shortlist
 
-    @lru_cache(maxsize=65536)  # noqa: B019 (one Lexicon per model per process)
+    @lru_cache(maxsize=8192)  # noqa: B019 (one Lexicon per model per process: `load`)
     def candidates(self, word: str) -> frozenset[int]:
         """The target piece ids the model may write for a source word (as written and lowercased)."""
         found: set[int] = set()
         for form in {word, word.lower()}:
             for i in self._spm.encode(form):
-                found.update(int(t) for t in self._lists[self._offsets[i]:self._offsets[i + 1]] if t >= MIN_TARGET_ID)
+                cands = self._lists[self._offsets[i]:self._offsets[i + 1]]
+                found.update(int(t) for t in cands[self._telling[cands]])
         return frozenset(found)
 
     def lost_words(self, source: str, output: str, src: str, max_zipf: float) -> list[str]:
-        """The source's content words rarer than `max_zipf` with no candidate piece in the
-        output, not copied and not adapted there (in source order)."""
-        out_ids = set(self._spm.encode(output))
+        """The source's content words at most `max_zipf` common (wordfreq's Zipf frequency in
+        `src`; unknown words, typos, are not checked) with no candidate piece in the output, not
+        copied and not adapted there (in source order)."""
+        out_ids = set(self._spm.encode(output)) | set(self._spm.encode(output.lower()))  # "MEL" is "mel"
         pool = {fold(w) for w in words(output)}
         lost = []
         for w in words(source):
@@ -89,6 +96,13 @@ def _zipf(word: str, lang: str) -> float:
     from wordfreq import zipf_frequency
 
     return float(zipf_frequency(word, lang))
+
+
+def knows_language(lang: str) -> bool:
+    """wordfreq has a word list for the source language (the signal needs one)."""
+    from wordfreq import available_languages
+
+    return lang in available_languages()
 
 
 @lru_cache(maxsize=8)
