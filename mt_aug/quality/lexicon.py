@@ -78,14 +78,24 @@ class Lexicon:
         """The source's content words at most `max_zipf` common (wordfreq's Zipf frequency in
         `src`; unknown words, typos, are not checked) with no candidate piece in the output, not
         copied and not adapted there (in source order)."""
-        out_ids = set(self._spm.encode(output)) | set(self._spm.encode(output.lower()))  # "MEL" is "mel"
+        out_ids: set[int] | None = None
+        lowered: set[int] | None = None  # the output lowercased ("MEL" is "mel"), encoded when needed
         pool = {fold(w) for w in words(output)}
         lost = []
         for w in words(source):
             zipf = _zipf(w.lower(), src)
             if len(w) < 3 or not w.isalpha() or zipf > max_zipf or zipf == 0.0:
                 continue  # common words have many renderings; unknown ones are typos or names copied as they are
-            if fold(w) in pool or self.candidates(w) & out_ids or present(w, pool):
+            if fold(w) in pool or present(w, pool):
+                continue
+            cands = self.candidates(w)
+            if out_ids is None:
+                out_ids = set(self._spm.encode(output))
+            if cands & out_ids:
+                continue
+            if lowered is None:
+                lowered = set(self._spm.encode(output.lower()))
+            if cands & lowered:
                 continue
             lost.append(w)
         return lost
