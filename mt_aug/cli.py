@@ -656,7 +656,7 @@ def evaluate(
 def inspect(
     build_dir: Annotated[Path, typer.Argument(help="A build directory (or <output_dir>/current).", show_default=False)],
     lang: Annotated[str, typer.Option("--lang", help="Target language to show (ISO 639-1).")],
-    n: Annotated[int, typer.Option("--n", min=1, help="At most this many dropped views, and kept pairs.")] = 20,
+    n: Annotated[int, typer.Option("--n", min=1, help="At most this many dropped segments, and kept pairs.")] = 20,
     reason: Annotated[str | None, typer.Option("--reason", help="Only drops whose reason contains this, "
                                                "e.g. 'number' or 'round-trip'.")] = None,
     width: Annotated[int | None, typer.Option(help="Line width (default: the terminal's).")] = None,

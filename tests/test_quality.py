@@ -145,7 +145,11 @@ def _fake_build(root: Path) -> Path:
               "output": "A torre foi erguida para os seus 5 pés completos (57 m).",
               "evidence": "numbers missing ['187'] changed ['5']"},
              {"stage": "quality", "source": "squad", "id": "3", "reason": "quality:entity lost", "lang": "pt",
-              "segment": "What year was Casimir Pulaski born in Warsaw?", "output": "Que ano nasceu em Varsóvia?"}]
+              "segment": "What year was Casimir Pulaski born in Warsaw?", "output": "Que ano nasceu em Varsóvia?"},
+             {"stage": "quality", "source": "squad", "id": "4", "reason": "quality:number changed", "lang": "pt",
+              "segment": "The tower was erected to its full 187 feet (57 m).",
+              "output": "A torre foi erguida para os seus 5 pés completos (57 m).",
+              "evidence": "numbers missing ['187'] changed ['5']"}]  # the same segment, another pair
     (build / "drops.jsonl").write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in drops), encoding="utf-8")
     return build
 
@@ -154,7 +158,9 @@ def test_inspect_shows_dropped_and_kept_side_by_side(tmp_path: Path) -> None:
     build = _fake_build(tmp_path)
     r = CliRunner().invoke(app, ["inspect", str(build), "--lang", "pt", "--width", "200"])
     assert r.exit_code == 0, r.output
-    assert "[dropped] squad:2  reason: number changed  (numbers missing ['187'] changed ['5'])" in r.output
+    assert "[dropped] squad:2 and 1 more view  reason: number changed  (numbers missing ['187'] changed ['5'])" \
+        in r.output
+    assert sum("187 feet" in x for x in r.output.splitlines()) == 1  # a dropped segment is shown once
     line = next(x for x in r.output.splitlines() if "187 feet" in x)
     assert line.startswith("en: The tower") and "| pt: A torre foi erguida" in line  # side by side
     assert "Who is the quarterback for the Panthers?" in r.output and "Quem é o quarterback" in r.output

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import textwrap
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import zip_longest
 from pathlib import Path
 
@@ -27,6 +27,7 @@ class Shown:
     source: str
     translation: str
     note: str = ""
+    views: int = 1  # dropped: the views (pairs) the same dropped segment took with it
 
 
 def _manifest(build_dir: Path) -> dict:  # type: ignore[type-arg]
@@ -41,8 +42,21 @@ def _manifest(build_dir: Path) -> dict:  # type: ignore[type-arg]
         raise InspectError(f"{path}: invalid JSON: {exc}") from None
 
 
-def dropped(build_dir: Path, lang: str, reason: str | None = None) -> Iterator[Shown]:
-    """Views of `lang` the quality gate dropped, from drops.jsonl (reason: a substring of it)."""
+def dropped(build_dir: Path, lang: str, reason: str | None = None, n: int | None = None) -> list[Shown]:
+    """The first n segments of `lang` the quality gate dropped, from drops.jsonl (reason: a
+    substring of it), each once, with the number of views it dropped (a passage sentence takes
+    every question about its passage with it)."""
+    groups: dict[tuple[str, str, str | None], Shown] = {}
+    for s in _dropped_views(build_dir, lang, reason):
+        key = (s.source, s.translation, s.reason)
+        if key in groups:
+            groups[key] = replace(groups[key], views=groups[key].views + 1)
+        elif n is None or len(groups) < n:
+            groups[key] = s
+    return list(groups.values())
+
+
+def _dropped_views(build_dir: Path, lang: str, reason: str | None) -> Iterator[Shown]:
     path = build_dir / "drops.jsonl"
     if not path.is_file():
         return
@@ -98,16 +112,12 @@ def kept(build_dir: Path, manifest: dict, lang: str, n: int) -> list[Shown]:  # 
 
 
 def inspect(build_dir: Path, lang: str, n: int = 20, reason: str | None = None) -> list[Shown]:
-    """Dropped views first (at most n), then kept ones (at most n pairs) unless a reason is asked for."""
+    """Dropped segments first (at most n), then kept ones (at most n pairs) unless a reason is asked for."""
     manifest = _manifest(build_dir)
     if lang not in manifest.get("languages", []) or lang == SOURCE_LANG:
         targets = [x for x in manifest.get("languages", []) if x != SOURCE_LANG]
         raise InspectError(f"--lang: {lang!r} is not a target language of this build (it has {', '.join(targets)})")
-    out: list[Shown] = []
-    for s in dropped(build_dir, lang, reason):
-        out.append(s)
-        if len(out) >= n:
-            break
+    out = dropped(build_dir, lang, reason, n)
     if reason is None:
         out += kept(build_dir, manifest, lang, n)
     return out
@@ -118,7 +128,8 @@ def side_by_side(items: list[Shown], lang: str, width: int = 160, max_lines: int
     col = max(30, (width - 3) // 2)
     lines: list[str] = []
     for s in items:
-        head = f"[{s.kind}] {s.id}" + (f"  reason: {s.reason}" if s.reason else "") + (f"  ({s.note})" if s.note else "")
+        more = f" and {s.views - 1} more view{'s' if s.views > 2 else ''}" if s.views > 1 else ""
+        head = f"[{s.kind}] {s.id}{more}" + (f"  reason: {s.reason}" if s.reason else "") + (f"  ({s.note})" if s.note else "")
         lines.append(head)
         left = textwrap.wrap(s.source, col)[:max_lines] or [""]
         right = textwrap.wrap(s.translation, col)[:max_lines] or ["(empty)"]
