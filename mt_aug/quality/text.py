@@ -33,8 +33,10 @@ def fold(text: str) -> str:
     return "".join(c for c in nfkd if not unicodedata.combining(c)).casefold()
 
 
-def words(text: str) -> list[str]:
-    return WORD.findall(text)
+@lru_cache(maxsize=16384)
+def words(text: str) -> tuple[str, ...]:
+    """The words of a text (cached: every signal reads the same source and output)."""
+    return tuple(WORD.findall(text))
 
 
 def is_latin_word(word: str) -> bool:
