@@ -661,8 +661,9 @@ def inspect(
                                                "e.g. 'number' or 'round-trip'.")] = None,
     width: Annotated[int | None, typer.Option(help="Line width (default: the terminal's).")] = None,
 ) -> None:
-    """Print English sources and their translations side by side: views the quality gate dropped
-    (drops.jsonl, with reason and evidence), then kept views from the shards."""
+    """Print English sources and their translations side by side: segments the quality gate
+    dropped (drops.jsonl, each once with the views dropped for it, with reason and evidence),
+    then kept views from the shards."""
     import shutil
 
     from mt_aug.quality.inspect import InspectError, side_by_side

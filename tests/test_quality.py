@@ -161,6 +161,9 @@ def test_inspect_shows_dropped_and_kept_side_by_side(tmp_path: Path) -> None:
     assert "[dropped] squad:2 and 1 more view  reason: number changed  (numbers missing ['187'] changed ['5'])" \
         in r.output
     assert sum("187 feet" in x for x in r.output.splitlines()) == 1  # a dropped segment is shown once
+    # --n counts segments: the second view of the first segment comes after another segment
+    one = CliRunner().invoke(app, ["inspect", str(build), "--lang", "pt", "--n", "1", "--reason", "e", "--width", "200"])
+    assert "[dropped] squad:2 and 1 more view" in one.output and "Pulaski" not in one.output
     line = next(x for x in r.output.splitlines() if "187 feet" in x)
     assert line.startswith("en: The tower") and "| pt: A torre foi erguida" in line  # side by side
     assert "Who is the quarterback for the Panthers?" in r.output and "Quem é o quarterback" in r.output

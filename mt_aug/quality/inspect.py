@@ -44,11 +44,12 @@ def _manifest(build_dir: Path) -> dict:  # type: ignore[type-arg]
 
 def dropped(build_dir: Path, lang: str, reason: str | None = None, n: int | None = None) -> list[Shown]:
     """The first n segments of `lang` the quality gate dropped, from drops.jsonl (reason: a
-    substring of it), each once, with the number of views it dropped (a passage sentence takes
-    every question about its passage with it)."""
-    groups: dict[tuple[str, str, str | None], Shown] = {}
+    substring of it), each once, with the number of views dropped for it (a passage sentence
+    takes every question about its passage with it; a view names its first bad segment). The
+    count reads the whole file."""
+    groups: dict[tuple[str, str, str | None, str], Shown] = {}
     for s in _dropped_views(build_dir, lang, reason):
-        key = (s.source, s.translation, s.reason)
+        key = (s.source, s.translation, s.reason, s.note)  # texts are cut at 200 characters: the evidence too
         if key in groups:
             groups[key] = replace(groups[key], views=groups[key].views + 1)
         elif n is None or len(groups) < n:
@@ -61,7 +62,10 @@ def _dropped_views(build_dir: Path, lang: str, reason: str | None) -> Iterator[S
     if not path.is_file():
         return
     with open(path, encoding="utf-8") as f:
+        quoted = json.dumps(lang)
         for n, line in enumerate(f, start=1):
+            if quoted not in line:
+                continue  # not this language's (its code, quoted, is in every row of it)
             try:
                 d = json.loads(line)
             except json.JSONDecodeError:

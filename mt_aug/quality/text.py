@@ -33,9 +33,9 @@ def fold(text: str) -> str:
     return "".join(c for c in nfkd if not unicodedata.combining(c)).casefold()
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=1024)
 def words(text: str) -> tuple[str, ...]:
-    """The words of a text (cached: every signal reads the same source and output)."""
+    """The words of a text (cached: every signal of one verdict reads the same source and output)."""
     return tuple(WORD.findall(text))
 
 
