@@ -395,6 +395,8 @@ def translate(
                                              "quality.roundtrip: true.")] = False,
     round_trip_min_chrf: Annotated[float | None, typer.Option(
         min=0.0, max=100.0, help="--round-trip: drop below this chrF (default: the build's, 20).")] = None,
+    config: Annotated[Path | None, typer.Option(help="A build config: judge with its quality settings (its "
+                                                "`quality:` section; --round-trip options override).")] = None,
 ) -> None:
     """Translate a text file line by line through the build's segmenter, cache and quality filters."""
     from pydantic import ValidationError
@@ -429,10 +431,18 @@ def translate(
 
     _writable_report(output, "the output")
     check_writable_dir(cache_dir, "--cache-dir")
-    if round_trip_min_chrf is not None and not round_trip:
-        _fail("--round-trip-min-chrf: needs --round-trip")
-    qcfg = QualityConfig(roundtrip=round_trip, **({} if round_trip_min_chrf is None
-                                                  else {"roundtrip_min_chrf": round_trip_min_chrf}))
+    base = QualityConfig()
+    if config is not None:
+        from mt_aug.config import ConfigError, load_config
+
+        try:
+            base = load_config(config, check_files=False).quality
+        except ConfigError as exc:
+            _fail(str(exc))
+    if round_trip_min_chrf is not None and not (round_trip or base.roundtrip):
+        _fail("--round-trip-min-chrf: needs --round-trip" + (" (or quality.roundtrip: true in --config)" if config else ""))
+    qcfg = base.model_copy(update={"roundtrip": round_trip or base.roundtrip,
+                                   **({} if round_trip_min_chrf is None else {"roundtrip_min_chrf": round_trip_min_chrf})})
     try:
         make_backend(spec, source, target).close()  # one clear error before any work
         with TranslationCache(cache_dir / "translations.sqlite") as cache, \

@@ -38,3 +38,30 @@ def test_translate_round_trip_with_bergamot(tmp_path: Path) -> None:
     assert {k: v.text for k, v in back.items()} == {"Meu cão ladra.": "My dog bark.", "A torre ganha.": "The tower wins."}
     r = runner.invoke(app, ["-q", "translate", str(src), str(out), "--round-trip-min-chrf", "50", *cache])
     assert r.exit_code == 2 and "--round-trip-min-chrf: needs --round-trip" in r.output
+
+
+def test_translate_judges_with_a_build_configs_quality_settings(tmp_path: Path) -> None:
+    """--config: the config's `quality:` section. "The lighthouse keeper wrote a diary about
+    storms." -> "O farol escreveu um diário sobre tempestades." (Bergamot: the keeper is gone)
+    is kept by the defaults ("keeper" is too common for word lost at Zipf 3.5) and filtered
+    with coverage_max_zipf 4.5; a config with the round-trip on allows --round-trip-min-chrf."""
+    from conftest import demo_config_text, write_config
+
+    src = tmp_path / "in.txt"
+    src.write_text("The lighthouse keeper wrote a diary about storms.\nMy dog barks.\n")
+    out, cache = tmp_path / "out.txt", ["--cache-dir", str(tmp_path / "cache")]
+    runner = CliRunner()
+    r = runner.invoke(app, ["-q", "translate", str(src), str(out), *cache])
+    assert r.exit_code == 0 and "0 filtered" in r.stdout
+    text = demo_config_text(tmp_path / "o", tmp_path / "c")
+    cfg = write_config(tmp_path, text + "\nquality: {coverage_max_zipf: 4.5}\n")
+    r = runner.invoke(app, ["-q", "translate", str(src), str(out), *cache, "--config", str(cfg)])
+    assert r.exit_code == 0, r.output
+    assert "1 filtered (word lost: 1)" in r.stdout and "line 1: filtered: word lost" in r.stderr
+    assert out.read_text().splitlines() == ["", "Meu cão ladra."]
+    rt = write_config(tmp_path, text + "\nquality: {roundtrip: true}\n", "rt.yaml")
+    r = runner.invoke(app, ["-q", "translate", str(src), str(out), *cache, "--config", str(rt),
+                            "--round-trip-min-chrf", "10"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["-q", "translate", str(src), str(out), *cache, "--config", str(tmp_path / "no.yaml")])
+    assert r.exit_code == 2 and "no.yaml: no such file" in r.output
