@@ -439,8 +439,7 @@ def main() -> None:
         # ablations: the gate without each of the signals added after calibration (gate 4)
         for name, upd in (("no_name_translation", {"entities_translate": False}), ("no_garbled", {"garbled": False}),
                           ("no_word_lost", {"coverage": False}),
-                          ("gate3_signals", {"entities_translate": False, "garbled": False, "coverage": False}),
-                          ("gate4_signals", {"coverage": False})):
+                          ("gate3_signals", {"entities_translate": False, "garbled": False, "coverage": False})):
             vs = gate_verdicts(subset, cfg.model_copy(update=upd), roundtrip=False)
             report(f"{label}.gate_{name}", subset, [v.reason is not None for v in vs])
         signals = sorted({f.split(" (")[0] for v in with_rt for f in v.failed})

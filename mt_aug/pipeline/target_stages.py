@@ -132,8 +132,7 @@ def judge_language(cfg: BuildConfig, lang: str, pairs: pa.Table, segmented: Segm
                                                 indexes.get(lang), "target-decontaminate", lang)
     drops += tdrops
     texts = null_rows(re.texts, drop)
-    quality = summary(segs, outs, verdict_list, gate)
-    quality["settings"] = gstats.settings or quality["settings"]  # the key its verdicts are cached under
+    quality = summary(segs, outs, verdict_list, gate, settings=gstats.settings)  # the key its verdicts are cached under
     quality["verdicts_cached"] = gstats.cached
     if gstats.roundtrip_model:
         quality["roundtrip_model"] = gstats.roundtrip_model

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from mt_aug.quality.text import WORD, Name, fold, is_latin_word, names, non_latin_spans, present, words
+from mt_aug.quality.text import WORD, Name, fold, is_latin_word, names, non_latin_spans, present, word_pool, words
 
 # Capitalized English words a Latin-script target writes in lowercase: months, days, and
 # adjectives of nationality, language or religion ("French" -> "francês").
@@ -44,10 +44,10 @@ def _lowercased_in_target(n: Name) -> bool:
     return len(ws) == 1 and bool(_ADJECTIVE.search(ws[0]))
 
 
-def _unchecked_lowercase(n: Name, translated: Mapping[str, str] | None) -> bool:
+def _unchecked_lowercase(n: Name, looked_up: bool) -> bool:
     """A name the target writes in lowercase that can't be looked up: months and days can,
-    by their own translation, when there is one."""
-    if translated is not None and all(w.lower() in _CALENDAR for w in n.words):
+    by their own translation, when there is one (`looked_up`)."""
+    if looked_up and all(w.lower() in _CALENDAR for w in n.words):
         return False
     return _lowercased_in_target(n)
 
@@ -94,12 +94,12 @@ def spans_to_translate(source: str, output: str) -> list[str]:
     every name has a word in the output or is one a Latin-script target writes in lowercase,
     months and days aside (nothing can be lost), else every name of the source not wholly in the output, since a
     name's translation also tells which capitalized words of the output it accounts for."""
-    found = names(source)
-    pool = {fold(w) for w in words(output)}
-    if all(any(present(w, pool) for w in n.words) or _unchecked_lowercase(n, {}) for n in found):
+    pool = word_pool(output)
+    hits = [(n, [present(w, pool) for w in n.words]) for n in names(source)]
+    if all(any(h) or _unchecked_lowercase(n, True) for n, h in hits):
         return []
     # a name with every word in the output accounts for no other capitalized word
-    return [n.span for n in found if not all(present(w, pool) for w in n.words)]
+    return [n.span for n, h in hits if not all(h)]
 
 
 def translated_kept(translation: str, output: str, pool: set[str], tgt: str, min_share: float) -> bool:
@@ -127,8 +127,8 @@ def lost_names(source: str, output: str, back: str | None = None, translated: Ma
     as a name still shows as capitalized words in a Latin-script output: the rest are lost
     only when the output has fewer capitalized words of its own (not accounted for by the
     source's names or their translations) than the source has unmatched names."""
-    pool = {fold(w) for w in words(output)}
-    back_pool = {fold(w) for w in words(back)} if back else set()
+    pool = word_pool(output)
+    back_pool = word_pool(back) if back else frozenset()
     back_acronyms = {w for w in words(back or "") + words(output) if w.isupper() and len(w) >= 2}
     found = names(source)
     first_word = next(iter(words(source)), "")
@@ -138,7 +138,7 @@ def lost_names(source: str, output: str, back: str | None = None, translated: Ma
         name_pool |= {fold(x) for n in found for x in words(translated.get(n.span, ""))}
     # the output's capitalized runs that no source name word accounts for
     # (a word copied from the source that is no name there, as "Who" in "Doctor Who", stands for none)
-    copied = {fold(w) for w in words(source)} - name_pool
+    copied = word_pool(source) - name_pool
     unmatched = [w for r in _capitalized_runs(output, starts_with_name) for w in r
                  if fold(w) not in name_pool and fold(w) not in copied]
     candidates = []
@@ -152,7 +152,7 @@ def lost_names(source: str, output: str, back: str | None = None, translated: Ma
         if translated is not None and n.span in translated \
                 and translated_kept(translated[n.span], output, pool, tgt, min_share):
             continue  # translated as the model translates the name alone ("Sea Peoples" -> "povos do mar")
-        if _unchecked_lowercase(n, translated if translated is not None and n.span in translated else None):
+        if _unchecked_lowercase(n, translated is not None and n.span in translated):
             continue
         candidates.append(n)
     # names translated as names still show as capitalized runs in the output

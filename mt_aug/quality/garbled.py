@@ -10,10 +10,10 @@ adaptation: it stutters inside ("cloroplaplasidano") or resembles no source word
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from difflib import SequenceMatcher
-from functools import lru_cache
 
-from mt_aug.quality.text import fold, words
+from mt_aug.quality.text import fold, word_pool, words, zipf
 
 _STUTTER = re.compile(r"(\w{3,})\1", re.UNICODE)
 
@@ -39,13 +39,6 @@ def repeated_phrase(source: str, output: str) -> str | None:
     return found
 
 
-@lru_cache(maxsize=131072)
-def _known(word: str, lang: str) -> bool:
-    from wordfreq import zipf_frequency
-
-    return zipf_frequency(word, lang) > 0
-
-
 # Targets whose unknown-word check was measured on labelled output (BENCHMARKS.md). A language
 # joins after its own measurement: compounds (de), other scripts (ru, ar: every transliterated
 # name resembles no source word) and thin word lists would make it misfire unmeasured.
@@ -62,18 +55,18 @@ def unknown_words(source: str, output: str, lang: str, max_similarity: float) ->
     source, and that either stutter inside or resemble no source word (the best
     `difflib` ratio of the folded words below `max_similarity`). Words with digits and words
     of fewer than 4 letters do not count."""
-    src = sorted({fold(w) for w in words(source)})
+    src = word_pool(source)
     found = []
     for w in words(output):
         f = fold(w)
-        if len(w) < 4 or any(c.isdigit() for c in w) or f in src or _known(w, lang):
+        if len(w) < 4 or any(c.isdigit() for c in w) or f in src or zipf(w, lang) > 0:
             continue
         if _STUTTER.search(f) or not _resembles(f, src, max_similarity):
             found.append(w)
     return found
 
 
-def _resembles(word: str, others: list[str], min_ratio: float) -> bool:
+def _resembles(word: str, others: Iterable[str], min_ratio: float) -> bool:
     """Some word of `others` has a difflib ratio of at least `min_ratio` with `word` (the cheap
     upper bounds first)."""
     sm = SequenceMatcher(None, b=word)

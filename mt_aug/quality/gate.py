@@ -138,7 +138,7 @@ class Gate:
             # names are matched by spelling and capitals: for a target in another script only
             # a back-translation can tell a transliterated name from a lost one
             latin = self.latin
-            named = spans if cfg.entities_translate and latin else None
+            named = spans if self.wants_spans() else None
             lost = [n for n in entities.lost_names(source, text, back, named, self.tgt, cfg.entities_translated_min_share)
                     if len(n.words) >= cfg.entities_min_words] if latin or back is not None else []
             lost_nl = entities.lost_non_latin(source, text) if latin else []
@@ -256,14 +256,15 @@ def judge_with_roundtrip(
 
 
 def summary(sources: Sequence[str], outputs: Sequence[Translation], verdicts: Sequence[Verdict],
-            gate: Gate, worst: int = 5) -> dict[str, Any]:
+            gate: Gate, worst: int = 5, settings: str | None = None) -> dict[str, Any]:
     """The manifest's `translation.<lang>.quality` (rendered by the card): drops by reason,
-    every signal that fired, the round-trip chrF distribution and the worst examples."""
+    every signal that fired, the round-trip chrF distribution and the worst examples.
+    `settings`: the key of the gate that judged (`GateStats.settings`), if not `gate`'s own."""
     dropped = Counter(v.reason for v in verdicts if v.reason is not None)
     fired = Counter(f for v in verdicts for f in v.failed)
     out: dict[str, Any] = {
         "gate_version": GATE_VERSION,
-        "settings": gate.settings_hash,
+        "settings": settings if settings is not None else gate.settings_hash,
         "judged": len(verdicts),
         "dropped": dict(sorted(dropped.items())),
         "signals": dict(sorted(fired.items())),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from mt_aug.quality.text import WORD, fold, name_words, non_latin_spans, quoted_spans, words
+from mt_aug.quality.text import WORD, fold, name_words, non_latin_spans, quoted_spans, word_pool, words
 
 
 @lru_cache(maxsize=8)
@@ -49,7 +49,7 @@ def copy_share(source: str, output: str) -> float:
     out = [fold(w) for w in words(output)]
     if not out:
         return 0.0
-    src = {fold(w) for w in words(source)}
+    src = word_pool(source)
     return sum(w in src for w in out) / len(out)
 
 

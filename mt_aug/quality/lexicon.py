@@ -24,7 +24,7 @@ import struct
 from functools import lru_cache
 from pathlib import Path
 
-from mt_aug.quality.text import fold, present, words
+from mt_aug.quality.text import present, word_pool, words, zipf
 
 _MAGIC = 0xF11A48D5013417F5
 _HEADER = struct.Struct("<6Q")
@@ -80,13 +80,12 @@ class Lexicon:
         copied and not adapted there (in source order)."""
         out_ids: set[int] | None = None
         lowered: set[int] | None = None  # the output lowercased ("MEL" is "mel"), encoded when needed
-        pool = {fold(w) for w in words(output)}
+        pool = word_pool(output)
         lost = []
         for w in words(source):
-            zipf = _zipf(w.lower(), src)
-            if len(w) < 3 or not w.isalpha() or zipf > max_zipf or zipf == 0.0:
+            if len(w) < 3 or not w.isalpha() or not 0.0 < zipf(w.lower(), src) <= max_zipf:
                 continue  # common words have many renderings; unknown ones are typos or names copied as they are
-            if fold(w) in pool or present(w, pool):
+            if present(w, pool):
                 continue
             cands = self.candidates(w)
             if out_ids is None:
@@ -99,13 +98,6 @@ class Lexicon:
                 continue
             lost.append(w)
         return lost
-
-
-@lru_cache(maxsize=262144)
-def _zipf(word: str, lang: str) -> float:
-    from wordfreq import zipf_frequency
-
-    return float(zipf_frequency(word, lang))
 
 
 def knows_language(lang: str) -> bool:

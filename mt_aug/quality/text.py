@@ -39,6 +39,20 @@ def words(text: str) -> tuple[str, ...]:
     return tuple(WORD.findall(text))
 
 
+@lru_cache(maxsize=1024)
+def word_pool(text: str) -> frozenset[str]:
+    """The folded words of a text, as a set (cached like `words`)."""
+    return frozenset(fold(w) for w in words(text))
+
+
+@lru_cache(maxsize=262144)
+def zipf(word: str, lang: str) -> float:
+    """wordfreq's Zipf frequency of a word in a language (0: not in its word list)."""
+    from wordfreq import zipf_frequency
+
+    return float(zipf_frequency(word, lang))
+
+
 def is_latin_word(word: str) -> bool:
     if word.isascii():
         return any(c.isalpha() for c in word)
