@@ -16,6 +16,7 @@ from prefect.context import get_run_context
 from flows.executor import PrefectExecutor
 from flows.runners import make_task_runner
 from mt_aug.config import load_config
+from mt_aug.errors import user_error_message
 from mt_aug.pipeline.builder import build, results_location
 
 
@@ -76,18 +77,16 @@ class UserErrorOnce(logging.Filter):
 
     def __init__(self) -> None:
         super().__init__()
-        self.seen: list[str] = []  # exception types of user errors already dropped
+        self.last: str | None = None  # exception type of the last user error dropped
 
     def filter(self, record: logging.LogRecord) -> bool:
-        from mt_aug.errors import user_error_message
-
         exc = record.exc_info[1] if record.exc_info else None
         if exc is not None and user_error_message(exc) is not None:
-            self.seen.append(type(exc).__name__)
+            self.last = type(exc).__name__
             return False
         msg = record.getMessage()
-        if self.seen and msg.startswith("Finished in state Failed"):
-            record.msg, record.args = f"Finished in state Failed ({self.seen[-1]}, raised to the caller)", ()
+        if self.last is not None and msg.startswith("Finished in state Failed"):
+            record.msg, record.args = f"Finished in state Failed ({self.last}, raised to the caller)", ()
         return True
 
 

@@ -445,7 +445,7 @@ def translate(
                                    **({} if round_trip_min_chrf is None else {"roundtrip_min_chrf": round_trip_min_chrf})})
     try:
         make_backend(spec, source, target).close()  # one clear error before any work
-        with TranslationCache(cache_dir / "translations.sqlite") as cache, \
+        with TranslationCache(cache_dir / TranslationCache.FILE) as cache, \
                 progress.task(f"translate {source}->{target}", unit="segments") as bar:
             out, reasons, st = translate_lines(lines, spec=spec, src=source, tgt=target, cache=cache,
                                                qcfg=qcfg, progress=bar.callback)

@@ -64,6 +64,14 @@ class SqliteStore:
         except sqlite3.Error as exc:
             raise self.error(exc, f"cannot read the {self.what}") from None
 
+    def write_many(self, sql: str, rows: Sequence[tuple]) -> None:  # type: ignore[type-arg]
+        """`executemany` in one transaction; a failure (disk full, read-only) names the file."""
+        try:
+            with self._db:
+                self._db.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            raise self.error(exc, f"cannot write the {self.what}") from None
+
     def close(self) -> None:
         self._db.close()
 

@@ -61,14 +61,15 @@ class Run:
         keys = {**self.keys, **extra_keys}
         return stage.key(self.cfg, {name: keys[name] for name in stage.inputs})
 
-    def run(self, stage: Stage) -> StageResult:
-        key = self.key(stage)
+    def run(self, stage: Stage, key: str | None = None) -> StageResult:
+        """`key`: the stage's key when the caller already computed it (`key(stage)`)."""
+        key = key if key is not None else self.key(stage)
         t0 = time.monotonic()
-        reused_before = len(getattr(self.executor, "reused", []))
+        reused_before = len(self.executor.reused)
         result = self.executor.run_stage(stage, self.cfg, {name: self.outputs[name] for name in stage.inputs}, key)
-        self.timings[stage.name] = {"order": self.next_order(stage), "key": key,
+        self.timings[stage.name] = {"order": self.next_order(), "key": key,
                                     "seconds": round(time.monotonic() - t0, 3),
-                                    "reused": len(getattr(self.executor, "reused", [])) > reused_before}
+                                    "reused": len(self.executor.reused) > reused_before}
         for w in result.warnings:
             log.warning("%s: %s", stage.name, w)
         self.outputs.update(result.outputs)
@@ -76,10 +77,10 @@ class Run:
         self.results[stage.name] = result
         return result
 
-    def next_order(self, stage: Stage) -> int:
-        """The stage's place in the run (1, 2, ...): the manifest's `stages` is a JSON object,
-        written with sorted keys, so each entry says where it ran."""
-        return self.timings[stage.name]["order"] if stage.name in self.timings else len(self.timings) + 1
+    def next_order(self) -> int:
+        """The next stage's place in the run (1, 2, ...): the manifest's `stages` is a JSON
+        object, written with sorted keys, so each entry says where it ran."""
+        return len(self.timings) + 1
 
     def fingerprint(self) -> str:
         """A key for what the pipeline merges from every result so far."""
@@ -265,9 +266,10 @@ def build(
         write = WriteStage(info, run_id)
         merged = run.fingerprint()
         # the manifest lists every stage, this one too: its key now, its seconds from the stage
-        own = {write.name: {"order": run.next_order(write), "key": run.key(write, record=merged), "reused": False}}
+        key = run.key(write, record=merged)
+        own = {write.name: {"order": run.next_order(), "key": key, "reused": False}}
         run.provide("record", merge_record(cfg, side, run, {**run.timings, **own}), merged)
-        staged: Path = run.run(write)["staged"]
+        staged: Path = run.run(write, key)["staged"]
         if cfg.export.parquet:  # before the build is moved into builds/: a failed export leaves nothing
             from mt_aug.release.export import export_parquet
 

@@ -27,6 +27,8 @@ R = TypeVar("R")
 
 
 class Executor(Protocol):
+    reused: list[str]  # names of the stages whose cached result was reused, in order
+
     def run_stage(self, stage: Stage, cfg: BuildConfig, inputs: dict[str, Any], key: str) -> StageResult:
         """Run one stage (or reuse its cached result under `key`)."""
 

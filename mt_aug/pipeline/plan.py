@@ -16,7 +16,7 @@ from mt_aug.config import BuildConfig
 from mt_aug.pipeline.builder import run_source_side, translation_cache_path
 from mt_aug.pipeline.executor import LocalExecutor
 from mt_aug.schema import SOURCE_LANG, Drop
-from mt_aug.translation.cache import TranslationCache
+from mt_aug.translation.cache import CacheScope, TranslationCache
 from mt_aug.translation.engine import cache_scope
 
 EXAMPLES_PER_REASON = 5
@@ -34,24 +34,23 @@ def _examples(drops: list[Drop], source: str) -> dict[str, list[dict[str, Any]]]
     return dict(sorted(out.items()))
 
 
-def _cached(cfg: BuildConfig, segments: list[str]) -> dict[str, tuple[int, int]]:
-    """Per target language, how many segments are already in the translation cache and their
-    whitespace words (an absent cache is not created). Looked up in chunks: memory is one
-    chunk's keys, not a set per language of every segment (1.4M segments x 6 languages)."""
+def _cached(cfg: BuildConfig, segments: list[str], scopes: dict[str, CacheScope]) -> dict[str, tuple[int, int]]:
+    """Per target language (its cache scope), how many segments are already in the translation
+    cache and their whitespace words (an absent cache is not created). Looked up in chunks:
+    memory is one chunk's keys, not a set per language of every segment (1.4M segments x 6
+    languages); a chunk's words are counted once for every language."""
     path = translation_cache_path(cfg)
-    if not segments or not path.is_file():
-        return {lang: (0, 0) for lang in cfg.target_languages}
-    out: dict[str, tuple[int, int]] = {}
-    with TranslationCache(path) as cache:
-        for lang in cfg.target_languages:
-            scope = cache_scope(cfg.translator.for_language(lang), SOURCE_LANG, lang)
-            hits = words = 0
+    hits, words = dict.fromkeys(scopes, 0), dict.fromkeys(scopes, 0)
+    if segments and path.is_file():
+        with TranslationCache(path) as cache:
             for start in range(0, len(segments), LOOKUP_CHUNK):
-                found = cache.present(scope, segments[start : start + LOOKUP_CHUNK])
-                hits += len(found)
-                words += sum(len(s.split()) for s in found)
-            out[lang] = (hits, words)
-    return out
+                chunk = segments[start : start + LOOKUP_CHUNK]
+                counts = {s: len(s.split()) for s in chunk}
+                for lang, scope in scopes.items():
+                    found = cache.present(scope, chunk)
+                    hits[lang] += len(found)
+                    words[lang] += sum(counts[s] for s in found)
+    return {lang: (hits[lang], words[lang]) for lang in scopes}
 
 
 def _guard_preview(cfg: BuildConfig, side: Any) -> list[str]:
@@ -73,7 +72,8 @@ def plan(cfg: BuildConfig) -> dict[str, Any]:
     unique = side.unique
     words = sum(len(s.split()) for s in unique)
     segments: dict[str, dict[str, Any]] = {}
-    cached = _cached(cfg, unique)
+    scopes = {lang: cache_scope(cfg.translator.for_language(lang), SOURCE_LANG, lang) for lang in cfg.target_languages}
+    cached = _cached(cfg, unique, scopes)
     for lang in cfg.target_languages:
         hits, hit_words = cached[lang]
         todo_words = words - hit_words
@@ -84,7 +84,7 @@ def plan(cfg: BuildConfig) -> dict[str, Any]:
             "to_translate": len(unique) - hits,
             "words_to_translate": todo_words,
             "est_source_tokens": round(todo_words * TOKENS_PER_WORD),
-            "model": cache_scope(cfg.translator.for_language(lang), SOURCE_LANG, lang).model,
+            "model": scopes[lang].model,
         }
 
     sources: dict[str, dict[str, Any]] = {}

@@ -102,7 +102,7 @@ class WriteStage(Stage):
                                  unit="batches") as bar:
             files, schedule = assemble.write_shards(cfg, build_dir, corpus, packed, on_group=bar.advance)
             drops_sha = write_drops(build_dir, record.pair_drops + record.view_drops)
-            own = {**record.stages.get(self.name, {"reused": False}), "seconds": round(time.monotonic() - t0, 3)}
+            own = {**record.stages[self.name], "seconds": round(time.monotonic() - t0, 3)}
             record = dataclasses.replace(record, stages={**record.stages, self.name: own})
             manifest = build_manifest(cfg, info, record, inputs["view_stats"], corpus, packed, files, schedule,
                                       {"drops.jsonl": drops_sha}, self.run_id)

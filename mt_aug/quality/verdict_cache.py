@@ -44,8 +44,7 @@ class VerdictCache(SqliteStore):
     def put_many(self, settings: str, items: Iterable[tuple[str, str, Verdict]]) -> None:
         now = time.time()
         rows = [(verdict_key(settings, s, o), settings, v.to_json(), now) for s, o, v in items]
-        with self._db:
-            self._db.executemany("INSERT OR REPLACE INTO verdicts VALUES (?,?,?,?)", rows)
+        self.write_many("INSERT OR REPLACE INTO verdicts VALUES (?,?,?,?)", rows)
 
     def count(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0])

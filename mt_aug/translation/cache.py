@@ -147,12 +147,7 @@ class TranslationCache(SqliteStore):
             key = scope.key(s)
             rows.append((key, scope.backend, scope.model, scope.src, scope.tgt, s, t.text, int(t.hit_length_limit), now,
                          row_checksum(key, t.text, t.hit_length_limit)))
-        try:
-            with self._db:
-                self._db.executemany(f"INSERT OR REPLACE INTO translations ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                                     rows)
-        except sqlite3.Error as exc:
-            raise self.error(exc, "cannot write the translation cache") from None
+        self.write_many(f"INSERT OR REPLACE INTO translations ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
 
     def stats(self) -> list[dict[str, Any]]:
         q = (
