@@ -137,7 +137,7 @@ def fast_fill(cfg) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         outs = SyntheticBackend(SOURCE_LANG, lang).translate(segs, SOURCE_LANG, lang)
         with TranslationCache(path) as cache, VerdictCache.beside(path) as vcache:
             scope = cache_scope(spec, SOURCE_LANG, lang)
-            have = sum(len(cache.present(scope, segs[i : i + 50_000])) for i in range(0, len(segs), 50_000))
+            have = len(cache.present(scope, segs))
             if have < len(segs):  # a re-fill after a gate change only judges again
                 cache.put_many(scope, zip(segs, outs, strict=True))
             judge_with_roundtrip(Gate(cfg.quality, SOURCE_LANG, lang, tuple(cfg.languages)), segs, outs, spec=spec,

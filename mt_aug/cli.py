@@ -143,7 +143,7 @@ def _writable_report(path: Path, what: str = "the report") -> None:
         _fail(f"{path}: {what} is a directory (give a file name)")
     if path.exists() and not os.access(path, os.W_OK):
         _fail(f"{path}: {what} is not writable (Permission denied)")
-    check_writable_dir(path.parent if str(path.parent) else Path("."), f"{what}'s folder")
+    check_writable_dir(path.parent, f"{what}'s folder")
 
 
 def _prefect_env() -> None:
@@ -333,11 +333,11 @@ def card(
     stable: Annotated[Path | None, typer.Option(help="Also write a run-independent card here (data_cards/).")] = None,
 ) -> None:
     """Re-render a build's card (README.md, croissant.json) from its manifest, or diff two builds."""
-    from mt_aug.release.card import CardError, check_against_disk, load_manifest, render, rerender
+    from mt_aug.release.card import CardError, check_against_disk, load_manifest, render, write_card
     from mt_aug.release.card import diff as card_diff
     from mt_aug.release.card import stable as stable_manifest
 
-    for p in (*(diff or ()), *((build_dir,) if diff is None and build_dir is not None else ())):
+    for p in diff if diff is not None else ([build_dir] if build_dir is not None else []):
         _build_folder(p)
     if stable is not None and diff is None:
         _writable_report(stable, "--stable")  # before the card is rendered again
@@ -348,10 +348,10 @@ def card(
             return
         if build_dir is None:
             _fail("card: give BUILD_DIR, or --diff OLD NEW")
-        path = rerender(build_dir)
+        manifest = load_manifest(build_dir)
+        check_against_disk(build_dir, manifest)  # once: the card and the stable card render this manifest
+        path = write_card(build_dir, manifest)
         if stable is not None:
-            manifest = load_manifest(build_dir)
-            check_against_disk(build_dir, manifest)
             stable.write_text(render(stable_manifest(manifest)), encoding="utf-8")
             typer.echo(stable)
     except CardError as exc:  # the manifest or the files it lists (paths inside the build)

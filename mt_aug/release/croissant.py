@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -135,8 +136,11 @@ def croissant(manifest: dict[str, Any], *, files: list[dict[str, Any]] | None = 
     }
 
 
-def croissant_text(manifest: dict[str, Any]) -> str:
-    """croissant.json as a build writes it (and `verify` re-renders it): one place for its bytes."""
-    import json
+def croissant_json(doc: dict[str, Any]) -> str:
+    """A croissant.json document's bytes, as every writer of one writes them."""
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
-    return json.dumps(croissant(manifest), indent=2, ensure_ascii=False) + "\n"
+
+def croissant_text(manifest: dict[str, Any]) -> str:
+    """croissant.json as a build writes it (and `verify` re-renders it)."""
+    return croissant_json(croissant(manifest))

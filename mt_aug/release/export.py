@@ -13,7 +13,6 @@ and renamed, croissant.json last."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ import pyarrow.parquet as pq
 from mt_aug.arrow_io import read_stream
 from mt_aug.packing.shards import sha256_file
 from mt_aug.release.card import CardError, check_against_disk, load_manifest
-from mt_aug.release.croissant import PARQUET, croissant
+from mt_aug.release.croissant import PARQUET, croissant, croissant_json
 
 FORMATS = ("parquet",)
 
@@ -93,7 +92,7 @@ def export_parquet(build_dir: str | Path, out_dir: str | Path, *, verified: bool
     doc["description"] += f" Parquet export of build {manifest['build_id']}."
     out = out_dir / "croissant.json"
     tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.write_text(croissant_json(doc), encoding="utf-8")
     os.replace(tmp, out)
     return out
 

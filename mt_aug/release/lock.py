@@ -53,7 +53,7 @@ class BuildLock:
         self.path = Path(output_dir) / LOCK_NAME
         self.build_id = build_id
         self._fd: int | None = None
-        self._sigterm: tuple[Any] | None = None  # (the handler to restore on release,) if we installed one
+        self._sigterm: Any = None  # the handler to restore on release, if we installed one
         self.stale: dict[str, Any] | None = None  # the record of a crashed run this lock replaced
 
     def _read(self) -> dict[str, Any]:
@@ -99,7 +99,9 @@ class BuildLock:
         os.pwrite(fd, json.dumps(record).encode(), 0)
         self._fd = fd
         if threading.current_thread() is threading.main_thread():  # signal handlers live there only
-            self._sigterm = (signal.signal(signal.SIGTERM, _exit_on_sigterm),)
+            previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+            # None from signal.signal: a handler not set from Python (the default)
+            self._sigterm = signal.SIG_DFL if previous is None else previous
         return self
 
     def release(self) -> None:
@@ -118,8 +120,8 @@ class BuildLock:
 
     def _restore_sigterm(self) -> None:
         saved, self._sigterm = self._sigterm, None
-        if saved is not None:  # None from signal.signal: a handler not set from Python (the default)
-            signal.signal(signal.SIGTERM, signal.SIG_DFL if saved[0] is None else saved[0])
+        if saved is not None:
+            signal.signal(signal.SIGTERM, saved)
 
     def __enter__(self) -> BuildLock:
         return self.acquire()

@@ -10,6 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from mt_aug.arrow_io import read_stream
 from mt_aug.packing.shards import sha256_file
 from mt_aug.packing.views import MONO_MIXED
 from mt_aug.schema import SCHEDULE_SCHEMA, SHARD_COLUMNS, SOURCE_LANG
@@ -19,10 +20,9 @@ class VerifyError(Exception):
     """A broken rule; the message names the file, the batch and the rule."""
 
 
-def _read_stream(path: Path, shown: str) -> list[pa.RecordBatch]:
+def _read_stream(path: Path, shown: str) -> pa.Table:
     try:
-        with pa.OSFile(str(path), "rb") as f:
-            return list(pa.ipc.open_stream(f))
+        return read_stream(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise VerifyError(f"{shown}: not a readable Arrow IPC stream (truncated or corrupt): {exc}") from None
 
@@ -137,14 +137,13 @@ def _verify_shards(build_dir: Path, manifest: dict[str, Any],
         digest = sha256_file(path)
         if digest != entry["sha256"]:
             raise VerifyError(f"{entry['path']}: sha256 {digest[:16]}... != manifest {entry['sha256'][:16]}...")
-        rbs = _read_stream(path, entry["path"])
-        if rbs and tuple(rbs[0].schema.names[: len(SHARD_COLUMNS)]) != SHARD_COLUMNS:
-            raise VerifyError(f"{entry['path']}: columns {rbs[0].schema.names} != {list(SHARD_COLUMNS)}")
-        if rbs and columns is not None and list(rbs[0].schema.names) != list(columns):
-            raise VerifyError(f"{entry['path']}: columns {rbs[0].schema.names} != manifest columns {columns}")
+        table = _read_stream(path, entry["path"])
+        rows, names = table.num_rows, table.schema.names
+        if rows and tuple(names[: len(SHARD_COLUMNS)]) != SHARD_COLUMNS:
+            raise VerifyError(f"{entry['path']}: columns {names} != {list(SHARD_COLUMNS)}")
+        if rows and columns is not None and list(names) != list(columns):
+            raise VerifyError(f"{entry['path']}: columns {names} != manifest columns {columns}")
         # Training batches are row slices of batch_size (however the file is cut into record batches).
-        table = pa.Table.from_batches(rbs) if rbs else None
-        rows = table.num_rows if table is not None else 0
         if rows % batch_size:
             raise VerifyError(f"{entry['path']}: holds {rows} rows, not whole batches of batch_size {batch_size}")
         n_batches = rows // batch_size
@@ -154,7 +153,7 @@ def _verify_shards(build_dir: Path, manifest: dict[str, Any],
             )
         mixed = entry["group"] == MONO_MIXED
         for i in range(n_batches):  # one batch's rows as Python objects at a time
-            d: dict[str, list[Any]] = table.slice(i * batch_size, batch_size).to_pydict()  # type: ignore[union-attr]
+            d: dict[str, list[Any]] = table.slice(i * batch_size, batch_size).to_pydict()
             bid = d["batch_id"][0]
             check_batch(d, entry["kind"], batch_size, f"{entry['path']}: batch {i} ({bid})", mixed=mixed)
             if bid in all_batch_ids:
@@ -170,7 +169,7 @@ def _verify_shards(build_dir: Path, manifest: dict[str, Any],
                 raise VerifyError(f"{entry['path']}: batch {i} ({bid}) has language {sorted(stray)[0]!r}, not one of "
                                   f"the manifest's languages")
         if n_batches:
-            ids = table.column("batch_id")  # type: ignore[union-attr]
+            ids = table.column("batch_id")
             first = ids[0].as_py()
             if entry.get("first_batch") not in (None, first):
                 raise VerifyError(f"{entry['path']}: first batch is {first}, manifest says {entry['first_batch']}")
@@ -459,10 +458,10 @@ def _verify_schedule(build_dir: Path, sched: dict[str, Any], batches: dict[str, 
         raise VerifyError(f"{sched['path']}: listed in manifest.json but missing")
     if sha256_file(path) != sched["sha256"]:
         raise VerifyError(f"{sched['path']}: sha256 does not match manifest.json")
-    rbs = _read_stream(path, sched["path"])
-    if rbs and rbs[0].schema.names != SCHEDULE_SCHEMA.names:
-        raise VerifyError(f"{sched['path']}: columns {rbs[0].schema.names} != {SCHEDULE_SCHEMA.names}")
-    table = pa.Table.from_batches(rbs, schema=SCHEDULE_SCHEMA).to_pydict()
+    got = _read_stream(path, sched["path"])
+    if got.num_rows and got.schema.names != SCHEDULE_SCHEMA.names:
+        raise VerifyError(f"{sched['path']}: columns {got.schema.names} != {SCHEDULE_SCHEMA.names}")
+    table = (got if got.num_rows else SCHEDULE_SCHEMA.empty_table()).to_pydict()
     seen: set[str] = set()
     for step, (bid, f, idx) in enumerate(zip(table["batch_id"], table["file"], table["batch_index"], strict=True)):
         if bid not in batches:
