@@ -69,7 +69,7 @@ def test_export_bad_input(demo: Path, tmp_path: Path) -> None:
     res = mt_aug("export", str(demo), "--format", "csv", "--output", str(tmp_path / "x"))
     assert res.exit_code == 2 and res.stderr.strip() == "mt-aug: error: --format 'csv': must be one of parquet"
     res = mt_aug("export", str(tmp_path / "nope"), "--output", str(tmp_path / "x"))
-    assert res.exit_code == 2 and res.stderr.strip() == f"mt-aug: error: {tmp_path / 'nope'}/manifest.json: missing"
+    assert res.exit_code == 2 and res.stderr.strip() == f"mt-aug: error: {tmp_path / 'nope'}: no such build folder (no manifest.json)"
     b = tmp_path / "b"
     shutil.copytree(demo, b)
     (b / "mono/pt/part-00000.arrow").write_bytes(b"not arrow")
