@@ -321,7 +321,8 @@ def test_a_symbolic_link_out_of_the_build_is_refused(b: Path, tmp_path: Path) ->
     (b'{"batch_size": 4, "mono_ratio": 0.5, "files": [{"path": 3}]}', r"manifest\.json: files\[0\]\.path: should be a string"),
     (b'{"batch_size": "4", "mono_ratio": 0.5, "files": []}', r"manifest\.json: batch_size: should be an integer"),
     (b"[" * 100_000, r"manifest\.json: invalid JSON"),
-])
+], ids=["not UTF-8", "a string", "a list", "decontamination a list", "a path not a string", "batch_size a string",
+        "nested 100k deep"])
 def test_a_malformed_manifest_is_one_line(b: Path, content: bytes, message: str) -> None:
     (b / "manifest.json").write_bytes(content)
     for open_build in _opens(b, "fast"):
