@@ -123,32 +123,34 @@ def shape_problem(manifest: Any) -> str | None:
 
 
 def read_manifest(build_dir: str | Path, required: tuple[str, ...], error: type[Exception],
-                  missing_hint: str = "") -> dict[str, Any]:
+                  missing_hint: str = "", *, shown: str | None = None) -> dict[str, Any]:
     """A build's manifest.json, parsed and its shape checked, with the fields a reader needs;
-    `error` (each reader's own type) names the file and what is wrong, in one line."""
+    `error` (each reader's own type) names the file (its path, or `shown`) and what is wrong,
+    in one line."""
     path = Path(build_dir) / MANIFEST
+    where = shown if shown is not None else str(path)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise error(f"{path}: missing{missing_hint}") from None
+        raise error(f"{where}: missing{missing_hint}") from None
     except IsADirectoryError:
-        raise error(f"{path}: a directory, not a file") from None
+        raise error(f"{where}: a directory, not a file") from None
     except OSError as exc:
-        raise error(f"{path}: cannot read ({exc.strerror or exc})") from None
+        raise error(f"{where}: cannot read ({exc.strerror or exc})") from None
     try:
         m = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise error(f"{path}: not UTF-8 (byte offset {exc.start})") from None
+        raise error(f"{where}: not UTF-8 (byte offset {exc.start})") from None
     except json.JSONDecodeError as exc:
-        raise error(f"{path}: invalid JSON: {exc}") from None
+        raise error(f"{where}: invalid JSON: {exc}") from None
     except RecursionError:
-        raise error(f"{path}: invalid JSON: nested too deeply") from None
+        raise error(f"{where}: invalid JSON: nested too deeply") from None
     problem = shape_problem(m)
     if problem:
-        raise error(f"{path}: {problem}")
+        raise error(f"{where}: {problem}")
     missing = [k for k in required if k not in m]
     if missing:
-        raise error(f"{path}: missing field {missing[0]!r}")
+        raise error(f"{where}: missing field {missing[0]!r}")
     return m
 
 

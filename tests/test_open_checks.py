@@ -19,22 +19,9 @@ from mt_aug.packing.shards import write_stream
 from mt_aug.release.verify import verify_build
 from mt_aug.schema import SCHEDULE_SCHEMA, SHARD_SCHEMA
 from mt_aug.training import BuildLayoutError, HybridBatchSampler, read_batches, train_dataset
-from training_builds import demo, demo_env, read_arrow, rewrite  # noqa: F401  (fixtures)
+from training_builds import b, demo, demo_env, read_arrow, rewrite, tree  # noqa: F401  (fixtures)
 
 MODES = ("full", "fast")
-
-
-@pytest.fixture()
-def b(demo: Path, tmp_path: Path) -> Path:
-    """A copy of the demo build to break."""
-    dst = tmp_path / "b"
-    shutil.copytree(demo, dst)
-    return dst
-
-
-def _tree(build: Path) -> dict[str, str]:
-    return {p.relative_to(build).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(build.rglob("*")) if p.is_file()}
 
 
 def _manifest(build: Path) -> dict:  # type: ignore[type-arg]
@@ -54,7 +41,7 @@ def _opens(build: Path, verify: str) -> list[Callable[[], object]]:
 # -- item 1: map / filter caches never land in the build; the card names exact files ----------
 
 def test_map_filter_and_friends_never_write_into_the_build(b: Path, tmp_path: Path) -> None:
-    before = _tree(b)
+    before = tree(b)
     ds = train_dataset(b)
     done = [ds.map(lambda r: {"n": len(r["query"])}), ds.filter(lambda r: r["query_lang"] == "pt"),
             ds.shuffle(seed=1).map(lambda r: {"m": 1}), ds.select_columns(["query"]).map(lambda r: {"k": 1}),
@@ -64,13 +51,13 @@ def test_map_filter_and_friends_never_write_into_the_build(b: Path, tmp_path: Pa
     for d in done:  # every file of every derived dataset is outside the build (the shards: through links)
         assert d.cache_files and not any(c["filename"].startswith(str(b)) for c in d.cache_files)
     ds.cleanup_cache_files()  # datasets' own clean-up, in the dataset's folder: not the build's files
-    assert _tree(b) == before  # byte for byte, no file added
+    assert tree(b) == before  # byte for byte, no file added
     assert verify_build(b)["rows"] == 80
     own = train_dataset(b, cache_dir=tmp_path / "mine")  # a folder of the caller's choosing
     assert own.map(lambda r: {"n": 1}).cache_files[0]["filename"].startswith(str(tmp_path / "mine"))
     with pytest.raises(BuildLayoutError, match=r"cache_dir=.*: inside the build"):
         train_dataset(b, cache_dir=b / "caches")
-    assert _tree(b) == before
+    assert tree(b) == before
 
 
 def test_the_documented_loads_read_only_the_shards_with_a_stray_file_present(b: Path) -> None:

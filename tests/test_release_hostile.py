@@ -18,7 +18,7 @@ from mt_aug.release.card import CardError, check_against_disk, load_manifest, wr
 from mt_aug.release.export import ExportError, export_parquet
 from mt_aug.release.verify import VerifyError, verify_build
 from mt_aug.schema import SCHEDULE_SCHEMA
-from training_builds import demo, demo_env, read_arrow, rewrite  # noqa: F401  (fixtures)
+from training_builds import b, demo, demo_env, read_arrow, rewrite, tree  # noqa: F401  (fixtures)
 
 
 def mt_aug(*args: object):  # type: ignore[no-untyped-def]
@@ -30,18 +30,6 @@ def one_line(result, code: int = 2) -> str:  # type: ignore[no-untyped-def]
     assert result.exit_code == code and len(lines) == 1, (result.exit_code, result.stderr, result.exception)
     assert lines[0].startswith("mt-aug: error: ") and "Traceback" not in result.stderr + result.stdout
     return lines[0].removeprefix("mt-aug: error: ")
-
-
-@pytest.fixture()
-def b(demo: Path, tmp_path: Path) -> Path:
-    dst = tmp_path / "b"
-    shutil.copytree(demo, dst)
-    return dst
-
-
-def _tree(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def _edit(build: Path, **fields: object) -> None:
@@ -63,7 +51,7 @@ def test_export_refuses_a_tampered_schedule(b: Path, tmp_path: Path) -> None:
 
 
 def test_export_refuses_a_non_empty_output_or_one_in_the_build(b: Path, tmp_path: Path) -> None:
-    before = _tree(b)
+    before = tree(b)
     out = tmp_path / "pq"
     out.mkdir()
     (out / "mono").mkdir()
@@ -74,7 +62,7 @@ def test_export_refuses_a_non_empty_output_or_one_in_the_build(b: Path, tmp_path
         msg = one_line(mt_aug("export", b, "--output", inside))
         assert msg.startswith(f"{inside}: inside the build {b}") or msg.startswith(f"{inside}: not empty")
     assert one_line(mt_aug("export", b, "--output", tmp_path)).startswith(f"{tmp_path}: holds the build")
-    assert _tree(b) == before and not (b / "exports").exists()
+    assert tree(b) == before and not (b / "exports").exists()
     empty = tmp_path / "empty"
     empty.mkdir()
     assert mt_aug("export", b, "--output", empty).exit_code == 0  # an empty folder is fine
@@ -117,13 +105,13 @@ def test_a_manifest_path_out_of_the_build(b: Path, tmp_path: Path) -> None:
     m["files"][0]["sha256"] = hashlib.sha256((escape / "x.arrow").read_bytes()).hexdigest()
     m["files"][0]["bytes"] = (escape / "x.arrow").stat().st_size
     (b / "manifest.json").write_text(json.dumps(m))
-    before, outside = _tree(b), _tree(tmp_path)
+    before, outside = tree(b), tree(tmp_path)
     why = "'../escape/x.arrow': a path outside the build folder (absolute or with '..')"
     out = tmp_path / "out" / "pq"
     assert one_line(mt_aug("export", b, "--output", out)) == f"{b}/manifest.json: files[0].path: {why}"
     assert one_line(mt_aug("verify", b), code=1) == f"{b}: manifest.json: files[0].path: {why}"
     assert one_line(mt_aug("card", b)) == f"{b}: manifest.json: files[0].path: {why}"
-    assert _tree(b) == before and _tree(tmp_path) == outside and not (tmp_path / "out").exists()
+    assert tree(b) == before and tree(tmp_path) == outside and not (tmp_path / "out").exists()
     assert not (tmp_path / "escape" / "x.parquet").exists()
 
 

@@ -43,6 +43,24 @@ def demo(demo_env: dict[str, Path]) -> Path:
 
 
 
+@pytest.fixture()
+def b(demo: Path, tmp_path: Path) -> Path:
+    """A copy of the demo build, to break."""
+    import shutil
+
+    dst = tmp_path / "b"
+    shutil.copytree(demo, dst)
+    return dst
+
+
+def tree(root: Path) -> dict[str, str]:
+    """sha256 of every file under `root`, by relative path."""
+    import hashlib
+
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
 def read_arrow(path: Path):  # type: ignore[no-untyped-def]
     import pyarrow as pa
 

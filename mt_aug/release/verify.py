@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 
 from mt_aug.arrow_io import read_stream
-from mt_aug.buildfiles import inside_build, shape_problem
+from mt_aug.buildfiles import inside_build, read_manifest
 from mt_aug.packing.shards import sha256_file
 from mt_aug.packing.views import MONO_MIXED
 from mt_aug.schema import SCHEDULE_SCHEMA, SHARD_COLUMNS, SOURCE_LANG
@@ -66,25 +66,8 @@ VIEW_DROP_STAGES = ("quality", "translate", "target-decontaminate")
 
 
 def _load_manifest(build_dir: Path) -> dict[str, Any]:
-    mpath = build_dir / MANIFEST
-    if not mpath.is_file():
-        raise VerifyError(f"{MANIFEST}: missing")
-    try:
-        manifest = json.loads(mpath.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise VerifyError(f"{MANIFEST}: not UTF-8 (byte offset {exc.start})") from None
-    except json.JSONDecodeError as exc:
-        raise VerifyError(f"{MANIFEST}: invalid JSON: {exc}") from None
-    except RecursionError:
-        raise VerifyError(f"{MANIFEST}: invalid JSON: nested too deeply") from None
-    problem = shape_problem(manifest)
-    if problem:
-        raise VerifyError(f"{MANIFEST}: {problem}")
-    for key in ("batch_size", "files", "counts", "sources", "translation", "batches", "leftovers", "views",
-                "languages"):
-        if key not in manifest:
-            raise VerifyError(f"{MANIFEST}: missing key {key!r}")
-    return manifest
+    return read_manifest(build_dir, ("batch_size", "files", "counts", "sources", "translation", "batches", "leftovers",
+                                     "views", "languages"), VerifyError, shown=MANIFEST)
 
 
 def _eq(what: str, stated: Any, actual: Any, where: str = MANIFEST) -> None:
