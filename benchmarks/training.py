@@ -13,6 +13,9 @@ fresh child process:
 - time to first batch: from nothing to the first batch of epoch 0, of epoch 1, and of
   epoch 0 on 8 processes (that one reads the pair and passage ids of every row); and the time
   a DataLoader worker (`num_workers > 0`) takes to unpickle the dataset and read a batch;
+- what opening a build checks costs (`open_verify_seconds_per_gb`: the default, every shard's
+  sha256 and the checks of `mt_aug.training.checks`; `open_verify_fast_seconds_per_gb`:
+  `verify="fast"`), per GB of shards, page cache warm, best of three;
 - anonymous (non-file-backed) RSS after reading batches, on the full build and on one tenth
   of it: memory-mapped shards stay in the page cache, not in the process.
 
@@ -71,19 +74,23 @@ def write_build(root: Path, rows: int, per_batch_chunks: bool = False) -> Path:
                 pair += r
                 q = [" ".join(rng.choice(words, 10)) + "?" for _ in range(64)]
                 p = [" ".join(rng.choice(words, 110)) + "." for _ in range(64)]  # ~600 characters
+                # each passage asked 5 questions, in 5 batches (never twice in one, as the packer keeps it)
                 table = pa.table({
                     "batch_id": np.repeat([f"{kind}-{group}-{start + i:06d}" for i in range(nb)], BATCH),
                     "query": [f"{q[i % 64]} {i}" for i in ids], "query_lang": [ql] * r,
                     "passage": [f"{p[i % 64]} {i}" for i in ids], "passage_title": [f"title {i // 5}" for i in ids],
                     "passage_lang": [pl] * r, "pair_id": [f"s:{i:08d}" for i in ids],
-                    "passage_id": [f"p{i // 5:08x}" for i in ids], "source": ["synthetic"] * r,
+                    "passage_id": [f"p{(i // (5 * BATCH)) * BATCH + i % BATCH:08x}" for i in ids], "source": ["synthetic"] * r,
                 }, schema=SHARD_SCHEMA)
                 rel = f"{kind}/{group}/part-{part:05d}.arrow"
                 digest = write_stream(root / rel, table, BATCH if per_batch_chunks else None)
                 files.append(ShardFile(rel, kind, group, r, nb, digest,
-                                       tuple(b.batch_id for b in bs_list[start : start + nb])))
-    write_schedule(root, hybrid_order(batches, 0.5), files)
-    manifest = {"batch_size": BATCH, "mono_ratio": 0.5, "seed": 0, "files": [f.to_dict() for f in files]}
+                                       tuple(b.batch_id for b in bs_list[start : start + nb]), (root / rel).stat().st_size))
+    schedule = write_schedule(root, hybrid_order(batches, 0.5), files)
+    manifest = {"format_version": 2 if per_batch_chunks else 4, "batch_size": BATCH, "mono_ratio": 0.5, "seed": 0,
+                "languages": sorted(set(MONO) | {x for c in CROSS for x in c.split("-")}),
+                "columns": SHARD_SCHEMA.names, "files": [f.to_dict() for f in files],
+                "schedule": schedule.schedule_dict()}
     (root / "manifest.json").write_text(json.dumps(manifest))
     return root
 
@@ -100,6 +107,30 @@ def child(build: str, mode: str, n: int) -> dict[str, float]:
     from mt_aug.training import HybridBatchSampler, train_dataset
 
     out: dict[str, float] = {}
+    if mode == "verify":  # opening checks: sha256 of every shard (full) or the small columns only (fast)
+        from mt_aug.packing.shards import sha256_file
+        from mt_aug.training.layout import forget_checked, load_layout
+
+        lay = load_layout(build, "fast")
+        paths = [lay.build_dir / f for f in lay.files]
+        gb = sum(p.stat().st_size for p in paths) / 1e9
+        for p in paths:  # the page cache warm, as for a build just written or read
+            sha256_file(p)
+        out["shards_gb"] = gb
+        for label, verify in (("open_verify", "full"), ("open_verify_fast", "fast")):
+            best = float("inf")
+            for _ in range(3):
+                forget_checked()
+                t = time.perf_counter()
+                load_layout(build, verify)  # type: ignore[arg-type]
+                best = min(best, time.perf_counter() - t)
+            out[f"{label}_seconds_per_gb"] = best / gb
+            out[f"{label}_seconds_per_million_rows"] = best / (lay.num_rows / 1e6)
+        t = time.perf_counter()
+        for p in paths:
+            sha256_file(p)
+        out["sha256_alone_seconds_per_gb"] = (time.perf_counter() - t) / gb
+        return out
     if mode == "first":  # the first includes importing mt_aug.training, datasets and torch
         for label, epoch, world in (("epoch0_with_imports", 0, 1), ("epoch0", 0, 1), ("epoch1", 1, 1),
                                     ("epoch0_8procs", 0, 8)):
@@ -181,6 +212,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--n", type=int, default=2000, help="batches read per measurement")
     ap.add_argument("--child", nargs=2, metavar=("MODE", "BUILD"))
+    ap.add_argument("--only-verify", action="store_true", help="only the open_verify figures")
     ap.add_argument("--keep", type=Path, default=None, help="write the builds here and keep them")
     ap.add_argument("--per-batch-chunks", action="store_true",
                     help="also measure shards written as one Arrow record batch per training batch (before format 3)")
@@ -197,6 +229,10 @@ def main() -> None:
                 t = time.perf_counter()
                 write_build(b, r)
                 print(f"write_build_{r}_rows_s: {time.perf_counter() - t:.1f}", flush=True)
+        if args.only_verify:
+            for k, v in run_child(big, "verify", args.n).items():
+                print(f"{k}: {v:.3f}")
+            return
         speed = run_child(big, "speed", args.n)
         for k, v in speed.items():
             print(f"{k}: {v:.3f}")
@@ -204,6 +240,8 @@ def main() -> None:
             ratio = speed[f"datasets_{label}_ms_per_batch"] / speed[f"pyarrow_{label}_ms_per_batch"]
             print(f"datasets_over_pyarrow_{label}: {ratio:.2f}")
         for k, v in run_child(big, "first", args.n).items():
+            print(f"{k}: {v:.3f}")
+        for k, v in run_child(big, "verify", args.n).items():
             print(f"{k}: {v:.3f}")
         for b, r in ((small, rows // 10), (big, rows)):
             print(f"anon_rss_mb_{r}_rows: {run_child(b, 'rss', args.n)['anon_rss_mb']:.1f}")

@@ -333,9 +333,8 @@ def card(
     stable: Annotated[Path | None, typer.Option(help="Also write a run-independent card here (data_cards/).")] = None,
 ) -> None:
     """Re-render a build's card (README.md, croissant.json) from its manifest, or diff two builds."""
-    from mt_aug.release.card import CardError, check_against_disk, load_manifest, render, write_card
+    from mt_aug.release.card import CardError, check_against_disk, load_manifest, stable_card, write_card
     from mt_aug.release.card import diff as card_diff
-    from mt_aug.release.card import stable as stable_manifest
 
     for p in diff if diff is not None else ([build_dir] if build_dir is not None else []):
         _build_folder(p)
@@ -352,11 +351,12 @@ def card(
         check_against_disk(build_dir, manifest)  # once: the card and the stable card render this manifest
         path = write_card(build_dir, manifest)
         if stable is not None:
-            stable.write_text(render(stable_manifest(manifest)), encoding="utf-8")
+            stable.write_text(stable_card(manifest), encoding="utf-8")
             typer.echo(stable)
     except CardError as exc:  # the manifest or the files it lists (paths inside the build)
         msg = str(exc)
-        _fail(msg if build_dir is None or msg.startswith(str(build_dir)) else f"{build_dir}: {msg}")
+        named = [str(p) for p in (diff if diff is not None else [build_dir]) if p is not None]
+        _fail(msg if not named or msg.startswith(tuple(named)) else f"{' -> '.join(named)}: {msg}")
     typer.echo(path)
 
 
@@ -707,6 +707,7 @@ def export(
 
     try:
         check_writable_dir(output, "--output")  # before anything is read or written
+        _build_folder(build_dir)
         path = do_export(build_dir, output, format)
     except ExportError as exc:
         _fail(str(exc))

@@ -91,6 +91,8 @@ _PHRASED = (
     ("mt_aug.release.lock", "BuildLocked"),
     ("mt_aug.release.guard", "GuardFailed"),
     ("mt_aug.release.card", "CardError"),
+    ("mt_aug.release.export", "ExportError"),
+    ("mt_aug.training.checks", "BuildLayoutError"),
 )
 
 

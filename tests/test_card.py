@@ -136,5 +136,20 @@ def test_diff_of_two_builds_with_a_changed_source(demo: Path, tmp_path: Path) ->
     assert diff(load_manifest(demo), load_manifest(demo)).endswith("no changes\n")
 
 
+def test_configs_name_exact_files_and_older_builds_render_as_they_were_written(demo: Path) -> None:
+    """Format 4 cards list each config's files (a stray file in the folder is not read); a card
+    of an older build renders as it did (its glob), so `verify` still passes on it."""
+    from mt_aug.release.croissant import croissant
+
+    m = load_manifest(demo)
+    configs = yaml.safe_load(render(m).split("---")[1])["configs"]
+    assert configs[0]["data_files"] == [{"split": "train", "path": ["mono/en/part-00000.arrow"]}]
+    assert {d["includes"] for d in croissant(m)["distribution"] if "includes" in d} >= {"mono/en/part-*.arrow"}
+    m["format_version"] = 3
+    configs = yaml.safe_load(render(m).split("---")[1])["configs"]
+    assert configs[0]["data_files"] == [{"split": "train", "path": "mono/en/*.arrow"}]
+    assert {d["includes"] for d in croissant(m)["distribution"] if "includes" in d} >= {"mono/en/*.arrow"}
+
+
 def test_check_against_disk_passes_on_a_real_build(demo: Path) -> None:
     check_against_disk(demo, load_manifest(demo))

@@ -44,6 +44,14 @@ def test_batch_size_bound_names_file_and_key(tmp_path: Path) -> None:
     assert msg == f"{tmp_path / 'cfg.yaml'}: batching.batch_size: must be >= 2"
 
 
+def test_a_seed_the_sampler_cannot_take_is_refused(tmp_path: Path) -> None:
+    """Every seed a config accepts draws views, packing and each epoch's order (issue 20: `seed:
+    -5` validated, built, then failed in the trainer's set_epoch)."""
+    assert _error(tmp_path, GOOD + "seed: -5\n") == f"{tmp_path / 'cfg.yaml'}: seed: must be >= 0"
+    assert _error(tmp_path, GOOD + f"seed: {2**64}\n") == f"{tmp_path / 'cfg.yaml'}: seed: must be <= {2**63 - 1}"
+    assert load_config(write_config(tmp_path, GOOD + f"seed: {2**63 - 1}\n")).seed == 2**63 - 1
+
+
 def test_unknown_key(tmp_path: Path) -> None:
     msg = _error(tmp_path, GOOD + "colour: blue\n")
     assert msg.endswith("cfg.yaml: colour: unknown key")

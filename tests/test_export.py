@@ -69,11 +69,15 @@ def test_export_bad_input(demo: Path, tmp_path: Path) -> None:
     res = mt_aug("export", str(demo), "--format", "csv", "--output", str(tmp_path / "x"))
     assert res.exit_code == 2 and res.stderr.strip() == "mt-aug: error: --format 'csv': must be one of parquet"
     res = mt_aug("export", str(tmp_path / "nope"), "--output", str(tmp_path / "x"))
-    assert res.exit_code == 2 and res.stderr.strip() == f"mt-aug: error: {tmp_path / 'nope'}/manifest.json: missing"
+    assert res.exit_code == 2 and res.stderr.strip() == f"mt-aug: error: {tmp_path / 'nope'}: no such build folder (no manifest.json)"
     b = tmp_path / "b"
     shutil.copytree(demo, b)
     (b / "mono/pt/part-00000.arrow").write_bytes(b"not arrow")
+    with pytest.raises(ExportError, match=r"b: mono/pt/part-00000\.arrow: 9 bytes, manifest\.json says \d+"):
+        export_parquet(b, tmp_path / "y")
+    (b / "mono/pt/part-00000.arrow").write_bytes(b"n" * (demo / "mono/pt/part-00000.arrow").stat().st_size)
     with pytest.raises(ExportError, match=r"b: mono/pt/part-00000\.arrow: sha256 differs from manifest\.json"):
         export_parquet(b, tmp_path / "y")
     with pytest.raises(ExportError, match="another directory than the build"):
         export_parquet(demo, demo)
+    assert not (tmp_path / "y").exists()

@@ -275,7 +275,9 @@ class GuardConfig(_Model):
 class BuildConfig(_Model):
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")]
     output_dir: Path
-    seed: int = 0
+    # Views, packing and every epoch's order are drawn from it: a non-negative 64-bit integer
+    # (what numpy's SeedSequence and the trainer's sampler take; the manifest publishes it).
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
     languages: Annotated[list[str], Field(min_length=2)]
     sources: Annotated[list[SourceConfig], Field(min_length=1)]
     translator: TranslatorConfig = TranslatorConfig()

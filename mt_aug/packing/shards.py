@@ -37,9 +37,10 @@ class ShardFile:
     batches: int
     sha256: str
     batch_ids: tuple[str, ...]
+    bytes: int | None = None  # the file's size (manifest format 4: readers check it first)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "path": self.path,
             "kind": self.kind,
             "group": self.group,
@@ -49,6 +50,16 @@ class ShardFile:
             "first_batch": self.batch_ids[0] if self.batch_ids else None,
             "last_batch": self.batch_ids[-1] if self.batch_ids else None,
         }
+        if self.bytes is not None:
+            out["bytes"] = self.bytes
+        return out
+
+    def schedule_dict(self) -> dict[str, Any]:
+        """The manifest's `schedule` entry of a schedule file."""
+        out: dict[str, Any] = {"path": self.path, "sha256": self.sha256, "steps": self.rows}
+        if self.bytes is not None:
+            out["bytes"] = self.bytes
+        return out
 
 
 def named(exc: OSError, path: str | Path) -> OSError:
@@ -159,7 +170,7 @@ def write_group(build_dir: Path, corpus: Corpus, kind: str, group: str, views: V
         rel = Path(kind) / group / f"part-{part:05d}.arrow"
         digest = write_stream(build_dir / rel, table)  # one Arrow record batch per file
         out.append(ShardFile(rel.as_posix(), kind, group, table.num_rows, len(chunk), digest,
-                             tuple(b.batch_id for b in chunk)))
+                             tuple(b.batch_id for b in chunk), (build_dir / rel).stat().st_size))
     return out
 
 
@@ -178,4 +189,5 @@ def write_schedule(build_dir: Path, order: list[Batch], files: list[ShardFile]) 
         cols["batch_index"].append(idx)
         cols["batch_id"].append(b.batch_id)
     digest = write_stream(build_dir / "schedule.arrow", pa.table(cols, schema=SCHEDULE_SCHEMA))
-    return ShardFile("schedule.arrow", "schedule", "", len(order), 0, digest, ())
+    return ShardFile("schedule.arrow", "schedule", "", len(order), 0, digest, (),
+                     (build_dir / "schedule.arrow").stat().st_size)

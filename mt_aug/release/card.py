@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,14 +33,33 @@ def _size_category(n: int) -> str:
     return "n>10M"
 
 
+# Manifest format from which the card's configs name their files exactly (before: a glob).
+EXACT_FILES_FORMAT = 4
+
+
+def exact_files(manifest: dict[str, Any]) -> bool:
+    return int(manifest.get("format_version", 1)) >= EXACT_FILES_FORMAT
+
+
 def config_names(manifest: dict[str, Any]) -> list[tuple[str, str]]:
-    """(config name, data_files glob) for every mono language and cross pair with batches."""
+    """(config name, the glob of its files) for every mono language and cross pair with
+    batches: `<kind>/<group>/part-*.arrow` (format 4; before, `*.arrow`, which also matched any
+    stray `cache-*.arrow` a `datasets` map wrote beside the shards)."""
     out = []
     for kind in ("mono", "cross"):
         for group, n in sorted(manifest["batches"][kind].items()):
             if n > 0:
-                out.append((f"{kind}-{group}", f"{kind}/{group}/*.arrow"))
+                out.append((f"{kind}-{group}", f"{kind}/{group}/{'part-' if exact_files(manifest) else ''}*.arrow"))
     return out
+
+
+def config_data_files(manifest: dict[str, Any], name: str, glob: str) -> str | list[str]:
+    """What a card config's `data_files` path names: its files, exactly (format 4: a file
+    dropped into the folder later is not read), else its glob."""
+    if not exact_files(manifest):
+        return glob
+    kind, group = name.split("-", 1)
+    return [f["path"] for f in manifest["files"] if f.get("kind") == kind and f.get("group") == group]
 
 
 def front_matter(manifest: dict[str, Any]) -> dict[str, Any]:
@@ -55,7 +76,7 @@ def front_matter(manifest: dict[str, Any]) -> dict[str, Any]:
         "license": licenses if len(licenses) > 1 else licenses[0],
         "size_categories": [_size_category(manifest["counts"]["rows"])],
         "configs": [
-            {"config_name": name, "data_files": [{"split": "train", "path": glob}],
+            {"config_name": name, "data_files": [{"split": "train", "path": config_data_files(manifest, name, glob)}],
              "description": config_description(manifest, name)}
             for name, glob in config_names(manifest)
         ],
@@ -269,44 +290,87 @@ def _quality_section(translation: dict[str, Any]) -> str:
 
 
 def write_card(build_dir: Path, manifest: dict[str, Any]) -> Path:
-    """README.md (the card) and croissant.json beside it."""
+    """README.md (the card) and croissant.json beside it, each written to a temporary file and
+    renamed over the old one (so a README.md that is a symbolic link is replaced, never
+    followed out of the build)."""
     from mt_aug.release.croissant import croissant_text
 
     path = build_dir / "README.md"
-    path.write_text(render(manifest), encoding="utf-8")
-    (build_dir / "croissant.json").write_text(croissant_text(manifest),
-                                              encoding="utf-8")
+    texts = _phrased("cannot render the card", lambda: (render(manifest), croissant_text(manifest)))
+    for name, text in zip(("README.md", "croissant.json"), texts, strict=True):
+        target = build_dir / name
+        tmp = build_dir / f".{name}.tmp"
+        try:
+            tmp.unlink(missing_ok=True)
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
     return path
 
 
 def load_manifest(build_dir: Path) -> dict[str, Any]:
-    from mt_aug.release.manifest import read_manifest
+    from mt_aug.buildfiles import read_manifest
 
     return read_manifest(build_dir, REQUIRED_MANIFEST_KEYS, CardError)
+
+
+def _phrased(what: str, fn: Callable[[], Any]) -> Any:
+    """`fn()`, with a manifest whose nested fields have the wrong shape (a hand-edited or
+    hostile one: the types of its top-level fields are checked when it is read) as one
+    CardError line rather than a traceback."""
+    try:
+        return fn()
+    except CardError:
+        raise
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError) as exc:
+        raise CardError(f"manifest.json: {what}: {_shape_error(exc)}") from None
+
+
+def render_checked(manifest: dict[str, Any]) -> str:
+    """`render`, a malformed manifest as one CardError line."""
+    return str(_phrased("cannot render the card", lambda: render(manifest)))
+
+
+def stable_card(manifest: dict[str, Any]) -> str:
+    """The run-independent card (`mt-aug card --stable`), a malformed manifest as one CardError line."""
+    return str(_phrased("cannot render the card", lambda: render(stable(manifest))))
+
+
+def _shape_error(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"missing field {exc.args[0]!r}" if exc.args else "a field is missing"
+    return f"a field has the wrong type ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
 
 
 def check_against_disk(build_dir: Path, manifest: dict[str, Any]) -> None:
     """Refuse to render a card whose numbers the files on disk do not bear out."""
     import pyarrow as pa
 
+    from mt_aug.buildfiles import inside_build
     from mt_aug.packing.shards import sha256_file
 
     rows = 0
-    for f in manifest["files"]:
-        path = build_dir / f["path"]
+    for i, f in enumerate(manifest["files"]):
+        path = inside_build(build_dir, f["path"], CardError, f"manifest.json: files[{i}].path")
         if not path.is_file():
             raise CardError(f"{f['path']}: listed in manifest.json but missing")
+        if f.get("bytes") is not None and path.stat().st_size != f["bytes"]:
+            raise CardError(f"{f['path']}: {path.stat().st_size} bytes, manifest.json says {f['bytes']}")
         if sha256_file(path) != f["sha256"]:
             raise CardError(f"{f['path']}: sha256 differs from manifest.json")
-        with pa.memory_map(str(path)) as src:
-            n = sum(rb.num_rows for rb in pa.ipc.open_stream(src))
+        try:
+            with pa.memory_map(str(path)) as src:
+                n = sum(rb.num_rows for rb in pa.ipc.open_stream(src))
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise CardError(f"{f['path']}: not a readable Arrow IPC stream ({exc})") from None
         if n != f["rows"]:
             raise CardError(f"{f['path']}: holds {n} rows, manifest.json says {f['rows']}")
         rows += n
-    if rows != manifest["counts"]["rows"]:
-        raise CardError(f"manifest.json: counts.rows is {manifest['counts']['rows']}, the files hold {rows}")
+    if rows != manifest["counts"].get("rows"):
+        raise CardError(f"manifest.json: counts.rows is {manifest['counts'].get('rows')}, the files hold {rows}")
     for kind in ("mono", "cross"):
-        for group, n in manifest["batches"][kind].items():
+        for group, n in manifest["batches"].get(kind, {}).items():
             got = sum(f["batches"] for f in manifest["files"] if f["kind"] == kind and f["group"] == group)
             if got != n:
                 raise CardError(f"manifest.json: batches.{kind}.{group} is {n}, its files hold {got}")
@@ -332,7 +396,12 @@ DIFF_SECTIONS = ("counts", "sources", "models", "translation", "batches", "lefto
 
 
 def diff(old: dict[str, Any], new: dict[str, Any]) -> str:
-    """What changed between two builds: counts, sources, models, eval sets, translation, batches."""
+    """What changed between two builds: counts, sources, models, eval sets, translation, batches
+    (a manifest of the wrong shape: one CardError line)."""
+    return str(_phrased("cannot compare the builds", lambda: _diff(old, new)))
+
+
+def _diff(old: dict[str, Any], new: dict[str, Any]) -> str:
     lines = [f"# {old.get('build_id')} -> {new.get('build_id')}"]
     for section in DIFF_SECTIONS:
         a, b = _flat(old.get(section), section), _flat(new.get(section), section)

@@ -9,11 +9,14 @@ training); the export is a copy beside them:
     <out>/schedule.parquet                 the hybrid order (files renamed to .parquet)
 
 Same build, same bytes (fixed writer options); files are written under a temporary name
-and renamed, croissant.json last."""
+and renamed, croissant.json last. Every file read is checked against the manifest first (a
+tampered shard or schedule is refused, never re-published with a fresh checksum); the output
+folder must be new or empty and outside the build, and nothing is written outside it."""
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mt_aug.arrow_io import read_stream
+from mt_aug.buildfiles import inside_build
 from mt_aug.packing.shards import sha256_file
 from mt_aug.release.card import CardError, check_against_disk, load_manifest
 from mt_aug.release.croissant import PARQUET, croissant, croissant_json
@@ -56,22 +60,78 @@ def _write_parquet(table: pa.Table, path: Path, row_group_size: int) -> str:
     return digest
 
 
+def _check_output(build_dir: Path, out_dir: Path) -> bool:
+    """Refuse an output folder that holds anything, is inside the build or holds it; return
+    whether it exists (else the export creates it)."""
+    build, out = build_dir.resolve(), out_dir.resolve()
+    if out == build or build in out.parents:
+        raise ExportError(f"{out_dir}: inside the build {build_dir} (the export must go to another directory than "
+                          "the build: a published build is never written into)")
+    if out in build.parents:
+        raise ExportError(f"{out_dir}: holds the build {build_dir} (export to a new or empty directory)")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ExportError(f"{out_dir}: not a directory")
+    if out_dir.is_dir():
+        if any(out_dir.iterdir()):
+            raise ExportError(f"{out_dir}: not empty (export to a new or empty directory: files left from another "
+                              "export would be read with this one's)")
+        return True
+    return False
+
+
+def _check_inputs(build_dir: Path, manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """Every file the export reads against the manifest (shards: checked with the card's
+    check; the schedule: its size and sha256); the manifest's schedule entry."""
+    try:
+        check_against_disk(build_dir, manifest)
+    except CardError as exc:
+        raise ExportError(f"{build_dir}: {exc}") from None
+    sched = manifest.get("schedule")
+    if not sched:
+        return None
+    path = inside_build(build_dir, sched["path"], ExportError, f"{build_dir / 'manifest.json'}: schedule.path")
+    if not path.is_file():
+        raise ExportError(f"{build_dir}: {sched['path']}: listed in manifest.json but missing")
+    if sched.get("bytes") is not None and path.stat().st_size != sched["bytes"]:
+        raise ExportError(f"{build_dir}: {sched['path']}: {path.stat().st_size} bytes, manifest.json says "
+                          f"{sched['bytes']}")
+    if sha256_file(path) != sched["sha256"]:
+        raise ExportError(f"{build_dir}: {sched['path']}: sha256 differs from manifest.json (edited since the build "
+                          "was published: not exported)")
+    return dict(sched)
+
+
 def export_parquet(build_dir: str | Path, out_dir: str | Path, *, verified: bool = False) -> Path:
     """Export a build's shards and schedule to Parquet with a Croissant file; return
-    `<out_dir>/croissant.json`. Checks the build's files against its manifest first, unless
-    the caller has just verified the build (`verified`: the build itself, after verify_build)."""
+    `<out_dir>/croissant.json`. Checks every file it reads against the build's manifest first
+    (sizes, sha256, rows), unless the caller has just verified the build (`verified`: the build
+    itself, after verify_build). `out_dir` must be new or empty and outside the build; every
+    path written is the manifest's (checked to stay inside the build) under `out_dir`; on any
+    failure what was written is removed."""
     build_dir, out_dir = Path(build_dir), Path(out_dir)
+    if not build_dir.is_dir():
+        raise ExportError(f"{build_dir}: no such build folder" if not build_dir.exists()
+                          else f"{build_dir}: not a build folder (not a directory)")
     try:
         manifest = load_manifest(build_dir)
     except CardError as exc:
         raise ExportError(str(exc)) from None
-    if not verified:
-        try:
-            check_against_disk(build_dir, manifest)
-        except CardError as exc:
-            raise ExportError(f"{build_dir}: {exc}") from None
-    if out_dir.resolve() == build_dir.resolve():
-        raise ExportError(f"{out_dir}: the export must go to another directory than the build")
+    for i, f in enumerate(manifest["files"]):
+        inside_build(build_dir, f["path"], ExportError, f"{build_dir / 'manifest.json'}: files[{i}].path")
+    existed = _check_output(build_dir, out_dir)
+    sched = _check_inputs(build_dir, manifest) if not verified else manifest.get("schedule")
+    try:
+        return _write(build_dir, out_dir, manifest, sched)
+    except BaseException:
+        if existed:
+            for child in out_dir.iterdir():
+                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+        else:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise
+
+
+def _write(build_dir: Path, out_dir: Path, manifest: dict[str, Any], sched: dict[str, Any] | None) -> Path:
     bs = int(manifest["batch_size"])
     files: list[dict[str, Any]] = []
     for f in manifest["files"]:
@@ -79,13 +139,12 @@ def export_parquet(build_dir: str | Path, out_dir: str | Path, *, verified: bool
         digest = _write_parquet(read_stream(build_dir / f["path"]), out_dir / rel, bs)
         files.append({"path": rel, "sha256": digest, "rows": f["rows"], "batches": f["batches"]})
     extra = []
-    sched_path = build_dir / "schedule.arrow"
-    if sched_path.is_file():
-        sched = read_stream(sched_path)
-        renamed = pa.array([_parquet_name(p) for p in sched.column("file").to_pylist()], pa.string())
-        sched = sched.set_column(sched.schema.get_field_index("file"), sched.schema.field("file"), renamed)
-        digest = _write_parquet(sched, out_dir / "schedule.parquet", max(1, sched.num_rows))
-        files.append({"path": "schedule.parquet", "sha256": digest, "rows": sched.num_rows, "batches": 0})
+    if sched:
+        table = read_stream(build_dir / sched["path"])
+        renamed = pa.array([_parquet_name(p) for p in table.column("file").to_pylist()], pa.string())
+        table = table.set_column(table.schema.get_field_index("file"), table.schema.field("file"), renamed)
+        digest = _write_parquet(table, out_dir / "schedule.parquet", max(1, table.num_rows))
+        files.append({"path": "schedule.parquet", "sha256": digest, "rows": table.num_rows, "batches": 0})
         extra.append(("schedule", "schedule.parquet",
                       f"The hybrid order of the batches (mono share {manifest['mono_ratio']}).", SCHEDULE_FIELDS))
     doc = croissant(manifest, files=files, encoding_format=PARQUET, extension="parquet", extra_record_sets=extra)

@@ -16,6 +16,7 @@ from typing import Any
 
 from mt_aug import __version__
 from mt_aug.accounting import count_by
+from mt_aug.buildfiles import read_manifest  # noqa: F401 (re-exported: every reader's manifest)
 from mt_aug.config import BuildConfig
 from mt_aug.packing.batching import Packed
 from mt_aug.packing.corpus import Corpus
@@ -25,8 +26,10 @@ from mt_aug.schema import SOURCE_LANG, Drop
 
 # 2: `checksums` of drops.jsonl and other files; 3: each shard file is one Arrow record batch
 # (training batch i of a file is rows i * batch_size .. + batch_size; before 3, one record
-# batch per training batch). Readers here go by rows and read every version.
-FORMAT_VERSION = 3
+# batch per training batch). Readers here go by rows and read every version. 4: every file
+# entry and the schedule's carry the file's `bytes` (readers check sizes first), and the card's
+# `configs:` name each config's files exactly (no glob a stray file in the folder would match).
+FORMAT_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -46,23 +49,6 @@ def start_build(cfg: BuildConfig, config_dir: Path | None = None) -> BuildInfo:
         n += 1
         build_id = f"{stamp}-{h[:8]}-{n}"
     return BuildInfo(build_id, time.strftime("%Y-%m-%dT%H:%M:%SZ", now), h, config_dir)
-
-
-def read_manifest(build_dir: Path, required: tuple[str, ...], error: type[Exception],
-                  missing_hint: str = "") -> dict[str, Any]:
-    """A build's manifest.json, parsed, with the fields a reader needs; `error` names the file
-    and what is wrong (each reader raises its own error type)."""
-    path = Path(build_dir) / "manifest.json"
-    try:
-        m = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise error(f"{path}: missing{missing_hint}") from None
-    except json.JSONDecodeError as exc:
-        raise error(f"{path}: invalid JSON: {exc}") from None
-    missing = [k for k in required if k not in m]
-    if missing:
-        raise error(f"{path}: missing field {missing[0]!r}")
-    return m
 
 
 def git_commit() -> str | None:
@@ -213,7 +199,7 @@ def build_manifest(cfg: BuildConfig, info: BuildInfo, record: BuildRecord, vstat
         },
         "stages": record.stages,
         "files": [f.to_dict() for f in files],
-        "schedule": {"path": schedule.path, "sha256": schedule.sha256, "steps": schedule.rows},
+        "schedule": schedule.schedule_dict(),
         "checksums": dict(sorted(checksums.items())),
         "examples": _examples(corpus, packed),
     }

@@ -11,6 +11,7 @@ from typing import Any
 import pyarrow as pa
 
 from mt_aug.arrow_io import read_stream
+from mt_aug.buildfiles import inside_build, read_manifest
 from mt_aug.packing.shards import sha256_file
 from mt_aug.packing.views import MONO_MIXED
 from mt_aug.schema import SCHEDULE_SCHEMA, SHARD_COLUMNS, SOURCE_LANG
@@ -25,6 +26,12 @@ def _read_stream(path: Path, shown: str) -> pa.Table:
         return read_stream(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise VerifyError(f"{shown}: not a readable Arrow IPC stream (truncated or corrupt): {exc}") from None
+
+
+def _check_size(path: Path, entry: dict[str, Any]) -> None:
+    if entry.get("bytes") is not None and path.stat().st_size != entry["bytes"]:
+        raise VerifyError(f"{entry['path']}: {path.stat().st_size} bytes, {MANIFEST} says {entry['bytes']} "
+                          "(truncated or replaced)")
 
 
 def check_batch(rows: dict[str, list[Any]], kind: str, batch_size: int, where: str, mixed: bool = False) -> None:
@@ -59,20 +66,8 @@ VIEW_DROP_STAGES = ("quality", "translate", "target-decontaminate")
 
 
 def _load_manifest(build_dir: Path) -> dict[str, Any]:
-    mpath = build_dir / MANIFEST
-    if not mpath.is_file():
-        raise VerifyError(f"{MANIFEST}: missing")
-    try:
-        manifest = json.loads(mpath.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise VerifyError(f"{MANIFEST}: invalid JSON: {exc}") from None
-    if not isinstance(manifest, dict):
-        raise VerifyError(f"{MANIFEST}: expected an object at the top level")
-    for key in ("batch_size", "files", "counts", "sources", "translation", "batches", "leftovers", "views",
-                "languages"):
-        if key not in manifest:
-            raise VerifyError(f"{MANIFEST}: missing key {key!r}")
-    return manifest
+    return read_manifest(build_dir, ("batch_size", "files", "counts", "sources", "translation", "batches", "leftovers",
+                                     "views", "languages"), VerifyError, shown=MANIFEST)
 
 
 def _eq(what: str, stated: Any, actual: Any, where: str = MANIFEST) -> None:
@@ -98,9 +93,16 @@ def verify_build(build_dir: str | Path) -> dict[str, Any]:
     checksums: dict[str, str] = dict(manifest.get("checksums") or {})
     if version >= 2 and DROPS not in checksums:
         raise VerifyError(f"{MANIFEST}: format_version {version} lists no checksums of {DROPS} (key 'checksums')")
+    for i, f in enumerate(manifest["files"]):  # before any of them is opened
+        inside_build(build_dir, f["path"], VerifyError, f"{MANIFEST}: files[{i}].path")
+    for name in checksums:
+        inside_build(build_dir, name, VerifyError, f"{MANIFEST}: checksums")
+    if sched:
+        inside_build(build_dir, sched["path"], VerifyError, f"{MANIFEST}: schedule.path")
     known = listed | set(checksums) | {MANIFEST, *RENDERED, DROPS} | ({sched["path"]} if sched else set())
     on_disk = sorted(p.relative_to(build_dir).as_posix() for p in build_dir.rglob("*") if p.is_file() or p.is_symlink())
     for extra in on_disk:
+        inside_build(build_dir, extra, VerifyError, "a file in the build")
         if extra not in known:
             raise VerifyError(f"{extra}: file not listed in {MANIFEST}")
     for name, digest in sorted(checksums.items()):
@@ -134,6 +136,7 @@ def _verify_shards(build_dir: Path, manifest: dict[str, Any],
         path = build_dir / entry["path"]
         if not path.is_file():
             raise VerifyError(f"{entry['path']}: listed in {MANIFEST} but missing")
+        _check_size(path, entry)
         digest = sha256_file(path)
         if digest != entry["sha256"]:
             raise VerifyError(f"{entry['path']}: sha256 {digest[:16]}... != manifest {entry['sha256'][:16]}...")
@@ -456,6 +459,7 @@ def _verify_schedule(build_dir: Path, sched: dict[str, Any], batches: dict[str, 
     path = build_dir / sched["path"]
     if not path.is_file():
         raise VerifyError(f"{sched['path']}: listed in manifest.json but missing")
+    _check_size(path, sched)
     if sha256_file(path) != sched["sha256"]:
         raise VerifyError(f"{sched['path']}: sha256 does not match manifest.json")
     got = _read_stream(path, sched["path"])

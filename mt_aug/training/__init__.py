@@ -4,6 +4,9 @@
 - `HybridBatchSampler(build_dir, mono_ratio=None, seed=None)`: one packed batch per step;
 - `read_batches(build_dir)`: whole batches as Arrow record batches in schedule order.
 
+Each checks the build against its manifest first (`verify="full"` by default, `"fast"` skips
+the shards' sha256; see `mt_aug.training.checks`) and raises `BuildLayoutError` naming the file.
+
 Imported lazily, so `from mt_aug.training import read_batches` does not load torch."""
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
-from mt_aug.arrow_io import read_stream
+from mt_aug.training.checks import read_arrow
+from mt_aug.training.layout import BuildLayoutError, Verify, load_layout
 
 _OPEN_FILES = 64  # the schedule interleaves groups: keep recently used files mapped
 
@@ -27,25 +28,24 @@ def read_batches(
     kind: Literal["mono", "cross"] | None = None,
     *,
     as_dicts: bool = False,
+    verify: Verify = "full",
 ) -> Iterator[pa.RecordBatch | dict[str, list[Any]]]:
     """Yield every training batch of a build in schedule order (optionally one kind only).
 
     Each item is one Arrow record batch of exactly `batch_size` rows (or a dict of columns):
-    batch `batch_index` of a file is its rows `batch_index * batch_size` .. `+ batch_size`."""
-    from mt_aug.release.manifest import read_manifest
-    from mt_aug.training.layout import BuildLayoutError, read_schedule
-
-    build_dir = Path(build_dir)
-    batch_size = int(read_manifest(build_dir, ("batch_size",), BuildLayoutError, " (not an mt-aug build?)")["batch_size"])
-    schedule = read_schedule(build_dir)
-    files: OrderedDict[str, pa.Table] = OrderedDict()
-    for k, file, idx in zip(schedule["kind"], schedule["file"], schedule["batch_index"], strict=True):
-        if kind is not None and k != kind:
+    batch `batch_index` of a file is its rows `batch_index * batch_size` .. `+ batch_size`.
+    The build is checked against its manifest first (`verify`: as `train_dataset`'s)."""
+    if kind not in (None, "mono", "cross"):
+        raise BuildLayoutError(f"kind={kind!r}: must be 'mono', 'cross' or None")
+    layout = load_layout(build_dir, verify)
+    files: OrderedDict[int, pa.Table] = OrderedDict()
+    for mono, fi, idx in zip(layout.is_mono.tolist(), layout.file.tolist(), layout.index.tolist(), strict=True):
+        if kind is not None and (kind == "mono") != mono:
             continue
-        if file not in files:
-            files[file] = read_stream(build_dir / file)
+        if fi not in files:
+            files[fi] = read_arrow(layout.build_dir / layout.files[fi])
             if len(files) > _OPEN_FILES:
                 files.popitem(last=False)
-        files.move_to_end(file)
-        rb = _batch(files[file], idx, batch_size)
+        files.move_to_end(fi)
+        rb = _batch(files[fi], idx, layout.batch_size)
         yield rb.to_pydict() if as_dicts else rb

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch.utils.data
 
-from mt_aug.training.layout import BuildLayout, BuildLayoutError, batch_keys, load_layout
+from mt_aug.training.layout import BuildLayout, BuildLayoutError, Verify, batch_keys, load_layout
 from mt_aug.training.order import EpochPlan, kind_counts, plan_epoch, spread
 
 
@@ -31,6 +31,12 @@ def detect_world_size() -> int:
     except ImportError:
         pass
     return int(os.environ.get("WORLD_SIZE", "1") or 1)
+
+
+def _word(x: int) -> int:
+    """An integer as SeedSequence takes it (non-negative): a negative one (the seed of a build
+    made before seeds were validated) as its 64-bit two's complement; others unchanged."""
+    return x % 2**64 if x < 0 else x
 
 
 class HybridBatchSampler(torch.utils.data.Sampler[list[int]]):
@@ -55,17 +61,20 @@ class HybridBatchSampler(torch.utils.data.Sampler[list[int]]):
     forward it)."""
 
     def __init__(self, build_dir: str | Path, *, mono_ratio: float | None = None, seed: int | None = None,
-                 world_size: int | None = None) -> None:
-        self._args = {"build_dir": str(build_dir), "mono_ratio": mono_ratio, "seed": seed, "world_size": world_size}
+                 world_size: int | None = None, verify: Verify = "full") -> None:
+        self._args = {"build_dir": str(build_dir), "mono_ratio": mono_ratio, "seed": seed, "world_size": world_size,
+                      "verify": verify}
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)):
+            raise BuildLayoutError(f"seed={seed!r}: must be an integer")
         if mono_ratio is not None and not (isinstance(mono_ratio, int | float) and 0 < mono_ratio < 1):
             raise BuildLayoutError(f"mono_ratio={mono_ratio!r}: must be strictly between 0 and 1")
         if world_size is not None and world_size < 1:
             raise BuildLayoutError(f"world_size={world_size!r}: must be at least 1")
-        self.layout: BuildLayout = load_layout(build_dir)
+        self.layout: BuildLayout = load_layout(build_dir, verify)
         lay = self.layout
         self.batch_size = lay.batch_size
         self.drop_last = False  # every batch is whole; BatchSamplerShard reads this
-        self.seed = lay.seed if seed is None else int(seed)
+        self.seed = lay.seed if seed is None else int(seed)  # any integer (a build's seed is >= 0)
         self._world = world_size
         self.override = mono_ratio is not None and abs(mono_ratio - lay.mono_ratio) > 1e-9
         self.mono_ratio = float(mono_ratio) if mono_ratio is not None else lay.mono_ratio
@@ -117,7 +126,7 @@ class HybridBatchSampler(torch.utils.data.Sampler[list[int]]):
         if epoch == 0:  # the build's schedule is the preferred order
             mono, cross = idx[lay.is_mono], idx[~lay.is_mono]
         else:
-            rng = np.random.default_rng(np.random.SeedSequence([self.seed, epoch]))
+            rng = np.random.default_rng(np.random.SeedSequence([_word(self.seed), _word(epoch)]))
             mono = spread(lay.group, idx[lay.is_mono], rng)
             cross = spread(lay.group, idx[~lay.is_mono], rng)
         if world == 1 and epoch == 0 and not self.override:
