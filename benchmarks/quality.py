@@ -115,7 +115,7 @@ def load(cache_dir: Path) -> list[Item]:
                               r["label"] == "bad", r.get("reason"), fw[s].hit_length_limit))
     else:
         print(f"# {SQUAD} missing: the SQuAD part is skipped", file=sys.stderr)
-    for name, part in (("own_pt.jsonl", "own"), ("synthetic_pt.jsonl", "synthetic")):
+    for name, part in (("own_pt.jsonl", "own"), ("own2_pt.jsonl", "own2"), ("synthetic_pt.jsonl", "synthetic")):
         for x in (DATA / name).read_text(encoding="utf-8").splitlines():
             if x:
                 r = json.loads(x)
@@ -157,7 +157,7 @@ SPANS: dict[str, str] = {}
 
 def translate_spans(items: Sequence[Item], cache_dir: Path) -> float:
     """Translate the name spans the gate looks up for these items into SPANS; the seconds."""
-    gate = Gate(QualityConfig(), "en", "pt", ("en", "pt"))
+    gate = make_gate(QualityConfig())  # with the lexicon: the added-content signal asks for spans too
     wanted = [sp for sp in gate.name_spans([it.source for it in items],
                                            [Translation(it.output, it.hit_limit) for it in items]) if sp not in SPANS]
     t0 = time.perf_counter()

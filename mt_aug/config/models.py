@@ -212,6 +212,17 @@ class QualityConfig(_Model):
     # a name is kept when that translation, or this share of its content words, is in the output
     entities_translate: bool = True
     entities_translated_min_share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
+    # names compared by their characters: a copied name whose accented letters are lost or become
+    # an apostrophe ("Dvořák" -> "Dvoák", "Søren" -> "S'ren") is "name changed"
+    entities_accents: bool = True
+    # names in lowercase text (web queries): runs of words the target's own text uses (wordfreq Zipf
+    # >= this in the target) that the model copies when translating them alone, title-cased, must
+    # be copied in the output ("rolling stones" -> "pedras rolantes" is "entity lost"; needs
+    # entities_translate)
+    entities_lowercase: bool = True
+    entities_lowercase_min_zipf: Annotated[float, Field(ge=0.0, le=8.0)] = 3.0
+    # "added content": names in the output with no counterpart in the source (an invented birthplace)
+    added_content: bool = True
     # content words kept ("word lost"): every source word rarer than this Zipf frequency (wordfreq)
     # has a translation in the output by the model's own bilingual lexicon (Bergamot/Marian
     # shortlists; other models have none and the signal does not run), is copied or adapted

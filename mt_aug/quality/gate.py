@@ -19,12 +19,13 @@ from mt_aug import languages
 from mt_aug.config import ModelSpec, QualityConfig
 from mt_aug.quality import basic, entities, garbled, langid, numbers, roundtrip
 from mt_aug.quality.lexicon import Lexicon
+from mt_aug.quality.text import present, word_pool
 from mt_aug.quality.verdict import Verdict
 from mt_aug.quality.verdict_cache import VerdictCache
 from mt_aug.translation.base import Translation
 
 # Bump when a signal changes what it decides: cached verdicts of other versions are not reused.
-GATE_VERSION = "5"
+GATE_VERSION = "6"
 
 # Distributions whose versions can change a verdict: part of the verdict cache's key, as the
 # stage contract keys stage results (mt_aug.pipeline.stage.library_version).
@@ -32,8 +33,8 @@ GATE_LIBRARIES = ("lingua-language-detector", "sacrebleu", "sentencepiece", "wor
 
 # Every reason the gate gives, in the order the signals run (the first that fires is the reason).
 REASONS = ("empty output", "hit length limit", "degenerate repetition", "length ratio", "untranslated",
-           "wrong language", "number changed", "number lost", "entity lost", "content lost", "word lost", "garbled",
-           "round-trip")
+           "wrong language", "number changed", "number lost", "entity lost", "name changed", "added content",
+           "content lost", "word lost", "garbled", "round-trip")
 
 
 class Gate:
@@ -47,7 +48,7 @@ class Gate:
         self.cfg, self.src, self.tgt = cfg, src, tgt
         self.candidates = tuple(sorted(set(candidates) | {src, tgt}))
         self.reverse_model, self.forward_model = reverse_model, forward_model
-        self.lexicon = lexicon if cfg.coverage else None
+        self.lexicon = lexicon if cfg.coverage or cfg.added_content else None
         from mt_aug.pipeline.stage import library_version
 
         blob = json.dumps({"version": GATE_VERSION, "cfg": cfg.model_dump(mode="json"), "src": src, "tgt": tgt,
@@ -73,8 +74,18 @@ class Gate:
         pass the structural signals."""
         if not self.wants_spans():
             return []
-        return sorted({sp for s, o in zip(sources, outputs, strict=True) if self.structural(s, o) is None
-                       for sp in entities.spans_to_translate(s, o.text.strip())})
+        out: set[str] = set()
+        for s, o in zip(sources, outputs, strict=True):
+            if self.structural(s, o) is None:
+                out.update(entities.spans_to_translate(s, o.text.strip()))
+                if self.cfg.entities_lowercase:
+                    out.update(entities.lowercase_spans(s, self.tgt, self.cfg.entities_lowercase_min_zipf))
+                if self.cfg.added_content and self.lexicon is not None \
+                        and entities.unaccounted_runs(s, o.text.strip(), None, self.lexicon, self.tgt):
+                    # runs of the output no source word accounts for: are they the source's names, translated?
+                    pool = word_pool(o.text.strip())
+                    out.update(n.span for n in entities.names_and_first(s) if not all(present(w, pool) for w in n.words))
+        return sorted(out)
 
     def wants_roundtrip(self, source: str) -> bool:
         return self.cfg.roundtrip and roundtrip.in_sample(source, self.cfg.roundtrip_sample)
@@ -142,13 +153,24 @@ class Gate:
             lost = [n for n in entities.lost_names(source, text, back, named, self.tgt, cfg.entities_translated_min_share)
                     if len(n.words) >= cfg.entities_min_words] if latin or back is not None else []
             lost_nl = entities.lost_non_latin(source, text) if latin else []
-            if len(lost) + len(lost_nl) > cfg.entities_max_lost:
+            lowered = entities.lost_lowercase(source, text, named, self.tgt, cfg.entities_lowercase_min_zipf) \
+                if named is not None and cfg.entities_lowercase else []
+            if len(lost) + len(lost_nl) + len(lowered) > cfg.entities_max_lost:
                 failed.append("entity lost")
-                evidence.append(f"lost {[n.text for n in lost] + lost_nl}")
+                evidence.append(f"lost {[n.text for n in lost] + lost_nl + lowered}")
+            changed = entities.changed_names(source, text) if latin and cfg.entities_accents else []
+            if changed:
+                failed.append("name changed")
+                evidence.append(f"changed {[f'{a} -> {b}' for a, b in changed]}")
+        if cfg.added_content and self.latin and self.lexicon is not None:
+            added = entities.added_names(source, text, spans if self.wants_spans() else None, self.lexicon, self.tgt)
+            if added:
+                failed.append("added content")
+                evidence.append(f"added {added}")
         if cfg.length_loss and len(source) >= cfg.length_loss_min_chars:
             if scores["length_ratio"] < cfg.length_loss_threshold(self.tgt):
                 failed.append("content lost")
-        if self.lexicon is not None:
+        if self.lexicon is not None and cfg.coverage:
             gone = self.lexicon.lost_words(source, text, self.src, cfg.coverage_max_zipf)
             if len(gone) > cfg.coverage_max_lost:
                 failed.append("word lost")
@@ -208,16 +230,17 @@ def judge_with_roundtrip(
     if rev is not None:
         stats.roundtrip_model = model_identity(rev, gate.tgt, gate.src)
     lexicon = gate.lexicon
-    if gate.cfg.coverage and lexicon is None:
+    if (gate.cfg.coverage or gate.cfg.added_content) and lexicon is None:
         from mt_aug.quality.lexicon import knows_language
 
         lexicon = model_lexicon(spec, gate.src, gate.tgt)
+        uses = [n for n, on in (("word lost", gate.cfg.coverage), ("added content", gate.cfg.added_content)) if on]
         if lexicon is None:
-            stats.notes.append(f"word lost: {spec.backend} {spec.model} ships no bilingual lexicon "
-                               f"({gate.src}->{gate.tgt}); the signal did not run")
+            stats.notes.extend(f"{n}: {spec.backend} {spec.model} ships no bilingual lexicon "
+                               f"({gate.src}->{gate.tgt}); the signal did not run" for n in uses)
         elif not knows_language(gate.src):
             lexicon = None
-            stats.notes.append(f"word lost: wordfreq has no word list for {gate.src}; the signal did not run")
+            stats.notes.extend(f"{n}: wordfreq has no word list for {gate.src}; the signal did not run" for n in uses)
     forward = model_identity(spec, gate.src, gate.tgt) if gate.wants_spans() or lexicon is not None else None
     if (gate.reverse_model, gate.forward_model, gate.lexicon) != (stats.roundtrip_model, forward, lexicon):
         gate = Gate(gate.cfg, gate.src, gate.tgt, gate.candidates, reverse_model=stats.roundtrip_model,
