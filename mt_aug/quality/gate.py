@@ -13,6 +13,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from mt_aug import languages
@@ -278,6 +279,23 @@ def judge_with_roundtrip(
     return result, stats  # type: ignore[return-value]  (every slot is filled: cached or fresh)
 
 
+FIGURES = Path(__file__).with_name("sealed_figures.json")
+
+
+def measured_figures(lang: str, path: Path = FIGURES) -> dict[str, Any] | None:
+    """This gate version's measured precision, recall and bad-among-kept for a target language
+    (`sealed_figures.json`: the sealed set's once measured, the tuning set's, in-sample, until
+    then); None when none were measured for the language or for this gate version."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if str(data.get("gate_version")) != GATE_VERSION:
+        return None
+    got = (data.get("languages") or {}).get(lang)
+    return dict(got) if isinstance(got, dict) else None
+
+
 def summary(sources: Sequence[str], outputs: Sequence[Translation], verdicts: Sequence[Verdict],
             gate: Gate, worst: int = 5, settings: str | None = None) -> dict[str, Any]:
     """The manifest's `translation.<lang>.quality` (rendered by the card): drops by reason,
@@ -292,6 +310,10 @@ def summary(sources: Sequence[str], outputs: Sequence[Translation], verdicts: Se
         "dropped": dict(sorted(dropped.items())),
         "signals": dict(sorted(fired.items())),
     }
+    figures = measured_figures(gate.tgt)
+    if figures is not None:
+        # the card's best estimate of the residual errors, until a person audits (measured with the defaults)
+        out["figures"] = {**figures, "default_settings": gate.cfg == QualityConfig()}
     scored = sorted(v.scores["chrf"] for v in verdicts if "chrf" in v.scores)
     if scored:
         def q(p: float) -> float:
