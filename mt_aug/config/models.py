@@ -181,6 +181,27 @@ DEFAULT_RATIO_BANDS: dict[str, tuple[float, float]] = {
 }
 
 
+class QEConfig(_Model):
+    """A learned quality-estimation signal of the gate (mt_aug.quality.qe): a segment whose score
+    is below `threshold` is dropped ("quality estimate"). Its precision and recall are not
+    measured in this repository (the Hub is out of reach here): measure them on your own
+    labelled output (`mt-aug audit`) before trusting a threshold."""
+
+    # cometkiwi: COMET-Kiwi through the unbabel-comet package (Unbabel/wmt22-cometkiwi-da, a
+    # reference-free score, about 0-1); embedding: the cosine of a cross-lingual
+    # sentence-transformers model (sentence-transformers/LaBSE, intfloat/multilingual-e5-base)
+    # between the source and the output
+    backend: Literal["cometkiwi", "embedding"]
+    model: Annotated[str, Field(min_length=1)]  # Hub id or local folder (a .ckpt file for COMET)
+    threshold: float
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    device_index: Annotated[int, Field(ge=0)] = 0
+    batch_size: Annotated[int, Field(ge=1)] = 32
+    # cometkiwi only: the Python of an environment with unbabel-comet (it cannot be installed beside
+    # mt-aug's pins); null: this interpreter
+    python: str | None = None
+
+
 class QualityConfig(_Model):
     """The translation quality gate (mt_aug.quality): every signal can be switched off; the
     thresholds are calibrated on tests/data/quality (see BENCHMARKS.md)."""
@@ -247,6 +268,8 @@ class QualityConfig(_Model):
     # the reverse model per target language, as translator override keys (backend, model, ...);
     # default: the same Bergamot pair reversed, or the same NLLB/M2M model
     roundtrip_models: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # a learned quality-estimation signal (COMET-Kiwi or a cross-lingual embedding); off by default
+    qe: QEConfig | None = None
 
     def length_ratio_band(self, lang: str) -> tuple[float, float]:
         if lang in self.length_ratio_bands:

@@ -35,26 +35,27 @@ GATE_LIBRARIES = ("lingua-language-detector", "sacrebleu", "sentencepiece", "wor
 # Every reason the gate gives, in the order the signals run (the first that fires is the reason).
 REASONS = ("empty output", "hit length limit", "degenerate repetition", "length ratio", "untranslated",
            "wrong language", "number changed", "number lost", "entity lost", "name changed", "added content",
-           "content lost", "word lost", "garbled", "round-trip")
+           "content lost", "word lost", "garbled", "round-trip", "quality estimate")
 
 
 class Gate:
     def __init__(self, cfg: QualityConfig, src: str, tgt: str, candidates: Sequence[str],
                  reverse_model: str | None = None, forward_model: str | None = None,
-                 lexicon: Lexicon | None = None) -> None:
+                 lexicon: Lexicon | None = None, qe_model: str | None = None) -> None:
         """`reverse_model`, `forward_model`: the identities of the models that translate back
         (round-trip) and translate names alone (entities) or ship the lexicon: part of the
         verdicts' key. `lexicon`: the forward model's bilingual lexicon, for the word-lost
-        signal (`model_lexicon`; without one the signal does not run)."""
+        signal (`model_lexicon`; without one the signal does not run). `qe_model`: the identity
+        of the quality-estimation model (`quality.qe`; mt_aug.quality.qe), with its weights' hash."""
         self.cfg, self.src, self.tgt = cfg, src, tgt
         self.candidates = tuple(sorted(set(candidates) | {src, tgt}))
-        self.reverse_model, self.forward_model = reverse_model, forward_model
+        self.reverse_model, self.forward_model, self.qe_model = reverse_model, forward_model, qe_model
         self.lexicon = lexicon if cfg.coverage or cfg.added_content else None
         from mt_aug.pipeline.stage import library_version
 
         blob = json.dumps({"version": GATE_VERSION, "cfg": cfg.model_dump(mode="json"), "src": src, "tgt": tgt,
                            "candidates": self.candidates, "reverse": reverse_model, "forward": forward_model,
-                           "lexicon": self.lexicon is not None,
+                           "lexicon": self.lexicon is not None, "qe": qe_model,
                            "libraries": {d: library_version(d) for d in GATE_LIBRARIES}}, sort_keys=True)
         self.settings_hash = hashlib.sha256(blob.encode()).hexdigest()[:24]
 
@@ -92,13 +93,15 @@ class Gate:
         return self.cfg.roundtrip and roundtrip.in_sample(source, self.cfg.roundtrip_sample)
 
     def judge(self, sources: Sequence[str], outputs: Sequence[Translation],
-              back: Sequence[str | None] | None = None, spans: Mapping[str, str] | None = None) -> list[Verdict]:
+              back: Sequence[str | None] | None = None, spans: Mapping[str, str] | None = None,
+              qe: Sequence[float | None] | None = None) -> list[Verdict]:
         """One verdict per (source, output); `back`: the back-translation of each output (None
         where there is none: the round-trip signal then does not run for it); `spans`: the
-        source's names translated alone (`name_spans`), for the entity signal."""
-        if len(sources) != len(outputs) or (back is not None and len(back) != len(sources)):
-            raise ValueError("judge: sources, outputs (and back) differ in length")
-        return [self.judge_one(s, o, back[i] if back is not None else None, spans)
+        source's names translated alone (`name_spans`), for the entity signal; `qe`: the
+        quality-estimation score of each (None: not scored)."""
+        if len(sources) != len(outputs) or any(x is not None and len(x) != len(sources) for x in (back, qe)):
+            raise ValueError("judge: sources, outputs (and back, qe) differ in length")
+        return [self.judge_one(s, o, back[i] if back is not None else None, spans, qe[i] if qe is not None else None)
                 for i, (s, o) in enumerate(zip(sources, outputs, strict=True))]
 
     def structural(self, source: str, out: Translation) -> str | None:
@@ -117,7 +120,7 @@ class Gate:
         return None
 
     def judge_one(self, source: str, out: Translation, back: str | None = None,
-                  spans: Mapping[str, str] | None = None) -> Verdict:
+                  spans: Mapping[str, str] | None = None, qe: float | None = None) -> Verdict:
         cfg, text = self.cfg, out.text.strip()
         failed: list[str] = []
         scores: dict[str, float] = {}
@@ -188,6 +191,10 @@ class Gate:
             scores["chrf"] = round(score, 2)
             if score < self.roundtrip_threshold:
                 failed.append("round-trip")
+        if cfg.qe is not None and qe is not None:
+            scores["qe"] = round(qe, 4)
+            if qe < cfg.qe.threshold:
+                failed.append("quality estimate")
         return Verdict(failed[0] if failed else None, tuple(failed), scores, "; ".join(evidence))
 
 
@@ -200,6 +207,8 @@ class GateStats:
     spans_translated: int = 0  # name spans translated alone for the entity signal (cache misses)
     spans_cached: int = 0  # name spans read from the translation cache
     roundtrip_model: str | None = None
+    qe_model: str | None = None  # the quality-estimation model's identity (quality.qe)
+    qe_scored: int = 0  # segments the QE model scored (verdict cache misses)
     settings: str | None = None  # the settings hash of the gate that judged (with its models and lexicon)
     notes: list[str] = field(default_factory=list)
 
@@ -243,9 +252,16 @@ def judge_with_roundtrip(
             lexicon = None
             stats.notes.extend(f"{n}: wordfreq has no word list for {gate.src}; the signal did not run" for n in uses)
     forward = model_identity(spec, gate.src, gate.tgt) if gate.wants_spans() or lexicon is not None else None
-    if (gate.reverse_model, gate.forward_model, gate.lexicon) != (stats.roundtrip_model, forward, lexicon):
+    scorer = None
+    if gate.cfg.qe is not None:
+        from mt_aug.quality.qe import load_scorer
+
+        scorer = load_scorer(gate.cfg.qe)
+        stats.qe_model = scorer.identity
+    if (gate.reverse_model, gate.forward_model, gate.lexicon, gate.qe_model) != \
+            (stats.roundtrip_model, forward, lexicon, stats.qe_model):
         gate = Gate(gate.cfg, gate.src, gate.tgt, gate.candidates, reverse_model=stats.roundtrip_model,
-                    forward_model=forward, lexicon=lexicon)
+                    forward_model=forward, lexicon=lexicon, qe_model=stats.qe_model)
     stats.settings = gate.settings_hash
     pairs = [(s, o.text + ("\x00limit" if o.hit_length_limit else "")) for s, o in zip(sources, outputs, strict=True)]
     found = verdict_cache.get_many(gate.settings_hash, pairs) if verdict_cache is not None else {}
@@ -269,8 +285,15 @@ def judge_with_roundtrip(
             got, tstats = translate_unique(wanted_spans, spec=spec, src=gate.src, tgt=gate.tgt, cache=cache)
             spans = {k: v.text for k, v in got.items()}
             stats.spans_translated, stats.spans_cached = tstats.translated, tstats.cached
+    qe: list[float | None] | None = None
+    if scorer is not None:
+        scored = [i for i in todo if gate.structural(sources[i], outputs[i]) is None]
+        got_qe = dict(zip(scored, scorer.score([sources[i] for i in scored], [outputs[i].text.strip() for i in scored]),
+                          strict=True))
+        qe = [got_qe.get(i) for i in todo]
+        stats.qe_scored = len(scored)
     fresh = gate.judge([sources[i] for i in todo], [outputs[i] for i in todo],
-                       [back.get(outputs[i].text) if w else None for i, w in zip(todo, wants, strict=True)], spans)
+                       [back.get(outputs[i].text) if w else None for i, w in zip(todo, wants, strict=True)], spans, qe)
     if verdict_cache is not None and todo:
         verdict_cache.put_many(gate.settings_hash, [(pairs[i][0], pairs[i][1], v) for i, v in zip(todo, fresh, strict=True)])
     result = [found.get(p) for p in pairs]
