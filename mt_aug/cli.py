@@ -708,7 +708,7 @@ def audit(
     seeded sample of --n kept segments; source and translation side by side), or apply a
     labelled one: the gate's precision, recall and the bad rate among kept segments (stratified
     estimate, 95% intervals) into the manifest and the card."""
-    from mt_aug.quality.audit import AuditError, apply_labels, sheet_rows, write_sheet
+    from mt_aug.quality.audit import AuditError, apply_labels, sheet_delimiter, sheet_rows, write_sheet
 
     _build_folder(build_dir)
     if (output is None) == (labels is None):
@@ -717,6 +717,7 @@ def audit(
         if output is not None:
             if lang is None:
                 _fail("--lang: missing (the target language to sample; see 'mt-aug audit --help')")
+            sheet_delimiter(output)  # .tsv or .csv, before any work
             _writable_report(output, "--output")
             rows = sheet_rows(build_dir, lang, n, seed)
             write_sheet(output, rows)

@@ -181,6 +181,11 @@ def _unescape(cell: str) -> str:
     return cell[1:] if cell.startswith("'") and cell[1:].startswith(_FORMULA) else cell
 
 
+def sheet_delimiter(path: Path, where: str = "--output") -> str:
+    """The delimiter of a sheet by its name (.tsv: tab, .csv: comma); AuditError otherwise."""
+    return _dialect(path, where)
+
+
 def _dialect(path: Path, where: str) -> str:
     ext = path.suffix.lower()
     if ext not in (".tsv", ".csv"):
