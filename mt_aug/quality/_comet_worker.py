@@ -47,7 +47,7 @@ def main() -> None:
     ap.add_argument("--model", required=True)
     ap.add_argument("--identity", action="store_true")
     ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--gpus", type=int, default=0)
+    ap.add_argument("--gpus", type=int, default=0, help="0: CPU, 1: a GPU, -1: a GPU where there is one")
     args = ap.parse_args()
     ckpt = _checkpoint(args.model)
     if args.identity:
@@ -56,8 +56,13 @@ def main() -> None:
     from comet import load_from_checkpoint
 
     data = [json.loads(line) for line in sys.stdin if line.strip()]
+    gpus = args.gpus
+    if gpus < 0:  # auto: a GPU where this environment's torch sees one
+        import torch
+
+        gpus = 1 if torch.cuda.is_available() else 0
     model = load_from_checkpoint(str(ckpt))
-    out = model.predict(data, batch_size=args.batch_size, gpus=args.gpus, progress_bar=False)
+    out = model.predict(data, batch_size=args.batch_size, gpus=gpus, progress_bar=False)
     print(json.dumps({"scores": [float(s) for s in out.scores]}))
 
 

@@ -355,6 +355,11 @@ def check(build_dir: Path, manifest: dict[str, Any]) -> str | None:
     if not audit:
         return None
     path = build_dir / str(audit.get("sheet", SHEET_FILE))
+    if not path.is_file():
+        return f"audit: {audit.get('sheet')}: missing"
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if (manifest.get("checksums") or {}).get(SHEET_FILE) != digest or audit.get("sha256") != digest:
+        return f"audit: {SHEET_FILE}: sha256 {digest[:16]}... differs from audit.sha256 or checksums"
     try:
         labels = read_labels(path, "audit")
         got = manifest_entry(evaluate(build_dir, labels, path, manifest), str(audit.get("sha256")))

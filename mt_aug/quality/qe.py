@@ -101,8 +101,11 @@ class CometKiwiScorer:
 
     def _run(self, args: list[str], stdin: str) -> dict:  # type: ignore[type-arg]
         cmd = [self.python, str(WORKER), "--model", self.cfg.model, *args]
+        env = os.environ.copy()
+        if self.cfg.device != "cpu" and self.cfg.device_index:
+            env["CUDA_VISIBLE_DEVICES"] = str(self.cfg.device_index)  # COMET's predict uses the first GPU it sees
         try:
-            r = subprocess.run(cmd, input=stdin, capture_output=True, text=True, env=os.environ.copy())
+            r = subprocess.run(cmd, input=stdin, capture_output=True, text=True, env=env)
         except OSError as exc:
             raise QEError(f"quality.qe.python: {self.python}: cannot run ({exc.strerror or exc})") from None
         if r.returncode != 0:
@@ -118,7 +121,8 @@ class CometKiwiScorer:
             return []
         payload = "".join(json.dumps({"src": s, "mt": o}, ensure_ascii=False) + "\n"
                           for s, o in zip(sources, outputs, strict=True))
-        gpus = 1 if _device(self.cfg).startswith("cuda") else 0
+        # the device is the worker's environment's to have (its torch, not ours): auto lets it decide
+        gpus = {"cpu": 0, "cuda": 1, "auto": -1}[self.cfg.device]
         got = self._run(["--batch-size", str(self.cfg.batch_size), "--gpus", str(gpus)], payload)
         scores = [float(x) for x in got.get("scores", [])]
         if len(scores) != len(sources):
