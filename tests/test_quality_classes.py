@@ -103,3 +103,11 @@ def test_a_copied_reference_is_not_untranslated(verdicts: dict[str, str | None])
     gate = Gate(QualityConfig(langid=False), "en", "pt", ("en", "pt"))
     assert gate.judge(["What does the User Datagram Protocol guarantee?"],
                       [Translation("What does the User Datagram Protocol guarantee?")])[0].reason == "untranslated"
+
+
+def test_a_productive_derivation_is_not_garbled() -> None:
+    from mt_aug.quality.garbled import unknown_words
+
+    src = "many secular, Westernizing Muslims were actually agents of the West"
+    assert unknown_words(src, "muitos muçulmanos seculares e ocidentalizadores eram agentes", "pt", 0.5) == []
+    assert unknown_words("the sizes", "os tamanhoizáveis", "pt", 0.5) == ["tamanhoizáveis"]  # no "tamanhoizar"
