@@ -241,13 +241,10 @@ def _residual_errors(q: dict[str, Any], audit: dict[str, Any] | None) -> str:
     mt_aug.quality.audit), else the gate's measured figures as the best estimate."""
     if audit:
         s = audit["strata"]
-        parts = [f"**Audited**: {audit['labelled']} segments labelled by a person (`mt-aug audit`); "
-                 f"bad among kept {_pct(audit['bad_among_kept'])}" if audit.get("bad_among_kept") else
-                 f"**Audited**: {audit['labelled']} segments labelled by a person (`mt-aug audit`); no kept segment labelled"]
-        if audit.get("precision"):
-            parts.append(f"gate precision {_frac(audit['precision'])}")
-        if audit.get("recall"):
-            parts.append(f"recall {_frac(audit['recall'])}")
+        parts = [f"**Audited**: {audit['labelled']} segments labelled by a person (`mt-aug audit`)"]
+        for key, what, fmt in (("bad_among_kept", "bad among kept", _pct), ("precision", "gate precision", _frac),
+                               ("recall", "recall", _frac)):
+            parts.append(f"{what} {fmt(audit[key])}" if audit.get(key) else f"{what}: no labelled segment tells")
         return ("; ".join(parts) + f". Stratified estimate from {s['drop']['labelled']} of {s['drop']['population']} "
                 f"dropped and {s['kept']['labelled']} of {s['kept']['population']} kept segments, 95% Wilson intervals "
                 "(effective sample size of the design).\n")
