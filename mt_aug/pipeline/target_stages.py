@@ -138,6 +138,8 @@ def judge_language(cfg: BuildConfig, lang: str, pairs: pa.Table, segmented: Segm
         quality["roundtrip_model"] = gstats.roundtrip_model
         quality["back_translated"] = gstats.back_translated
         quality["back_cached"] = gstats.back_cached
+    if gstats.qe_model:
+        quality["qe_model"] = gstats.qe_model
     if gstats.notes:
         quality["notes"] = list(gstats.notes)
     stats = {

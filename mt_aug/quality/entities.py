@@ -12,9 +12,27 @@ has fewer capitalized words of its own than the source has unmatched names."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from mt_aug.quality.text import WORD, Name, fold, is_latin_word, names, non_latin_spans, present, word_pool, words
+from mt_aug.quality.text import (
+    EN_FUNCTION,
+    WORD,
+    Name,
+    fold,
+    is_latin_word,
+    names,
+    non_latin_glosses,
+    non_latin_runs,
+    present,
+    word_pool,
+    words,
+    zipf,
+)
+
+if TYPE_CHECKING:
+    from mt_aug.quality.lexicon import Lexicon
 
 # Capitalized English words a Latin-script target writes in lowercase: months, days, and
 # adjectives of nationality, language or religion ("French" -> "francês").
@@ -55,9 +73,13 @@ def _unchecked_lowercase(n: Name, looked_up: bool) -> bool:
 _SENTENCE_OPENS = re.compile(r"[.!?:;]\s*[\"'«“(]?\s*$")
 
 
-def _capitalized_runs(text: str, first: bool = False) -> list[list[str]]:
+_RUN_BREAK = re.compile(r"[^\s\-]")
+
+
+def _capitalized_runs(text: str, first: bool = False, punctuation_breaks: bool = False) -> list[list[str]]:
     """Runs of capitalized words of a text, not counting the first word of a sentence
-    (unless `first`: the source starts with a name, so may its translation)."""
+    (unless `first`: the source starts with a name, so may its translation).
+    `punctuation_breaks`: a run also ends at punctuation ("Smith (Londres" is two runs)."""
     runs: list[list[str]] = []
     current: list[str] = []
     prev_end = 0
@@ -67,6 +89,9 @@ def _capitalized_runs(text: str, first: bool = False) -> list[list[str]]:
         # end, if any, lies wholly inside it)
         gap, prev_end = text[prev_end:m.start()], m.end()
         initial = (i > 0 or not first) and (i == 0 or bool(_SENTENCE_OPENS.search(gap)))
+        if punctuation_breaks and current and _RUN_BREAK.search(gap):
+            runs.append(current)
+            current = []
         if w[:1].isupper() and not initial:
             current.append(w)
         elif current and w.lower() in {"de", "da", "do", "das", "dos", "e", "of", "la", "del", "di", "von", "van"}:
@@ -106,7 +131,7 @@ def translated_kept(translation: str, output: str, pool: set[str], tgt: str, min
     """The name's own translation is in the output: as a whole (its words in a row, case and
     accents aside), or at least `min_share` of its content words (a parenthesis the model
     added left out)."""
-    t = _PAREN.sub(" ", translation).strip()
+    t = re.sub(r"['’]s\b", "", _PAREN.sub(" ", translation)).strip()
     tw, ow = [fold(w) for w in words(t)], [fold(w) for w in words(output)]
     if tw and any(ow[i : i + len(tw)] == tw for i in range(len(ow) - len(tw) + 1)):
         return True  # the whole translation, word for word
@@ -161,5 +186,183 @@ def lost_names(source: str, output: str, back: str | None = None, translated: Ma
 
 
 def lost_non_latin(source: str, output: str) -> list[str]:
+    """The source's runs of a non-Latin script missing from the output, but for glosses: a
+    name in its own script in parentheses after its romanized form ("Moscow (Russian:
+    Москва)") may go while the romanized name stays (the name check looks after that one)."""
     out = output.casefold()
-    return [s for s in non_latin_spans(source) if s.casefold() not in out and not is_latin_word(s)]
+    glosses = non_latin_glosses(source)
+    return [s for s, _, _ in non_latin_runs(source) if s not in glosses and s.casefold() not in out]
+
+
+def _skeleton(word: str) -> str:
+    """A word without its non-ASCII letters and apostrophes, casefolded ("Dvořák" -> "dvok",
+    "S'ren" -> "sren"): what is left of a name whose accented letters were lost."""
+    return "".join(c for c in word.casefold() if c.isascii() and c not in "'’")
+
+
+def changed_names(source: str, output: str) -> list[tuple[str, str]]:
+    """Source words with accented or other non-ASCII Latin letters ("Dvořák", "Søren",
+    "Gdańsk") that reach the output only with those letters lost or turned into an apostrophe
+    ("Dvoák", "S'ren", "Gdansk"): (source word, output word) pairs. A word written in the
+    output as in the source (case aside) is kept; a translated form ("Zürich" -> "Zurique") is
+    no copy and is left to the name check."""
+    src = [w for w in words(source) if not w.isascii() and is_latin_word(w)]
+    if not src:
+        return []
+    out = words(output)
+    exact = {unicodedata.normalize("NFC", w).casefold() for w in out}
+    found = []
+    for w in dict.fromkeys(src):
+        if unicodedata.normalize("NFC", w).casefold() in exact:
+            continue
+        sk, fw = _skeleton(w), fold(w)
+        for o in out:
+            if (fold(o) == fw) or (len(sk) >= 3 and _skeleton(o) == sk and len(o) < len(w) + 2):
+                found.append((w, o))
+                break
+    return found
+
+
+# Words that stay lowercase inside a title written in title case ("Game of Thrones").
+_TITLE_LINKS = frozenset({"of", "the", "and", "in", "on", "a", "an", "to", "for", "de", "la"})
+
+
+def _lowercase_runs(source: str, tgt: str, min_zipf: float) -> list[list[str]]:
+    """Runs of content words of a text without a capital letter (a web query, a question typed
+    in lowercase), each word one the target language's own text uses (wordfreq
+    Zipf >= `min_zipf` in `tgt`: English words a Portuguese text writes are mostly names,
+    "rolling", "stones", "bull")."""
+    ws = words(source)
+    if len(ws) < 3 or any(c.isupper() for c in source):
+        return []
+    runs: list[list[str]] = []
+    current: list[str] = []
+    for w in ws:
+        lw = w.lower()
+        if lw.isalpha() and lw not in EN_FUNCTION and len(lw) >= 3 and zipf(lw, tgt) >= min_zipf:
+            current.append(lw)
+        elif current and lw in _TITLE_LINKS and current[-1] not in _TITLE_LINKS:
+            current.append(lw)
+        else:
+            runs.append(current)
+            current = []
+    runs.append(current)
+    out = []
+    for r in runs:
+        while r and r[-1] in _TITLE_LINKS:
+            r = r[:-1]
+        if sum(w not in _TITLE_LINKS for w in r) >= 2:
+            out.append(r)
+    return out
+
+
+def title_case(ws: list[str]) -> str:
+    return " ".join(w if i and w in _TITLE_LINKS else w[:1].upper() + w[1:] for i, w in enumerate(ws))
+
+
+def lowercase_spans(source: str, tgt: str, min_zipf: float, max_spans: int = 6) -> list[str]:
+    """The title-cased spans of 2-3 content words of a lowercase text (`_lowercase_runs`) to
+    translate alone: a span the model copies when it is written as a title is a name
+    ("Rolling Stones" -> "Rolling Stones"; "Sky Blue" -> "Céu Azul" is not one)."""
+    out: list[str] = []
+    for r in _lowercase_runs(source, tgt, min_zipf):
+        for n in (2, 3):
+            for i in range(len(r) - n + 1):
+                part = r[i:i + n]
+                if part[0] in _TITLE_LINKS or part[-1] in _TITLE_LINKS:
+                    continue
+                out.append(title_case(part))
+    return list(dict.fromkeys(out))[:max_spans]
+
+
+def lost_lowercase(source: str, output: str, translated: Mapping[str, str], tgt: str, min_zipf: float) -> list[str]:
+    """Names written in lowercase (a band, a title, a brand in a web query) that the output
+    translated as ordinary words: a span of `lowercase_spans` whose own translation, title-cased,
+    copies every word (the model reads it as a name), with a word missing from the output."""
+    pool = word_pool(output)
+    lost = []
+    for span in lowercase_spans(source, tgt, min_zipf):
+        t = translated.get(span)
+        if t is None:
+            continue
+        content = [fold(w) for w in words(span) if w.lower() not in _TITLE_LINKS]
+        if all(w in word_pool(t) for w in content) and not all(w in pool for w in content):
+            lost.append(span.lower())
+    # "red bull" and "red bull bad": one name, once (the shorter)
+    return [s for s in lost if not any(s != o and o in s for o in lost)]
+
+
+# A currency's prefix ("US$", "R$", "US $"): no name.
+_CURRENCY = re.compile(r"\b([A-Z]{1,3})\s?[$€£¥]")
+
+
+_ROMAN_NUMERAL = re.compile(r"[IVXLCDM]+")
+_POSSESSIVE = re.compile(r"['’]s$")
+_DOTTED = re.compile(r"\b(?:[A-Z]\.){2,}")
+
+
+def names_and_first(source: str) -> list[Name]:
+    """The source's names, and its first word when it is capitalized and no function word
+    (`names` leaves a lone sentence-initial word out: "Spain ceded Florida ...")."""
+    found = list(names(source))
+    ws = words(source)
+    if ws and ws[0][:1].isupper() and ws[0].lower() not in EN_FUNCTION and not any(ws[0] in n.words for n in found):
+        found.insert(0, Name((_POSSESSIVE.sub("", ws[0]),), ws[0]))
+    return found
+
+
+def unmatched_names(source: str, output: str, translated: Mapping[str, str] | None, tgt: str) -> list[Name]:
+    """The source's names (and capitalized first word) with no word in the output and no own
+    translation wholly there (every content word of it)."""
+    pool = word_pool(output)
+    return [n for n in names_and_first(source) if not any(present(w, pool) for w in n.words)
+            and not (translated is not None and n.span in translated
+                     and translated_kept(translated[n.span], output, pool, tgt, 1.0))]
+
+
+def unaccounted_runs(source: str, output: str, translated: Mapping[str, str] | None, lexicon: Lexicon,
+                     tgt: str = "pt") -> list[list[str]]:
+    """Runs of capitalized words of the output (punctuation ends a run; sentence openings,
+    function words and roman numerals do not count) none of whose words is a word of the
+    source, a source name's own translation (`translated`), like a source word, or a common
+    word the model's lexicon gives for a common source word ("Estados-Membros" of "member
+    states")."""
+    found = names_and_first(source)
+    src_words = {_POSSESSIVE.sub("", w) for w in word_pool(source)}
+    name_pool = {fold(x) for n in found for x in n.words} | src_words
+    if translated is not None:  # "Warsaw's" alone -> "Varsóvia's"
+        name_pool |= {_POSSESSIVE.sub("", fold(x)) for n in found for x in words(translated.get(n.span, ""))}
+    # the lexicon of the source's common words only: a name's shortlist is noise (alignments
+    # of words that co-occur: "Smith" lists "Londres")
+    common = " ".join(w for w in words(source) if not w[:1].isupper())
+    currency = {m.group(1) for m in _CURRENCY.finditer(output)}
+    stop = FUNCTION_WORDS.get(tgt, frozenset())
+
+    def accounted(w: str) -> bool:
+        f = fold(w)
+        if f in name_pool or any(c.isdigit() for c in w) or len(f) < 2 or w in currency or f in stop:
+            return True
+        if _ROMAN_NUMERAL.fullmatch(w):
+            return True  # "século XIX": a number, the number signal's
+        if present(w, name_pool) or any(present(s, {f}) for s in name_pool if len(s) >= 4):
+            return True
+        return lexicon.explains(common, w)
+
+    return [r for r in _capitalized_runs(output, False, punctuation_breaks=True) if not any(accounted(w) for w in r)]
+
+
+def added_names(source: str, output: str, translated: Mapping[str, str] | None, lexicon: Lexicon,
+                tgt: str = "pt") -> list[str]:
+    """Names in the output with no counterpart in the source (an invented birthplace, "(born 3
+    March 1961)" -> "(Londres, 3 de março de 1961)"): the output's runs no source word accounts
+    for (`unaccounted_runs`), more of them than the source has names the output lacks (each
+    may stand for one; a name whose own translation is wholly in the output, "English" ->
+    "inglês", stands for none)."""
+    runs = unaccounted_runs(source, output, translated, lexicon, tgt)
+    if not runs:
+        return []
+    # dotted acronyms ("U.S." -> "EUA") are names too, for this count
+    dotted = [a for a in _DOTTED.findall(source) if a.replace(".", "") not in output]
+    missing = len(unmatched_names(source, output, translated, tgt)) + len(dotted)
+    excess = len(runs) - missing
+    return [" ".join(r) for r in runs[-excess:]] if excess > 0 else []

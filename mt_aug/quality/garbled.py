@@ -50,6 +50,26 @@ def checks_words(lang: str) -> bool:
     return lang in UNKNOWN_WORDS_LANGUAGES
 
 
+# Productive derivations of a target language: (suffix, what replaces it in the base word). A word
+# the word list lacks whose base it has is a derivation ("ocidentalizadores" of "ocidentalizar"),
+# not garbage ("tamanhoizáveis": no "tamanhoizar").
+DERIVATIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    "pt": (("adores", "ar"), ("adoras", "ar"), ("ador", "ar"), ("adora", "ar"), ("edores", "er"), ("edor", "er"),
+           ("idores", "ir"), ("idor", "ir"), ("ações", "ar"), ("ação", "ar"), ("áveis", "ar"), ("ável", "ar"),
+           ("íveis", "ir"), ("ível", "ir"), ("izados", "izar"), ("izadas", "izar"), ("izado", "izar"),
+           ("izada", "izar"), ("mente", ""), ("ismos", "ismo"), ("istas", "ista")),
+}
+
+
+def derived(word: str, lang: str) -> bool:
+    """A word formed from a word of the target's word list by a productive suffix."""
+    w = word.lower()
+    for suffix, base in DERIVATIONS.get(lang, ()):
+        if w.endswith(suffix) and len(w) > len(suffix) + 3 and zipf(w[: -len(suffix)] + base, lang) > 0:
+            return True
+    return False
+
+
 def unknown_words(source: str, output: str, lang: str, max_similarity: float) -> list[str]:
     """Output words that are neither in the target language's word list nor copied from the
     source, and that either stutter inside or resemble no source word (the best
@@ -60,6 +80,8 @@ def unknown_words(source: str, output: str, lang: str, max_similarity: float) ->
     for w in words(output):
         f = fold(w)
         if len(w) < 4 or any(c.isdigit() for c in w) or f in src or zipf(w, lang) > 0:
+            continue
+        if not _STUTTER.search(f) and derived(w, lang):
             continue
         if _STUTTER.search(f) or not _resembles(f, src, max_similarity):
             found.append(w)

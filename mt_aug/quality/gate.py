@@ -13,18 +13,20 @@ import json
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from mt_aug import languages
 from mt_aug.config import ModelSpec, QualityConfig
 from mt_aug.quality import basic, entities, garbled, langid, numbers, roundtrip
 from mt_aug.quality.lexicon import Lexicon
+from mt_aug.quality.text import present, word_pool
 from mt_aug.quality.verdict import Verdict
 from mt_aug.quality.verdict_cache import VerdictCache
 from mt_aug.translation.base import Translation
 
 # Bump when a signal changes what it decides: cached verdicts of other versions are not reused.
-GATE_VERSION = "5"
+GATE_VERSION = "6"
 
 # Distributions whose versions can change a verdict: part of the verdict cache's key, as the
 # stage contract keys stage results (mt_aug.pipeline.stage.library_version).
@@ -32,27 +34,28 @@ GATE_LIBRARIES = ("lingua-language-detector", "sacrebleu", "sentencepiece", "wor
 
 # Every reason the gate gives, in the order the signals run (the first that fires is the reason).
 REASONS = ("empty output", "hit length limit", "degenerate repetition", "length ratio", "untranslated",
-           "wrong language", "number changed", "number lost", "entity lost", "content lost", "word lost", "garbled",
-           "round-trip")
+           "wrong language", "number changed", "number lost", "entity lost", "name changed", "added content",
+           "content lost", "word lost", "garbled", "round-trip", "quality estimate")
 
 
 class Gate:
     def __init__(self, cfg: QualityConfig, src: str, tgt: str, candidates: Sequence[str],
                  reverse_model: str | None = None, forward_model: str | None = None,
-                 lexicon: Lexicon | None = None) -> None:
+                 lexicon: Lexicon | None = None, qe_model: str | None = None) -> None:
         """`reverse_model`, `forward_model`: the identities of the models that translate back
         (round-trip) and translate names alone (entities) or ship the lexicon: part of the
         verdicts' key. `lexicon`: the forward model's bilingual lexicon, for the word-lost
-        signal (`model_lexicon`; without one the signal does not run)."""
+        signal (`model_lexicon`; without one the signal does not run). `qe_model`: the identity
+        of the quality-estimation model (`quality.qe`; mt_aug.quality.qe), with its weights' hash."""
         self.cfg, self.src, self.tgt = cfg, src, tgt
         self.candidates = tuple(sorted(set(candidates) | {src, tgt}))
-        self.reverse_model, self.forward_model = reverse_model, forward_model
-        self.lexicon = lexicon if cfg.coverage else None
+        self.reverse_model, self.forward_model, self.qe_model = reverse_model, forward_model, qe_model
+        self.lexicon = lexicon if cfg.coverage or cfg.added_content else None
         from mt_aug.pipeline.stage import library_version
 
         blob = json.dumps({"version": GATE_VERSION, "cfg": cfg.model_dump(mode="json"), "src": src, "tgt": tgt,
                            "candidates": self.candidates, "reverse": reverse_model, "forward": forward_model,
-                           "lexicon": self.lexicon is not None,
+                           "lexicon": self.lexicon is not None, "qe": qe_model,
                            "libraries": {d: library_version(d) for d in GATE_LIBRARIES}}, sort_keys=True)
         self.settings_hash = hashlib.sha256(blob.encode()).hexdigest()[:24]
 
@@ -73,20 +76,32 @@ class Gate:
         pass the structural signals."""
         if not self.wants_spans():
             return []
-        return sorted({sp for s, o in zip(sources, outputs, strict=True) if self.structural(s, o) is None
-                       for sp in entities.spans_to_translate(s, o.text.strip())})
+        out: set[str] = set()
+        for s, o in zip(sources, outputs, strict=True):
+            if self.structural(s, o) is None:
+                out.update(entities.spans_to_translate(s, o.text.strip()))
+                if self.cfg.entities_lowercase:
+                    out.update(entities.lowercase_spans(s, self.tgt, self.cfg.entities_lowercase_min_zipf))
+                if self.cfg.added_content and self.lexicon is not None \
+                        and entities.unaccounted_runs(s, o.text.strip(), None, self.lexicon, self.tgt):
+                    # runs of the output no source word accounts for: are they the source's names, translated?
+                    pool = word_pool(o.text.strip())
+                    out.update(n.span for n in entities.names_and_first(s) if not all(present(w, pool) for w in n.words))
+        return sorted(out)
 
     def wants_roundtrip(self, source: str) -> bool:
         return self.cfg.roundtrip and roundtrip.in_sample(source, self.cfg.roundtrip_sample)
 
     def judge(self, sources: Sequence[str], outputs: Sequence[Translation],
-              back: Sequence[str | None] | None = None, spans: Mapping[str, str] | None = None) -> list[Verdict]:
+              back: Sequence[str | None] | None = None, spans: Mapping[str, str] | None = None,
+              qe: Sequence[float | None] | None = None) -> list[Verdict]:
         """One verdict per (source, output); `back`: the back-translation of each output (None
         where there is none: the round-trip signal then does not run for it); `spans`: the
-        source's names translated alone (`name_spans`), for the entity signal."""
-        if len(sources) != len(outputs) or (back is not None and len(back) != len(sources)):
-            raise ValueError("judge: sources, outputs (and back) differ in length")
-        return [self.judge_one(s, o, back[i] if back is not None else None, spans)
+        source's names translated alone (`name_spans`), for the entity signal; `qe`: the
+        quality-estimation score of each (None: not scored)."""
+        if len(sources) != len(outputs) or any(x is not None and len(x) != len(sources) for x in (back, qe)):
+            raise ValueError("judge: sources, outputs (and back, qe) differ in length")
+        return [self.judge_one(s, o, back[i] if back is not None else None, spans, qe[i] if qe is not None else None)
                 for i, (s, o) in enumerate(zip(sources, outputs, strict=True))]
 
     def structural(self, source: str, out: Translation) -> str | None:
@@ -105,7 +120,7 @@ class Gate:
         return None
 
     def judge_one(self, source: str, out: Translation, back: str | None = None,
-                  spans: Mapping[str, str] | None = None) -> Verdict:
+                  spans: Mapping[str, str] | None = None, qe: float | None = None) -> Verdict:
         cfg, text = self.cfg, out.text.strip()
         failed: list[str] = []
         scores: dict[str, float] = {}
@@ -142,13 +157,24 @@ class Gate:
             lost = [n for n in entities.lost_names(source, text, back, named, self.tgt, cfg.entities_translated_min_share)
                     if len(n.words) >= cfg.entities_min_words] if latin or back is not None else []
             lost_nl = entities.lost_non_latin(source, text) if latin else []
-            if len(lost) + len(lost_nl) > cfg.entities_max_lost:
+            lowered = entities.lost_lowercase(source, text, named, self.tgt, cfg.entities_lowercase_min_zipf) \
+                if named is not None and cfg.entities_lowercase else []
+            if len(lost) + len(lost_nl) + len(lowered) > cfg.entities_max_lost:
                 failed.append("entity lost")
-                evidence.append(f"lost {[n.text for n in lost] + lost_nl}")
+                evidence.append(f"lost {[n.text for n in lost] + lost_nl + lowered}")
+            changed = entities.changed_names(source, text) if latin and cfg.entities_accents else []
+            if changed:
+                failed.append("name changed")
+                evidence.append(f"changed {[f'{a} -> {b}' for a, b in changed]}")
+        if cfg.added_content and self.latin and self.lexicon is not None:
+            added = entities.added_names(source, text, spans if self.wants_spans() else None, self.lexicon, self.tgt)
+            if added:
+                failed.append("added content")
+                evidence.append(f"added {added}")
         if cfg.length_loss and len(source) >= cfg.length_loss_min_chars:
             if scores["length_ratio"] < cfg.length_loss_threshold(self.tgt):
                 failed.append("content lost")
-        if self.lexicon is not None:
+        if self.lexicon is not None and cfg.coverage:
             gone = self.lexicon.lost_words(source, text, self.src, cfg.coverage_max_zipf)
             if len(gone) > cfg.coverage_max_lost:
                 failed.append("word lost")
@@ -165,6 +191,10 @@ class Gate:
             scores["chrf"] = round(score, 2)
             if score < self.roundtrip_threshold:
                 failed.append("round-trip")
+        if cfg.qe is not None and qe is not None:
+            scores["qe"] = round(qe, 4)
+            if qe < cfg.qe.threshold:
+                failed.append("quality estimate")
         return Verdict(failed[0] if failed else None, tuple(failed), scores, "; ".join(evidence))
 
 
@@ -177,6 +207,8 @@ class GateStats:
     spans_translated: int = 0  # name spans translated alone for the entity signal (cache misses)
     spans_cached: int = 0  # name spans read from the translation cache
     roundtrip_model: str | None = None
+    qe_model: str | None = None  # the quality-estimation model's identity (quality.qe)
+    qe_scored: int = 0  # segments the QE model scored (verdict cache misses)
     settings: str | None = None  # the settings hash of the gate that judged (with its models and lexicon)
     notes: list[str] = field(default_factory=list)
 
@@ -208,20 +240,28 @@ def judge_with_roundtrip(
     if rev is not None:
         stats.roundtrip_model = model_identity(rev, gate.tgt, gate.src)
     lexicon = gate.lexicon
-    if gate.cfg.coverage and lexicon is None:
+    if (gate.cfg.coverage or gate.cfg.added_content) and lexicon is None:
         from mt_aug.quality.lexicon import knows_language
 
         lexicon = model_lexicon(spec, gate.src, gate.tgt)
+        uses = [n for n, on in (("word lost", gate.cfg.coverage), ("added content", gate.cfg.added_content)) if on]
         if lexicon is None:
-            stats.notes.append(f"word lost: {spec.backend} {spec.model} ships no bilingual lexicon "
-                               f"({gate.src}->{gate.tgt}); the signal did not run")
+            stats.notes.extend(f"{n}: {spec.backend} {spec.model} ships no bilingual lexicon "
+                               f"({gate.src}->{gate.tgt}); the signal did not run" for n in uses)
         elif not knows_language(gate.src):
             lexicon = None
-            stats.notes.append(f"word lost: wordfreq has no word list for {gate.src}; the signal did not run")
+            stats.notes.extend(f"{n}: wordfreq has no word list for {gate.src}; the signal did not run" for n in uses)
     forward = model_identity(spec, gate.src, gate.tgt) if gate.wants_spans() or lexicon is not None else None
-    if (gate.reverse_model, gate.forward_model, gate.lexicon) != (stats.roundtrip_model, forward, lexicon):
+    scorer = None
+    if gate.cfg.qe is not None:
+        from mt_aug.quality.qe import load_scorer
+
+        scorer = load_scorer(gate.cfg.qe)
+        stats.qe_model = scorer.identity
+    if (gate.reverse_model, gate.forward_model, gate.lexicon, gate.qe_model) != \
+            (stats.roundtrip_model, forward, lexicon, stats.qe_model):
         gate = Gate(gate.cfg, gate.src, gate.tgt, gate.candidates, reverse_model=stats.roundtrip_model,
-                    forward_model=forward, lexicon=lexicon)
+                    forward_model=forward, lexicon=lexicon, qe_model=stats.qe_model)
     stats.settings = gate.settings_hash
     pairs = [(s, o.text + ("\x00limit" if o.hit_length_limit else "")) for s, o in zip(sources, outputs, strict=True)]
     found = verdict_cache.get_many(gate.settings_hash, pairs) if verdict_cache is not None else {}
@@ -245,14 +285,38 @@ def judge_with_roundtrip(
             got, tstats = translate_unique(wanted_spans, spec=spec, src=gate.src, tgt=gate.tgt, cache=cache)
             spans = {k: v.text for k, v in got.items()}
             stats.spans_translated, stats.spans_cached = tstats.translated, tstats.cached
+    qe: list[float | None] | None = None
+    if scorer is not None:
+        scored = [i for i in todo if gate.structural(sources[i], outputs[i]) is None]
+        got_qe = dict(zip(scored, scorer.score([sources[i] for i in scored], [outputs[i].text.strip() for i in scored]),
+                          strict=True))
+        qe = [got_qe.get(i) for i in todo]
+        stats.qe_scored = len(scored)
     fresh = gate.judge([sources[i] for i in todo], [outputs[i] for i in todo],
-                       [back.get(outputs[i].text) if w else None for i, w in zip(todo, wants, strict=True)], spans)
+                       [back.get(outputs[i].text) if w else None for i, w in zip(todo, wants, strict=True)], spans, qe)
     if verdict_cache is not None and todo:
         verdict_cache.put_many(gate.settings_hash, [(pairs[i][0], pairs[i][1], v) for i, v in zip(todo, fresh, strict=True)])
     result = [found.get(p) for p in pairs]
     for i, v in zip(todo, fresh, strict=True):
         result[i] = v
     return result, stats  # type: ignore[return-value]  (every slot is filled: cached or fresh)
+
+
+FIGURES = Path(__file__).with_name("sealed_figures.json")
+
+
+def measured_figures(lang: str, path: Path = FIGURES) -> dict[str, Any] | None:
+    """This gate version's measured precision, recall and bad-among-kept for a target language
+    (`sealed_figures.json`: the sealed set's once measured, the tuning set's, in-sample, until
+    then); None when none were measured for the language or for this gate version."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if str(data.get("gate_version")) != GATE_VERSION:
+        return None
+    got = (data.get("languages") or {}).get(lang)
+    return dict(got) if isinstance(got, dict) else None
 
 
 def summary(sources: Sequence[str], outputs: Sequence[Translation], verdicts: Sequence[Verdict],
@@ -269,6 +333,10 @@ def summary(sources: Sequence[str], outputs: Sequence[Translation], verdicts: Se
         "dropped": dict(sorted(dropped.items())),
         "signals": dict(sorted(fired.items())),
     }
+    figures = measured_figures(gate.tgt)
+    if figures is not None:
+        # the card's best estimate of the residual errors, until a person audits (measured with the defaults)
+        out["figures"] = {**figures, "default_settings": gate.cfg == QualityConfig()}
     scored = sorted(v.scores["chrf"] for v in verdicts if "chrf" in v.scores)
     if scored:
         def q(p: float) -> float:

@@ -53,7 +53,15 @@ def copy_share(source: str, output: str) -> float:
     return sum(w in src for w in out) / len(out)
 
 
+# Abbreviations of references, which a translation copies ("pp. 123-145", "ibid.", "op. cit.",
+# "et al."): no words a translation must change.
+BIBLIOGRAPHIC = frozenset("p pp ibid ib op cit loc vol vols ed eds et al cf ff fn n nn no nos ch chap fig figs "
+                          "trans repr rev ser sec art id passim supra infra".split())
+
+
 def content_words(source: str) -> int:
-    """Words of the source that are not names or numbers (what a translation must change)."""
+    """Words of the source that are not names, numbers, initials or the abbreviations of a
+    reference (what a translation must change)."""
     nw = name_words(source)
-    return sum(1 for w in words(source) if w not in nw and not any(c.isdigit() for c in w))
+    return sum(1 for w in words(source) if w not in nw and not any(c.isdigit() for c in w)
+               and len(w) > 1 and w.lower() not in BIBLIOGRAPHIC)

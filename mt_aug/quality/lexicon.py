@@ -24,7 +24,7 @@ import struct
 from functools import lru_cache
 from pathlib import Path
 
-from mt_aug.quality.text import present, word_pool, words, zipf
+from mt_aug.quality.text import is_latin_word, present, word_pool, words, zipf
 
 _MAGIC = 0xF11A48D5013417F5
 _HEADER = struct.Struct("<6Q")
@@ -83,7 +83,7 @@ class Lexicon:
         pool = word_pool(output)
         lost = []
         for w in words(source):
-            if len(w) < 3 or not w.isalpha() or not 0.0 < zipf(w.lower(), src) <= max_zipf:
+            if len(w) < 3 or not w.isalpha() or not is_latin_word(w) or not 0.0 < zipf(w.lower(), src) <= max_zipf:
                 continue  # common words have many renderings; unknown ones are typos or names copied as they are
             if present(w, pool):
                 continue
@@ -98,6 +98,32 @@ class Lexicon:
                 continue
             lost.append(w)
         return lost
+
+
+    def source_pieces(self, source: str) -> frozenset[int]:
+        """Every target piece the model may write for some word of the source."""
+        return _source_pieces(self, source)
+
+    def explains(self, source: str, word: str) -> bool:
+        """A capitalized output word is a common word the lexicon gives for some source word:
+        its lowercase form is one piece of the vocabulary, a candidate of a source word
+        ("Estados" of "states", as the EU's "Estados-Membros"). Lowercase only: a name's own
+        pieces come with the shortlists of words it co-occurs with ("born" lists "▁Londres"),
+        and lowercased it falls into fragments ("▁lo", "nd", "res")."""
+        ids = self._spm.encode(word.lower())  # a common word is one piece of the vocabulary; a name
+        return len(ids) == 1 and ids[0] in self.source_pieces(source)  # lowercased falls into fragments
+
+    @lru_cache(maxsize=16384)  # noqa: B019 (one Lexicon per model per process)
+    def _pieces(self, word: str) -> frozenset[int]:
+        return frozenset(i for i in self._spm.encode(word) if self._telling[i])
+
+
+@lru_cache(maxsize=1024)
+def _source_pieces(lexicon: Lexicon, source: str) -> frozenset[int]:
+    found: set[int] = set()
+    for w in words(source):
+        found |= lexicon.candidates(w)
+    return frozenset(found)
 
 
 def knows_language(lang: str) -> bool:

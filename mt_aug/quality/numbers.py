@@ -208,15 +208,41 @@ class NumberCheck:
         return None
 
 
+# Footnote markers ("[note 6]", "[12]", "[a]"): references, not facts; a translation may renumber them.
+_FOOTNOTE = re.compile(r"\[(?:(?:note|nota|n\.)\s*)?(?:\d{1,3}|[a-z])\]", re.IGNORECASE)
+_SEPARATORS = ".,\u00a0\u202f "
+
+
+def _shape(numeral: str) -> tuple[str, tuple[int, ...]]:
+    """A numeral's digits and where its separators stand (counted in digits from the right)."""
+    digits = [c for c in numeral if c.isdigit()]
+    seps, seen = [], 0
+    for c in reversed(numeral):
+        if c.isdigit():
+            seen += 1
+        elif c in _SEPARATORS:
+            seps.append(seen)
+    return "".join(digits), tuple(seps)
+
+
+def same_digits(a: str, b: str) -> bool:
+    """The same digits with separators in the same places, whichever separator each is: the
+    source's own ("3.14" kept as "3.14") or the target's ("8,848.86" written "8.848.86", its
+    group mark localized and its decimal point kept). Not a changed number: a reader gets the
+    same digits, where "1,250,000" -> "1.20.000" is one."""
+    return _shape(a) == _shape(b)
+
+
 def check_numbers(source: str, output: str, src_lang: str, tgt_lang: str) -> NumberCheck:
+    source, output = _FOOTNOTE.sub(" ", source), _FOOTNOTE.sub(" ", output)
     src = numerals(source, src_lang)
     out = numerals(output, tgt_lang)
     if not src and not out:
         return NumberCheck((), ())
     out_vals = {v for n in out for v in n.values} | word_values(output, tgt_lang)
     src_vals = {v for n in src for v in n.values} | word_values(source, src_lang)
-    missing = [n for n in src if not (n.values & out_vals)]
-    changed = [n for n in out if not (n.values & src_vals)]
+    missing = [n for n in src if not (n.values & out_vals) and not any(same_digits(n.text, o.text) for o in out)]
+    changed = [n for n in out if not (n.values & src_vals) and not any(same_digits(n.text, o.text) for o in src)]
     if missing and not changed:
         partners = _conversion_partners(source)
         present = {n.text for n in src if n.values & out_vals}

@@ -22,6 +22,7 @@ _EN_FUNCTION = frozenset(
     "our my your if but not no after before during since until upon into over under between than then there "
     "here also many much some any all each every one two three four five six seven eight nine ten".split()
 )
+EN_FUNCTION = _EN_FUNCTION  # for the other signals
 # Words that stay lowercase inside a name ("University of Warsaw", "Duke of York").
 _NAME_LINKS = frozenset({"of", "the", "de", "da", "do", "von", "van", "der", "del", "la", "le", "du", "and", "&"})
 
@@ -65,6 +66,56 @@ def non_latin_spans(text: str) -> list[str]:
     if text.isascii():
         return []
     return [w for w in words(text) if any(c.isalpha() for c in w) and not is_latin_word(w)]
+
+
+def _is_letter_or_mark(c: str) -> bool:
+    return unicodedata.category(c)[0] in "LM"
+
+
+def non_latin_runs(text: str) -> list[tuple[str, int, int]]:
+    """Runs of letters (with their combining marks: Thai, Devanagari vowel signs) of a
+    non-Latin script, with their offsets: "กรุงเทพมหานคร" is one run, where `words` cuts it at
+    every vowel sign."""
+    if text.isascii():
+        return []
+    out: list[tuple[str, int, int]] = []
+    start = None
+    for i, c in enumerate(text + " "):
+        inside = _is_letter_or_mark(c) and not (c.isascii() or _LATIN.match(c))
+        if inside and start is None:
+            start = i
+        elif not inside and start is not None:
+            run = text[start:i]
+            if any(ch.isalpha() for ch in run):
+                out.append((run, start, i))
+            start = None
+    return out
+
+
+_PAREN_AFTER_WORD = re.compile(r"([^\W\d_])\s*\(([^()]{1,300})\)")
+# A gloss opens with the name in its script, or with a language's name and a colon first.
+_GLOSS_OPENING = re.compile(r"\s*(?:[A-Z][a-z]+(?: [A-Za-z]+)?\s*:\s*)?")
+
+
+def gloss_spans(text: str) -> list[tuple[int, int]]:
+    """Offsets of the parentheses that follow a Latin-script word and open with a non-Latin
+    letter, or with a language's name and a colon before one: a gloss of the name before them
+    ("Moscow (Russian: Москва)", "Alexander Pushkin (Александр Пушкин)"; not "dioxygen (see
+    the filled π* orbitals)")."""
+    out = []
+    for m in _PAREN_AFTER_WORD.finditer(text):
+        inner = m.group(2)
+        rest = inner[_GLOSS_OPENING.match(inner).end():]  # type: ignore[union-attr]  (it matches the empty string)
+        if _LATIN.match(m.group(1)) and rest[:1].isalpha() and not rest[:1].isascii() and not _LATIN.match(rest[:1]):
+            out.append((m.start(2), m.end(2)))
+    return out
+
+
+def non_latin_glosses(text: str) -> set[str]:
+    """The non-Latin runs of a text that stand in a gloss (`gloss_spans`): the same name in its
+    own script, beside its romanized form."""
+    spans = gloss_spans(text)
+    return {run for run, a, b in non_latin_runs(text) if any(s <= a and b <= e for s, e in spans)}
 
 
 def quoted_spans(text: str) -> list[str]:

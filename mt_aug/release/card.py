@@ -202,7 +202,7 @@ def render(manifest: dict[str, Any]) -> str:
     parts.append("## Translation\n\n" + _table(
         ["language", "segments", "unique", "cache hits", "translated", "filtered segments", "views dropped", "model"],
         tr_rows) + "\n")
-    quality = _quality_section(m["translation"])
+    quality = _quality_section(m["translation"], m.get("audit"))
     if quality:
         parts.append(quality)
     dec = m["decontamination"]
@@ -249,10 +249,42 @@ def _cell(x: Any, n: int = 160) -> str:
     return text if len(text) <= n else text[: n - 3] + "..."
 
 
-def _quality_section(translation: dict[str, Any]) -> str:
+def _pct(x: dict[str, float]) -> str:
+    return f"{x['value']:.1%} [{x['lo']:.1%}, {x['hi']:.1%}]"
+
+
+def _frac(x: dict[str, float]) -> str:
+    return f"{x['value']:.2f} [{x['lo']:.2f}, {x['hi']:.2f}]"
+
+
+def _residual_errors(q: dict[str, Any], audit: dict[str, Any] | None) -> str:
+    """What is known of the bad translations the gate kept: a person's audit (manifest `audit`,
+    mt_aug.quality.audit), else the gate's measured figures as the best estimate."""
+    if audit:
+        s = audit["strata"]
+        parts = [f"**Audited**: {audit['labelled']} segments labelled by a person (`mt-aug audit`)"]
+        for key, what, fmt in (("bad_among_kept", "bad among kept", _pct), ("precision", "gate precision", _frac),
+                               ("recall", "recall", _frac)):
+            parts.append(f"{what} {fmt(audit[key])}" if audit.get(key) else f"{what}: no labelled segment tells")
+        return ("; ".join(parts) + f". Stratified estimate from {s['drop']['labelled']} of {s['drop']['population']} "
+                f"dropped and {s['kept']['labelled']} of {s['kept']['population']} kept segments, 95% Wilson intervals "
+                "(effective sample size of the design).\n")
+    fig = q.get("figures")
+    text = ("**Residual errors: unknown.** No person has labelled this build's translations, so how many bad "
+            "translations the gate kept is not known (`mt-aug audit BUILD --lang L --n N --output SHEET` writes a "
+            "sheet to label).")
+    if not fig:
+        return text + " No measured figures of this gate exist for this language.\n"
+    where = f"{fig.get('set')}" + (", default settings; this build's differ" if not fig.get("default_settings", True) else "")
+    return (text + f" Best estimate, the gate's figures for {fig.get('model')} on the {where}: precision "
+            f"{_frac(fig['precision'])}, recall {_frac(fig['recall'])}, bad among kept {_pct(fig['bad_among_kept'])}.\n")
+
+
+def _quality_section(translation: dict[str, Any], audit: dict[str, Any] | None = None) -> str:
     """Per language: drops by reason (segments and views), every signal that fired, the
-    round-trip chrF distribution and the worst examples. Optional manifest fields
-    `translation.<lang>.quality` (mt_aug.quality.gate.summary); absent: no section."""
+    round-trip chrF distribution, the worst examples and what is known of the residual errors.
+    Optional manifest fields `translation.<lang>.quality` (mt_aug.quality.gate.summary) and
+    `audit` (mt_aug.quality.audit); absent: no section."""
     langs = [(lang, t) for lang, t in sorted(translation.items()) if t.get("quality")]
     if not langs:
         return ""
@@ -273,6 +305,7 @@ def _quality_section(translation: dict[str, Any]) -> str:
                           rows or [["none", 0, 0, 0]]) + "\n")
         for note in q.get("notes") or []:  # a signal that could not run (no reverse model, no lexicon)
             out.append(f"Not run: {note}.\n")
+        out.append(_residual_errors(q, ((audit or {}).get("languages") or {}).get(lang)))
         rt = q.get("roundtrip")
         if rt:
             c = rt["chrf"]

@@ -122,7 +122,20 @@ def verify_build(build_dir: str | Path) -> dict[str, Any]:
     _verify_drops(build_dir, manifest)
     _verify_examples(manifest, first_rows)
     _verify_rendered(build_dir, manifest)
+    _verify_audit(build_dir, manifest)
     return {"files": len(manifest["files"]), "rows": rows_total, "batches": len(all_batch_ids)}
+
+
+def _verify_audit(build_dir: Path, m: dict[str, Any]) -> None:
+    """A person's audit (`mt-aug audit --labels`): its figures are what the labels kept in the
+    build (checksummed with the other files) and the build's drop / kept frames give."""
+    if not m.get("audit"):
+        return
+    from mt_aug.quality.audit import check
+
+    problem = check(build_dir, m)
+    if problem is not None:
+        raise VerifyError(f"{MANIFEST}: {problem}")
 
 
 def _verify_shards(build_dir: Path, manifest: dict[str, Any],

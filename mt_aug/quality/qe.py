@@ -1,0 +1,142 @@
+"""Learned quality estimation (`quality.qe`): a score per (source, output) from a model, and a
+segment below the threshold is dropped ("quality estimate").
+
+- `embedding`: the cosine similarity of a cross-lingual sentence-transformers model between the
+  source and the output (sentence-transformers/LaBSE, intfloat/multilingual-e5-base), encoded
+  in batches of `batch_size` on `device`. The model is loaded by `mt_aug.evaluation.encode`
+  (a folder or a Hub id) and identified by the hash of its weights.
+- `cometkiwi`: COMET-Kiwi (Unbabel/wmt22-cometkiwi-da; reference-free: source and output
+  only) through the unbabel-comet package. unbabel-comet 2.2.7, its latest release, requires
+  numpy<2, transformers<5, protobuf<5 and huggingface-hub<1, so it cannot be installed beside
+  mt-aug's pins (numpy 2.4.6, transformers 5.23, protobuf 7.36): it runs in its own Python
+  environment (`quality.qe.python`), driven through `_comet_worker.py` (JSON lines over a
+  pipe). Its identity is the checkpoint file's sha256.
+
+Scores are not cached apart: they decide verdicts, and the verdicts are cached with the
+model's identity in their key (`Gate(qe_model=...)`). Precision and recall of these models as
+gate signals are not measured in this repository.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol
+
+from mt_aug.config import QEConfig
+from mt_aug.errors import UserError
+
+WORKER = Path(__file__).with_name("_comet_worker.py")
+COMET_PINS = "unbabel-comet 2.2.7 requires numpy<2, transformers<5, protobuf<5 and huggingface-hub<1"
+
+
+class QEError(UserError):
+    """A QE model that cannot be loaded or run as configured (names the key and model)."""
+
+
+class Scorer(Protocol):
+    identity: str  # backend, model and a hash of its weights: part of the verdicts' key
+
+    def score(self, sources: Sequence[str], outputs: Sequence[str]) -> list[float]: ...
+
+
+def _device(cfg: QEConfig) -> str:
+    from mt_aug.evaluation.encode import ModelError, check_device
+
+    want = None if cfg.device == "auto" else ("cuda" if cfg.device == "cuda" else "cpu")
+    try:
+        dev = check_device(want)
+    except ModelError as exc:
+        raise QEError(f"quality.qe.device: {str(exc).removeprefix('--device ')}") from None
+    return f"cuda:{cfg.device_index}" if dev == "cuda" else dev
+
+
+class EmbeddingScorer:
+    """Cosine of a sentence-transformers model between each source and its output."""
+
+    def __init__(self, cfg: QEConfig) -> None:
+        from mt_aug.evaluation.encode import ModelError, load_model, weights_hash
+
+        if importlib.util.find_spec("sentence_transformers") is None:
+            raise QEError("quality.qe.backend embedding: needs the sentence-transformers package "
+                          "(pip install 'mt-aug[qe]')")
+        self.cfg = cfg
+        try:
+            self.model = load_model(cfg.model, _device(cfg))
+        except ModelError as exc:
+            raise QEError(f"quality.qe.model: {exc}") from None
+        self.identity = f"embedding:{cfg.model}@{weights_hash(self.model)[:24]}"
+
+    def score(self, sources: Sequence[str], outputs: Sequence[str]) -> list[float]:
+        if not sources:
+            return []
+        kw = {"batch_size": self.cfg.batch_size, "normalize_embeddings": True, "convert_to_numpy": True,
+              "show_progress_bar": False}
+        a = self.model.encode(list(sources), **kw)
+        b = self.model.encode(list(outputs), **kw)
+        return [float(x) for x in (a * b).sum(axis=1)]
+
+
+class CometKiwiScorer:
+    """COMET-Kiwi in the environment of `cfg.python` (this interpreter when None)."""
+
+    def __init__(self, cfg: QEConfig) -> None:
+        self.cfg = cfg
+        self.python = cfg.python or sys.executable
+        if cfg.python is None and importlib.util.find_spec("comet") is None:
+            raise QEError(f"quality.qe.backend cometkiwi: the unbabel-comet package is not installed here, and it "
+                          f"cannot be installed beside mt-aug's pins ({COMET_PINS}); install it in an environment "
+                          "of its own and set quality.qe.python to that environment's python, or use backend: "
+                          "embedding")
+        if cfg.python is not None and not Path(cfg.python).is_file():
+            raise QEError(f"quality.qe.python: {cfg.python}: no such file")
+        got = self._run(["--identity"], "")
+        self.identity = f"cometkiwi:{cfg.model}@{got['sha256'][:24]}"
+
+    def _run(self, args: list[str], stdin: str) -> dict:  # type: ignore[type-arg]
+        cmd = [self.python, str(WORKER), "--model", self.cfg.model, *args]
+        env = os.environ.copy()
+        if self.cfg.device != "cpu" and self.cfg.device_index:
+            env["CUDA_VISIBLE_DEVICES"] = str(self.cfg.device_index)  # COMET's predict uses the first GPU it sees
+        try:
+            r = subprocess.run(cmd, input=stdin, capture_output=True, text=True, env=env)
+        except OSError as exc:
+            raise QEError(f"quality.qe.python: {self.python}: cannot run ({exc.strerror or exc})") from None
+        if r.returncode != 0:
+            last = (r.stderr.strip().splitlines() or ["no message"])[-1]
+            raise QEError(f"quality.qe: COMET-Kiwi ({self.cfg.model}) failed: {last}")
+        try:
+            return json.loads(r.stdout.strip().splitlines()[-1])
+        except (IndexError, ValueError):
+            raise QEError(f"quality.qe: COMET-Kiwi ({self.cfg.model}) answered no JSON") from None
+
+    def score(self, sources: Sequence[str], outputs: Sequence[str]) -> list[float]:
+        if not sources:
+            return []
+        payload = "".join(json.dumps({"src": s, "mt": o}, ensure_ascii=False) + "\n"
+                          for s, o in zip(sources, outputs, strict=True))
+        # the device is the worker's environment's to have (its torch, not ours): auto lets it decide
+        gpus = {"cpu": 0, "cuda": 1, "auto": -1}[self.cfg.device]
+        got = self._run(["--batch-size", str(self.cfg.batch_size), "--gpus", str(gpus)], payload)
+        scores = [float(x) for x in got.get("scores", [])]
+        if len(scores) != len(sources):
+            raise QEError(f"quality.qe: COMET-Kiwi ({self.cfg.model}) scored {len(scores)} of {len(sources)} segments")
+        return scores
+
+
+@lru_cache(maxsize=4)
+def _load(blob: str) -> Scorer:
+    cfg = QEConfig.model_validate_json(blob)
+    return EmbeddingScorer(cfg) if cfg.backend == "embedding" else CometKiwiScorer(cfg)
+
+
+def load_scorer(cfg: QEConfig) -> Scorer:
+    """The scorer of a `quality.qe` section (one per configuration per process)."""
+    return _load(cfg.model_dump_json())
+
