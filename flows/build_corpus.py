@@ -17,7 +17,7 @@ from flows.executor import PrefectExecutor
 from flows.runners import make_task_runner
 from mt_aug.config import load_config
 from mt_aug.errors import user_error_message
-from mt_aug.pipeline.builder import build, results_location
+from mt_aug.pipeline.builder import build, result_store
 
 
 @task(name="artifacts", cache_policy=NONE, persist_result=False)
@@ -50,7 +50,7 @@ def artifacts_task(build_dir: Path) -> None:
     )
 
 
-@flow(name="build-corpus", log_prints=True, task_runner=make_task_runner("local"))
+@flow(name="build-corpus", log_prints=True, task_runner=make_task_runner("local"), persist_result=False)
 def build_corpus(config_path: str, output_dir: str | None = None, cache_dir: str | None = None,
                  locked: bool = False) -> str:
     """Build the corpus a config describes and publish it as `<output_dir>/current`. `locked`:
@@ -58,7 +58,7 @@ def build_corpus(config_path: str, output_dir: str | None = None, cache_dir: str
     cfg = load_config(config_path, output_dir=output_dir, cache_dir=cache_dir)
     ctx = get_run_context()
     run_id = str(ctx.flow_run.id) if getattr(ctx, "flow_run", None) else None
-    executor = PrefectExecutor(results_location(cfg))
+    executor = PrefectExecutor(result_store(cfg))
     final = build(config_path, output_dir=output_dir, cache_dir=cache_dir, executor=executor, run_id=run_id,
                   lock=not locked)
     artifacts_task(final)

@@ -30,7 +30,7 @@ class _Commands(TyperGroup):
             if msg is None:
                 raise
             logging.getLogger("mt_aug").debug("user error", exc_info=True)
-            typer.echo(f"mt-aug: error: {msg}", err=True)
+            _say_error(msg)
             raise typer.Exit(2) from None
 
     def main(self, *args, standalone_mode: bool = True, **kwargs):  # type: ignore[no-untyped-def,override]
@@ -120,8 +120,16 @@ def _options(
     os.environ["PREFECT_LOGGING_LEVEL"] = level  # read when Prefect is imported (build, serve)
 
 
+def _say_error(msg: str) -> None:
+    """`mt-aug: error: <msg>` on stderr: URL credentials redacted, terminal controls escaped."""
+    from mt_aug.redact import redact_text
+    from mt_aug.terminal import shown
+
+    typer.echo(f"mt-aug: error: {shown(redact_text(msg))}", err=True)
+
+
 def _fail(msg: str, code: int = 2) -> NoReturn:
-    typer.echo(f"mt-aug: error: {msg}", err=True)
+    _say_error(msg)
     raise typer.Exit(code)
 
 
@@ -209,10 +217,11 @@ def plan(
     from mt_aug.pipeline.plan import plan as make_plan
     from mt_aug.pipeline.plan import summary_text
     from mt_aug.readers import SourceError
+    from mt_aug.redact import redact
     from mt_aug.translation.base import BackendError
 
     try:
-        result = make_plan(cfg)
+        result = redact(make_plan(cfg))  # the report and its summary hold no URL credentials
     except (ConfigError, SourceError, BackendError) as exc:
         _fail(str(exc))
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 """The build manifest: every figure a build states about itself, from the statistics the
-pipeline merged. It is published: no absolute paths, no host name (paths are relative to the
-config file, or a file name with its sha256)."""
+pipeline merged. It is published: no absolute paths, no host name, no credentials (paths inside
+the config file's folder are relative to it; any other is a file name with its sha256)."""
 
 from __future__ import annotations
 
@@ -17,10 +17,12 @@ from typing import Any
 from mt_aug import __version__
 from mt_aug.accounting import count_by
 from mt_aug.config import BuildConfig
+from mt_aug.fingerprint import content_sha256
 from mt_aug.packing.batching import Packed
 from mt_aug.packing.corpus import Corpus
-from mt_aug.packing.shards import ShardFile, rows_table, sha256_file, shard_schema
+from mt_aug.packing.shards import ShardFile, rows_table, shard_schema
 from mt_aug.packing.views import ViewStats
+from mt_aug.redact import redact_text
 from mt_aug.schema import SOURCE_LANG, Drop
 
 # 2: `checksums` of drops.jsonl and other files; 3: each shard file is one Arrow record batch
@@ -91,17 +93,21 @@ class BuildRecord:
 
 
 def publishable(value: Any, base: Path | None) -> Any:
-    """`value` with absolute paths made relative to `base` (the config's folder), or reduced to
-    their file name when there is no base or they share nothing with it but the root: a
-    published manifest says nothing of the machine."""
+    """`value` as it may be published: credentials in URLs removed (mt_aug.redact), absolute
+    paths inside `base` (the config's folder) made relative to it, and any other absolute path
+    (outside the config's folder, or with no base) reduced to its file name: a published
+    manifest says nothing of the machine or of folders beside the config (`../../alice/...`);
+    the file's sha256 beside it identifies it."""
     if isinstance(value, dict):
         return {k: publishable(v, base) for k, v in value.items()}
     if isinstance(value, list):
         return [publishable(v, base) for v in value]
-    if isinstance(value, str) and value.startswith("/"):
-        if base is None or os.path.commonpath([value, str(base)]) == "/":
-            return Path(value).name  # nothing in common with the config's place but the root
-        return os.path.relpath(value, base)
+    if isinstance(value, str):
+        value = redact_text(value)
+        if value.startswith("/"):
+            if base is not None and os.path.commonpath([value, str(base)]) == str(base):
+                return os.path.relpath(value, base)
+            return Path(value).name
     return value
 
 
@@ -135,7 +141,8 @@ def license_info(cfg: BuildConfig) -> dict[str, dict[str, Any]]:
 
 
 def _file_entry(path: Path, base: Path | None) -> dict[str, str]:
-    return {"path": publishable(str(path), base), "sha256": sha256_file(path)}
+    # the digest the stage keys were computed from (mt_aug.fingerprint: once per process and file state)
+    return {"path": publishable(str(path), base), "sha256": content_sha256(path)}
 
 
 def build_manifest(cfg: BuildConfig, info: BuildInfo, record: BuildRecord, vstats: ViewStats, corpus: Corpus,
