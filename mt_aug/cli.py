@@ -326,7 +326,8 @@ def serve(
     deployment_for = _executor_plugin("prefect-deployment")
 
     try:
-        deployment = deployment_for(config, cron, name, output, timezone)
+        # served=True: what this process builds is fixed here; a run asking for anything else is refused
+        deployment = deployment_for(config, cron, name, output, timezone, served=True)
     except ValueError as exc:
         _fail(f"--cron {cron!r}: {str(exc).splitlines()[0]}")
     from prefect import serve as prefect_serve

@@ -82,7 +82,8 @@ def test_serve_registers_a_cron_deployment(prefect_harness) -> None:  # type: ig
     got = asyncio.run(read())
     assert got.name == "nightly-test"
     assert got.schedules[0].schedule.cron == "0 3 * * *"
-    assert got.parameters["config_path"].endswith("configs/demo.yaml")
+    assert got.parameters == {} and "demo.yaml" in (got.description or "")  # the config is fixed, not a parameter
+    assert got.parameter_openapi_schema["additionalProperties"] is False and got.enforce_parameter_schema
 
 
 def _partial_cache(src: Path, dst: Path, keep: int) -> None:
