@@ -219,7 +219,8 @@ def merge_record(cfg: BuildConfig, side: SourceSide, run: Run, stages: dict[str,
     return BuildRecord(
         sources=side.sources, pair_drops=side.drops, source_summary=side.source_summary, languages=languages,
         view_drops=view_drops, target_summary=target_summary, warnings=list(side.warnings),
-        input_pairs=side.input_pairs, kept_pairs=side.pairs.num_rows, stages=stages)
+        input_pairs=side.input_pairs, kept_pairs=side.pairs.num_rows, stages=stages,
+        words_cut=side.segmented.words_cut)
 
 
 def build(

@@ -74,7 +74,7 @@ class _Encoder:
             rows = pa.table({"question": pa.array(v.questions, pa.list_(pa.string())),
                              "title_code": pa.array(v.title_codes, pa.int64()),
                              "passage_code": pa.array(v.passage_codes, pa.int64())})
-            return {"t": "segmented", "rows": self.table(rows),
+            return {"t": "segmented", "rows": self.table(rows), "words_cut": v.words_cut,
                     "titles": self.table(pa.table({"segments": pa.array(v.titles, pa.list_(pa.string()))})),
                     "passages": self.table(pa.table({"segments": pa.array(v.passages, pa.list_(pa.string()))}))}
         from mt_aug.decontamination.matcher import EvalIndex
@@ -160,9 +160,10 @@ class _Decoder:
                 return arr
 
             t_segs, p_segs = segs(titles.column("segments")), segs(passages.column("segments"))
+            _need(type(node.get("words_cut")) is int, "segmented: words_cut is not an integer")
             return Segmented(segs(rows.column("question")), t_segs, p_segs,
                              codes(rows.column("title_code"), len(t_segs)),
-                             codes(rows.column("passage_code"), len(p_segs)))
+                             codes(rows.column("passage_code"), len(p_segs)), node["words_cut"])
         if t == "eval-index":
             from mt_aug.decontamination.matcher import EvalIndex
 

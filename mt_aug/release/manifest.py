@@ -24,6 +24,7 @@ from mt_aug.packing.shards import ShardFile, rows_table, shard_schema
 from mt_aug.packing.views import ViewStats
 from mt_aug.redact import redact_text
 from mt_aug.schema import SOURCE_LANG, Drop
+from mt_aug.translation.segment import MAX_WORD_CHARS
 
 # 2: `checksums` of drops.jsonl and other files; 3: each shard file is one Arrow record batch
 # (training batch i of a file is rows i * batch_size .. + batch_size; before 3, one record
@@ -90,6 +91,7 @@ class BuildRecord:
     input_pairs: int
     kept_pairs: int
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)  # stage -> {key, reused, seconds}
+    words_cut: int = 0  # source words too long for a model, cut into pieces (mt_aug.translation.segment)
 
 
 def publishable(value: Any, base: Path | None) -> Any:
@@ -223,4 +225,7 @@ def build_manifest(cfg: BuildConfig, info: BuildInfo, record: BuildRecord, vstat
         "schedule": {"path": schedule.path, "sha256": schedule.sha256, "steps": schedule.rows},
         "checksums": dict(sorted(checksums.items())),
         "examples": _examples(corpus, packed),
+        # only when it happened (no key otherwise: the manifests of ordinary builds are unchanged)
+        **({"segmentation": {"words_cut": record.words_cut, "max_word_chars": MAX_WORD_CHARS}}
+           if record.words_cut else {}),
     }
