@@ -47,23 +47,24 @@ def test_planted_pickles_in_the_result_store_are_never_loaded(tmp_path: Path, de
     from mt_aug.config import load_config
     from mt_aug.pipeline.executor import LocalExecutor
 
+    from test_build_flow import plant_pickles
+
     cache = tmp_path / "cache"
     shutil.copytree(demo_build["cache"], cache)
-    _Bomb.marker = str(tmp_path / "code-ran")
+    marker = tmp_path / "code-ran"
     results = cache / "results"
-    zips = sorted(results.glob("*.zip"))
-    assert {p.name.split("-")[0] for p in zips} >= {"collect", "segment"}
-    for p in zips:
-        (results / (p.name.removesuffix(".zip") + ".pkl")).write_bytes(pickle.dumps(_Bomb()))
-    seg = next(p for p in zips if p.name.startswith("segment-"))
+    keys = plant_pickles(results, marker)  # <key>.pkl and <key> (a Prefect record) for every stored key
+    assert {k.split("-")[0] for k in keys} >= {"collect", "segment"}
+    _Bomb.marker = str(marker)
+    seg = results / (next(k for k in keys if k.startswith("segment-")) + ".zip")
     seg.write_bytes(pickle.dumps(_Bomb()))  # a pickle where a result belongs
-    col = next(p for p in zips if p.name.startswith("collect-"))
-    col.unlink()  # only the planted .pkl is left for collect
+    col = results / (next(k for k in keys if k.startswith("collect-")) + ".zip")
+    col.unlink(missing_ok=True)  # only the planted files are left for collect
     cfg = write_config(tmp_path, demo_config_text(tmp_path / "out", cache))
     ex = LocalExecutor(result_store(load_config(cfg)))
     with caplog.at_level(logging.WARNING, logger="mt_aug.pipeline"):
         got = build(cfg, executor=ex)
-    assert not Path(_Bomb.marker).exists(), "a planted pickle was unpickled"
+    assert not marker.exists(), "a planted pickle was unpickled"
     said = "\n".join(r.getMessage() for r in caplog.records)
     assert f"{seg}: not a stage result this mt-aug wrote" in said
     assert f"{col.with_suffix('.pkl')}: ignored (pickled or Prefect-serialized stage results are never loaded" in said
@@ -229,3 +230,187 @@ def test_a_served_deployment_refuses_other_configs_and_output_dirs(prefect_harne
     with pytest.raises(NotServed, match=r"refused: this server builds .*demo\.yaml .* a run asked for config_path="):
         build_corpus(evil["config_path"], evil["output_dir"])
     assert not evil_out.exists()
+
+
+# --- what is printed, and what a config, a build folder or a cache may hold ---------------------
+
+from typer.testing import CliRunner  # noqa: E402
+
+from mt_aug import cli  # noqa: E402
+
+_runner = CliRunner()
+_UNSAFE = ("\x1b", "\x07", "\x9b", "\x9d", "\u202e", "\u2066")
+
+
+def _cli(*args: str):  # type: ignore[no-untyped-def]
+    return _runner.invoke(cli.app, list(args))
+
+
+def _one_error(result) -> str:  # type: ignore[no-untyped-def]
+    lines = [line for line in result.stderr.splitlines() if line.startswith("mt-aug: error:")]
+    assert result.exit_code == 2 and len(lines) == 1, (result.exit_code, result.stderr, result.exception)
+    assert "Traceback" not in result.stderr + result.stdout
+    return lines[0]
+
+
+HOSTILE = "\x1b]0;PWNED\x07title \x1b]52;c;Zm9vYmFy\x07clip \x1b[2J\x9b2Jcsi \u202eevil\u202c \x1b]0;open"
+
+
+@pytest.fixture()
+def build_copy(demo_build: dict, tmp_path: Path) -> Path:
+    dst = tmp_path / "b"
+    shutil.copytree(demo_build["second"], dst)
+    return dst
+
+
+def test_inspect_escapes_terminal_controls(build_copy: Path) -> None:
+    drop = {"stage": "quality", "source": "s\x1b[31m", "id": "1", "reason": "quality:planted\x07", "lang": "pt",
+            "segment": HOSTILE, "output": "\x9d52;c;Zm9v\x9c out", "evidence": "\x1b]0;x\x07"}
+    with open(build_copy / "drops.jsonl", "a", encoding="utf-8") as f:
+        f.write(json.dumps(drop) + "\n")
+    r = _cli("inspect", str(build_copy), "--lang", "pt", "--reason", "planted", "--width", "400")
+    assert r.exit_code == 0, r.stderr
+    assert not any(c in r.stdout for c in _UNSAFE), repr(r.stdout)
+    assert "\\x1b]0;PWNED\\x07title" in r.stdout and "\\u202eevil" in r.stdout and "\\x9d52;c;Zm9v" in r.stdout
+
+
+def test_inspect_of_damaged_files_is_one_line(build_copy: Path) -> None:
+    drops, manifest = build_copy / "drops.jsonl", build_copy / "manifest.json"
+    good_drops, good_manifest = drops.read_text(), manifest.read_text()
+    for line, expected in [('["pt", 1]', "line 24: not a drop record (a JSON list, not an object)"),
+                           ('{"lang": "pt", "segment": 5}', "line 24: `segment` is a number, not a string")]:
+        drops.write_text(good_drops + line + "\n")
+        assert _one_error(_cli("inspect", str(build_copy), "--lang", "pt")).endswith(f"{drops}: {expected}")
+    drops.write_text(good_drops)
+    manifest.write_text('["pt"]')
+    assert _one_error(_cli("inspect", str(build_copy), "--lang", "pt")).endswith(
+        f"{manifest}: not a build manifest (a JSON list, not an object)")
+    m = json.loads(good_manifest)
+    m["files"][0]["path"] = "../../escape/part-00000.arrow"
+    manifest.write_text(json.dumps(m))
+    msg = _one_error(_cli("inspect", str(build_copy), "--lang", "pt"))
+    assert "files[0]: path '../../escape/part-00000.arrow' leaves the build folder" in msg
+    manifest.write_text(good_manifest)
+    assert "less than or equal to 10000" in _one_error(_cli("inspect", str(build_copy), "--lang", "pt",
+                                                             "--width", str(10**20)))
+    assert "--width" in _one_error(_cli("inspect", str(build_copy), "--lang", "pt", "--width", "1e20"))
+    shard = build_copy / "mono/pt/part-00000.arrow"
+    shard.write_bytes(shard.read_bytes()[:3000])
+    msg = _one_error(_cli("inspect", str(build_copy), "--lang", "pt"))
+    assert msg.startswith(f"mt-aug: error: {shard.resolve()}: not a readable shard (") and "?" not in msg
+
+
+def _config_with(tmp_path: Path, extra: str, name: str = "cfg.yaml") -> Path:
+    return write_config(tmp_path, demo_config_text(tmp_path / "out", tmp_path / "cache") + "\n" + extra, name)
+
+
+def test_yaml_alias_bombs_big_integers_and_bad_roundtrip_models_are_refused_at_load(tmp_path: Path) -> None:
+    levels = ['    l0: &l0 ["x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    levels += [f"    l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, 9)]
+    bomb = _config_with(tmp_path, "quality:\n  roundtrip_models:\n" + "\n".join(levels), "bomb.yaml")
+    msg = _one_error(_cli("validate", str(bomb)))
+    assert "invalid YAML: aliases stand for more than 10000 nodes (an alias bomb?)" in msg and "line " in msg
+    big = write_config(tmp_path, demo_config_text(tmp_path / "out", tmp_path / "cache").replace(
+        "seed: 13", "seed: " + "9" * 5000), "big.yaml")
+    assert _one_error(_cli("validate", str(big))).endswith("invalid YAML: an integer of 5000 digits (at most 4300)")
+    typo = _config_with(tmp_path, "quality:\n  roundtrip_models:\n    pt: {backend: bergamot, beam_sise: 2}", "typo.yaml")
+    expected = f"mt-aug: error: {typo}: quality.roundtrip_models.pt.beam_sise: unknown key"
+    assert _one_error(_cli("validate", str(typo))) == expected
+    (tmp_path / "in.txt").write_text("Hello.\n")
+    assert _one_error(_cli("translate", str(tmp_path / "in.txt"), str(tmp_path / "out.txt"),
+                           "--config", str(typo))) == expected
+    assert _one_error(_cli("build", str(typo), "--executor", "local")) == expected
+    bad = _config_with(tmp_path, "quality:\n  roundtrip_models:\n    pt: {beam_size: 0}\n", "bad.yaml")
+    assert _one_error(_cli("validate", str(bad))).endswith("quality.roundtrip_models.pt.beam_size: must be >= 1")
+    nan = _config_with(tmp_path, "quality: {roundtrip_min_chrf: .nan}", "nan.yaml")
+    assert _one_error(_cli("validate", str(nan))).endswith("quality.roundtrip_min_chrf: must be a finite number, not nan")
+    assert not (tmp_path / "out").exists()
+
+
+def test_round_trip_min_chrf_nan_is_not_a_number(tmp_path: Path) -> None:
+    (tmp_path / "in.txt").write_text("Hello.\n")
+    msg = _one_error(_cli("translate", str(tmp_path / "in.txt"), str(tmp_path / "out.txt"), "--round-trip",
+                          "--round-trip-min-chrf", "nan"))
+    assert "--round-trip-min-chrf: nan is not a number" in msg
+
+
+def test_cache_stats_opens_read_only_and_refuses_another_database(tmp_path: Path) -> None:
+    import hashlib
+    import sqlite3
+
+    other = tmp_path / "translations.sqlite"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE people (name TEXT)")
+    before = hashlib.sha256(other.read_bytes()).hexdigest()
+    for args in (("cache", "stats"), ("cache", "prune", "--older-than-days", "1")):
+        msg = _one_error(_cli(*args, "--cache-dir", str(tmp_path)))
+        assert msg == (f"mt-aug: error: {other}: not a translation cache (a SQLite database without a `translations` "
+                       "table); nothing was changed in it; point cache_dir elsewhere")
+    assert hashlib.sha256(other.read_bytes()).hexdigest() == before
+    with sqlite3.connect(f"{other.as_uri()}?mode=ro", uri=True) as db:
+        assert [r[0] for r in db.execute("SELECT name FROM sqlite_master")] == ["people"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["translations.sqlite"]
+
+
+def test_symlinks_in_builds_are_neither_followed_nor_removed(tmp_path: Path) -> None:
+    """A symlink in builds/ (to a folder elsewhere) is not a build: pruning neither counts,
+    follows nor removes it; a leftover `.staging-*` link goes, the folder it names stays."""
+    from mt_aug.release.publish import builds_dir, clean_staging, finalize, prune, switch_current
+
+    elsewhere = tmp_path / "precious"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("mine")
+    root = builds_dir(tmp_path / "out")
+    for name in ("20260101T000000Z-a", "20260102T000000Z-b", "20260103T000000Z-c"):
+        (root / name).mkdir(parents=True)
+    (root / "00000000T000000Z-link").symlink_to(elsewhere, target_is_directory=True)
+    (root / ".staging-20260104T000000Z-d").symlink_to(elsewhere, target_is_directory=True)
+    assert clean_staging(tmp_path / "out") == [str(root / ".staging-20260104T000000Z-d")]
+    staging = root / ".staging-x"
+    staging.mkdir()
+    (root / "20260105T000000Z-e").symlink_to(elsewhere, target_is_directory=True)
+    finalize(tmp_path / "out", staging, "20260105T000000Z-e")  # a link where the new build goes: replaced
+    switch_current(tmp_path / "out", "20260105T000000Z-e")
+    assert prune(tmp_path / "out", keep=1) == ["20260101T000000Z-a", "20260102T000000Z-b", "20260103T000000Z-c"]
+    assert (root / "00000000T000000Z-link").is_symlink() and (elsewhere / "keep.txt").read_text() == "mine"
+    assert (root / "20260105T000000Z-e").is_dir() and not (root / "20260105T000000Z-e").is_symlink()
+
+
+# --- hostile text through the translator: no residue, no stall -----------------------------------
+
+def test_translate_leaves_no_escape_residue_and_cuts_long_words(tmp_path: Path) -> None:
+    """Real Bergamot translation. Escape sequences are removed whole (nothing of `]0;PWNED` or the
+    clipboard payload is translated or written); a 700-character run without spaces is cut into
+    pieces of 64 (counted on stderr), not sent whole (seconds instead of a minute per line)."""
+    import random
+    import string
+
+    random.seed(7)
+    token = "".join(random.choice(string.ascii_lowercase) for _ in range(700))
+    lines = ["\x1b]0;PWNED\x07The river is long.", "\x1b]52;c;Zm9vYmFy\x07Good morning.",
+             "\x9b2J\u202eThe town is small.", f"See {token} here."]
+    src = tmp_path / "in.txt"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out.txt"
+    r = _cli("translate", str(src), str(out), "--cache-dir", str(tmp_path / "cache"))
+    assert r.exit_code == 0, r.stderr
+    text = out.read_text(encoding="utf-8")
+    got = text.splitlines()
+    assert len(got) == 4 and all(got[:3]), got
+    for residue in ("PWNED", "]0;", "52;", "Zm9v", "2J", *_UNSAFE):
+        assert residue not in text and residue not in r.stderr, residue
+    assert "1 word(s) longer than 64 characters cut into pieces before translation" in r.stderr
+
+
+def test_long_words_are_cut_and_counted_by_the_segmenter() -> None:
+    from mt_aug.translation.segment import MAX_WORD_CHARS, segment_text, split_sentences
+
+    cut = [0]
+    segs = split_sentences("Intro words here. " + "x" * 5000 + " and the end.", cut=cut)
+    assert cut == [1] and all(len(s) <= MAX_WORD_CHARS for s in segs[1:-1])
+    assert segs[0] == "Intro words here." and segs[-1] == "and the end."
+    assert "".join(segs[1:-1]) == "x" * 5000
+    assert segment_text("a" * 65, split=False, cut=cut).segments == ("a" * 64, "a") and cut == [2]
+    assert segment_text("a" * 64, split=False, cut=cut).segments == ("a" * 64,) and cut == [2]
+    zh = "其他艺术家的作品包括" * 20  # 200 characters without a space: a clause, not cut
+    assert split_sentences(zh, lang="zh") == [zh]
