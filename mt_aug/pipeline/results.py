@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import zipfile
+from itertools import islice
 from typing import IO, Any
 
 import numpy as np
@@ -49,6 +50,12 @@ class _Encoder:
         self.tables.append(t)
         return {"t": "table", "i": len(self.tables) - 1}
 
+    def segments(self, groups: list[tuple[str, ...]]) -> dict[str, Any]:
+        """Tuples of segments as two columns: every segment in order, and each tuple's length."""
+        flat = pa.array([s for g in groups for s in g], pa.string())
+        lens = pa.array(np.fromiter((len(g) for g in groups), dtype=np.int32, count=len(groups)), pa.int32())
+        return {"t": "segments", "values": self.table(pa.table({"v": flat})), "lengths": self.table(pa.table({"n": lens}))}
+
     def value(self, v: Any) -> Any:
         if v is None or isinstance(v, (bool, str)):
             return v
@@ -58,6 +65,8 @@ class _Encoder:
             f = float(v)
             return {"t": "float", "v": f.hex()} if not math.isfinite(f) else f
         if isinstance(v, list):
+            if len(v) > 64 and all(type(x) is str for x in v):  # e.g. the unique segments: an Arrow column
+                return {"t": "strings", "i": self.table(pa.table({"v": pa.array(v, pa.string())}))["i"]}
             return {"t": "list", "v": [self.value(x) for x in v]}
         if isinstance(v, tuple):
             return {"t": "tuple", "v": [self.value(x) for x in v]}
@@ -71,12 +80,11 @@ class _Encoder:
         from mt_aug.translation.texts import Segmented
 
         if isinstance(v, Segmented):
-            rows = pa.table({"question": pa.array(v.questions, pa.list_(pa.string())),
-                             "title_code": pa.array(v.title_codes, pa.int64()),
+            rows = pa.table({"title_code": pa.array(v.title_codes, pa.int64()),
                              "passage_code": pa.array(v.passage_codes, pa.int64())})
             return {"t": "segmented", "rows": self.table(rows), "words_cut": v.words_cut,
-                    "titles": self.table(pa.table({"segments": pa.array(v.titles, pa.list_(pa.string()))})),
-                    "passages": self.table(pa.table({"segments": pa.array(v.passages, pa.list_(pa.string()))}))}
+                    "questions": self.segments(v.questions), "titles": self.segments(v.titles),
+                    "passages": self.segments(v.passages)}
         from mt_aug.decontamination.matcher import EvalIndex
 
         if isinstance(v, EvalIndex):
@@ -136,6 +144,10 @@ class _Decoder:
             return {self.key(k): self.value(x) for k, x in node["v"]}
         if t == "table":
             return self.table(node)
+        if t == "strings":
+            col = self.table({"t": "table", "i": node.get("i")}).column(0)
+            _need(col.type == pa.string() and col.null_count == 0, "strings: not a column of strings")
+            return col.to_pylist()
         if t == "drop":
             fields = [node.get(k) for k in ("stage", "source", "id", "reason", "lang")]
             _need(all(isinstance(x, str) for x in fields), "drop: fields are not strings")
@@ -146,12 +158,7 @@ class _Decoder:
             from mt_aug.translation.texts import Segmented
 
             rows = self.table(node.get("rows"))
-            titles, passages = self.table(node.get("titles")), self.table(node.get("passages"))
-            _need(rows.schema.names == ["question", "title_code", "passage_code"], "segmented: bad columns")
-
-            def segs(col: pa.ChunkedArray) -> list[tuple[str, ...]]:
-                _need(col.type == pa.list_(pa.string()), "segmented: segments are not lists of strings")
-                return [tuple(x) for x in col.to_pylist()]
+            _need(rows.schema.names == ["title_code", "passage_code"], "segmented: bad columns")
 
             def codes(col: pa.ChunkedArray, n: int) -> np.ndarray:
                 _need(col.type == pa.int64() and col.null_count == 0, "segmented: codes are not int64")
@@ -159,9 +166,11 @@ class _Decoder:
                 _need(not len(arr) or (int(arr.min()) >= 0 and int(arr.max()) < n), "segmented: code out of range")
                 return arr
 
-            t_segs, p_segs = segs(titles.column("segments")), segs(passages.column("segments"))
+            t_segs, p_segs = self.segments(node.get("titles")), self.segments(node.get("passages"))
+            questions = self.segments(node.get("questions"))
+            _need(len(questions) == rows.num_rows, "segmented: a question per pair row")
             _need(type(node.get("words_cut")) is int, "segmented: words_cut is not an integer")
-            return Segmented(segs(rows.column("question")), t_segs, p_segs,
+            return Segmented(questions, t_segs, p_segs,
                              codes(rows.column("title_code"), len(t_segs)),
                              codes(rows.column("passage_code"), len(p_segs)), node["words_cut"])
         if t == "eval-index":
@@ -175,6 +184,17 @@ class _Decoder:
             except (KeyError, TypeError, ValueError, pa.ArrowException) as exc:
                 raise UnreadableResult(f"eval-index: {exc}") from None
         raise UnreadableResult(f"unknown value type {t!r}")
+
+    def segments(self, node: Any) -> list[tuple[str, ...]]:
+        _need(isinstance(node, dict) and node.get("t") == "segments", "segmented: not a segments node")
+        values = self.table(node.get("values")).column(0)
+        lengths = self.table(node.get("lengths")).column(0)
+        _need(values.type == pa.string() and values.null_count == 0, "segments: not strings")
+        _need(lengths.type == pa.int32() and lengths.null_count == 0, "segments: lengths not int32")
+        n = lengths.to_numpy()
+        _need(not len(n) or (int(n.min()) >= 0 and int(n.sum()) == len(values)), "segments: lengths do not add up")
+        it = iter(values.to_pylist())
+        return [tuple(islice(it, k)) for k in n.tolist()]
 
     def key(self, node: Any) -> Any:
         k = self.value(node)
