@@ -234,69 +234,50 @@ def test_a_served_deployment_refuses_other_configs_and_output_dirs(prefect_harne
 
 # --- what is printed, and what a config, a build folder or a cache may hold ---------------------
 
-from typer.testing import CliRunner  # noqa: E402
+from test_build_flow import broken  # noqa: E402,F401 - the fixture: a copy of the demo build to damage
+from test_cli_errors import invoke as _cli  # noqa: E402
+from test_cli_errors import one_error as _one_error  # noqa: E402
 
-from mt_aug import cli  # noqa: E402
-
-_runner = CliRunner()
 _UNSAFE = ("\x1b", "\x07", "\x9b", "\x9d", "\u202e", "\u2066")
-
-
-def _cli(*args: str):  # type: ignore[no-untyped-def]
-    return _runner.invoke(cli.app, list(args))
-
-
-def _one_error(result) -> str:  # type: ignore[no-untyped-def]
-    lines = [line for line in result.stderr.splitlines() if line.startswith("mt-aug: error:")]
-    assert result.exit_code == 2 and len(lines) == 1, (result.exit_code, result.stderr, result.exception)
-    assert "Traceback" not in result.stderr + result.stdout
-    return lines[0]
 
 
 HOSTILE = "\x1b]0;PWNED\x07title \x1b]52;c;Zm9vYmFy\x07clip \x1b[2J\x9b2Jcsi \u202eevil\u202c \x1b]0;open"
 
 
-@pytest.fixture()
-def build_copy(demo_build: dict, tmp_path: Path) -> Path:
-    dst = tmp_path / "b"
-    shutil.copytree(demo_build["second"], dst)
-    return dst
-
-
-def test_inspect_escapes_terminal_controls(build_copy: Path) -> None:
+def test_inspect_escapes_terminal_controls(broken: Path) -> None:
     drop = {"stage": "quality", "source": "s\x1b[31m", "id": "1", "reason": "quality:planted\x07", "lang": "pt",
             "segment": HOSTILE, "output": "\x9d52;c;Zm9v\x9c out", "evidence": "\x1b]0;x\x07"}
-    with open(build_copy / "drops.jsonl", "a", encoding="utf-8") as f:
+    with open(broken / "drops.jsonl", "a", encoding="utf-8") as f:
         f.write(json.dumps(drop) + "\n")
-    r = _cli("inspect", str(build_copy), "--lang", "pt", "--reason", "planted", "--width", "400")
+    r = _cli("inspect", str(broken), "--lang", "pt", "--reason", "planted", "--width", "400")
     assert r.exit_code == 0, r.stderr
     assert not any(c in r.stdout for c in _UNSAFE), repr(r.stdout)
     assert "\\x1b]0;PWNED\\x07title" in r.stdout and "\\u202eevil" in r.stdout and "\\x9d52;c;Zm9v" in r.stdout
 
 
-def test_inspect_of_damaged_files_is_one_line(build_copy: Path) -> None:
-    drops, manifest = build_copy / "drops.jsonl", build_copy / "manifest.json"
+def test_inspect_of_damaged_files_is_one_line(broken: Path) -> None:
+    drops, manifest = broken / "drops.jsonl", broken / "manifest.json"
     good_drops, good_manifest = drops.read_text(), manifest.read_text()
     for line, expected in [('["pt", 1]', "line 24: not a drop record (a JSON list, not an object)"),
                            ('{"lang": "pt", "segment": 5}', "line 24: `segment` is a number, not a string")]:
         drops.write_text(good_drops + line + "\n")
-        assert _one_error(_cli("inspect", str(build_copy), "--lang", "pt")).endswith(f"{drops}: {expected}")
+        assert _one_error(_cli("inspect", str(broken), "--lang", "pt")).endswith(f"{drops}: {expected}")
     drops.write_text(good_drops)
     manifest.write_text('["pt"]')
-    assert _one_error(_cli("inspect", str(build_copy), "--lang", "pt")).endswith(
+    assert _one_error(_cli("inspect", str(broken), "--lang", "pt")).endswith(
         f"{manifest}: not a build manifest (a JSON list, not an object)")
     m = json.loads(good_manifest)
     m["files"][0]["path"] = "../../escape/part-00000.arrow"
     manifest.write_text(json.dumps(m))
-    msg = _one_error(_cli("inspect", str(build_copy), "--lang", "pt"))
+    msg = _one_error(_cli("inspect", str(broken), "--lang", "pt"))
     assert "files[0]: path '../../escape/part-00000.arrow' leaves the build folder" in msg
     manifest.write_text(good_manifest)
-    assert "less than or equal to 10000" in _one_error(_cli("inspect", str(build_copy), "--lang", "pt",
+    assert "less than or equal to 10000" in _one_error(_cli("inspect", str(broken), "--lang", "pt",
                                                              "--width", str(10**20)))
-    assert "--width" in _one_error(_cli("inspect", str(build_copy), "--lang", "pt", "--width", "1e20"))
-    shard = build_copy / "mono/pt/part-00000.arrow"
+    assert "--width" in _one_error(_cli("inspect", str(broken), "--lang", "pt", "--width", "1e20"))
+    shard = broken / "mono/pt/part-00000.arrow"
     shard.write_bytes(shard.read_bytes()[:3000])
-    msg = _one_error(_cli("inspect", str(build_copy), "--lang", "pt"))
+    msg = _one_error(_cli("inspect", str(broken), "--lang", "pt"))
     assert msg.startswith(f"mt-aug: error: {shard.resolve()}: not a readable shard (") and "?" not in msg
 
 
