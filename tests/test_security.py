@@ -56,9 +56,10 @@ def test_planted_pickles_in_the_result_store_are_never_loaded(tmp_path: Path, de
     keys = plant_pickles(results, marker)  # <key>.pkl and <key> (a Prefect record) for every stored key
     assert {k.split("-")[0] for k in keys} >= {"collect", "segment"}
     _Bomb.marker = str(marker)
-    seg = results / (next(k for k in keys if k.startswith("segment-")) + ".zip")
+    stages = json.loads((demo_build["second"] / "manifest.json").read_text())["stages"]  # this config's keys
+    seg = results / f"{stages['segment']['key']}.zip"
     seg.write_bytes(pickle.dumps(_Bomb()))  # a pickle where a result belongs
-    col = results / (next(k for k in keys if k.startswith("collect-")) + ".zip")
+    col = results / f"{stages['collect']['key']}.zip"
     col.unlink(missing_ok=True)  # only the planted files are left for collect
     cfg = write_config(tmp_path, demo_config_text(tmp_path / "out", cache))
     ex = LocalExecutor(result_store(load_config(cfg)))
