@@ -143,15 +143,21 @@ def test_credentials_and_outside_paths_are_not_published(tmp_path: Path, demo_bu
     secret = tmp_path / "alice" / "secret-project"
     secret.mkdir(parents=True)
     shutil.copy(DEMO_DATA / "demo_squad.json", secret / "demo_squad.json")
+    (secret / "qa.jsonl").write_text("".join(json.dumps(r) + "\n" for r in [
+        {"q": "Which river floods in spring?", "ctx": "The Tallow River floods every spring."},
+        {"q": "Where is the mill?"}]), encoding="utf-8")  # line 2: no passage (malformed, counted)
     shutil.copytree(demo_build["cache"], tmp_path / "cache", ignore=shutil.ignore_patterns("results"))
     text = demo_config_text(tmp_path / "out", tmp_path / "cache",
                             result_storage="memory://AKIAKEY:S3CR3T@bucket/mt-aug/results")
     text = text.replace(f"{DEMO_DATA}/demo_squad.json", "../alice/secret-project/demo_squad.json")
+    text = text.replace("    license: cc0-1.0\n", "    license: cc0-1.0\n  - {name: mine, format: jsonl, path: "
+                        "../alice/secret-project/qa.jsonl, strict: false, fields: {question: q, passage: ctx}, "
+                        "license: cc0-1.0}\n", 1)
     (tmp_path / "configs").mkdir()
     cfg = write_config(tmp_path / "configs", text)
     got = build(cfg)
     published = {name: (got / name).read_text(encoding="utf-8") for name in ("manifest.json", "README.md",
-                                                                               "croissant.json")}
+                                                                               "croissant.json", "drops.jsonl")}
     for name, body in published.items():
         assert "S3CR3T" not in body and "AKIAKEY" not in body, name
         assert "alice" not in body and "secret-project" not in body, name
@@ -159,10 +165,14 @@ def test_credentials_and_outside_paths_are_not_published(tmp_path: Path, demo_bu
     assert m["config"]["result_storage"] == "memory://***@bucket/mt-aug/results"
     assert m["config"]["sources"][0]["path"] == "demo_squad.json"
     assert m["sources"]["demo-squad"]["files"]["path"]["path"] == "demo_squad.json"
+    assert m["sources"]["mine"]["first_error"].startswith("qa.jsonl: line 2: ")  # the file, by its name
+    assert '"error": "qa.jsonl: line 2: ' in published["drops.jsonl"]
     assert "memory://***@bucket/mt-aug/results" in published["README.md"]
     ex = LocalExecutor(result_store(load_config(cfg)))
-    build(cfg, executor=ex)
+    again = build(cfg, executor=ex)
     assert ex.reused == ["eval-index", "collect", "decontaminate", "dedup", "segment"]  # from the URL's store
+    for name in ("drops.jsonl", "manifest.json"):  # a reused result's drops are published the same way
+        assert "alice" not in (again / name).read_text(encoding="utf-8")
 
 
 def test_log_records_have_url_credentials_redacted() -> None:

@@ -249,6 +249,15 @@ class QualityConfig(_Model):
     # default: the same Bergamot pair reversed, or the same NLLB/M2M model
     roundtrip_models: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
+    @field_validator("length_ratio_bands", "roundtrip_min_chrf_by_lang", "length_loss_ratios")
+    @classmethod
+    def _per_language(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """Settings per target language: keyed by a known language code (a typo is no silent default)."""
+        for lang in value:
+            if lang not in languages.LANGUAGES:
+                raise ValueError(f"{lang}: unknown language code {lang!r}")
+        return value
+
     @field_validator("roundtrip_models")
     @classmethod
     def _roundtrip_models(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

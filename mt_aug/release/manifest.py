@@ -10,6 +10,7 @@ import os
 import platform
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,6 +114,34 @@ def publishable(value: Any, base: Path | None) -> Any:
     return value
 
 
+def path_scrubber(cfg: BuildConfig, base: Path | None) -> Callable[[Any], Any]:
+    """A function that rewrites, inside every string of a value, each absolute path the build
+    knows (its sources' and eval sets' files, the config's, output and cache folders) as
+    `publishable` publishes it, and redacts URL credentials: for texts that quote a path, such
+    as a malformed record's error (`/home/alice/nq.json: line 3: ...`) in the manifest and in
+    drops.jsonl."""
+    known = {str(p) for s in cfg.sources for _, p in s.input_files()}
+    known |= {str(p) for es in cfg.eval_sets for lang in cfg.languages
+              for p in es.files(lang) + es.qrels_files(lang) + es.corpus_files(lang)}
+    known |= {str(cfg.output_dir), str(cfg.cache_dir)} | ({str(base)} if base is not None else set())
+    swaps = sorted(((p, publishable(p, base)) for p in known if p.startswith("/")), key=lambda x: -len(x[0]))
+
+    def scrub(value: Any) -> Any:
+        if isinstance(value, str):
+            if "/" in value:
+                for full, shown in swaps:
+                    if full in value:
+                        value = value.replace(full, shown)
+            return redact_text(value)
+        if isinstance(value, dict):
+            return {k: scrub(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [scrub(v) for v in value]
+        return value
+
+    return scrub
+
+
 def _examples(corpus: Corpus, packed: Packed, per_kind: int = 2) -> list[dict[str, str]]:
     """The first row of the first batch of a few groups per kind."""
     out = []
@@ -176,7 +205,7 @@ def build_manifest(cfg: BuildConfig, info: BuildInfo, record: BuildRecord, vstat
         spec = cfg.translator.for_language(lang)
         models[lang] = {"backend": spec.backend, "model": record.languages[lang]["model"], "decoding": spec.decoding()}
     config = publishable(cfg.model_dump(mode="json"), base)
-    return {
+    return path_scrubber(cfg, base)({
         "format_version": FORMAT_VERSION,
         "build_id": info.build_id,
         "name": cfg.name,
@@ -228,4 +257,4 @@ def build_manifest(cfg: BuildConfig, info: BuildInfo, record: BuildRecord, vstat
         # only when it happened (no key otherwise: the manifests of ordinary builds are unchanged)
         **({"segmentation": {"words_cut": record.words_cut, "max_word_chars": MAX_WORD_CHARS}}
            if record.words_cut else {}),
-    }
+    })
