@@ -251,7 +251,8 @@ def test_stage_keys_follow_version_config_and_libraries(tmp_path: Path, monkeypa
     stage_mod.library_version.cache_clear()
     monkeypatch.setattr(stage_mod.metadata, "version", lambda dist: "0.0-other" if dist == "blingfire" else "x")
     assert seg.key(cfg, {"pairs": "p1"}) != k  # a library it lists
-    stage_mod.library_version.cache_clear()
+    monkeypatch.undo()  # the real versions again, and none of the fake ones left in the cache for later
+    stage_mod.library_version.cache_clear()  # tests of this worker (their keys must match other builds')
     c = CollectStage()
     other = cfg.model_copy(update={"seed": cfg.seed + 1})
     assert c.key(other, {}) == c.key(cfg, {})  # the seed is not collect's business

@@ -66,6 +66,7 @@ def test_planted_pickles_in_the_result_store_are_never_loaded(tmp_path: Path, de
     with caplog.at_level(logging.WARNING, logger="mt_aug.pipeline"):
         got = build(cfg, executor=ex)
     assert not marker.exists(), "a planted pickle was unpickled"
+    assert json.loads((got / "manifest.json").read_text())["stages"]["segment"]["key"] == stages["segment"]["key"]
     said = "\n".join(r.getMessage() for r in caplog.records)
     assert f"{seg}: not a stage result this mt-aug wrote" in said
     assert f"{col.with_suffix('.pkl')}: ignored (pickled or Prefect-serialized stage results are never loaded" in said
