@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +18,7 @@ from flows.executor import PrefectExecutor
 from flows.runners import make_task_runner
 from mt_aug.config import load_config
 from mt_aug.errors import user_error_message
-from mt_aug.pipeline.builder import build, results_location
+from mt_aug.pipeline.builder import build, result_store
 
 
 @task(name="artifacts", cache_policy=NONE, persist_result=False)
@@ -50,19 +51,75 @@ def artifacts_task(build_dir: Path) -> None:
     )
 
 
-@flow(name="build-corpus", log_prints=True, task_runner=make_task_runner("local"))
-def build_corpus(config_path: str, output_dir: str | None = None, cache_dir: str | None = None,
-                 locked: bool = False) -> str:
-    """Build the corpus a config describes and publish it as `<output_dir>/current`. `locked`:
-    the caller (`mt-aug build`, in this process) holds the output_dir's build lock already."""
+SERVED_ENV = "MT_AUG_SERVED"  # what `mt-aug serve` serves: {"config_path": ..., "output_dir": ...} (JSON)
+
+
+def served_target() -> dict[str, str | None] | None:
+    """The config and output folder this process serves (`mt-aug serve` sets them in its own
+    environment, which the runs it starts inherit and no API caller can set), or None."""
+    raw = os.environ.get(SERVED_ENV)
+    if not raw:
+        return None
+    got = json.loads(raw)
+    return {"config_path": str(got["config_path"]), "output_dir": got.get("output_dir")}
+
+
+class NotServed(ValueError):
+    """A flow run, in a serving process, asking for another config or output folder than the served one."""
+
+
+def check_served(config_path: str, output_dir: str | None, cache_dir: str | None) -> None:
+    """In a process that serves a deployment (`mt-aug serve`), a run builds the served config
+    into the served output folder, or nothing: parameters are compared with the served values
+    (paths resolved), never trusted. Outside one (`mt-aug build`, a worker), any config."""
+    served = served_target()
+    if served is None:
+        return
+    asked = {"config_path": str(Path(config_path).resolve()),
+             "output_dir": str(Path(output_dir).resolve()) if output_dir is not None else None}
+    for key in ("config_path", "output_dir"):
+        if asked[key] != served[key]:
+            raise NotServed(f"refused: this server builds {served['config_path']} into "
+                            f"{served['output_dir'] or 'its output_dir'} only; a run asked for {key}={asked[key]!r}")
+    if cache_dir is not None:
+        raise NotServed(f"refused: this server builds with the served config's cache_dir only; a run asked for "
+                        f"cache_dir={cache_dir!r}")
+
+
+def _build(config_path: str, output_dir: str | None, cache_dir: str | None, locked: bool) -> str:
+    from mt_aug.redact import install_log_redaction
+
+    install_log_redaction()  # a served run is a process of its own: no URL credentials in its logs
     cfg = load_config(config_path, output_dir=output_dir, cache_dir=cache_dir)
     ctx = get_run_context()
     run_id = str(ctx.flow_run.id) if getattr(ctx, "flow_run", None) else None
-    executor = PrefectExecutor(results_location(cfg))
+    executor = PrefectExecutor(result_store(cfg))
     final = build(config_path, output_dir=output_dir, cache_dir=cache_dir, executor=executor, run_id=run_id,
                   lock=not locked)
     artifacts_task(final)
     return str(final)
+
+
+@flow(name="build-corpus", log_prints=True, task_runner=make_task_runner("local"), persist_result=False)
+def build_corpus(config_path: str, output_dir: str | None = None, cache_dir: str | None = None,
+                 locked: bool = False) -> str:
+    """Build the corpus a config describes and publish it as `<output_dir>/current`. `locked`:
+    the caller (`mt-aug build`, in this process) holds the output_dir's build lock already.
+    In a serving process, only the served config (`check_served`)."""
+    check_served(config_path, output_dir, cache_dir)
+    return _build(config_path, output_dir, cache_dir, locked)
+
+
+@flow(name="build-corpus", log_prints=True, task_runner=make_task_runner("local"), persist_result=False)
+def served_build() -> str:
+    """The flow `mt-aug serve` deploys. It takes no parameters: it builds the config this
+    server was started with (`served_target`), so a flow run created through the API with its
+    own `config_path` or `output_dir` fails before anything runs (Prefect refuses parameters the
+    flow does not have; the server too, unless the caller turns its schema check off)."""
+    served = served_target()
+    if served is None:
+        raise NotServed(f"refused: served_build runs only in a process started by `mt-aug serve` ({SERVED_ENV} unset)")
+    return _build(str(served["config_path"]), served["output_dir"], None, False)
 
 
 RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs")

@@ -30,7 +30,7 @@ class _Commands(TyperGroup):
             if msg is None:
                 raise
             logging.getLogger("mt_aug").debug("user error", exc_info=True)
-            typer.echo(f"mt-aug: error: {msg}", err=True)
+            _say_error(msg)
             raise typer.Exit(2) from None
 
     def main(self, *args, standalone_mode: bool = True, **kwargs):  # type: ignore[no-untyped-def,override]
@@ -120,8 +120,16 @@ def _options(
     os.environ["PREFECT_LOGGING_LEVEL"] = level  # read when Prefect is imported (build, serve)
 
 
+def _say_error(msg: str) -> None:
+    """`mt-aug: error: <msg>` on stderr: URL credentials redacted, terminal controls escaped."""
+    from mt_aug.redact import redact_text
+    from mt_aug.terminal import shown
+
+    typer.echo(f"mt-aug: error: {shown(redact_text(msg))}", err=True)
+
+
 def _fail(msg: str, code: int = 2) -> NoReturn:
-    typer.echo(f"mt-aug: error: {msg}", err=True)
+    _say_error(msg)
     raise typer.Exit(code)
 
 
@@ -209,10 +217,11 @@ def plan(
     from mt_aug.pipeline.plan import plan as make_plan
     from mt_aug.pipeline.plan import summary_text
     from mt_aug.readers import SourceError
+    from mt_aug.redact import redact
     from mt_aug.translation.base import BackendError
 
     try:
-        result = make_plan(cfg)
+        result = redact(make_plan(cfg))  # the report and its summary hold no URL credentials
     except (ConfigError, SourceError, BackendError) as exc:
         _fail(str(exc))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -317,7 +326,8 @@ def serve(
     deployment_for = _executor_plugin("prefect-deployment")
 
     try:
-        deployment = deployment_for(config, cron, name, output, timezone)
+        # served=True: what this process builds is fixed here; a run asking for anything else is refused
+        deployment = deployment_for(config, cron, name, output, timezone, served=True)
     except ValueError as exc:
         _fail(f"--cron {cron!r}: {str(exc).splitlines()[0]}")
     from prefect import serve as prefect_serve
@@ -376,6 +386,17 @@ def verify(build_dir: Annotated[Path, typer.Argument(help="A build directory (or
 Backend = Annotated[str, typer.Option("--backend", help="bergamot | transformers | ctranslate2")]
 
 
+def _chrf_threshold(value: float | None) -> float | None:
+    """A chrF threshold: a number from 0 to 100 (`nan` is no number; Python's float() reads it)."""
+    if value is None:
+        return None
+    if value != value:
+        raise typer.BadParameter("nan is not a number (give a chrF score from 0 to 100)")
+    if not 0.0 <= value <= 100.0:
+        raise typer.BadParameter(f"{value:g} is not a chrF score (from 0 to 100)")
+    return value
+
+
 @app.command()
 def translate(
     input: Annotated[Path, typer.Argument(help="Text file, one text per line.", show_default=False)],
@@ -394,7 +415,8 @@ def translate(
                                              "(the reverse model, chrF against the source), as a build with "
                                              "quality.roundtrip: true.")] = False,
     round_trip_min_chrf: Annotated[float | None, typer.Option(
-        min=0.0, max=100.0, help="--round-trip: drop below this chrF (default: the build's, 20).")] = None,
+        callback=_chrf_threshold, help="--round-trip: drop below this chrF, 0 to 100 (default: the build's, 20).")
+    ] = None,
     config: Annotated[Path | None, typer.Option(help="A build config: judge with its quality settings (its "
                                                 "`quality:` section; --round-trip options override).")] = None,
 ) -> None:
@@ -526,7 +548,7 @@ def cache_stats(cache_dir: CacheDir = None, config: CacheConfig = None) -> None:
     from mt_aug.translation.cache import TranslationCache
 
     path = _cache_path(cache_dir, config)
-    with TranslationCache(path) as cache:
+    with TranslationCache(path, readonly=True) as cache:  # reads only: an unrelated database is refused, untouched
         rows = cache.stats()
     for r in rows:
         typer.echo(f"{r['backend']}\t{r['model']}\t{r['src']}->{r['tgt']}\t{r['entries']} entries\t{r['output_chars']} chars")
@@ -669,7 +691,7 @@ def inspect(
     n: Annotated[int, typer.Option("--n", min=1, help="At most this many dropped segments, and kept pairs.")] = 20,
     reason: Annotated[str | None, typer.Option("--reason", help="Only drops whose reason contains this, "
                                                "e.g. 'number' or 'round-trip'.")] = None,
-    width: Annotated[int | None, typer.Option(help="Line width (default: the terminal's).")] = None,
+    width: Annotated[int | None, typer.Option(min=40, max=10_000, help="Line width (default: the terminal's).")] = None,
 ) -> None:
     """Print English sources and their translations side by side: segments the quality gate
     dropped (drops.jsonl, each once with the views dropped for it, with reason and evidence),
@@ -687,7 +709,7 @@ def inspect(
     if not items:
         typer.echo(f"{build_dir}: nothing to show for {lang}" + (f" with reason {reason!r}" if reason else ""))
         return
-    typer.echo(side_by_side(items, lang, width or shutil.get_terminal_size((160, 24)).columns))
+    typer.echo(side_by_side(items, lang, width or min(10_000, shutil.get_terminal_size((160, 24)).columns)))
 # --- end inspect ------------------------------------------------------------------------------
 
 

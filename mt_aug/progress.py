@@ -204,7 +204,7 @@ class CliFormatter(logging.Formatter):
 
 def setup_logging(level: str | int = "INFO") -> None:
     """The CLI's logging: one handler on the root logger, CliFormatter, the given level; the
-    chattiest libraries at WARNING."""
+    chattiest libraries at WARNING; credentials in URLs redacted from every record."""
     root = logging.getLogger()
     for h in list(root.handlers):
         if isinstance(h, StderrHandler) or getattr(h, "_mt_aug", False):
@@ -216,3 +216,6 @@ def setup_logging(level: str | int = "INFO") -> None:
     root.setLevel(level)
     for noisy in ("httpx", "httpcore", "urllib3", "filelock", "fsspec", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    from mt_aug.redact import install_log_redaction
+
+    install_log_redaction()  # no URL credentials (result_storage, PREFECT_API_URL) in any log line

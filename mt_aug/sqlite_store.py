@@ -19,27 +19,51 @@ class CacheError(RuntimeError):
 
 
 class SqliteStore:
-    """A cache in one SQLite file. Subclasses set `what` (for messages) and `schema`, and may
-    do more on open in `_opened()` (inside the same error handling)."""
+    """A cache in one SQLite file. Subclasses set `what` (for messages), `table` (the table that
+    makes a file this kind of cache) and `schema`, and may do more on open in `_opened()`
+    (inside the same error handling).
+
+    A file that is a SQLite database of something else (tables, none of them `table`) is
+    refused before anything is written to it. `readonly=True` (what `cache stats` opens)
+    opens it with SQLite's `mode=ro`: no schema, no migration, no journal mode is written."""
 
     what: ClassVar[str] = "cache"
+    table: ClassVar[str] = ""
     schema: ClassVar[str] = ""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
+        self.readonly = readonly
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=60)
+            if readonly:
+                self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=60)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(self.path, timeout=60)
         except (OSError, sqlite3.Error) as exc:
             raise self.error(exc, f"cannot open the {self.what}") from None
         try:
+            self._check_kind()
+            if readonly:
+                return
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(self.schema)
             self._opened()
+        except CacheError:
+            self._db.close()
+            raise
         except sqlite3.Error as exc:
             self._db.close()
             raise self.error(exc, f"cannot open the {self.what}") from None
+
+    def _check_kind(self) -> None:
+        """A database holding tables, none of them this cache's, is another program's: refused."""
+        tables = {name for (name,) in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if self.table and self.table not in tables and (tables or self.readonly):
+            what = f"a SQLite database without a `{self.table}` table" if tables else "an empty database"
+            raise CacheError(f"{self.path}: not a {self.what} ({what}); nothing was changed in it; "
+                             "point cache_dir elsewhere")
 
     def _opened(self) -> None:
         pass

@@ -4,6 +4,8 @@ trainer reads it."""
 from __future__ import annotations
 
 import json
+import logging
+import pickle
 import shutil
 from pathlib import Path
 
@@ -216,15 +218,38 @@ def test_verify_catches_a_schedule_off_the_ratio(broken: Path) -> None:
 STAGES = ("eval-index", "collect", "decontaminate", "dedup", "segment", "translate", "quality-pt", "pack", "write")
 
 
+def plant_pickles(results: Path, marker: Path) -> list[str]:
+    """For every stage key stored under `results`: a pickle that creates `marker` when loaded, as
+    `<key>.pkl` (the old local store's file) and as a Prefect result record `<key>` (what Prefect's
+    cache policy on that key reads: cloudpickle). Returns the keys."""
+    from prefect.results import ResultRecord, ResultRecordMetadata
+    from prefect.serializers import PickleSerializer
+
+    class Bomb:
+        def __reduce__(self):  # type: ignore[no-untyped-def]
+            return (open, (str(marker), "w"))
+
+    keys = sorted({p.name.split(".")[0] for p in results.iterdir() if not p.name.startswith(".")})
+    for key in keys:
+        (results / f"{key}.pkl").write_bytes(pickle.dumps(Bomb()))
+        record = ResultRecord(result=Bomb(), metadata=ResultRecordMetadata(storage_key=str(results / key),
+                                                                             serializer=PickleSerializer()))
+        (results / key).write_bytes(record.serialize())
+    return keys
+
+
 def test_prefect_flow_builds_the_same_shards_and_publishes_artifacts(prefect_harness, demo_build: dict,
                                                                     tmp_path: Path) -> None:
     """The Prefect path end to end, once: every stage a task of its name, the translation units
     (3 segments left out of the cache) tasks submitted from inside the `translate` task; the
     flow gives the library's shards byte for byte and publishes the card's tables. Then a
     guard failure in a task: its reason reaches the caller, and is not also logged by every
-    Prefect run it passed through (`mt-aug build` runs its flow so and prints it once)."""
+    Prefect run it passed through (`mt-aug build` runs its flow so and prints it once).
+
+    Pickles planted in the result storage (as Prefect result records under each stage key, and
+    as `<key>.pkl`) are never unpickled: Prefect persists and reads nothing, and the stages'
+    store reads only its own data files (one removed: recomputed, the plants said ignored)."""
     import asyncio
-    import logging
     import sqlite3
 
     from prefect.client.orchestration import get_client
@@ -240,7 +265,22 @@ def test_prefect_flow_builds_the_same_shards_and_publishes_artifacts(prefect_har
     with sqlite3.connect(cache / "translations.sqlite") as db:
         db.execute("DELETE FROM translations WHERE rowid IN (SELECT rowid FROM translations WHERE src = 'en' "
                    "AND tgt = 'pt' ORDER BY rowid LIMIT 3)")
-    flow_build = Path(build_corpus(str(demo_build["config"]), str(tmp_path / "out"), str(cache)))
+    marker = tmp_path / "code-ran"
+    keys = plant_pickles(cache / "results", marker)
+    assert any(k.startswith("collect-") for k in keys)
+    collect_key = _manifest(demo_build["second"])["stages"]["collect"]["key"]  # the key this build looks up
+    (cache / "results" / f"{collect_key}.zip").unlink(missing_ok=True)  # a miss: the store finds only the plants
+    said_by_store: list[logging.LogRecord] = []
+    store_log = logging.Handler(logging.WARNING)
+    store_log.emit = said_by_store.append  # type: ignore[method-assign]
+    logging.getLogger("mt_aug.pipeline").addHandler(store_log)
+    try:
+        flow_build = Path(build_corpus(str(demo_build["config"]), str(tmp_path / "out"), str(cache)))
+    finally:
+        logging.getLogger("mt_aug.pipeline").removeHandler(store_log)
+    assert not marker.exists(), "a planted pickle was unpickled"
+    assert any("ignored (pickled or Prefect-serialized stage results are never loaded" in r.getMessage()
+               for r in said_by_store)
     lib = demo_build["second"]
     for f in _manifest(lib)["files"]:
         assert (flow_build / f["path"]).read_bytes() == (lib / f["path"]).read_bytes(), f["path"]

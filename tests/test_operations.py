@@ -82,7 +82,8 @@ def test_serve_registers_a_cron_deployment(prefect_harness) -> None:  # type: ig
     got = asyncio.run(read())
     assert got.name == "nightly-test"
     assert got.schedules[0].schedule.cron == "0 3 * * *"
-    assert got.parameters["config_path"].endswith("configs/demo.yaml")
+    assert got.parameters == {} and "demo.yaml" in (got.description or "")  # the config is fixed, not a parameter
+    assert got.parameter_openapi_schema["additionalProperties"] is False and got.enforce_parameter_schema
 
 
 def _partial_cache(src: Path, dst: Path, keep: int) -> None:
@@ -175,23 +176,42 @@ def test_dask_runner_gives_the_local_runner_output(prefect_harness, tmp_path: Pa
     assert m["translation"]["pt"]["translated"] == 20 and m["translation"]["pt"]["unique"] == 139
 
 
+def _edit_keeping_size_and_mtime(path: Path, old: str, new: str) -> None:
+    """Change the file's bytes as `cp -p` / `touch -r` leave it: same size, same mtime."""
+    assert len(old.encode()) == len(new.encode())
+    st = path.stat()
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == st.st_size and path.stat().st_mtime_ns == st.st_mtime_ns
+
+
 def test_stage_results_are_reused_until_an_input_changes(tmp_path: Path, demo_build: dict) -> None:
-    """Cached stage results are keyed on the stage's version, config section, input files and
-    libraries: a rebuild reuses them; touching an input recomputes collect and what follows."""
+    """Cached stage results are keyed on the stage's version, config section, the content of
+    its input files and its libraries: a rebuild reuses them, also after a touch; an edit that
+    keeps size and mtime (as `cp -p`, `rsync -a`, `touch -r` leave it) of a source or an eval
+    file recomputes the stages that read it, and the manifest names the bytes the build used."""
+    import hashlib
     import shutil as sh
+
+    import datasets
 
     from mt_aug.pipeline import build
     from mt_aug.pipeline.builder import result_store
     from mt_aug.pipeline.executor import LocalExecutor
     from mt_aug.config import load_config
 
-    src = tmp_path / "demo_squad.json"
+    src, ev = tmp_path / "demo_squad.json", tmp_path / "demo_eval_en.json"
     sh.copy(ROOT / "examples/data/demo_squad.json", src)
+    sh.copy(ROOT / "examples/data/demo_eval_en.json", ev)
     text = demo_config_text(tmp_path / "out", tmp_path / "cache").replace(
-        str(ROOT / "examples/data/demo_squad.json"), str(src))
+        str(ROOT / "examples/data/demo_squad.json"), str(src)).replace(
+        str(ROOT / "examples/data/demo_eval_en.json"), str(ev))
     cfg = write_config(tmp_path, text)
     sh.copytree(demo_build["cache"], tmp_path / "cache")  # translations cached; stage results keyed on other files
     first = build(cfg)
+    os.utime(src, ns=(time.time_ns(), time.time_ns()))  # touched, not changed: the same content key
     ex = LocalExecutor(result_store(load_config(cfg)))
     second = build(cfg, executor=ex)
     assert ex.reused == ["eval-index", "collect", "decontaminate", "dedup", "segment"]
@@ -201,11 +221,20 @@ def test_stage_results_are_reused_until_an_input_changes(tmp_path: Path, demo_bu
     # a reused result brings its warnings along (the eval index's coverage warning)
     m1 = json.loads((first / "manifest.json").read_text())
     assert m["decontamination"]["warnings"] == m1["decontamination"]["warnings"] != []
-    os.utime(src, ns=(time.time_ns(), time.time_ns()))  # the input changed (its fingerprint did)
+    _edit_keeping_size_and_mtime(src, "How long is the Tallow River", "How wide is the Tallow River")
+    _edit_keeping_size_and_mtime(ev, '"version": "1.1"', '"version": "1.2"')
     ex = LocalExecutor(result_store(load_config(cfg)))
-    build(cfg, executor=ex)
-    assert ex.reused == ["eval-index"]  # collect and every stage after it ran again
-    assert list((tmp_path / "cache" / "results").glob("collect-*.pkl"))
+    third = build(cfg, executor=ex)
+    assert ex.reused == []  # the eval index, collect and every stage after it ran again
+    m3 = json.loads((third / "manifest.json").read_text())
+    assert m3["sources"]["demo-squad"]["files"]["path"]["sha256"] == hashlib.sha256(src.read_bytes()).hexdigest()
+    assert m3["decontamination"]["eval_sets"]["demo-eval"]["files"]["en"][0]["sha256"] == \
+        hashlib.sha256(ev.read_bytes()).hexdigest()
+    queries = {q for f in m3["files"] for q in datasets.Dataset.from_file(str(third / f["path"]))["query"]}
+    assert "How long is the Tallow River from source to mouth?" not in queries  # the old text is gone
+    assert m3["translation"]["pt"]["translated"] == 1  # the edited question, read and translated
+    assert list((tmp_path / "cache" / "results").glob("collect-*.zip"))
+    assert not list((tmp_path / "cache" / "results").glob("*.pkl"))
 
 
 def test_stage_keys_follow_version_config_and_libraries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -222,7 +251,8 @@ def test_stage_keys_follow_version_config_and_libraries(tmp_path: Path, monkeypa
     stage_mod.library_version.cache_clear()
     monkeypatch.setattr(stage_mod.metadata, "version", lambda dist: "0.0-other" if dist == "blingfire" else "x")
     assert seg.key(cfg, {"pairs": "p1"}) != k  # a library it lists
-    stage_mod.library_version.cache_clear()
+    monkeypatch.undo()  # the real versions again, and none of the fake ones left in the cache for later
+    stage_mod.library_version.cache_clear()  # tests of this worker (their keys must match other builds')
     c = CollectStage()
     other = cfg.model_copy(update={"seed": cfg.seed + 1})
     assert c.key(other, {}) == c.key(cfg, {})  # the seed is not collect's business

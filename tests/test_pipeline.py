@@ -57,7 +57,8 @@ def test_the_cli_says_why_in_one_line(tmp_path: Path) -> None:
 
 
 def test_published_files_name_no_machine(demo_build: dict) -> None:
-    """Manifest and card are published: paths relative to the config, no host name."""
+    """Manifest and card are published: no host name, and a file outside the config's folder
+    (the demo's data is in ../examples/data) by its file name only (its sha256 beside it)."""
     build_dir = demo_build["second"]
     host = socket.gethostname()
     for name in ("manifest.json", "README.md", "croissant.json"):
@@ -65,8 +66,9 @@ def test_published_files_name_no_machine(demo_build: dict) -> None:
         assert str(ROOT) not in text and str(demo_build["tmp"]) not in text, name
         assert host not in text, name
     m = json.loads((build_dir / "manifest.json").read_text())
-    assert m["sources"]["demo-squad"]["files"]["path"]["path"] == "../examples/data/demo_squad.json"
-    assert m["config"]["sources"][0]["path"] == "../examples/data/demo_squad.json"
+    assert m["sources"]["demo-squad"]["files"]["path"]["path"] == "demo_squad.json"
+    assert m["config"]["sources"][0]["path"] == "demo_squad.json"
+    assert ".." not in json.dumps(m["config"]) and ".." not in json.dumps(m["sources"])
 
 
 def test_accounting_is_merged_from_the_stages(demo_build: dict) -> None:

@@ -25,6 +25,8 @@ def _format_error(err: dict[str, Any]) -> str:
         return "unknown key"
     if kind == "missing":
         return "required key is missing"
+    if kind == "finite_number":
+        return f"must be a finite number, not {err.get('input')!r}"
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
         op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}[kind]
         bound = next(iter(ctx.values()))

@@ -30,12 +30,14 @@ def load_config(path: str | Path, *, check_files: bool = True, output_dir: str |
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{shown}: not UTF-8 text: {exc}") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = read_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{shown}: {where}invalid YAML: {problem}") from None
+    except RecursionError:
+        raise ConfigError(f"{shown}: invalid YAML: nested too deeply") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{shown}: (top level): must be a mapping of keys, got {type(raw).__name__}")
     try:
@@ -60,6 +62,73 @@ def load_config(path: str | Path, *, check_files: bool = True, output_dir: str |
     if check_files:
         _check_files(cfg, shown)
     return cfg
+
+
+# Aliases (`*name`) may stand for at most this many nodes in all, counted as expanded: a
+# config needs a few; an "alias bomb" (nine anchors of nine aliases each: 9**9 nodes) stands
+# for hundreds of millions, which validation, hashing or printing would then expand.
+MAX_ALIAS_NODES = 10_000
+# Python refuses to convert integer strings longer than this (sys.get_int_max_str_digits).
+MAX_INT_DIGITS = 4300
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, with aliases bounded by the nodes they stand for (MAX_ALIAS_NODES)
+    and integers by their digits (a located error instead of Python's ValueError)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._alias_nodes = 0
+        self._sizes: dict[int, int] = {}
+
+    def _size(self, node: yaml.Node) -> int:
+        """Nodes `node` stands for, aliases expanded (memoized: linear in the document)."""
+        got = self._sizes.get(id(node))
+        if got is not None:
+            if got < 0:
+                raise yaml.composer.ComposerError(None, None, "an alias refers to a node that contains it",
+                                                  node.start_mark)
+            return got
+        self._sizes[id(node)] = -1
+        if isinstance(node, yaml.MappingNode):
+            n = 1 + sum(self._size(k) + self._size(v) for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            n = 1 + sum(self._size(v) for v in node.value)
+        else:
+            n = 1
+        self._sizes[id(node)] = n
+        return n
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            node = self.anchors.get(event.anchor)  # type: ignore[attr-defined]
+            if node is not None:
+                self._alias_nodes += self._size(node)
+                if self._alias_nodes > MAX_ALIAS_NODES:
+                    raise yaml.composer.ComposerError(
+                        None, None, f"aliases stand for more than {MAX_ALIAS_NODES} nodes (an alias bomb?); "
+                        "write the values out", event.start_mark)
+        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:  # type: ignore[override]
+        digits = sum(c.isdigit() for c in str(node.value))
+        if digits > MAX_INT_DIGITS:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"an integer of {digits} digits (at most {MAX_INT_DIGITS})", node.start_mark)
+        return super().construct_yaml_int(node)  # type: ignore[no-any-return]
+
+
+_BoundedLoader.add_constructor("tag:yaml.org,2002:int", _BoundedLoader.construct_yaml_int)
+
+
+def read_yaml(text: str) -> object:
+    """`yaml.safe_load(text)` with aliases and integers bounded (_BoundedLoader)."""
+    loader = _BoundedLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 def _resolve(base: Path, p: Path) -> Path:

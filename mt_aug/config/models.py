@@ -16,7 +16,7 @@ from mt_aug.languages import SOURCE_LANG
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # nan is no threshold
 
 
 Backend = Literal["transformers", "ctranslate2", "bergamot"]
@@ -46,6 +46,18 @@ class ModelSpec(_Model):
     def decoding(self) -> dict[str, Any]:
         """The parameters that change a model's output (part of the cache key)."""
         return {"beam_size": self.beam_size, "max_length": self.max_length}
+
+
+def _check_model_keys(keys: dict[str, Any], where: str) -> None:
+    """`keys` (a translator override or round-trip model) as ModelSpec keys with valid values;
+    ValueError `<where>.<key>: <message>` on the first that is not."""
+    try:
+        ModelSpec(**{**ModelSpec().model_dump(), **keys})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise ValueError(f"{where}.{_format_loc(tuple(err['loc']))}: {_format_error(err)}") from None
+    except TypeError as exc:  # a key that is not a string
+        raise ValueError(f"{where}: {exc}") from None
 
 
 class TranslatorConfig(ModelSpec):
@@ -270,6 +282,26 @@ class QualityConfig(_Model):
     roundtrip_models: dict[str, dict[str, Any]] = Field(default_factory=dict)
     # a learned quality-estimation signal (COMET-Kiwi or a cross-lingual embedding); off by default
     qe: QEConfig | None = None
+
+    @field_validator("length_ratio_bands", "roundtrip_min_chrf_by_lang", "length_loss_ratios")
+    @classmethod
+    def _per_language(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """Settings per target language: keyed by a known language code (a typo is no silent default)."""
+        for lang in value:
+            if lang not in languages.LANGUAGES:
+                raise ValueError(f"{lang}: unknown language code {lang!r}")
+        return value
+
+    @field_validator("roundtrip_models")
+    @classmethod
+    def _roundtrip_models(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Every key of every entry is a model key with a valid value (as a translator override),
+        named in the error: a typo fails `validate`, not a build half an hour in."""
+        for lang, keys in value.items():
+            if lang not in languages.LANGUAGES:
+                raise ValueError(f"{lang}: unknown language code {lang!r}")
+            _check_model_keys(keys, lang)
+        return value
 
     def length_ratio_band(self, lang: str) -> tuple[float, float]:
         if lang in self.length_ratio_bands:

@@ -38,8 +38,10 @@ from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import repeat
+from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from mt_aug import languages
 from mt_aug.config import EvalSetConfig
@@ -71,6 +73,9 @@ SIGNATURE_Q = {"zh": 2, "ja": 3, "th": 5}
 SIMILARITY_MAX_TOKENS = 256
 # Eval tokens hashed per slice when an index is frozen (bounds its temporary memory).
 HASH_SLICE = 1 << 18
+# The distinct eval texts of an index, as stored (EvalIndex.to_state)
+_DOCS = pa.schema([pa.field("eval_set", pa.string(), nullable=False), pa.field("eval_id", pa.string(), nullable=False),
+                   pa.field("field", pa.string(), nullable=False)])
 # Texts matched per batch (normalization is per text; hashing and lookups are vectorized per batch).
 BATCH = 4096
 
@@ -456,6 +461,92 @@ class EvalIndex:
     def match(self, text: str, field_name: str) -> Match | None:
         """The first eval text this training text overlaps, or None."""
         return self.match_many([text], field_name)[0]
+
+    # as data (a cached eval-index stage result: mt_aug.pipeline.results, no pickle)
+
+    def to_state(self) -> tuple[dict[str, Any], dict[str, pa.Table]]:
+        """The frozen index as (JSON-able settings and counts, Arrow tables of its contents).
+        The similarity postings are not stored: `from_state` derives them as `freeze` does."""
+        self.freeze()
+        meta = {"lang": self.lang, "n": self.n, "similarity": self.similarity, "files": list(self.files),
+                "counts": dict(self.counts), "warnings": list(self.warnings), "build_seconds": self.build_seconds,
+                "added": self._added}
+        tables = {
+            "docs": pa.table({"eval_set": [d[0] for d in self._docs], "eval_id": [d[1] for d in self._docs],
+                              "field": [d[2] for d in self._docs]}, schema=_DOCS),
+            "exact": pa.table({"key": pa.array(list(self._exact), pa.binary(16)),
+                               "doc": pa.array(list(self._exact.values()), pa.int64())}),
+            "vocab": pa.table({"token": pa.array(list(self._vocab), pa.string()),
+                               "id": pa.array(list(self._vocab.values()), pa.int64())}),
+            "tokens": pa.table({"id": pa.array(self._tokens, pa.int32())}),
+            "segments": pa.table({"start": pa.array(self._seg_start, pa.int64()),
+                                  "doc": pa.array(self._seg_doc, pa.int64())}),
+            "grams": pa.table({"hash": pa.array(self._gram_hash, pa.uint64()),
+                               "pos": pa.array(self._gram_pos.astype(np.int64), pa.int64())}),
+            "similar": pa.table({"doc": pa.array(self._sim_doc, pa.int64()),
+                                 "ids": pa.array([list(x) for x in self._sim_ids], pa.list_(pa.int64())),
+                                 "text": pa.array(self._sim_text, pa.string())}),
+        }
+        return meta, tables
+
+    @classmethod
+    def from_state(cls, meta: dict[str, Any], tables: dict[str, pa.Table]) -> EvalIndex:
+        """The index `to_state` described; ValueError / KeyError / TypeError when the data is not
+        of the types it writes."""
+        def col(table: str, name: str, dtype: pa.DataType) -> pa.ChunkedArray:
+            c = tables[table].column(name)
+            if c.type != dtype or c.null_count:
+                raise ValueError(f"{table}.{name}: {c.type}, not {dtype}")
+            return c
+
+        def arr(table: str, name: str, dtype: pa.DataType, np_type: type) -> np.ndarray:
+            return np.array(col(table, name, dtype).to_numpy(), dtype=np_type)
+
+        if not (isinstance(meta.get("lang"), str) and type(meta.get("n")) is int
+                and isinstance(meta.get("similarity"), float) and type(meta.get("added")) is int):
+            raise ValueError("settings of another type")
+        files, counts, warnings = meta.get("files"), meta.get("counts"), meta.get("warnings")
+        if not (isinstance(files, list) and all(isinstance(f, str) for f in files) and isinstance(counts, dict)
+                and all(isinstance(k, str) and type(v) is int for k, v in counts.items())
+                and isinstance(warnings, list) and all(isinstance(w, str) for w in warnings)
+                and isinstance(meta.get("build_seconds"), (int, float))):
+            raise ValueError("counts of another type")
+        idx = cls(meta["lang"], meta["n"], meta["similarity"])
+        idx.files, idx.counts, idx.warnings = list(files), dict(counts), list(warnings)
+        idx.build_seconds, idx._added = float(meta["build_seconds"]), meta["added"]
+        if tables["docs"].schema != _DOCS:
+            raise ValueError("docs: another schema")
+        idx._docs = list(zip(*(tables["docs"].column(k).to_pylist() for k in _DOCS.names), strict=True))
+        n_docs = len(idx._docs)
+        docs = arr("exact", "doc", pa.int64(), np.int64)
+        if len(docs) and (docs.min() < 0 or docs.max() >= n_docs):
+            raise ValueError("exact: doc out of range")
+        idx._exact = dict(zip(col("exact", "key", pa.binary(16)).to_pylist(), docs.tolist(), strict=True))
+        idx._vocab = dict(zip(col("vocab", "token", pa.string()).to_pylist(),
+                              arr("vocab", "id", pa.int64(), np.int64).tolist(), strict=True))
+        idx._tokens = arr("tokens", "id", pa.int32(), np.int32)
+        idx._seg_start = arr("segments", "start", pa.int64(), np.int64)
+        idx._seg_doc = arr("segments", "doc", pa.int64(), np.int64)
+        idx._gram_hash = arr("grams", "hash", pa.uint64(), np.uint64)
+        pos = arr("grams", "pos", pa.int64(), np.int64)
+        if len(idx._seg_doc) != len(idx._seg_start) or len(pos) != len(idx._gram_hash):
+            raise ValueError("n-gram arrays of different lengths")
+        if len(pos) and (pos.min() < 0 or pos.max() + idx.window > len(idx._tokens)):
+            raise ValueError("grams: position out of range")
+        if len(idx._seg_doc) and (idx._seg_doc.min() < 0 or idx._seg_doc.max() >= n_docs):
+            raise ValueError("segments: doc out of range")
+        idx._gram_pos = pos.astype(np.int32) if len(idx._tokens) < (1 << 31) else pos
+        sim_doc = arr("similar", "doc", pa.int64(), np.int64)
+        if len(sim_doc) and (sim_doc.min() < 0 or sim_doc.max() >= n_docs):
+            raise ValueError("similar: doc out of range")
+        idx._sim_doc = sim_doc.tolist()
+        idx._sim_ids = [tuple(x) for x in col("similar", "ids", pa.list_(pa.int64())).to_pylist()]
+        idx._sim_text = col("similar", "text", pa.string()).to_pylist()
+        if not len(idx._sim_ids) == len(idx._sim_text) == len(idx._sim_doc):
+            raise ValueError("similar: columns of different lengths")
+        idx._dirty = True
+        idx.freeze()  # the similarity postings, from the stored texts, as when it was built
+        return idx
 
     def stats(self) -> dict[str, int]:
         return {"texts": self._added, "distinct": len(self._docs), "ngrams": len(self._gram_hash),

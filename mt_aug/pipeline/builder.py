@@ -188,11 +188,10 @@ def results_location(cfg: BuildConfig) -> str:
     return cfg.result_storage or str(cfg.cache_dir / "results")
 
 
-def result_store(cfg: BuildConfig) -> ResultStore | None:
-    """The local ResultStore of the stage results; None for a URL (s3://...), which the Prefect
-    executor's result storage serves instead."""
-    where = results_location(cfg)
-    return None if "://" in where else ResultStore(Path(where))
+def result_store(cfg: BuildConfig) -> ResultStore:
+    """The store of cached stage results (a folder, or an fsspec URL such as s3://...), for every
+    executor: results are data files (mt_aug.pipeline.results), never pickles."""
+    return ResultStore(results_location(cfg))
 
 
 def exports_dir(output_dir: Path) -> Path:
@@ -220,7 +219,8 @@ def merge_record(cfg: BuildConfig, side: SourceSide, run: Run, stages: dict[str,
     return BuildRecord(
         sources=side.sources, pair_drops=side.drops, source_summary=side.source_summary, languages=languages,
         view_drops=view_drops, target_summary=target_summary, warnings=list(side.warnings),
-        input_pairs=side.input_pairs, kept_pairs=side.pairs.num_rows, stages=stages)
+        input_pairs=side.input_pairs, kept_pairs=side.pairs.num_rows, stages=stages,
+        words_cut=side.segmented.words_cut)
 
 
 def build(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import pickle
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -18,7 +17,9 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from mt_aug.config import BuildConfig
+from mt_aug.errors import UserError
 from mt_aug.pipeline.stage import Stage, StageResult
+from mt_aug.redact import redact_text
 
 log = logging.getLogger("mt_aug.pipeline")
 
@@ -40,41 +41,106 @@ class Executor(Protocol):
 
 
 class ResultStore:
-    """Stage results on disk under their content key: `<root>/<key>.pkl`, written atomically.
+    """Stage results under their content key, as data (mt_aug.pipeline.results): `<root>/<key>.zip`
+    in a folder (written to a temporary file, then renamed) or under an fsspec URL
+    (`result_storage: s3://bucket/mt-aug/results`). Nothing here unpickles: a file that is not
+    a result this code wrote is a miss, said once, and recomputed over. Pickled results of
+    older versions (`<key>.pkl`) and Prefect result records (`<key>`) are never opened.
 
-    Values are pickled (Arrow tables pickle as Arrow IPC); the key is never a hash of a
-    pickle: it is the stage's declared content key (mt_aug.pipeline.stage)."""
+    The key is never a hash of what is stored: it is the stage's declared content key
+    (mt_aug.pipeline.stage)."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
+    def __init__(self, root: str | Path) -> None:
+        self.where = str(root)
+        self.fs: Any = None
+        if "://" in self.where:
+            import fsspec
+
+            self.fs, self.base = fsspec.core.url_to_fs(self.where)
+            self.root = None
+        else:
+            self.root = Path(root)
+
+    def _shown(self, name: str) -> str:
+        return redact_text(f"{self.where.rstrip('/')}/{name}")
 
     def get(self, key: str) -> StageResult | None:
-        path = self.root / f"{key}.pkl"
+        from mt_aug.pipeline.results import SUFFIX, UnreadableResult, read_result
+
+        name = f"{key}{SUFFIX}"
         try:
-            with open(path, "rb") as f:
-                got = pickle.load(f)
+            if self.fs is None:
+                assert self.root is not None
+                with open(self.root / name, "rb") as f:
+                    return read_result(f)
+            with self.fs.open(f"{self.base.rstrip('/')}/{name}", "rb") as f:
+                return read_result(f)
         except FileNotFoundError:
+            self._ignored(key)
             return None
-        except Exception as exc:  # noqa: BLE001 - a damaged cache entry is a miss, never a failure
-            log.warning("%s: unreadable cached stage result (%s): recomputing", path, exc)
+        except (OSError, UnreadableResult) as exc:  # a damaged or planted entry is a miss, never code
+            log.warning("%s: not a stage result this mt-aug wrote (%s): recomputing it", self._shown(name), exc)
             return None
-        return got if isinstance(got, StageResult) else None
+
+    def _ignored(self, key: str) -> None:
+        """Say so when a file of another kind sits where a result of this key would: never read."""
+        for name in (f"{key}.pkl", key):
+            try:
+                there = (self.root / name).exists() if self.fs is None else self.fs.exists(
+                    f"{self.base.rstrip('/')}/{name}")
+            except OSError:
+                there = False
+            if there:
+                log.warning("%s: ignored (pickled or Prefect-serialized stage results are never loaded; "
+                            "delete it): recomputing", self._shown(name))
 
     def put(self, key: str, result: StageResult) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f".{key}.", suffix=".tmp")
+        from mt_aug.pipeline.results import SUFFIX, write_result
+
+        name = f"{key}{SUFFIX}"
+        if self.fs is not None:
+            try:
+                self.fs.makedirs(self.base, exist_ok=True)
+                with self.fs.open(f"{self.base.rstrip('/')}/{name}", "wb") as f:
+                    write_result(f, result)
+            except OSError as exc:
+                raise UserError(f"{self._shown(name)}: cannot write the stage result ({exc})") from None
+            return
+        assert self.root is not None
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f".{key}.", suffix=".tmp")
+        except OSError as exc:
+            from mt_aug.packing.shards import named
+
+            raise named(exc, self.root / name) from None
         try:
             with os.fdopen(fd, "wb") as f:
-                pickle.dump(result, f, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, self.root / f"{key}.pkl")
+                write_result(f, result)
+            os.replace(tmp, self.root / name)
         except OSError as exc:
             Path(tmp).unlink(missing_ok=True)
             from mt_aug.packing.shards import named
 
-            raise named(exc, self.root / f"{key}.pkl") from None
+            raise named(exc, self.root / name) from None
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+def run_cached(stage: Stage, cfg: BuildConfig, inputs: dict[str, Any], key: str,
+               store: ResultStore | None) -> tuple[StageResult, bool]:
+    """(the stage's result, whether it was reused): from `store` under `key` when the stage caches
+    its result and the store holds it, else computed (and stored). Both executors run stages so."""
+    if store is not None and stage.cache == "result":
+        got = store.get(key)
+        if got is not None:
+            log.info("%s: reused the cached result %s", stage.name, key)
+            return got, True
+    result = stage.run(cfg, inputs)
+    if store is not None and stage.cache == "result":
+        store.put(key, result)
+    return result, False
 
 
 class LocalExecutor:
@@ -88,14 +154,9 @@ class LocalExecutor:
         self._last: dict[str, float] = {}
 
     def run_stage(self, stage: Stage, cfg: BuildConfig, inputs: dict[str, Any], key: str) -> StageResult:
-        if self.store is not None and stage.cache == "result":
-            got = self.store.get(key)
-            if got is not None:
-                self.reused.append(stage.name)
-                return got
-        result = stage.run(cfg, inputs)
-        if self.store is not None and stage.cache == "result":
-            self.store.put(key, result)
+        result, reused = run_cached(stage, cfg, inputs, key, self.store)
+        if reused:
+            self.reused.append(stage.name)
         return result
 
     def map_units(self, fn: Callable[[U], R], units: Sequence[U], *, name: str) -> Iterator[tuple[int, R]]:

@@ -42,7 +42,7 @@ def _cached(cfg: BuildConfig, segments: list[str], scopes: dict[str, CacheScope]
     path = translation_cache_path(cfg)
     hits, words = dict.fromkeys(scopes, 0), dict.fromkeys(scopes, 0)
     if segments and path.is_file():
-        with TranslationCache(path) as cache:
+        with TranslationCache(path, readonly=True) as cache:  # plan writes nothing, to the cache neither
             for start in range(0, len(segments), LOOKUP_CHUNK):
                 chunk = segments[start : start + LOOKUP_CHUNK]
                 counts = {s: len(s.split()) for s in chunk}

@@ -90,7 +90,7 @@ class WriteStage(Stage):
         from mt_aug.packing import assemble
         from mt_aug.release.card import write_card
         from mt_aug.release.guard import GuardFailed, check_manifest
-        from mt_aug.release.manifest import build_manifest
+        from mt_aug.release.manifest import build_manifest, path_scrubber
         from mt_aug.release.publish import staged, write_json
         from mt_aug.release.verify import verify_build
 
@@ -101,7 +101,9 @@ class WriteStage(Stage):
                 mt_progress.task("write shards", total=sum(len(b) for b in packed.batches.values()),
                                  unit="batches") as bar:
             files, schedule = assemble.write_shards(cfg, build_dir, corpus, packed, on_group=bar.advance)
-            drops_sha = write_drops(build_dir, record.pair_drops + record.view_drops)
+            # published: paths quoted in drop evidence (a malformed record's file) as the manifest shows them
+            drops_sha = write_drops(build_dir, record.pair_drops + record.view_drops,
+                                    path_scrubber(cfg, info.config_dir))
             own = {**record.stages[self.name], "seconds": round(time.monotonic() - t0, 3)}
             record = dataclasses.replace(record, stages={**record.stages, self.name: own})
             manifest = build_manifest(cfg, info, record, inputs["view_stats"], corpus, packed, files, schedule,
@@ -125,8 +127,9 @@ class WriteStage(Stage):
                            warnings=tuple(f"guard: {w}" for w in verdict.warnings))
 
 
-def write_drops(build_dir: Path, drops: list[Drop]) -> str:
-    """Every drop with its reason and evidence, one JSON object per line (drops.jsonl); its sha256."""
+def write_drops(build_dir: Path, drops: list[Drop], scrub: Any = None) -> str:
+    """Every drop with its reason and evidence, one JSON object per line (drops.jsonl); its sha256.
+    `scrub`: applied to each record (mt_aug.release.manifest.path_scrubber: no local paths)."""
     from mt_aug.packing.shards import named
 
     h = hashlib.sha256()
@@ -134,7 +137,8 @@ def write_drops(build_dir: Path, drops: list[Drop]) -> str:
     try:
         with open(path, "wb") as f:
             for d in drops:
-                line = (json.dumps(d.to_dict(), ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+                rec = d.to_dict() if scrub is None else scrub(d.to_dict())
+                line = (json.dumps(rec, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
                 h.update(line)
                 f.write(line)
     except OSError as exc:

@@ -8,8 +8,8 @@ statistics and its drops (`StageResult`); the pipeline merges statistics, no sta
 shared ledger.
 
 A stage's cache key is derived, never kept by hand: name + version + its config section +
-the fingerprints of its inputs (the keys of the upstream results, or size and mtime of the
-files it reads) + the versions of its libraries. Editing unrelated code does not throw a
+the fingerprints of its inputs (the keys of the upstream results, or the sha256 of the content
+of the files it reads: mt_aug.fingerprint) + the versions of its libraries. Editing unrelated code does not throw a
 cache away; a change of output is a version bump in the stage that changes.
 """
 
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from mt_aug.config import BuildConfig
+from mt_aug.fingerprint import file_fingerprint
 from mt_aug.schema import Drop
 
 
@@ -67,7 +68,7 @@ class Stage:
         return None
 
     def input_files(self, cfg: BuildConfig) -> list[Path]:
-        """External files this stage reads (their size and mtime enter the key)."""
+        """External files this stage reads (the sha256 of their content enters the key)."""
         return []
 
     def run(self, cfg: BuildConfig, inputs: dict[str, Any]) -> StageResult:
@@ -88,15 +89,6 @@ class Stage:
             default=str,
         )
         return f"{self.name}-" + hashlib.sha256(blob.encode()).hexdigest()[:32]
-
-
-def file_fingerprint(path: Path) -> dict[str, Any]:
-    """Path, size and modification time (what make and rsync trust): cheap on 8 GB inputs."""
-    try:
-        st = Path(path).stat()
-    except OSError:
-        return {"path": str(path), "missing": True}
-    return {"path": str(Path(path).resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
 @lru_cache(maxsize=None)

@@ -19,6 +19,7 @@ from mt_aug.decontamination.matcher import EvalIndex, build_index
 from mt_aug.pipeline.stage import Resources, Stage, StageResult
 from mt_aug.readers.collect import collect, dedup, row_labels
 from mt_aug.schema import SOURCE_LANG, Drop
+from mt_aug.translation.segment import MAX_WORD_CHARS
 from mt_aug.translation.texts import compact, segment_table
 
 log = logging.getLogger("mt_aug.pipeline")
@@ -162,8 +163,11 @@ class SegmentStage(Stage):
     def run(self, cfg: BuildConfig, inputs: dict[str, Any]) -> StageResult:
         seg = segment_table(inputs["pairs"])
         unique = seg.unique()
+        warnings = (f"{seg.words_cut} word(s) longer than {MAX_WORD_CHARS} characters (no language has such "
+                    "words: hashes, base64, garbage) cut into pieces before translation",) if seg.words_cut else ()
         return StageResult({"segmented": seg, "unique": unique},
-                           {"occurrences": seg.occurrences(), "unique": len(unique)})
+                           {"occurrences": seg.occurrences(), "unique": len(unique), "words_cut": seg.words_cut},
+                           warnings=warnings)
 
 
 SOURCE_STAGES: tuple[Stage, ...] = (EvalIndexStage(), CollectStage(), DecontaminateStage(), DedupStage(),

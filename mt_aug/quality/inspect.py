@@ -1,5 +1,10 @@
 """`mt-aug inspect`: a build's translations next to their English sources, dropped ones (from
-drops.jsonl, with the gate's reason and evidence) and kept ones (from the shards)."""
+drops.jsonl, with the gate's reason and evidence) and kept ones (from the shards).
+
+What it prints comes from files anyone may have edited: every text is passed through
+`mt_aug.terminal.shown` (terminal controls written as visible escapes), every record is checked
+for the types it should have, and a shard path must stay inside the build (else one line,
+naming the file and record)."""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from mt_aug.schema import SOURCE_LANG
+from mt_aug.terminal import shown
 
 
 class InspectError(ValueError):
@@ -33,13 +39,38 @@ class Shown:
 def _manifest(build_dir: Path) -> dict:  # type: ignore[type-arg]
     path = build_dir / "manifest.json"
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        m = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InspectError(f"{build_dir}: no manifest.json (not a build directory)") from None
     except OSError as exc:
         raise InspectError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except json.JSONDecodeError as exc:
+    except UnicodeDecodeError as exc:
+        raise InspectError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except (json.JSONDecodeError, RecursionError) as exc:
         raise InspectError(f"{path}: invalid JSON: {exc}") from None
+    if not isinstance(m, dict):
+        raise InspectError(f"{path}: not a build manifest (a JSON {_kind(m)}, not an object)")
+    if not isinstance(m.get("languages", []), list) or not isinstance(m.get("files", []), list):
+        raise InspectError(f"{path}: `languages` and `files` must be lists")
+    return m
+
+
+def _kind(value: object) -> str:
+    return {dict: "object", list: "list", str: "string", int: "number", float: "number", bool: "boolean",
+            type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _inside(build_dir: Path, rel: object, where: str) -> Path:
+    """`build_dir / rel` when `rel` is a relative path that stays inside the build (no `..`, no
+    absolute path, no symlink out of it), else InspectError naming the manifest entry.
+    (A private twin of the release side's check: the lead unifies them.)"""
+    if not isinstance(rel, str) or not rel:
+        raise InspectError(f"{build_dir / 'manifest.json'}: {where}: `path` is not a file name")
+    root = build_dir.resolve()
+    path = (build_dir / rel).resolve()
+    if Path(rel).is_absolute() or (path != root and root not in path.parents):
+        raise InspectError(f"{build_dir / 'manifest.json'}: {where}: path {shown(rel)!r} leaves the build folder")
+    return path
 
 
 def dropped(build_dir: Path, lang: str, reason: str | None = None, n: int | None = None) -> list[Shown]:
@@ -68,24 +99,42 @@ def _dropped_views(build_dir: Path, lang: str, reason: str | None) -> Iterator[S
                 continue  # not this language's (its code, quoted, is in every row of it)
             try:
                 d = json.loads(line)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 raise InspectError(f"{path}: line {n}: invalid JSON") from None
+            if not isinstance(d, dict):
+                raise InspectError(f"{path}: line {n}: not a drop record (a JSON {_kind(d)}, not an object)")
             if d.get("lang") != lang or "segment" not in d:
                 continue
-            r = str(d.get("reason", "")).removeprefix("quality:")
+            for key in ("segment", "output", "evidence", "reason"):
+                if key in d and not isinstance(d[key], str):
+                    raise InspectError(f"{path}: line {n}: `{key}` is a {_kind(d[key])}, not a string")
+            r = d.get("reason", "").removeprefix("quality:")
             if reason is not None and reason.casefold() not in r.casefold():
                 continue
             note = "; ".join(x for x in (d.get("evidence", ""), f"chrF {d['chrf']}" if "chrf" in d else "") if x)
             yield Shown("dropped", f"{d.get('source')}:{d.get('id')}", r, d["segment"], d.get("output", ""), note)
 
 
+_COLUMNS = ["query", "query_lang", "passage", "passage_lang", "pair_id"]
+
+
 def _rows(build_dir: Path, manifest: dict, pred) -> Iterator[dict]:  # type: ignore[no-untyped-def,type-arg]
-    for f in manifest.get("files", []):
+    for i, f in enumerate(manifest.get("files", [])):
+        if not isinstance(f, dict):
+            raise InspectError(f"{build_dir / 'manifest.json'}: files[{i}]: not an object")
         if not pred(f):
             continue
-        with pa.memory_map(str(build_dir / f["path"])) as src:
-            for rb in pa.ipc.open_stream(src):
-                yield from rb.select(["query", "query_lang", "passage", "passage_lang", "pair_id"]).to_pylist()
+        path = _inside(build_dir, f.get("path"), f"files[{i}]")
+        try:
+            with pa.memory_map(str(path)) as src:
+                for rb in pa.ipc.open_stream(src):
+                    got = rb.select(_COLUMNS)
+                    if any(not pa.types.is_string(t) for t in got.schema.types):
+                        raise InspectError(f"{path}: columns {', '.join(_COLUMNS)} are not all strings")
+                    yield from got.to_pylist()
+        except (OSError, pa.ArrowException, KeyError) as exc:
+            what = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise InspectError(f"{path}: not a readable shard ({what})") from None
 
 
 def kept(build_dir: Path, manifest: dict, lang: str, n: int) -> list[Shown]:  # type: ignore[type-arg]
@@ -119,7 +168,7 @@ def inspect(build_dir: Path, lang: str, n: int = 20, reason: str | None = None) 
     """Dropped segments first (at most n), then kept ones (at most n pairs) unless a reason is asked for."""
     manifest = _manifest(build_dir)
     if lang not in manifest.get("languages", []) or lang == SOURCE_LANG:
-        targets = [x for x in manifest.get("languages", []) if x != SOURCE_LANG]
+        targets = [str(x) for x in manifest.get("languages", []) if x != SOURCE_LANG]
         raise InspectError(f"--lang: {lang!r} is not a target language of this build (it has {', '.join(targets)})")
     out = dropped(build_dir, lang, reason, n)
     if reason is None:
@@ -134,9 +183,9 @@ def side_by_side(items: list[Shown], lang: str, width: int = 160, max_lines: int
     for s in items:
         more = f" and {s.views - 1} more view{'s' if s.views > 2 else ''}" if s.views > 1 else ""
         head = f"[{s.kind}] {s.id}{more}" + (f"  reason: {s.reason}" if s.reason else "") + (f"  ({s.note})" if s.note else "")
-        lines.append(head)
-        left = textwrap.wrap(s.source, col)[:max_lines] or [""]
-        right = textwrap.wrap(s.translation, col)[:max_lines] or ["(empty)"]
+        lines.append(shown(head))
+        left = textwrap.wrap(shown(s.source), col)[:max_lines] or [""]
+        right = textwrap.wrap(shown(s.translation), col)[:max_lines] or ["(empty)"]
         for i, (a, b) in enumerate(zip_longest(left, right, fillvalue="")):
             tag = (f"{SOURCE_LANG}: ", f"{lang}: ") if i == 0 else ("    ", "    ")
             lines.append(f"{tag[0]}{a:<{col}} | {tag[1]}{b}")

@@ -29,6 +29,7 @@ def verdict_key(settings: str, source: str, output: str) -> str:
 class VerdictCache(SqliteStore):
     FILE = "verdicts.sqlite"
     what = "verdict cache"
+    table = "verdicts"
     schema = _SCHEMA
 
     @classmethod

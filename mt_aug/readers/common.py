@@ -22,11 +22,14 @@ log = logging.getLogger("mt_aug.readers")
 MALFORMED = "malformed record"
 CONTROL = "control characters"
 
-# Terminal escape sequences (CSI such as colours "\x1b[31m", OSC such as titles) and the other
-# C0/C1 control characters (tab, newline and carriage return are whitespace and stay), plus
+# Terminal escape sequences, whole (CSI such as colours "\x1b[31m" or its one-character C1 form
+# "\x9b2J"; OSC such as titles and clipboard writes, to their terminator or, unterminated, to the
+# end of the text, as a terminal would swallow them), the other C0/C1 control characters (tab,
+# newline and carriage return are whitespace and stay), bidi embeddings, overrides and isolates,
 # zero-width space and a stray BOM: never text a model should translate or a trainer see.
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\ufeff]+")
+_ANSI = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]|(?:\x1b\]|\x9d)[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c|$)"
+                   r"|\x1b[@-Z\\-_]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u202a-\u202e\u2066-\u2069\ufeff]+")
 
 
 def strip_controls(text: str) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from mt_aug.languages import LANGUAGES
+from mt_aug.redact import redact
 
 REQUIRED_MANIFEST_KEYS = (
     "build_id", "name", "config_hash", "code_version", "seed", "languages", "batch_size", "mono_ratio",
@@ -141,7 +142,9 @@ def render(manifest: dict[str, Any]) -> str:
     missing = [k for k in REQUIRED_MANIFEST_KEYS if k not in manifest]
     if missing:
         raise CardError(f"manifest: missing field {missing[0]!r}")
-    m = json.loads(json.dumps(manifest, sort_keys=True))  # as read back from manifest.json: same text either way
+    # as read back from manifest.json (same text either way); credentials redacted again: the
+    # manifest of a build made before mt_aug.redact may carry them
+    m = redact(json.loads(json.dumps(manifest, sort_keys=True)))
     fm = yaml.safe_dump(front_matter(m), sort_keys=False, allow_unicode=True)
     langs = ", ".join(f"{c} ({LANGUAGES[c].name})" if c in LANGUAGES else c for c in m["languages"])
     parts: list[str] = [f"---\n{fm}---\n"]

@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from mt_aug.redact import redact
 from mt_aug.release.card import config_names
 
 CONTEXT: dict[str, Any] = {
@@ -137,8 +138,9 @@ def croissant(manifest: dict[str, Any], *, files: list[dict[str, Any]] | None = 
 
 
 def croissant_json(doc: dict[str, Any]) -> str:
-    """A croissant.json document's bytes, as every writer of one writes them."""
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    """A croissant.json document's bytes, as every writer of one writes them (credentials in
+    URLs redacted: mt_aug.redact)."""
+    return json.dumps(redact(doc), indent=2, ensure_ascii=False) + "\n"
 
 
 def croissant_text(manifest: dict[str, Any]) -> str:

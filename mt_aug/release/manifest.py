@@ -1,6 +1,6 @@
 """The build manifest: every figure a build states about itself, from the statistics the
-pipeline merged. It is published: no absolute paths, no host name (paths are relative to the
-config file, or a file name with its sha256)."""
+pipeline merged. It is published: no absolute paths, no host name, no credentials (paths inside
+the config file's folder are relative to it; any other is a file name with its sha256)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import os
 import platform
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,14 @@ from mt_aug import __version__
 from mt_aug.accounting import count_by
 from mt_aug.buildfiles import read_manifest  # noqa: F401 (re-exported: every reader's manifest)
 from mt_aug.config import BuildConfig
+from mt_aug.fingerprint import content_sha256
 from mt_aug.packing.batching import Packed
 from mt_aug.packing.corpus import Corpus
-from mt_aug.packing.shards import ShardFile, rows_table, sha256_file, shard_schema
+from mt_aug.packing.shards import ShardFile, rows_table, shard_schema
 from mt_aug.packing.views import ViewStats
+from mt_aug.redact import redact_text
 from mt_aug.schema import SOURCE_LANG, Drop
+from mt_aug.translation.segment import MAX_WORD_CHARS
 
 # 2: `checksums` of drops.jsonl and other files; 3: each shard file is one Arrow record batch
 # (training batch i of a file is rows i * batch_size .. + batch_size; before 3, one record
@@ -74,21 +78,54 @@ class BuildRecord:
     input_pairs: int
     kept_pairs: int
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)  # stage -> {key, reused, seconds}
+    words_cut: int = 0  # source words too long for a model, cut into pieces (mt_aug.translation.segment)
 
 
 def publishable(value: Any, base: Path | None) -> Any:
-    """`value` with absolute paths made relative to `base` (the config's folder), or reduced to
-    their file name when there is no base or they share nothing with it but the root: a
-    published manifest says nothing of the machine."""
+    """`value` as it may be published: credentials in URLs removed (mt_aug.redact), absolute
+    paths inside `base` (the config's folder) made relative to it, and any other absolute path
+    (outside the config's folder, or with no base) reduced to its file name: a published
+    manifest says nothing of the machine or of folders beside the config (`../../alice/...`);
+    the file's sha256 beside it identifies it."""
     if isinstance(value, dict):
         return {k: publishable(v, base) for k, v in value.items()}
     if isinstance(value, list):
         return [publishable(v, base) for v in value]
-    if isinstance(value, str) and value.startswith("/"):
-        if base is None or os.path.commonpath([value, str(base)]) == "/":
-            return Path(value).name  # nothing in common with the config's place but the root
-        return os.path.relpath(value, base)
+    if isinstance(value, str):
+        value = redact_text(value)
+        if value.startswith("/"):
+            if base is not None and os.path.commonpath([value, str(base)]) == str(base):
+                return os.path.relpath(value, base)
+            return Path(value).name
     return value
+
+
+def path_scrubber(cfg: BuildConfig, base: Path | None) -> Callable[[Any], Any]:
+    """A function that rewrites, inside every string of a value, each absolute path the build
+    knows (its sources' and eval sets' files, the config's, output and cache folders) as
+    `publishable` publishes it, and redacts URL credentials: for texts that quote a path, such
+    as a malformed record's error (`/home/alice/nq.json: line 3: ...`) in the manifest and in
+    drops.jsonl."""
+    known = {str(p) for s in cfg.sources for _, p in s.input_files()}
+    known |= {str(p) for es in cfg.eval_sets for lang in cfg.languages
+              for p in es.files(lang) + es.qrels_files(lang) + es.corpus_files(lang)}
+    known |= {str(cfg.output_dir), str(cfg.cache_dir)} | ({str(base)} if base is not None else set())
+    swaps = sorted(((p, publishable(p, base)) for p in known if p.startswith("/")), key=lambda x: -len(x[0]))
+
+    def scrub(value: Any) -> Any:
+        if isinstance(value, str):
+            if "/" in value:
+                for full, shown in swaps:
+                    if full in value:
+                        value = value.replace(full, shown)
+            return redact_text(value)
+        if isinstance(value, dict):
+            return {k: scrub(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [scrub(v) for v in value]
+        return value
+
+    return scrub
 
 
 def _examples(corpus: Corpus, packed: Packed, per_kind: int = 2) -> list[dict[str, str]]:
@@ -121,7 +158,8 @@ def license_info(cfg: BuildConfig) -> dict[str, dict[str, Any]]:
 
 
 def _file_entry(path: Path, base: Path | None) -> dict[str, str]:
-    return {"path": publishable(str(path), base), "sha256": sha256_file(path)}
+    # the digest the stage keys were computed from (mt_aug.fingerprint: once per process and file state)
+    return {"path": publishable(str(path), base), "sha256": content_sha256(path)}
 
 
 def build_manifest(cfg: BuildConfig, info: BuildInfo, record: BuildRecord, vstats: ViewStats, corpus: Corpus,
@@ -153,7 +191,7 @@ def build_manifest(cfg: BuildConfig, info: BuildInfo, record: BuildRecord, vstat
         spec = cfg.translator.for_language(lang)
         models[lang] = {"backend": spec.backend, "model": record.languages[lang]["model"], "decoding": spec.decoding()}
     config = publishable(cfg.model_dump(mode="json"), base)
-    return {
+    return path_scrubber(cfg, base)({
         "format_version": FORMAT_VERSION,
         "build_id": info.build_id,
         "name": cfg.name,
@@ -202,4 +240,7 @@ def build_manifest(cfg: BuildConfig, info: BuildInfo, record: BuildRecord, vstat
         "schedule": schedule.schedule_dict(),
         "checksums": dict(sorted(checksums.items())),
         "examples": _examples(corpus, packed),
-    }
+        # only when it happened (no key otherwise: the manifests of ordinary builds are unchanged)
+        **({"segmentation": {"words_cut": record.words_cut, "max_word_chars": MAX_WORD_CHARS}}
+           if record.words_cut else {}),
+    })

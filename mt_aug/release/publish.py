@@ -21,8 +21,8 @@ def builds_dir(output_dir: Path) -> Path:
 
 def staging_dir(output_dir: Path, build_id: str) -> Path:
     d = builds_dir(output_dir) / f"{STAGING_PREFIX}{build_id}"
-    if d.exists():
-        shutil.rmtree(d)
+    if d.is_symlink() or d.exists():
+        _remove(d)
     d.mkdir(parents=True)
     return d
 
@@ -56,8 +56,8 @@ def write_json(path: Path, obj: Any) -> None:
 def finalize(output_dir: Path, staging: Path, build_id: str) -> Path:
     """Move a complete staging directory to builds/<id>."""
     final = builds_dir(output_dir) / build_id
-    if final.exists():
-        shutil.rmtree(final)
+    if final.is_symlink() or final.exists():
+        _remove(final)
     os.replace(staging, final)
     return final
 
@@ -78,13 +78,23 @@ def current_build(output_dir: Path) -> str | None:
     return os.readlink(link).split("/")[-1] if link.is_symlink() else None
 
 
+def _remove(path: Path) -> None:
+    """Remove a build folder, or only the link where a symlink stands in its place (never what
+    it points at: a link in builds/ is not a build)."""
+    if path.is_symlink():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path)
+
+
 def prune(output_dir: Path, keep: int) -> list[str]:
-    """Remove all but the newest `keep` complete builds (never the current one) and any
-    staging directories left by crashed runs."""
+    """Remove all but the newest `keep` complete builds (never the current one). Only real
+    folders are builds: a symlink in builds/ is neither counted nor followed nor removed."""
     root = builds_dir(output_dir)
     cur = current_build(output_dir)
     removed = []
-    complete = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    complete = sorted(d.name for d in root.iterdir()
+                      if not d.is_symlink() and d.is_dir() and not d.name.startswith("."))
     for name in complete[:-keep] if keep > 0 else complete:
         if name != cur:
             shutil.rmtree(root / name)
@@ -100,7 +110,10 @@ def clean_staging(output_dir: Path) -> list[str]:
     if root.is_dir():
         for d in sorted(root.iterdir()):
             if d.name.startswith(STAGING_PREFIX):
-                shutil.rmtree(d, ignore_errors=True)
+                if d.is_symlink():
+                    d.unlink(missing_ok=True)  # the link, never what it points at
+                else:
+                    shutil.rmtree(d, ignore_errors=True)
                 removed.append(str(d))
     if output_dir.is_dir():
         for tmp in sorted(output_dir.glob(".current-*.tmp")):

@@ -77,12 +77,13 @@ class TranslationCache(SqliteStore):
 
     FILE = "translations.sqlite"
     what = "translation cache"
+    table = "translations"
     schema = _SCHEMA
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
         self.mismatches = 0  # rows whose checksum failed, since open
         self.migrated = 0  # rows of an older cache checksummed on open
-        super().__init__(path)
+        super().__init__(path, readonly=readonly)
 
     def _opened(self) -> None:
         self._migrate()

@@ -5,7 +5,9 @@ model ships in the wheel and it is about 75x faster than pysbd on SQuAD);
 sacremoses' Moses rules normalize punctuation so that segments differing only in quote or dash
 style are one segment for the cache (run by punct.FastPunctNormalizer: the same output, much
 sooner). A sentence longer than the model's limit is split further
-at clause punctuation, then at word boundaries: never truncated.
+at clause punctuation, then at word boundaries: never truncated. A run without spaces longer
+than any word (MAX_WORD_CHARS) is cut into pieces, each its own segment, and counted: sent
+whole it would take the model minutes.
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ from mt_aug import languages
 from mt_aug.translation.punct import fast_normalizer
 
 DEFAULT_MAX_WORDS = 80
+# A run of characters without a space longer than this is cut into pieces of it before the model
+# (counted): the longest words of SQuAD, XQuAD and German compounds are under 50 characters; in
+# zh / ja / th, written without spaces, a run is a clause (XQuAD's longest: 211 characters).
+MAX_WORD_CHARS = 64
+MAX_UNSPACED_CHARS = 512
 _CLAUSE = re.compile(r"(?<=[,;:])\s+")
 
 
@@ -32,15 +39,48 @@ def normalize_segment(text: str, lang: str = "en") -> str:
     return " ".join(fast_normalizer(lang).normalize(text).split())
 
 
-def _segments(text: str, max_words: int, lang: str) -> list[str]:
+def max_word_chars(lang: str) -> int:
+    """The longest run without spaces sent to a model as one piece (MAX_WORD_CHARS)."""
+    return MAX_WORD_CHARS if languages.is_spaced(lang) else MAX_UNSPACED_CHARS
+
+
+def _segments(text: str, max_words: int, lang: str, cut: list[int] | None = None) -> list[str]:
     """`_split_long(normalize_segment(text, lang), max_words)`, or [] for an empty segment,
-    splitting into words once."""
-    words = fast_normalizer(lang).normalize(text).split()
+    splitting into words once. A word longer than `max_word_chars(lang)` is cut into pieces of
+    that length, each its own segment (the words around it segmented as usual); `cut` (a
+    one-element counter) counts such words."""
+    norm = fast_normalizer(lang).normalize(text)
+    limit = max_word_chars(lang)
+    words = norm.split()
     if not words:
         return []
+    if len(norm) > limit and max(map(len, words)) > limit:
+        return _cut_long_words(words, max_words, limit, cut)
     if len(words) <= max_words:
         return [" ".join(words)]
     return _split_long(" ".join(words), max_words)
+
+
+def _cut_long_words(words: list[str], max_words: int, limit: int, cut: list[int] | None) -> list[str]:
+    """Segments of `words` where some are longer than `limit` characters: runs of ordinary words
+    as `_split_long` splits them, every long word as pieces of `limit` characters (no language
+    has such words: a hash, base64, a URL, garbage; sent whole, the model's time grows with the
+    square of its length, 30 s for 3,000 characters)."""
+    out: list[str] = []
+    run: list[str] = []
+    for w in words:
+        if len(w) <= limit:
+            run.append(w)
+            continue
+        if run:
+            out += _split_long(" ".join(run), max_words)
+            run = []
+        out += [w[i : i + limit] for i in range(0, len(w), limit)]
+        if cut is not None:
+            cut[0] += 1
+    if run:
+        out += _split_long(" ".join(run), max_words)
+    return out
 
 
 def _split_long(sentence: str, max_words: int) -> list[str]:
@@ -107,15 +147,17 @@ class _Sentences(threading.local):
 _text_to_sentences = _Sentences()
 
 
-def split_sentences(text: str, max_words: int = DEFAULT_MAX_WORDS, lang: str = "en") -> list[str]:
+def split_sentences(text: str, max_words: int = DEFAULT_MAX_WORDS, lang: str = "en",
+                    cut: list[int] | None = None) -> list[str]:
     """Text -> normalized segments, each at most `max_words` words, in order. Control
-    characters are removed first (they confuse tokenizers and are never meaningful here)."""
+    characters are removed first (they confuse tokenizers and are never meaningful here).
+    `cut`: a one-element counter of the over-long words cut into pieces (`_segments`)."""
     text = _CONTROL.sub(" ", text).strip()
     if not text:
         return []
     out: list[str] = []
     for sentence in _text_to_sentences(text).split("\n"):
-        out += _segments(sentence, max_words, lang)
+        out += _segments(sentence, max_words, lang, cut)
     return out
 
 
@@ -132,8 +174,10 @@ class SegmentedText:
     segments: tuple[str, ...]
 
 
-def segment_text(text: str, *, split: bool, max_words: int = DEFAULT_MAX_WORDS) -> SegmentedText:
-    """Passages are split into sentences; questions and titles are one segment unless too long."""
+def segment_text(text: str, *, split: bool, max_words: int = DEFAULT_MAX_WORDS,
+                 cut: list[int] | None = None) -> SegmentedText:
+    """Passages are split into sentences; questions and titles are one segment unless too long.
+    `cut`: counts the over-long words cut into pieces."""
     if split:
-        return SegmentedText(tuple(split_sentences(text, max_words)))
-    return SegmentedText(tuple(_segments(text, max_words, "en")))
+        return SegmentedText(tuple(split_sentences(text, max_words, cut=cut)))
+    return SegmentedText(tuple(_segments(text, max_words, "en", cut)))

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from mt_aug.config import ModelSpec, QualityConfig
 from mt_aug.quality.gate import Gate, judge_with_roundtrip
 from mt_aug.quality.verdict_cache import VerdictCache
+from mt_aug.readers.common import strip_controls
 from mt_aug.translation.cache import TranslationCache
 from mt_aug.translation.engine import ProgressFn, translate_unique
-from mt_aug.translation.segment import join_segments, split_sentences
+from mt_aug.translation.segment import join_segments, max_word_chars, split_sentences
 
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 
@@ -45,9 +46,17 @@ def translate_lines(
     """Returns (output lines, reason each line was filtered or None, stats). Every segment
     goes through the build's quality gate (with round-trip when `qcfg.roundtrip`)."""
     stats = LineStats(lines=len(lines))
+    # terminal escape sequences (whole: OSC titles and clipboard writes, CSI) and control
+    # characters are removed as a build's readers remove them: no residue such as "]0;title"
+    # reaches the model, the output file or the terminal
+    lines = [strip_controls(line) for line in lines]
     segmented: list[list[str] | None] = []
+    cut = [0]
     for line in lines:
-        segmented.append(split_sentences(line, lang=src) if _LETTER.search(line) else None)
+        segmented.append(split_sentences(line, lang=src, cut=cut) if _LETTER.search(line) else None)
+    if cut[0]:
+        stats.notes.append(f"{cut[0]} word(s) longer than {max_word_chars(src)} characters cut into pieces before "
+                           "translation (no language has such words)")
     unique = sorted({s for segs in segmented if segs for s in segs})
     translations, tstats = translate_unique(unique, spec=spec, src=src, tgt=tgt, cache=cache, progress=progress)
     stats.segments_translated, stats.segments_cached = tstats.translated, tstats.cached
@@ -60,7 +69,8 @@ def translate_lines(
     finally:
         if own and vcache is not None:
             vcache.close()
-    stats.roundtrip_model, stats.back_translated, stats.notes = gstats.roundtrip_model, gstats.back_translated, gstats.notes
+    stats.roundtrip_model, stats.back_translated = gstats.roundtrip_model, gstats.back_translated
+    stats.notes += gstats.notes
     verdicts = {s: v.reason for s, v in zip(unique, judged, strict=True)}
     out: list[str] = []
     reasons: list[str | None] = []

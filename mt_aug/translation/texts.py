@@ -54,6 +54,7 @@ class Segmented:
     passages: list[tuple[str, ...]]  # per distinct passage
     title_codes: np.ndarray  # per pair row
     passage_codes: np.ndarray
+    words_cut: int = 0  # words longer than segment.MAX_WORD_CHARS, cut into pieces (each distinct text once)
 
     def unique(self) -> list[str]:
         """Every distinct segment, sorted (the order translation units are cut from)."""
@@ -70,13 +71,15 @@ def segment_table(pairs: pa.Table, max_words: int = DEFAULT_MAX_WORDS) -> Segmen
     """Passages are split into sentences, questions and titles are one segment unless too long."""
     tcodes, titles = codes_and_values(pairs.column("passage_title"))
     pcodes, passages = codes_and_values(pairs.column("passage"))
+    cut = [0]
     return Segmented(
-        questions=[segment_text(q, split=False, max_words=max_words).segments
+        questions=[segment_text(q, split=False, max_words=max_words, cut=cut).segments
                    for q in pairs.column("question").to_pylist()],
-        titles=[segment_text(t, split=False, max_words=max_words).segments for t in titles],
-        passages=[segment_text(p, split=True, max_words=max_words).segments for p in passages],
+        titles=[segment_text(t, split=False, max_words=max_words, cut=cut).segments for t in titles],
+        passages=[segment_text(p, split=True, max_words=max_words, cut=cut).segments for p in passages],
         title_codes=tcodes,
         passage_codes=pcodes,
+        words_cut=cut[0],
     )
 
 
