@@ -270,8 +270,9 @@ def test_inspect_escapes_terminal_controls(broken: Path) -> None:
 def test_inspect_of_damaged_files_is_one_line(broken: Path) -> None:
     drops, manifest = broken / "drops.jsonl", broken / "manifest.json"
     good_drops, good_manifest = drops.read_text(), manifest.read_text()
-    for line, expected in [('["pt", 1]', "line 24: not a drop record (a JSON list, not an object)"),
-                           ('{"lang": "pt", "segment": 5}', "line 24: `segment` is a number, not a string")]:
+    n = len(good_drops.splitlines()) + 1  # the line added
+    for line, expected in [('["pt", 1]', f"line {n}: not a drop record (a JSON list, not an object)"),
+                           ('{"lang": "pt", "segment": 5}', f"line {n}: `segment` is a number, not a string")]:
         drops.write_text(good_drops + line + "\n")
         assert _one_error(_cli("inspect", str(broken), "--lang", "pt")).endswith(f"{drops}: {expected}")
     drops.write_text(good_drops)
@@ -282,7 +283,7 @@ def test_inspect_of_damaged_files_is_one_line(broken: Path) -> None:
     m["files"][0]["path"] = "../../escape/part-00000.arrow"
     manifest.write_text(json.dumps(m))
     msg = _one_error(_cli("inspect", str(broken), "--lang", "pt"))
-    assert "files[0]: path '../../escape/part-00000.arrow' leaves the build folder" in msg
+    assert "files[0].path: '../../escape/part-00000.arrow': a path outside the build folder" in msg
     manifest.write_text(good_manifest)
     assert "less than or equal to 10000" in _one_error(_cli("inspect", str(broken), "--lang", "pt",
                                                              "--width", str(10**20)))

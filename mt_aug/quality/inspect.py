@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from mt_aug.buildfiles import inside_build
 from mt_aug.schema import SOURCE_LANG
 from mt_aug.terminal import shown
 
@@ -58,19 +59,6 @@ def _manifest(build_dir: Path) -> dict:  # type: ignore[type-arg]
 def _kind(value: object) -> str:
     return {dict: "object", list: "list", str: "string", int: "number", float: "number", bool: "boolean",
             type(None): "null"}.get(type(value), type(value).__name__)
-
-
-def _inside(build_dir: Path, rel: object, where: str) -> Path:
-    """`build_dir / rel` when `rel` is a relative path that stays inside the build (no `..`, no
-    absolute path, no symlink out of it), else InspectError naming the manifest entry.
-    (A private twin of the release side's check: the lead unifies them.)"""
-    if not isinstance(rel, str) or not rel:
-        raise InspectError(f"{build_dir / 'manifest.json'}: {where}: `path` is not a file name")
-    root = build_dir.resolve()
-    path = (build_dir / rel).resolve()
-    if Path(rel).is_absolute() or (path != root and root not in path.parents):
-        raise InspectError(f"{build_dir / 'manifest.json'}: {where}: path {shown(rel)!r} leaves the build folder")
-    return path
 
 
 def dropped(build_dir: Path, lang: str, reason: str | None = None, n: int | None = None) -> list[Shown]:
@@ -124,7 +112,7 @@ def _rows(build_dir: Path, manifest: dict, pred) -> Iterator[dict]:  # type: ign
             raise InspectError(f"{build_dir / 'manifest.json'}: files[{i}]: not an object")
         if not pred(f):
             continue
-        path = _inside(build_dir, f.get("path"), f"files[{i}]")
+        path = inside_build(build_dir, f.get("path"), InspectError, f"{build_dir / 'manifest.json'}: files[{i}].path")
         try:
             with pa.memory_map(str(path)) as src:
                 for rb in pa.ipc.open_stream(src):
