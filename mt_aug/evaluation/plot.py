@@ -50,6 +50,7 @@ def plot_reports(reports: Sequence[dict[str, Any]], names: Sequence[str], path: 
         for label, ys in series:
             ax.plot(x, ys, marker="o", linestyle="--" if label == "chance" else "-", label=label)
         ax.set_title(title)
+        ax.set_xlim(-0.5, len(reports) - 0.5)
         ax.set_xticks(x)
         ax.set_xticklabels(list(names), rotation=20 if max(map(len, names)) > 10 else 0, ha="right"
                            if max(map(len, names)) > 10 else "center")
