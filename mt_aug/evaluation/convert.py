@@ -44,8 +44,10 @@ def convert_miracl(topics: Sequence[Path], qrels: Sequence[Path], corpus: Sequen
     output = Path(output)
     if output.exists() and (not output.is_dir() or any(output.iterdir())):
         raise EvalDataError(f"{output}: --output exists and is not an empty folder (nothing was written)")
+    made = [p for p in [output.parent, *output.parent.parents] if not p.exists()]  # removed again on failure
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}.tmp-"))
+    done = False
     try:
         counts = {"queries": 0, "judgments": 0, "relevant": 0, "passages": 0}
         queries: dict[str, str] = {}
@@ -95,9 +97,16 @@ def convert_miracl(topics: Sequence[Path], qrels: Sequence[Path], corpus: Sequen
         if output.exists():
             output.rmdir()  # empty, checked above
         os.replace(tmp, output)
+        done = True
     except SourceError as exc:
         raise EvalDataError(str(exc)) from None
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+        if not done:
+            for p in made:  # innermost first
+                try:
+                    p.rmdir()
+                except OSError:
+                    break
     return counts

@@ -75,8 +75,6 @@ def evaluate_paths(model: str, fmt: str, paths: str, languages: list[str] | None
 
         out["bm25"] = {"k1": bm25_mod.K1, "b": bm25_mod.B, "method": bm25_mod.METHOD,
                        "tokenizer": bm25_mod.TOKENIZER, "library": "bm25s"}
-    for w in cache.warnings:
-        _say(note, f"warning: {w}")
     total = timings.encode_s + timings.score_s
     share = f", language bias {timings.bias_s:.2f} s ({100 * timings.bias_s / total:.1f}%)" if total and fmt == "lareqa" \
         else ""
