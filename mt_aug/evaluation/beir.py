@@ -38,6 +38,7 @@ from mt_aug.evaluation.lareqa import EvalDataError, expand_paths, lone_surrogate
 from mt_aug.evaluation.metrics import PAD, blocked_relevant_ranks, passage_metrics
 from mt_aug.evaluation.report import BEIR_FIGURES
 from mt_aug.evaluation.scoring import BM25, Timings
+from mt_aug.packing.shards import sha256_file
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -66,14 +67,6 @@ class BeirSet:
     gains: np.ndarray  # float64 [n_queries, r]: their scores (> 0), 0 for PAD
     sha256: dict[str, str]  # corpus, queries, qrels
     unscored: dict[str, int] = field(default_factory=dict)  # reason -> queries
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for part in iter(lambda: f.read(1 << 20), b""):
-            h.update(part)
-    return h.hexdigest()
 
 
 def _text(path: Path, lineno: int, key: str, value: str) -> str:
@@ -140,7 +133,8 @@ def read_beir(folder: Path, lang: str) -> BeirSet:
         gains[i, :len(pos)] = [g for _, g in pos]
     return BeirSet(lang=lang, path=folder, doc_ids=list(doc_index), docs=docs, query_ids=qids,
                    queries=[query_text[q] for q in qids], relevant=relevant, gains=gains,
-                   sha256={"corpus": _sha256(corpus_p), "queries": _sha256(queries_p), "qrels": _sha256(qrels_p)},
+                   sha256={"corpus": sha256_file(corpus_p), "queries": sha256_file(queries_p),
+                           "qrels": sha256_file(qrels_p)},
                    unscored=unscored)
 
 

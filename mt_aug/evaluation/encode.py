@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from mt_aug.packing.shards import sha256_file
+
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
@@ -114,14 +116,6 @@ def weights_hash(model: SentenceTransformer) -> str:
     return h.hexdigest()
 
 
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for part in iter(lambda: f.read(1 << 20), b""):
-            h.update(part)
-    return h.hexdigest()
-
-
 @dataclass
 class EmbeddingCache:
     """Embeddings on disk under ``root/<model hash>/<file sha256>-<kind>.npy``, each with its
@@ -157,7 +151,7 @@ class EmbeddingCache:
             self._warn(p, "have no checksum file beside them")
             return None
         try:
-            if _file_sha256(p) != want:
+            if sha256_file(p) != want:
                 self._warn(p, "fail their checksum (edited or damaged)")
                 return None
             big = p.stat().st_size > MMAP_BYTES
@@ -173,7 +167,7 @@ class EmbeddingCache:
     def _commit(self, tmp: str, p: Path) -> None:
         """The written temporary .npy becomes ``p``, its checksum beside it (both atomic: a
         crash in between leaves a checksum that fails, so the file is recomputed)."""
-        digest = _file_sha256(Path(tmp))
+        digest = sha256_file(Path(tmp))
         fd, tmp_sum = tempfile.mkstemp(dir=p.parent, prefix=".tmp-", suffix=".sha256")
         try:
             with os.fdopen(fd, "w", encoding="ascii") as f:

@@ -256,7 +256,8 @@ def _render_lareqa(report: dict[str, Any]) -> list[str]:
 def _render_beir(report: dict[str, Any]) -> list[str]:
     meta = report.get("beir", {})
     langs = [x for x in report[BEIR_FIGURES[0]] if x != "mean"]
-    lines = ["passage retrieval (BEIR layout)", "language     queries     corpus   " + "".join(f"{f:>11}" for f in BEIR_FIGURES)]
+    lines = ["passage retrieval (BEIR layout)",
+             "language     queries     corpus   " + "".join(f"{f:>11}" for f in BEIR_FIGURES)]
     for lang in [*langs, "mean"]:
         q = meta.get("queries", {}).get(lang, "")
         n = meta.get("corpus", {}).get(lang, "")
@@ -325,13 +326,14 @@ def figure_rows(reports: Sequence[dict[str, Any]]) -> list[Row]:
     rows += [(f"mono {x}", lambda r, x=x: figure_value(r, "map", "mono", x), "%") for x in langs]
     rows += [(f"cross {p}", lambda r, p=p: figure_value(r, "map", "cross", p), "%") for p in pairs]
     rows += [(f"R@{k} multiling.", lambda r: figure_value(r, "recall", "multilingual"), "%")]
-    rows += [(f"rank dist. {x}", lambda r, x=x: figure_value(r, "language_bias", "rank_distance", "by_language", x), "rank")
-             for x in langs]
-    rows += [(f"same first {x}", lambda r, x=x: figure_value(r, "language_bias", "same_language_first", "by_language", x),
-              "%") for x in langs]
+    bias = ("language_bias", "rank_distance", "by_language")
+    first = ("language_bias", "same_language_first", "by_language")
+    rows += [(f"rank dist. {x}", lambda r, x=x: figure_value(r, *bias, x), "rank") for x in langs]
+    rows += [(f"same first {x}", lambda r, x=x: figure_value(r, *first, x), "%") for x in langs]
     if bitext_pairs:
         rows += [("bitext mean", lambda r: figure_value(r, "bitext_mining", "mean"), "%")]
-        rows += [(f"bitext {p}", lambda r, p=p: figure_value(r, "bitext_mining", "accuracy", p), "%") for p in bitext_pairs]
+        rows += [(f"bitext {p}", lambda r, p=p: figure_value(r, "bitext_mining", "accuracy", p), "%")
+                 for p in bitext_pairs]
     for f in BEIR_FIGURES:
         rows += [(f"{f} mean", lambda r, f=f: figure_value(r, f, "mean"), "%")]
         rows += [(f"{f} {x}", lambda r, f=f, x=x: figure_value(r, f, x), "%") for x in beir_langs]

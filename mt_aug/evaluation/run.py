@@ -76,8 +76,9 @@ def evaluate_paths(model: str, fmt: str, paths: str, languages: list[str] | None
         out["bm25"] = {"k1": bm25_mod.K1, "b": bm25_mod.B, "method": bm25_mod.METHOD,
                        "tokenizer": bm25_mod.TOKENIZER, "library": "bm25s"}
     total = timings.encode_s + timings.score_s
-    share = f", language bias {timings.bias_s:.2f} s ({100 * timings.bias_s / total:.1f}%)" if total and fmt == "lareqa" \
-        else ""
+    share = ""
+    if total and fmt == "lareqa":
+        share = f", language bias {timings.bias_s:.2f} s ({100 * timings.bias_s / total:.1f}%)"
     if bm25:
         _say(note, f"bm25: indexed in {timings.encode_s:.1f} s; score {timings.score_s:.2f} s{share}")
     else:

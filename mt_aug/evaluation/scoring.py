@@ -90,7 +90,8 @@ class DenseScorer:
     def _sentences(self, lang: str) -> torch.Tensor:
         if lang not in self._sent:
             e = self.emb[lang]
-            self._sent[lang] = torch.from_numpy(e.sentences if e.sentences is not None else e.candidates).to(self.device)
+            sentences = e.sentences if e.sentences is not None else e.candidates
+            self._sent[lang] = torch.from_numpy(sentences).to(self.device)
         return self._sent[lang]
 
     def sentences(self, a: str, b: str, idx: np.ndarray) -> torch.Tensor:
