@@ -162,13 +162,13 @@ def _ranks(n_docs: int, n_queries: int, score: Callable[[slice, int, int, np.nda
 
 
 def _dense_score(queries: np.ndarray, corpus: np.ndarray, device: str):  # type: ignore[no-untyped-def]
-    q_all = torch.from_numpy(np.ascontiguousarray(queries)).to(device)
+    q_all = torch.from_numpy(np.array(queries, dtype=np.float32)).to(device)  # a copy: the cache's may be read-only
 
     def score(rows: slice, start: int, stop: int, sub: np.ndarray | None) -> torch.Tensor:
         q = q_all[rows]
         if sub is not None:
             q = q[torch.from_numpy(sub).to(device)]
-        block = torch.from_numpy(np.ascontiguousarray(corpus[start:stop])).to(device)
+        block = torch.from_numpy(np.array(corpus[start:stop], dtype=np.float32)).to(device)  # one block in memory
         return q @ block.T
 
     return score

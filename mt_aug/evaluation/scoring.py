@@ -56,6 +56,11 @@ class Scorer(Protocol):
     def sentences(self, a: str, b: str, idx: np.ndarray) -> torch.Tensor: ...
 
 
+def as_tensor(a: np.ndarray, device: str) -> torch.Tensor:
+    """float32 tensor of an array (copied when read-only, as a memory-mapped cache file is)."""
+    return torch.from_numpy(a if a.flags.writeable else np.array(a)).to(device)
+
+
 def offsets_of(sets: Sequence[LanguageSet]) -> dict[str, int]:
     """Pool index of each language's first candidate."""
     out, off = {}, 0
@@ -71,8 +76,8 @@ class DenseScorer:
         self.offsets = offsets_of(sets)
         self.size = {s.lang: len(s.candidates) for s in sets}
         self.emb = emb
-        self.pool_t = torch.cat([torch.from_numpy(emb[s.lang].candidates) for s in sets]).to(device)
-        self.q = {s.lang: torch.from_numpy(emb[s.lang].questions).to(device) for s in sets}
+        self.pool_t = torch.cat([as_tensor(emb[s.lang].candidates, device) for s in sets])
+        self.q = {s.lang: as_tensor(emb[s.lang].questions, device) for s in sets}
         self._sent: dict[str, torch.Tensor] = {}
 
     def pool(self, x: str, rows: slice) -> torch.Tensor:
@@ -85,13 +90,13 @@ class DenseScorer:
     def paragraphs(self, x: str, rows: slice) -> torch.Tensor:
         p = self.emb[x].paragraphs
         assert p is not None, "paragraph embeddings were not computed"
-        return self.q[x][rows] @ torch.from_numpy(p).to(self.device).T
+        return self.q[x][rows] @ as_tensor(p, self.device).T
 
     def _sentences(self, lang: str) -> torch.Tensor:
         if lang not in self._sent:
             e = self.emb[lang]
             sentences = e.sentences if e.sentences is not None else e.candidates
-            self._sent[lang] = torch.from_numpy(sentences).to(self.device)
+            self._sent[lang] = as_tensor(sentences, self.device)
         return self._sent[lang]
 
     def sentences(self, a: str, b: str, idx: np.ndarray) -> torch.Tensor:
