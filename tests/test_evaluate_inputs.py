@@ -105,12 +105,13 @@ def test_edited_cache_file_is_detected_and_recomputed(tmp_path: Path) -> None:
            "recomputed" in r.stderr
     b = load_report(tmp_path / "b.json")
     assert b["map"] == a["map"] and b["language_bias"] == a["language_bias"]
-    assert not np.array_equal(np.load(p), edited)  # rewritten with the true embeddings
-    r = runner.invoke(app, [*args, "--report", str(tmp_path / "c.json")])
-    assert "embeddings: 4 cached, 0 encoded" in r.stderr and "cached embeddings" not in r.stderr
+    n = a["candidates"]["en"]
+    fresh = store.get(a["model_sha256"], a["files_sha256"]["en"], "candidates", n)
+    assert fresh is not None and not store.warnings  # rewritten with the true embeddings, and its checksum
+    assert not np.array_equal(fresh, edited)
     store.checksum_path(p).unlink()  # a cache file without its checksum is not trusted either
-    r = runner.invoke(app, [*args, "--report", str(tmp_path / "d.json")])
-    assert "embeddings: 3 cached, 1 encoded" in r.stderr and "have no checksum file beside them" in r.stderr
+    assert store.get(a["model_sha256"], a["files_sha256"]["en"], "candidates", n) is None
+    assert store.warnings == [f"{p}: cached embeddings have no checksum file beside them: recomputed"]
 
 
 class _Counting:

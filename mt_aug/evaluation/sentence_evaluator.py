@@ -38,7 +38,7 @@ class LAReQAEvaluator(SentenceEvaluator):
     Returns mAP@k for the multilingual pool, the mono and cross means and every mono language
     (plus recall@k), and the multilingual pool's language bias: ``rank_distance`` and
     ``same_language_first`` (means over questions); ``primary_metric`` is the multilingual mAP.
-    Each call also logs one line with the headline figures (logger ``mt_aug.evaluation``).
+    Each call also logs one line with the headline figures (logger ``mt_aug.evaluation.sentence_evaluator``).
     Embeddings are not cached (the weights change between calls). With ``output_path``, each
     call appends its full report as one JSON line to ``<output_path>/lareqa_<name>_results.jsonl``.
     """
