@@ -591,24 +591,33 @@ def cache_prune(
     typer.echo(f"{path}: deleted {n} entries")
 
 
+MAX_K = 1_000_000  # --k and --batch-size: a value past this is a typo, not a wish
+
+
 @app.command()
 def evaluate(
-    model: Annotated[str | None, typer.Option("--model", help="sentence-transformers model folder or Hub id.",
-                                              show_default=False)] = None,
-    format: Annotated[str, typer.Option("--format", help="Evaluation data format (lareqa: XQuAD-R, MLQA-R).")
-                      ] = "lareqa",
-    paths: Annotated[str | None, typer.Option("--paths", help="One file per language, e.g. 'xquad-r/{lang}.json'.",
+    reports: Annotated[list[Path] | None, typer.Argument(help="With --compare: two or more reports.",
+                                                         show_default=False)] = None,
+    model: Annotated[str | None, typer.Option("--model", help="sentence-transformers model folder or Hub id, "
+                                              "or 'bm25' (the lexical baseline).", show_default=False)] = None,
+    format: Annotated[str, typer.Option("--format", help="lareqa (XQuAD-R, MLQA-R: sentences) or beir "
+                                        "(corpus.jsonl, queries.jsonl, qrels/test.tsv: passages).")] = "lareqa",
+    paths: Annotated[str | None, typer.Option("--paths", help="One file (lareqa) or folder (beir) per language, "
+                                              "e.g. 'xquad-r/{lang}.json', 'miracl/{lang}'.",
                                               show_default=False)] = None,
     languages: Annotated[str | None, typer.Option("--languages", help="Comma-separated codes (default: every "
                                                   "file --paths matches).", show_default=False)] = None,
-    k: Annotated[int, typer.Option("--k", help="Cut-off of mAP@k and recall@k.")] = 20,
+    k: Annotated[int, typer.Option("--k", help="Cut-off of mAP@k and recall@k (lareqa).")] = 20,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Encoding batch size.")] = 64,
     device: Annotated[str | None, typer.Option("--device", help="cpu or cuda (default: cuda if available).",
                                                show_default=False)] = None,
     with_context: Annotated[bool, typer.Option("--with-context", help="Encode each candidate as its sentence "
-                                               "followed by its paragraph.")] = False,
+                                               "followed by its paragraph (lareqa).")] = False,
     passage_ndcg: Annotated[bool, typer.Option("--passage-ndcg", help="Also MTEB-style paragraph-level nDCG@10 "
-                                               "per language.")] = False,
+                                               "per language (lareqa).")] = False,
+    bitext: Annotated[bool | None, typer.Option("--bitext/--no-bitext", help="Bitext mining on sentence-aligned "
+                                                "files (default: when every paragraph has a passage_id).",
+                                                show_default=False)] = None,
     strict: Annotated[bool, typer.Option("--strict", help="A question that cannot be scored (answer start in no "
                                          "sentence) is an error instead of a count.")] = False,
     cache_dir: Annotated[Path, typer.Option("--cache-dir", help="Embedding cache folder.")
@@ -616,41 +625,49 @@ def evaluate(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the embedding cache.")] = False,
     report: Annotated[Path | None, typer.Option("--report", help="Where to write the JSON report.",
                                                 show_default=False)] = None,
-    compare: Annotated[tuple[Path, Path] | None, typer.Option("--compare", help="Show two reports side by side "
-                                                              "with their differences (nothing is evaluated).",
-                                                              show_default=False)] = None,
+    compare: Annotated[bool, typer.Option("--compare", help="Show the REPORTS side by side, one column each "
+                                          "(nothing is evaluated).")] = False,
+    plot: Annotated[Path | None, typer.Option("--plot", help="With --compare: also a PNG chart of the figures.",
+                                              show_default=False)] = None,
+    names: Annotated[str | None, typer.Option("--names", help="With --compare: comma-separated names of the "
+                                              "reports (default: each report's model).", show_default=False)] = None,
 ) -> None:
-    """mAP@k of a sentence-transformers model on XQuAD-R / MLQA-R: multilingual pool, mono and cross-lingual."""
-    from mt_aug.evaluation.report import ReportError, load_report
-    from mt_aug.evaluation.report import compare as compare_reports
-
-    if compare is not None:
-        if model is not None or paths is not None:
-            _fail("--compare: shows two existing reports; give it without --model/--paths")
-        try:
-            a, b = load_report(compare[0]), load_report(compare[1])
-        except ReportError as exc:
-            _fail(str(exc))
-        typer.echo(compare_reports(a, b, str(compare[0]), str(compare[1])))
+    """The paper's measures for a sentence-transformers model or BM25: mAP@k (multilingual pool,
+    mono, cross-lingual) and language bias on XQuAD-R / MLQA-R, nDCG@10 / Recall@100 / MRR@10 on
+    BEIR-layout sets; or compare reports."""
+    if compare:
+        _compare_reports(reports or [], model, paths, report, plot, names)
         return
+    if reports:
+        _fail(f"{reports[0]}: an argument without --compare (evaluate takes --model, --paths and --report)")
+    if plot is not None or names is not None:
+        _fail(f"{'--plot' if plot is not None else '--names'}: only with --compare")
     if model is None or paths is None or report is None:
-        _fail("evaluate: give --model, --paths and --report (or --compare A.json B.json)")
-    if format != "lareqa":
-        _fail(f"--format {format!r}: only 'lareqa' (XQuAD-R, MLQA-R) is supported")
-    if k < 1:
-        _fail(f"--k {k}: must be at least 1")
-    if batch_size < 1:
-        _fail(f"--batch-size {batch_size}: must be at least 1")
+        _fail("evaluate: give --model, --paths and --report (or --compare A.json B.json ...)")
+    if format not in ("lareqa", "beir"):
+        _fail(f"--format {format!r}: must be lareqa (XQuAD-R, MLQA-R) or beir (corpus, queries, qrels)")
+    for name, value in (("--k", k), ("--batch-size", batch_size)):
+        if not 1 <= value <= MAX_K:
+            _fail(f"{name} {value}: must be between 1 and {MAX_K:,}")
+    if format == "beir":
+        for flag, given in (("--with-context", with_context), ("--passage-ndcg", passage_ndcg),
+                            ("--strict", strict), ("--bitext", bitext)):
+            if given:
+                _fail(f"{flag}: lareqa only (--format beir ranks passages: nDCG@10, Recall@100, MRR@10)")
+    bm25 = model == "bm25"
+    if bm25 and with_context:
+        _fail("--with-context: not with --model bm25 (BM25 ranks the sentences themselves)")
     _writable_report(report)  # before the model is loaded and anything is encoded
-    if not no_cache:
+    if not no_cache and not bm25:
         from mt_aug.errors import check_writable_dir
 
         check_writable_dir(cache_dir, "--cache-dir")  # embeddings are stored as each file is encoded
 
-    from mt_aug.evaluation.encode import EmbeddingCache, ModelError, check_device, load_model, weights_hash
-    from mt_aug.evaluation.evaluator import evaluate as run_evaluation
-    from mt_aug.evaluation.lareqa import EvalDataError, read_sets
+    from mt_aug.errors import io_errors
+    from mt_aug.evaluation.encode import ModelError
+    from mt_aug.evaluation.lareqa import EvalDataError
     from mt_aug.evaluation.report import render, write_report
+    from mt_aug.evaluation.run import evaluate_paths
 
     langs = [x.strip() for x in languages.split(",") if x.strip()] if languages else None
 
@@ -658,28 +675,85 @@ def evaluate(
         typer.echo(msg, err=True)
 
     try:
-        check_device(device)
-        sets = read_sets(paths, langs, strict=strict)
-        for s in sets:
-            if s.unscorable:
-                first = ", ".join(f"{qid!r} ({why})" for qid, why in list(s.unscorable.items())[:3])
-                note(f"warning: {s.path}: {len(s.unscorable)} question(s) cannot be scored, e.g. {first}")
-        loaded = load_model(model, device)
+        out = evaluate_paths(model, format, paths, langs, k=k, batch_size=batch_size, device=device,
+                             with_context=with_context, passage_ndcg=passage_ndcg, bitext=bitext, strict=strict,
+                             cache_dir=None if no_cache else cache_dir, show_progress=True, note=note)
     except (EvalDataError, ModelError) as exc:
         _fail(str(exc))
-    cache = EmbeddingCache(None if no_cache else cache_dir)
-    model_hash = weights_hash(loaded)
-    result, timings = run_evaluation(loaded, sets, k=k, batch_size=batch_size, with_context=with_context,
-                                     passages=passage_ndcg, cache=cache, show_progress=True, model_hash=model_hash,
-                                     log=note)
-    out = {"model": model, "model_sha256": model_hash, "format": format,
-           "paths": {s.lang: str(s.path) for s in sets}, "files_sha256": {s.lang: s.sha256 for s in sets}, **result}
-    write_report(out, report)
+    with io_errors("cannot write the report", report):
+        write_report(out, report)
     typer.echo(render(out))
-    note(f"embeddings: {cache.hits} cached, {cache.misses} encoded"
-         + (f" (cache {cache_dir})" if not no_cache else " (no cache)")
-         + f"; encode {timings.encode_s:.1f} s, score {timings.score_s:.2f} s")
     typer.echo(f"report: {report}")
+
+
+def _compare_reports(files: list[Path], model: str | None, paths: str | None, report: Path | None,
+                     plot: Path | None, names: str | None) -> None:
+    """`evaluate --compare A.json B.json ... [--plot P.png] [--names a,b,...]`."""
+    if model is not None or paths is not None or report is not None:
+        _fail("--compare: shows existing reports; give it without --model/--paths/--report")
+    if len(files) < 2:
+        _fail(f"--compare: give two or more reports (got {len(files)})")
+    labels = [x.strip() for x in names.split(",")] if names is not None else None
+    if labels is not None and (len(labels) != len(files) or not all(labels)):
+        _fail(f"--names {names!r}: {len(labels)} name(s) for {len(files)} reports (one non-empty name each)")
+    if plot is not None:
+        _writable_report(plot, "--plot")  # before anything is read
+    from mt_aug.evaluation.report import ReportError, compare_many, load_report
+    from mt_aug.evaluation.run import compare_labels
+
+    try:
+        docs = [load_report(f) for f in files]
+    except ReportError as exc:
+        _fail(str(exc))
+    typer.echo(compare_many(docs, [str(f) for f in files], labels))
+    if plot is not None:
+        from mt_aug.errors import io_errors
+        from mt_aug.evaluation.plot import plot_reports
+
+        with io_errors("cannot write the chart", plot):
+            try:
+                plot_reports(docs, compare_labels(docs, files, labels), plot)
+            except ValueError as exc:
+                _fail(f"--plot: {exc}")
+        typer.echo(f"plot: {plot}")
+
+
+convert_eval_app = typer.Typer(help="Convert public evaluation sets into the layouts `mt-aug evaluate` reads.",
+                               no_args_is_help=True)
+app.add_typer(convert_eval_app, name="convert-eval")
+
+
+@convert_eval_app.command("miracl")
+def convert_eval_miracl(
+    topics: Annotated[list[Path], typer.Option("--topics", help="topics.miracl-v1.0-<lang>-<split>.tsv "
+                                               "(qid<TAB>query; repeatable).", show_default=False)],
+    qrels: Annotated[list[Path], typer.Option("--qrels", help="qrels.miracl-v1.0-<lang>-<split>.tsv (TREC; "
+                                              "repeatable).", show_default=False)],
+    corpus: Annotated[list[Path], typer.Option("--corpus", help="The language's corpus, docs-*.jsonl(.gz) "
+                                               "(docid, title, text; repeatable).", show_default=False)],
+    output: Annotated[Path, typer.Option("--output", help="The BEIR folder to write (new or empty).",
+                                         show_default=False)],
+    judged_only: Annotated[bool, typer.Option("--judged-only", help="Keep only the passages the qrels judge (a "
+                                              "small re-ranking corpus, not MIRACL's task).")] = False,
+) -> None:
+    """MIRACL topics, qrels and corpus as a BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv)."""
+    from mt_aug import progress
+    from mt_aug.errors import check_writable_dir, io_errors
+    from mt_aug.evaluation.convert import convert_miracl
+    from mt_aug.evaluation.lareqa import EvalDataError
+
+    for p in [*topics, *qrels, *corpus]:
+        if not p.is_file():
+            _fail(f"{p}: no such file")
+    check_writable_dir(output.parent, "--output's folder")
+    try:
+        with progress.task("convert MIRACL corpus", unit="passages") as task, \
+                io_errors("cannot write the BEIR folder", output):
+            counts = convert_miracl(topics, qrels, corpus, output, judged_only=judged_only, progress=task)
+    except EvalDataError as exc:
+        _fail(str(exc))
+    typer.echo(f"{output}: {counts['queries']} queries, {counts['judgments']} judgments "
+               f"({counts['relevant']} relevant), {counts['passages']} passages")
 
 
 # --- inspect: translations next to their sources (quality gate) ---------------------------

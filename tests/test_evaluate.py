@@ -5,6 +5,7 @@ real XQuAD (../shared/data) and on small hand-written files (tests/fixtures/eval
 from __future__ import annotations
 
 import json
+import logging
 import math
 import shutil
 from pathlib import Path
@@ -19,7 +20,7 @@ from mt_aug.evaluation import EvalDataError, LAReQAEvaluator, read_lareqa, read_
 from mt_aug.evaluation.encode import EmbeddingCache, weights_hash
 from mt_aug.evaluation.evaluator import Embeddings, candidate_texts, score_sets
 from mt_aug.evaluation.lareqa import expand_paths
-from mt_aug.evaluation.metrics import ap_recall_ndcg, relevant_ranks
+from mt_aug.evaluation.metrics import PAD, ap_recall_ndcg, language_bias_rows, relevant_ranks
 from mt_aug.evaluation.report import compare, load_report
 from tests.fixtures.lareqa import xquad_to_lareqa
 
@@ -113,6 +114,48 @@ def test_hand_written_partly_parallel_set() -> None:
     assert r2["map"]["multilingual"] == pytest.approx(1.5 / 4) and r2["recall"]["multilingual"] == pytest.approx(0.5)
 
 
+def test_language_bias_by_hand() -> None:
+    """rank_distance and same_language_first on the hand-written en/de files, from the
+    definition: full 1-based ranks in the pool, rank = 1 + candidates scoring strictly higher."""
+    sets = read_sets(str(HAND / "{lang}.json"), ["en", "de"])
+    v = np.array
+    emb = {"en": Embeddings(questions=v([[0.8, 0.6], [1, 0]], np.float32),
+                            candidates=v([[1, 0], [0, 1], [0.6, 0.8]], np.float32)),
+           "de": Embeddings(questions=v([[0.96, 0.28], [1, 0]], np.float32),
+                            candidates=v([[0.8, 0.6], [0.96, 0.28]], np.float32))}
+    bias = score_sets(sets, emb, k=1)["language_bias"]  # k plays no part: ranks are not cut
+    # Pool [c0 c1 c2 d0 d1]. en q1 (.8,.6): c0 .8, c1 .6, c2 .96, d0 1.0, d1 .936; relevant
+    #   {c1 (en), d1 (de)}: rank d1 = 1 + |{c2, d0}| = 3, rank c1 = 1 + |{c0, c2, d0, d1}| = 5:
+    #   distance 2; own c1 below d1: same_language_first 0.
+    # en q2 (1,0): only c2 (q2 has no German): distance 0, first 1 (no other relevant candidate).
+    # de q1 (.96,.28): c0 .96, c1 .28, c2 .8, d0 .936, d1 1.0: rank d1 = 1, rank c1 = 1 + 4 = 5:
+    #   distance 4; own d1 first: 1.
+    # de q4 (1,0): only d0: distance 0, first 1.
+    rd, sf = bias["rank_distance"], bias["same_language_first"]
+    assert rd["by_language"] == {"en": 1.0, "de": 2.0} and rd["mean"] == 6 / 4
+    assert sf["by_language"] == {"en": 0.5, "de": 1.0} and sf["mean"] == 3 / 4
+    assert sf["chance"] == (1 / 2 + 1 + 1 / 2 + 1) / 4  # 1 / languages holding each question
+    assert list(bias) == ["rank_distance", "same_language_first"] and list(rd) == ["mean", "by_language"]
+    assert list(sf) == ["mean", "by_language", "chance"]
+
+
+def test_language_bias_ties_and_chunks() -> None:
+    # Relevant candidates 0 and 2 (own: 0). Row 0: both 0.5, one candidate higher: ranks 2, 2 ->
+    # distance 0, and a tie is not first. Row 1: own 0.9 first; 0.2 has 3 higher -> distance 3.
+    scores = torch.tensor([[0.5, 0.7, 0.5, 0.1], [0.9, 0.3, 0.2, 0.4]])
+    rel, own = torch.tensor([[0, 2], [0, 2]]), torch.tensor([0, 0])
+    d, f, n = language_bias_rows(scores, rel, own)
+    assert d.tolist() == [0, 3] and f.tolist() == [False, True] and n.tolist() == [2, 2]
+    d, f, n = language_bias_rows(scores, torch.tensor([[2, PAD], [0, PAD]]), torch.tensor([2, 0]))
+    assert d.tolist() == [0, 0] and f.tolist() == [True, True] and n.tolist() == [1, 1]
+    # The same figures whatever the chunk of questions (memory bound) is.
+    sets = read_sets(str(HAND / "{lang}.json"), ["en", "de"])
+    rng = np.random.default_rng(3)
+    emb = {s.lang: Embeddings(rng.normal(size=(len(s.questions), 4)).astype(np.float32),
+                              rng.normal(size=(len(s.candidates), 4)).astype(np.float32)) for s in sets}
+    assert score_sets(sets, emb, chunk=1) == score_sets(sets, emb)
+
+
 def _write(path: Path, doc: dict) -> Path:
     path.write_text(json.dumps(doc), encoding="utf-8")
     return path
@@ -204,15 +247,30 @@ def _brute_force_report(pattern: str, langs: list[str], emb: dict[str, Embedding
     pool = np.concatenate([emb[lang].candidates for lang in langs]).astype(np.float64)
     offsets = np.cumsum([0] + [len(raw[lang][0]) for lang in langs])
     multi = []
+    distance: dict = {x: [] for x in langs}
+    first: dict = {x: [] for x in langs}
+    chance = []
     for li, x in enumerate(langs):
         for qi, qid in enumerate(raw[x][1]):
             rel = {int(offsets[j]) + raw[y][1][qid] for j, y in enumerate(langs) if qid in raw[y][1]}
-            multi.append(_brute_ap((pool @ emb[x].questions[qi].astype(np.float64)).tolist(), rel, k))
+            row = (pool @ emb[x].questions[qi].astype(np.float64)).tolist()
+            multi.append(_brute_ap(row, rel, k))
+            # language bias, from the definition: full ranks, 1 + the number scoring strictly higher
+            ranks = {c: 1 + sum(s > row[c] for s in row) for c in rel}
+            own = int(offsets[li]) + raw[x][1][qid]
+            distance[x].append(max(ranks.values()) - min(ranks.values()))
+            first[x].append(all(ranks[own] < r for c, r in ranks.items() if c != own))
+            chance.append(1 / len(rel))
+    bias = {"rank_distance": {"mean": float(np.mean(sum(distance.values(), []))),
+                              "by_language": {x: float(np.mean(distance[x])) for x in langs}},
+            "same_language_first": {"mean": float(np.mean(sum(first.values(), []))),
+                                    "by_language": {x: float(np.mean(first[x])) for x in langs},
+                                    "chance": float(np.mean(chance))}}
     out["multilingual"] = float(np.mean([a for a, _ in multi]))
     recall["multilingual"] = float(np.mean([r for _, r in multi]))
     out["mono_mean"] = float(np.mean(list(out["mono"].values())))
     out["cross_mean"] = float(np.mean(list(out["cross"].values())))
-    return {"map": out, "recall": recall, "questions": {lang: len(raw[lang][1]) for lang in langs},
+    return {"map": out, "recall": recall, "language_bias": bias, "questions": {lang: len(raw[lang][1]) for lang in langs},
             "candidates": {lang: len(raw[lang][0]) for lang in langs}}
 
 
@@ -247,7 +305,8 @@ def model_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return dst
 
 
-def test_evaluate_xquad_report_cache_compare_evaluator(xquad_small: str, model_copy: Path, tmp_path: Path) -> None:
+def test_evaluate_xquad_report_cache_compare_evaluator(xquad_small: str, model_copy: Path, tmp_path: Path,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
     cache = tmp_path / "cache"
     args = ["evaluate", "--model", str(model_copy), "--format", "lareqa", "--paths", xquad_small, "--k", "5",
             "--cache-dir", str(cache), "--batch-size", "16"]
@@ -275,6 +334,8 @@ def test_evaluate_xquad_report_cache_compare_evaluator(xquad_small: str, model_c
             assert rep[key][setting] == pytest.approx(brute[key][setting], abs=1e-9), (key, setting)
     assert rep["map"]["mono_mean"] == pytest.approx(brute["map"]["mono_mean"])
     assert rep["map"]["cross_mean"] == pytest.approx(brute["map"]["cross_mean"])
+    assert rep["language_bias"] == brute["language_bias"]
+    assert rep["language_bias"]["rank_distance"]["mean"] > 0  # MiniLM ranks English and German apart
     assert 0 < rep["map"]["multilingual"] < 1 and rep["map"]["mono"]["en"] > 0.5  # MiniLM knows English
 
     # Second run: from the cache, the same figures.
@@ -297,7 +358,13 @@ def test_evaluate_xquad_report_cache_compare_evaluator(xquad_small: str, model_c
     model = load_model(str(model_copy), "cpu")
     model.train()
     ev = LAReQAEvaluator.from_paths(xquad_small, ["en", "de"], k=5, name="xq")
-    metrics = ev(model, output_path=str(tmp_path / "ev"), epoch=1)
+    with caplog.at_level(logging.INFO, logger="mt_aug.evaluation"):
+        metrics = ev(model, output_path=str(tmp_path / "ev"), epoch=1)
+    assert metrics["xq_rank_distance"] == pytest.approx(rep["language_bias"]["rank_distance"]["mean"], abs=0.01)
+    assert metrics["xq_same_language_first"] == pytest.approx(rep["language_bias"]["same_language_first"]["mean"],
+                                                              abs=0.01)
+    logged = [r.getMessage() for r in caplog.records if r.name.startswith("mt_aug.evaluation")]
+    assert any(m.startswith("xq (epoch 1, step -1): mAP@5 multilingual") and "rank distance" in m for m in logged)
     assert model.training  # left as it was found
     assert ev.primary_metric == "xq_map_multilingual"
     assert metrics["xq_map_multilingual"] == pytest.approx(rep["map"]["multilingual"], abs=1e-5)

@@ -85,6 +85,8 @@ def _parse_jsonl(path: Path, lineno: int, line: str) -> dict[str, Any]:
         rec = json.loads(line)
     except json.JSONDecodeError as exc:
         raise SourceError(f"{path}:{lineno}: invalid JSON (expected one JSON object per line): {exc.msg}") from None
+    except RecursionError:
+        raise SourceError(f"{path}:{lineno}: invalid JSON: nested too deep to read") from None
     if not isinstance(rec, dict):
         raise SourceError(f"{path}:{lineno}: expected a JSON object, got {type(rec).__name__}")
     return rec
@@ -95,7 +97,7 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         yield lineno, _parse_jsonl(path, lineno, line)
 
 
-def _str_field(path: Path, lineno: int, rec: dict[str, Any], key: str, *, required: bool = True) -> str:
+def str_field(path: Path, lineno: int, rec: dict[str, Any], key: str, *, required: bool = True) -> str:
     value = rec.get(key)
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)  # numeric ids
@@ -193,8 +195,8 @@ def read_beir_queries(eval_set: str, path: Path) -> Iterator[EvalText]:
     """BEIR queries.jsonl: {"_id", "text"} per line."""
     n = 0
     for lineno, rec in iter_jsonl(path):
-        qid = _str_field(path, lineno, rec, "_id")
-        text = _str_field(path, lineno, rec, "text")
+        qid = str_field(path, lineno, rec, "_id")
+        text = str_field(path, lineno, rec, "text")
         if text.strip():
             yield EvalText(eval_set, qid, "question", text)
             n += 1
@@ -202,41 +204,48 @@ def read_beir_queries(eval_set: str, path: Path) -> Iterator[EvalText]:
         raise SourceError(f"{path}: queries file holds no queries")
 
 
-def read_qrels(path: Path) -> set[str]:
-    """Docids judged in a qrels file, any relevance: TREC (``qid Q0 docid rel``) or BEIR
-    (``query-id<TAB>corpus-id<TAB>score``, header optional)."""
-    judged: set[str] = set()
+def iter_qrels(path: Path) -> Iterator[tuple[int, str, str, float]]:
+    """(line number, query id, document id, relevance) of every judgment of a qrels file:
+    TREC (``qid Q0 docid rel``) or BEIR (``query-id<TAB>corpus-id<TAB>score``, header optional).
+    Fails on a file holding no judgment."""
+    n = 0
     for lineno, line in iter_lines(path):
         parts = line.split()
         if len(parts) == 4:
-            docid, rel = parts[2], parts[3]
+            qid, docid, rel = parts[0], parts[2], parts[3]
         elif len(parts) == 3:
-            if not judged and parts[0].lower() in ("query-id", "query_id", "qid"):
+            if not n and parts[0].lower() in ("query-id", "query_id", "qid"):
                 continue  # BEIR header: query-id corpus-id score
-            docid, rel = parts[1], parts[2]
+            qid, docid, rel = parts
         else:
             raise SourceError(f"{path}:{lineno}: expected 'qid Q0 docid relevance' (TREC) or "
                               f"'query-id<TAB>corpus-id<TAB>score' (BEIR), found {len(parts)} fields")
-        if not _is_number(rel):
+        value = _number(rel)
+        if value is None:
             raise SourceError(f"{path}:{lineno}: relevance {rel!r} is not a number")
-        judged.add(docid)
-    if not judged:
+        n += 1
+        yield lineno, qid, docid, value
+    if not n:
         raise SourceError(f"{path}: qrels file holds no judgments")
-    return judged
 
 
-def _is_number(s: str) -> bool:
+def read_qrels(path: Path) -> set[str]:
+    """Docids judged in a qrels file, any relevance (see iter_qrels)."""
+    return {docid for _, _, docid, _ in iter_qrels(path)}
+
+
+def _number(s: str) -> float | None:
     try:
-        float(s)
+        value = float(s)
     except ValueError:
-        return False
-    return True
+        return None
+    return value if value == value and abs(value) != float("inf") else None
 
 
-def read_corpus(eval_set: str, path: Path, id_key: str, keep: set[str] | None, found: set[str]) -> Iterator[EvalText]:
-    """Passages of a corpus JSONL(.gz) file; with `keep`, only those docids (found ones are
-    added to `found`). The passage text is indexed, not the title (an entity name that
-    many training passages share)."""
+def iter_corpus(path: Path, id_key: str, keep: set[str] | None = None) -> Iterator[tuple[int, str, str, str]]:
+    """(line number, docid, title, text) of every passage of a corpus JSONL(.gz) file
+    (``id_key``: ``docid`` for MIRACL, ``_id`` for BEIR; ``title`` optional); with `keep`,
+    only those docids. Fails on a file holding no line."""
     n = 0
     fast_id = re.compile(r'^\s*\{\s*"' + re.escape(id_key) + r'"\s*:\s*"([^"\\]*)"')
     for lineno, line in iter_lines(path):
@@ -247,16 +256,24 @@ def read_corpus(eval_set: str, path: Path, id_key: str, keep: set[str] | None, f
             if m is not None and m.group(1) not in keep:
                 continue
         rec = _parse_jsonl(path, lineno, line)
-        docid = _str_field(path, lineno, rec, id_key)
+        docid = str_field(path, lineno, rec, id_key)
         if keep is not None and docid not in keep:
             continue
-        text = _str_field(path, lineno, rec, "text")
-        _str_field(path, lineno, rec, "title", required=False)
+        text = str_field(path, lineno, rec, "text")
+        title = str_field(path, lineno, rec, "title", required=False)
+        yield lineno, docid, title, text
+    if n == 0:
+        raise SourceError(f"{path}: corpus file holds no passages")
+
+
+def read_corpus(eval_set: str, path: Path, id_key: str, keep: set[str] | None, found: set[str]) -> Iterator[EvalText]:
+    """Passages of a corpus JSONL(.gz) file; with `keep`, only those docids (found ones are
+    added to `found`). The passage text is indexed, not the title (an entity name that
+    many training passages share)."""
+    for _, docid, _, text in iter_corpus(path, id_key, keep):
         found.add(docid)
         if text.strip():
             yield EvalText(eval_set, docid, "passage", text)
-    if n == 0:
-        raise SourceError(f"{path}: corpus file holds no passages")
 
 
 def _read_queries_corpus(cfg: EvalSetConfig, lang: str, warnings: list[str]) -> Iterator[EvalText]:

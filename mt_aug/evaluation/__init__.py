@@ -1,6 +1,7 @@
-"""Evaluation of a sentence-transformers model on LAReQA-format sets (XQuAD-R, MLQA-R): the
-paper's mAP@k in the mono, cross and multilingual settings, the `mt-aug evaluate` command and
-a training-time evaluator.
+"""Evaluation of a sentence-transformers model (or BM25) on LAReQA-format sets (XQuAD-R,
+MLQA-R: the paper's mAP@k in the mono, cross and multilingual settings, language bias, bitext
+mining) and on BEIR-layout sets (nDCG@10, Recall@100, MRR@10): the `mt-aug evaluate` command
+and a training-time evaluator.
 
 ``LAReQAEvaluator`` is imported lazily (it pulls in sentence-transformers)."""
 
@@ -15,7 +16,7 @@ __all__ = ["EvalDataError", "LAReQAEvaluator", "LanguageSet", "read_lareqa", "re
 
 def __getattr__(name: str) -> Any:
     if name == "LAReQAEvaluator":
-        from mt_aug.evaluation.evaluator import LAReQAEvaluator
+        from mt_aug.evaluation.sentence_evaluator import LAReQAEvaluator
 
         return LAReQAEvaluator
     raise AttributeError(name)

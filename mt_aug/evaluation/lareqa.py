@@ -7,7 +7,8 @@ file, one per (paragraph, sentence), in file order, with no deduplication. A que
 relevant candidate in a language is the sentence of its paragraph whose span contains the
 first answer's ``answer_start``; across languages, questions are matched by ``id``.
 
-Structural problems (no ``sentence_breaks``, offsets outside the context, duplicate ids) are
+Structural problems (no ``sentence_breaks``, offsets outside the context, overlapping
+sentences, duplicate ids, JSON nested too deep to read, a lone UTF-16 surrogate in a text) are
 errors naming the file and the question or paragraph. A question whose answer start lies in
 no sentence (or that has no answer) cannot be scored in its language: it is recorded in
 :attr:`LanguageSet.unscorable` with the reason, counted in the report, and never silently
@@ -50,6 +51,10 @@ class LanguageSet:
     answer: np.ndarray  # int64 [n_questions]: candidate index of each question's answer sentence
     question_paragraph: np.ndarray  # int64 [n_questions]: paragraph index of each question
     unscorable: dict[str, str] = field(default_factory=dict)  # question id -> reason
+    # Per paragraph: its `passage_id` (None where it has none) and the ids of its questions
+    # (scorable or not): what lines paragraphs up across languages for bitext mining.
+    passage_ids: list[str | None] = field(default_factory=list)
+    paragraph_question_ids: list[tuple[str, ...]] = field(default_factory=list)
 
     @property
     def answer_of(self) -> dict[str, int]:
@@ -60,6 +65,30 @@ def _is_int(x: Any) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
 
 
+# A JSON \u escape of a UTF-16 surrogate (D800-DFFF): a valid pair decodes to one character,
+# a lone one to a str that cannot be encoded (the tokenizer, the report): found before use.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def load_json_doc(path: Path, raw: bytes, error: type[ValueError]) -> Any:
+    """``raw`` parsed as JSON; `error` naming ``path`` for bytes that are not UTF-8 JSON and
+    for nesting deeper than Python's parser recurses (100,000 ``[``)."""
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise error(f"{path}: not valid JSON: {exc}") from None
+    except RecursionError:
+        raise error(f"{path}: not valid JSON: nested too deep to read") from None
+
+
+def lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def read_lareqa(path: Path, lang: str, *, strict: bool = False) -> LanguageSet:
     """Read one language file. ``strict``: an unscorable question is an error, not a count."""
     path = Path(path)
@@ -67,10 +96,8 @@ def read_lareqa(path: Path, lang: str, *, strict: bool = False) -> LanguageSet:
         raw = path.read_bytes()
     except OSError as exc:
         raise EvalDataError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        doc = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise EvalDataError(f"{path}: not valid JSON: {exc}") from None
+    doc = load_json_doc(path, raw, EvalDataError)
+    check_text = _SURROGATE_ESCAPE.search(raw) is not None  # else no text can hold a lone surrogate
     if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
         raise EvalDataError(f"{path}: expected SQuAD JSON with a top-level 'data' list")
 
@@ -83,6 +110,9 @@ def read_lareqa(path: Path, lang: str, *, strict: bool = False) -> LanguageSet:
     q_par: list[int] = []
     unscorable: dict[str, str] = {}
     seen: set[str] = set()
+    passage_ids: list[str | None] = []
+    par_qids: list[tuple[str, ...]] = []
+    seen_passages: dict[str, str] = {}
 
     for ai, article in enumerate(doc["data"]):
         if not isinstance(article, dict) or not isinstance(article.get("paragraphs"), list):
@@ -105,6 +135,19 @@ def read_lareqa(path: Path, lang: str, *, strict: bool = False) -> LanguageSet:
                 if not 0 <= start < end <= len(context):
                     raise EvalDataError(f"{path}: {loc}: sentence_breaks[{bi}] = [{start}, {end}] is outside "
                                         f"the context ({len(context)} characters)")
+            by_start = sorted(range(len(breaks)), key=lambda i: (breaks[i][0], breaks[i][1]))
+            for a, b in zip(by_start, by_start[1:]):
+                if breaks[b][0] < breaks[a][1]:  # an answer start there would lie in two sentences
+                    raise EvalDataError(f"{path}: {loc}: sentence_breaks[{b}] = {breaks[b]} overlaps "
+                                        f"sentence_breaks[{a}] = {breaks[a]} (sentences must not overlap)")
+            pid = para.get("passage_id")
+            if pid is not None:
+                if not isinstance(pid, str) or not pid:
+                    raise EvalDataError(f"{path}: {loc}: 'passage_id' must be a non-empty string")
+                if pid in seen_passages:
+                    raise EvalDataError(f"{path}: {loc}: passage_id {pid!r} appears twice "
+                                        f"(also {seen_passages[pid]})")
+                seen_passages[pid] = loc
             sentences = para.get("sentences")
             if sentences is None:
                 sentences = [context[s:e] for s, e in breaks]
@@ -113,8 +156,15 @@ def read_lareqa(path: Path, lang: str, *, strict: bool = False) -> LanguageSet:
             elif len(sentences) != len(breaks):
                 raise EvalDataError(f"{path}: {loc}: {len(sentences)} 'sentences' but "
                                     f"{len(breaks)} 'sentence_breaks'")
+            if check_text:
+                for what, text in [("context", context), *((f"sentences[{i}]", t) for i, t in enumerate(sentences))]:
+                    if lone_surrogate(text):
+                        raise EvalDataError(f"{path}: {loc}: {what} holds a lone UTF-16 surrogate (\\u escape "
+                                            "D800-DFFF without its pair): not text")
             par_index = len(paragraphs)
             paragraphs.append(context)
+            passage_ids.append(pid)
+            ids_here: list[str] = []
             first = len(candidates)
             candidates.extend(sentences)
             cand_par.extend([par_index] * len(sentences))
@@ -130,6 +180,10 @@ def read_lareqa(path: Path, lang: str, *, strict: bool = False) -> LanguageSet:
                 if qid in seen:
                     raise EvalDataError(f"{path}: question id {qid!r} appears twice")
                 seen.add(qid)
+                ids_here.append(qid)
+                if check_text and (lone_surrogate(qa["question"]) or lone_surrogate(qid)):
+                    raise EvalDataError(f"{path}: {loc}.qas[{qi}]: question {ascii(qid)} holds a lone UTF-16 "
+                                        "surrogate (\\u escape D800-DFFF without its pair): not text")
                 ans = qa.get("answers")
                 if not isinstance(ans, list) or not ans:
                     reason = "no answer"
@@ -150,36 +204,42 @@ def read_lareqa(path: Path, lang: str, *, strict: bool = False) -> LanguageSet:
                 if strict:
                     raise EvalDataError(f"{path}: question {qid!r}: {reason}")
                 unscorable[qid] = reason
+            par_qids.append(tuple(ids_here))
     if not qids and not unscorable:
         raise EvalDataError(f"{path}: holds no questions")
     return LanguageSet(
         lang=lang, path=path, sha256=hashlib.sha256(raw).hexdigest(), candidates=candidates,
         candidate_paragraph=np.asarray(cand_par, dtype=np.int64), paragraphs=paragraphs,
         question_ids=qids, questions=questions, answer=np.asarray(answers, dtype=np.int64),
-        question_paragraph=np.asarray(q_par, dtype=np.int64), unscorable=unscorable)
+        question_paragraph=np.asarray(q_par, dtype=np.int64), unscorable=unscorable, passage_ids=passage_ids,
+        paragraph_question_ids=par_qids)
 
 
-def expand_paths(pattern: str, languages: list[str] | None) -> dict[str, Path]:
-    """``'dir/{lang}.json'`` -> {lang: path}. Without ``languages``, every file matching the
-    pattern with a language code (``en``, ``zh-Hans``, ``pt_BR``) for ``{lang}`` is taken, in
-    sorted order of code (so a report written beside the data is not read as a language)."""
+def expand_paths(pattern: str, languages: list[str] | None, *, folders: bool = False) -> dict[str, Path]:
+    """``'dir/{lang}.json'`` -> {lang: path}. Without ``languages``, every file (``folders``:
+    every folder) matching the pattern with a language code (``en``, ``zh-Hans``, ``pt_BR``)
+    for ``{lang}`` is taken, in sorted order of code (so a report written beside the data is
+    not read as a language)."""
+    what = "folder" if folders else "file"
+    exists = Path.is_dir if folders else Path.is_file
     if LANG_PLACEHOLDER not in pattern:
-        raise EvalDataError(f"--paths {pattern!r}: must contain {LANG_PLACEHOLDER} (e.g. 'xquad-r/{{lang}}.json')")
+        example = "beir/{lang}" if folders else "xquad-r/{lang}.json"
+        raise EvalDataError(f"--paths {pattern!r}: must contain {LANG_PLACEHOLDER} (e.g. {example!r})")
     if languages:
         out = {lang: Path(pattern.replace(LANG_PLACEHOLDER, lang)) for lang in languages}
         for lang, p in out.items():
-            if not p.is_file():
-                raise EvalDataError(f"{p}: no such file (language {lang!r} of --paths {pattern!r})")
+            if not exists(p):
+                raise EvalDataError(f"{p}: no such {what} (language {lang!r} of --paths {pattern!r})")
         return out
     head, _, tail = pattern.partition(LANG_PLACEHOLDER)
     rx = re.compile(re.escape(head) + _LANG_RX + re.escape(tail) + r"\Z")
     found: dict[str, Path] = {}
     for name in glob.glob(glob.escape(head) + "*" + glob.escape(tail)):
         m = rx.match(name)
-        if m and Path(name).is_file():
+        if m and exists(Path(name)):
             found[m.group("lang")] = Path(name)
     if not found:
-        raise EvalDataError(f"--paths {pattern!r}: no file matches")
+        raise EvalDataError(f"--paths {pattern!r}: no {what} matches")
     return dict(sorted(found.items()))
 
 
