@@ -577,6 +577,8 @@ def evaluate(
                       ] = "lareqa",
     paths: Annotated[str | None, typer.Option("--paths", help="One file per language, e.g. 'xquad-r/{lang}.json'.",
                                               show_default=False)] = None,
+    build: Annotated[Path | None, typer.Option("--build", help="Evaluate on this build's dev split (dev/, every "
+                                               "build language) instead of --paths.", show_default=False)] = None,
     languages: Annotated[str | None, typer.Option("--languages", help="Comma-separated codes (default: every "
                                                   "file --paths matches).", show_default=False)] = None,
     k: Annotated[int, typer.Option("--k", help="Cut-off of mAP@k and recall@k.")] = 20,
@@ -611,8 +613,12 @@ def evaluate(
             _fail(str(exc))
         typer.echo(compare_reports(a, b, str(compare[0]), str(compare[1])))
         return
+    if build is not None:
+        if paths is not None:
+            _fail("--build: evaluates the build's dev split; give it without --paths")
+        paths, languages = _dev_split_paths(build, languages)
     if model is None or paths is None or report is None:
-        _fail("evaluate: give --model, --paths and --report (or --compare A.json B.json)")
+        _fail("evaluate: give --model, --paths (or --build) and --report (or --compare A.json B.json)")
     if format != "lareqa":
         _fail(f"--format {format!r}: only 'lareqa' (XQuAD-R, MLQA-R) is supported")
     if k < 1:
@@ -658,6 +664,21 @@ def evaluate(
          + (f" (cache {cache_dir})" if not no_cache else " (no cache)")
          + f"; encode {timings.encode_s:.1f} s, score {timings.score_s:.2f} s")
     typer.echo(f"report: {report}")
+
+
+def _dev_split_paths(build: Path, languages: str | None) -> tuple[str, str]:
+    """`evaluate --build`: the build's LAReQA dev files as a --paths pattern, and the languages
+    (the build's, unless --languages names some)."""
+    from mt_aug.evaluation.dev import dev_paths
+    from mt_aug.evaluation.lareqa import EvalDataError
+
+    try:
+        dev = dev_paths(build)
+    except EvalDataError as exc:
+        _fail(str(exc))
+    if not dev.lareqa:
+        _fail(f"{build}: the dev split has no LAReQA files (no source with answer spans)")
+    return dev.lareqa_pattern, languages or ",".join(lang for lang in dev.languages if lang in dev.lareqa)
 
 
 # --- inspect: translations next to their sources (quality gate) ---------------------------
