@@ -72,7 +72,7 @@ def locate(passage: str, answer: str, start: int) -> int:
     return start if 0 <= start < len(passage) else -1
 
 
-def _carry(opcodes: list[tuple[str, int, int, int, int]], a: int) -> int:
+def _carry(opcodes: Opcodes, a: int) -> int:
     """Offset `a` of the first text carried into the second through difflib's opcodes."""
     for tag, i1, i2, j1, j2 in opcodes:
         if i1 <= a < i2:
@@ -82,14 +82,25 @@ def _carry(opcodes: list[tuple[str, int, int, int, int]], a: int) -> int:
     return opcodes[-1][4] if opcodes else 0
 
 
-def answer_span(passage: str, english: Paragraph, answer: str, answer_start: int) -> AnswerSpan | None:
+Opcodes = list[tuple[str, int, int, int, int]]
+
+
+def alignment(passage: str, english: Paragraph) -> Opcodes:
+    """difflib's character alignment of a source passage with its joined English sentences
+    (computed once per passage: every question of it uses it)."""
+    return difflib.SequenceMatcher(None, passage, english.context, autojunk=False).get_opcodes()
+
+
+def answer_span(passage: str, english: Paragraph, answer: str, answer_start: int,
+                ops: Opcodes | None = None) -> AnswerSpan | None:
     """Where the answer (text and offset in the source `passage`) lies in the joined English
-    context: None when the source's span is not in the passage."""
+    context: None when the source's span is not in the passage. `ops`: `alignment(passage,
+    english)`, when the caller has it."""
     start = locate(passage, answer, answer_start)
     if start < 0 or not english.sentences:
         return None
     end = start + max(len(answer), 1)
-    ops = difflib.SequenceMatcher(None, passage, english.context, autojunk=False).get_opcodes()
+    ops = alignment(passage, english) if ops is None else ops
     s, e = _carry(ops, start), _carry(ops, end - 1) + 1
     j = english.sentence_at(s)
     s = max(s, english.breaks[j][0])

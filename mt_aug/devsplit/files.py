@@ -28,7 +28,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from mt_aug.devsplit.align import AnswerSpan, Paragraph, answer_span, paragraph
+from mt_aug.devsplit.align import AnswerSpan, Opcodes, Paragraph, alignment, answer_span, paragraph
 from mt_aug.devsplit.judge import DEV_STAGE_PREFIX, DevLanguage
 from mt_aug.devsplit.select import rank_key
 from mt_aug.schema import SOURCE_LANG, Drop
@@ -93,14 +93,18 @@ def build_dev(languages: list[str], span_sources: set[str], pairs: pa.Table, seg
 
     # English answer spans (span sources only)
     spans: dict[int, AnswerSpan] = {}
+    ops: dict[int, Opcodes] = {}
     no_span = 0
     for row in range(pairs.num_rows):
         if cols["source"][row] not in span_sources:
             continue
         code = pcodes[row]
         start = cols["answer_start"][row]
-        got = answer_span(en_passages[code], en_par[code], answers[row][0], start) \
-            if answers[row] and start >= 0 else None
+        got = None
+        if answers[row] and start >= 0:
+            if code not in ops:
+                ops[code] = alignment(en_passages[code], en_par[code])
+            got = answer_span(en_passages[code], en_par[code], answers[row][0], start, ops[code])
         if got is None:
             no_span += 1
         else:
