@@ -69,7 +69,6 @@ class DevStage(Stage):
     name = "dev"
     version = "1"
     outputs = ("dev",)
-    libraries = ("blingfire", "sacremoses")
     cache = "none"  # downstream of translation, like pack
 
     def __init__(self, target_languages: list[str]) -> None:
