@@ -213,7 +213,8 @@ def test_verify_catches_a_schedule_off_the_ratio(broken: Path) -> None:
         verify_build(broken)
 
 
-STAGES = ("eval-index", "collect", "decontaminate", "dedup", "segment", "translate", "quality-pt", "pack", "write")
+STAGES = ("eval-index", "collect", "decontaminate", "dedup", "dev-split", "segment", "translate", "quality-pt",
+          "dev", "pack", "write")
 
 
 def test_prefect_flow_builds_the_same_shards_and_publishes_artifacts(prefect_harness, demo_build: dict,
