@@ -101,7 +101,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--lr", type=float, default=2e-5)
     ap.add_argument("--warmup", type=float, default=0.1, help="warmup steps, or a share of all steps if < 1")
     ap.add_argument("--save-steps", type=int, default=10)
-    ap.add_argument("--mono-ratio", type=float, default=None, help="another mono share than the build's")
+    ap.add_argument("--mono-ratio", type=float, default=None,
+                    help="another mono share than the build's (0.0: cross batches only, the X-Y baseline; "
+                         "1.0: mono batches only, X-X)")
     ap.add_argument("--seed", type=int, default=None, help="order of epochs >= 1 (default: the build's seed)")
     ap.add_argument("--max-seq-length", type=int, default=None)
     ap.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --output")

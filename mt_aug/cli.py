@@ -6,7 +6,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from typer._click import exceptions as _cx  # typer vendors click: its errors are these
@@ -605,6 +605,8 @@ def evaluate(
     paths: Annotated[str | None, typer.Option("--paths", help="One file (lareqa) or folder (beir) per language, "
                                               "e.g. 'xquad-r/{lang}.json', 'miracl/{lang}'.",
                                               show_default=False)] = None,
+    build: Annotated[Path | None, typer.Option("--build", help="Evaluate on this build's dev split (dev/, every "
+                                               "build language) instead of --paths.", show_default=False)] = None,
     languages: Annotated[str | None, typer.Option("--languages", help="Comma-separated codes (default: every "
                                                   "file --paths matches).", show_default=False)] = None,
     k: Annotated[int, typer.Option("--k", help="Cut-off of mAP@k and recall@k (lareqa).")] = 20,
@@ -642,8 +644,14 @@ def evaluate(
         _fail(f"{reports[0]}: an argument without --compare (evaluate takes --model, --paths and --report)")
     if plot is not None or names is not None:
         _fail(f"{'--plot' if plot is not None else '--names'}: only with --compare")
+    if build is not None:
+        if paths is not None:
+            _fail("--build: evaluates the build's dev split; give it without --paths")
+        if format != "lareqa":
+            _fail("--build: evaluates both parts of the dev split (LAReQA and BEIR); give it without --format")
+        paths = str(build)
     if model is None or paths is None or report is None:
-        _fail("evaluate: give --model, --paths and --report (or --compare A.json B.json ...)")
+        _fail("evaluate: give --model, --paths (or --build) and --report (or --compare A.json B.json ...)")
     if format not in ("lareqa", "beir"):
         _fail(f"--format {format!r}: must be lareqa (XQuAD-R, MLQA-R) or beir (corpus, queries, qrels)")
     for name, value in (("--k", k), ("--batch-size", batch_size)):
@@ -667,7 +675,7 @@ def evaluate(
     from mt_aug.evaluation.encode import ModelError
     from mt_aug.evaluation.lareqa import EvalDataError
     from mt_aug.evaluation.report import render, write_report
-    from mt_aug.evaluation.run import evaluate_paths
+    from mt_aug.evaluation.run import evaluate_build, evaluate_paths
 
     langs = [x.strip() for x in languages.split(",") if x.strip()] if languages else None
 
@@ -675,9 +683,13 @@ def evaluate(
         typer.echo(msg, err=True)
 
     try:
-        out = evaluate_paths(model, format, paths, langs, k=k, batch_size=batch_size, device=device,
-                             with_context=with_context, passage_ndcg=passage_ndcg, bitext=bitext, strict=strict,
-                             cache_dir=None if no_cache else cache_dir, show_progress=True, note=note)
+        opts: dict[str, Any] = {"k": k, "batch_size": batch_size, "device": device, "with_context": with_context,
+                                "passage_ndcg": passage_ndcg, "bitext": bitext, "strict": strict,
+                                "cache_dir": None if no_cache else cache_dir, "show_progress": True, "note": note}
+        if build is not None:
+            out = evaluate_build(model, build, langs, **opts)
+        else:
+            out = evaluate_paths(model, format, paths, langs, **opts)
     except (EvalDataError, ModelError) as exc:
         _fail(str(exc))
     with io_errors("cannot write the report", report):

@@ -11,7 +11,7 @@ from mt_aug.languages import SOURCE_LANG  # noqa: F401 (re-exported: the languag
 
 # Bumped when a record type or table schema below changes: stages that produce these tables
 # list "mt-aug-schema" among their libraries, so their cached results are keyed on it.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: the pairs table has answer_start
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +28,8 @@ class QAPair:
     passage_id: str = ""  # hash of the normalized English passage text
     # (title, text) of hard negative passages where the source has them (DPR), for trainers that use them.
     hard_negatives: tuple[tuple[str, str], ...] = ()
+    # Character offset of the first answer in `passage` where the source gives spans (SQuAD), else -1.
+    answer_start: int = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +100,7 @@ PAIRS_SCHEMA = pa.schema(
         pa.field("passage_title", TEXT_DICT, nullable=False),
         pa.field("passage", TEXT_DICT, nullable=False),
         pa.field("answers", pa.list_(pa.string()), nullable=False),
+        pa.field("answer_start", pa.int32(), nullable=False),  # of answers[0] in passage; -1: no span
     ]
 )
 # Per language, the texts of every pair (null where the pair has no view in that language),

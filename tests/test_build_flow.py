@@ -215,7 +215,8 @@ def test_verify_catches_a_schedule_off_the_ratio(broken: Path) -> None:
         verify_build(broken)
 
 
-STAGES = ("eval-index", "collect", "decontaminate", "dedup", "segment", "translate", "quality-pt", "pack", "write")
+STAGES = ("eval-index", "collect", "decontaminate", "dedup", "dev-split", "segment", "translate", "quality-pt",
+          "dev", "pack", "write")
 
 
 def plant_pickles(results: Path, marker: Path) -> list[str]:

@@ -214,7 +214,7 @@ def test_stage_results_are_reused_until_an_input_changes(tmp_path: Path, demo_bu
     os.utime(src, ns=(time.time_ns(), time.time_ns()))  # touched, not changed: the same content key
     ex = LocalExecutor(result_store(load_config(cfg)))
     second = build(cfg, executor=ex)
-    assert ex.reused == ["eval-index", "collect", "decontaminate", "dedup", "segment"]
+    assert ex.reused == ["eval-index", "collect", "decontaminate", "dedup", "dev-split", "segment"]
     assert _shards(first) == _shards(second)
     m = json.loads((second / "manifest.json").read_text())
     assert m["stages"]["collect"]["reused"] and m["translation"]["pt"]["translated"] == 0

@@ -78,11 +78,12 @@ def test_accounting_is_merged_from_the_stages(demo_build: dict) -> None:
     assert m["counts"]["kept_pairs"] == 53 and m["counts"]["input_pairs"] == 64
     assert sorted(m["stages"], key=lambda name: m["stages"][name]["order"]) == list(STAGES)
     # the second build reused every cached stage result; the stages after them run every build
-    assert {name for name, v in m["stages"].items() if v["reused"]} == set(STAGES[:5])
+    assert {name for name, v in m["stages"].items() if v["reused"]} == set(STAGES[:6])
     assert all(v["key"].startswith(f"{name}-") and v["seconds"] >= 0 for name, v in m["stages"].items())
 
 
-STAGES = ("eval-index", "collect", "decontaminate", "dedup", "segment", "translate", "quality-pt", "pack", "write")
+STAGES = ("eval-index", "collect", "decontaminate", "dedup", "dev-split", "segment", "translate", "quality-pt",
+          "dev", "pack", "write")
 
 
 def test_the_build_runs_every_stage_through_the_executor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

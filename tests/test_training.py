@@ -200,10 +200,38 @@ def test_another_mono_ratio_from_the_same_batches(demo: Path) -> None:
     assert HybridBatchSampler(demo, mono_ratio=0.5).batch_ids() == full.batch_ids()  # the build's own ratio
 
 
+def test_the_three_trainings_from_one_build(demo: Path) -> None:
+    """The paper's X-Y only (0.0), X-X only (1.0) and hybrid (0.5, the build's) from one build:
+    each uses every batch of its kinds, on one process and on two, each epoch a new order."""
+    full = HybridBatchSampler(demo)
+    all_ids = set(full.batch_ids())
+    by_kind = {k: {i for i in all_ids if i.startswith(k)} for k in ("mono", "cross")}
+    assert by_kind["mono"] and by_kind["cross"]
+    rows = _rows(demo)
+    for r, kinds in ((0.0, {"cross"}), (1, {"mono"}), (0.5, {"mono", "cross"})):
+        for world in (1, 2):
+            s = HybridBatchSampler(demo, mono_ratio=r, world_size=world)
+            orders = []
+            for epoch in (0, 1, 2):
+                s.set_epoch(epoch)
+                ids = s.batch_ids()
+                want = set().union(*(by_kind[k] for k in kinds))
+                assert {i.split("-")[0] for i in ids} == kinds
+                assert len(ids) == len(set(ids)) and set(ids) <= want
+                assert len(want) - len(ids) < world * len(kinds)  # all of them, up to the multiple-of-N cut
+                assert len(s) + s.dropped == len(full)
+                if world == 2:
+                    _check_epoch(s, rows, 2, True)  # one kind per step on both ranks, no pair twice
+                orders.append(ids)
+            assert orders[0] != orders[1] != orders[2]  # reshuffled every epoch
+            if world == 1 and r == 0.5:
+                assert orders[0] == _schedule_ids(demo)
+
+
 def test_bad_input(demo: Path, tmp_path: Path) -> None:
-    for r in (0, 1, 1.5, -0.2):
-        with pytest.raises(BuildLayoutError, match=rf"mono_ratio={r}: must be strictly between 0 and 1"):
-            HybridBatchSampler(demo, mono_ratio=r)
+    for r in (1.5, -0.2, True, "0.5"):
+        with pytest.raises(BuildLayoutError, match=rf"mono_ratio={r!r}: must be a number from 0 to 1"):
+            HybridBatchSampler(demo, mono_ratio=r)  # type: ignore[arg-type]
     b = tmp_path / "b"
     shutil.copytree(demo, b)
     (b / "schedule.arrow").unlink()
@@ -228,6 +256,14 @@ def test_bad_input(demo: Path, tmp_path: Path) -> None:
     assert len(HybridBatchSampler(only_cross)) == 6
     with pytest.raises(BuildLayoutError, match=r"mono_ratio=0\.5: .*cross-only has no mono batches"):
         HybridBatchSampler(only_cross, mono_ratio=0.5)
+    with pytest.raises(BuildLayoutError, match=r"mono_ratio=1\.0: .*cross-only has no mono batches to draw"):
+        HybridBatchSampler(only_cross, mono_ratio=1.0)
+    assert len(HybridBatchSampler(only_cross, mono_ratio=0.0)) == 6  # the build's own mix
+    only_mono = synth_build(tmp_path / "mono-only", {"en": 2, "pt": 2}, {}, mono_ratio=1.0)
+    with pytest.raises(BuildLayoutError, match=r"mono_ratio=0\.0: .*mono-only has no cross batches"):
+        HybridBatchSampler(only_mono, mono_ratio=0.0)
+    with pytest.raises(BuildLayoutError, match=r"mono_ratio=0\.0: .* too few for one cross batch per step of 3"):
+        HybridBatchSampler(synth_build(tmp_path / "few", {"en": 3}, {"en-pt": 2}), mono_ratio=0.0, world_size=3)
     s = HybridBatchSampler(demo)
     with pytest.raises(BuildLayoutError, match=r"train_dataset has 3 rows"):
         s(list(range(3)), batch_size=4)
@@ -241,7 +277,7 @@ def test_bad_input(demo: Path, tmp_path: Path) -> None:
 @given(
     n_mono=st.integers(1, 4), n_cross=st.integers(1, 4), counts=st.lists(st.integers(0, 9), min_size=8, max_size=8),
     ratio=st.sampled_from([0.25, 0.5, 0.6, 0.75]), world=st.sampled_from([1, 2, 3]), even=st.booleans(),
-    epoch=st.integers(0, 3), pool=st.sampled_from([None, 40]), sweep=st.sampled_from([None, 0.3, 0.7]),
+    epoch=st.integers(0, 3), pool=st.sampled_from([None, 40]), sweep=st.sampled_from([None, 0.0, 0.3, 0.7, 1.0]),
     seed=st.integers(0, 2**16),
 )
 def test_sampler_properties(n_mono: int, n_cross: int, counts: list[int], ratio: float, world: int, even: bool,

@@ -17,6 +17,7 @@ from mt_aug.config.models import (
     BatchingConfig,
     BuildConfig,
     DecontaminationConfig,
+    DevSplitConfig,
     EvalFormat,
     EvalSetConfig,
     ExportConfig,
@@ -32,6 +33,7 @@ from mt_aug.config.models import (
 
 __all__ = [
     "BACKEND_MODULES", "DEFAULT_RATIO_BANDS", "FIELD_KEYS", "Backend", "BatchingConfig", "BuildConfig", "ConfigError",
-    "DecontaminationConfig", "EvalFormat", "EvalSetConfig", "ExportConfig", "GuardConfig", "ModelSpec", "PathMap",
-    "QEConfig", "QualityConfig", "SourceConfig", "SourceFormat", "TranslatorConfig", "load_config",
+    "DecontaminationConfig", "DevSplitConfig", "EvalFormat", "EvalSetConfig", "ExportConfig", "GuardConfig",
+    "ModelSpec", "PathMap", "QEConfig", "QualityConfig", "SourceConfig", "SourceFormat", "TranslatorConfig",
+    "load_config",
 ]

@@ -338,6 +338,32 @@ class GuardConfig(_Model):
     max_quality_drop_fraction: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
 
 
+class DevSplitConfig(_Model):
+    """A parallel dev split held out of the training shards (mt_aug.devsplit): `passages` English
+    passages (or a `fraction` of them), chosen from the seed and each passage's id, with all their
+    questions, translated like everything else and written under the build's dev/. Default: off."""
+
+    passages: Annotated[int, Field(ge=0)] = 0
+    fraction: Annotated[float, Field(gt=0.0, lt=1.0)] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_of(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "passages" in data and "fraction" in data:
+            raise ValueError("give `passages` (a number) or `fraction` (a share), not both")
+        return data
+
+    @property
+    def enabled(self) -> bool:
+        return self.passages > 0 or self.fraction is not None
+
+    def count(self, available: int) -> int:
+        """How many passages to hold out of `available` (a fraction rounds, to at least one)."""
+        if self.fraction is not None:
+            return max(1, round(self.fraction * available)) if available else 0
+        return self.passages
+
+
 class BuildConfig(_Model):
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")]
     output_dir: Path
@@ -358,6 +384,7 @@ class BuildConfig(_Model):
     keep_builds: Annotated[int, Field(ge=1)] = 3
     guards: GuardConfig = GuardConfig()
     export: ExportConfig = ExportConfig()
+    dev_split: DevSplitConfig = DevSplitConfig()
 
     @field_validator("languages")
     @classmethod

@@ -88,6 +88,31 @@ def evaluate_paths(model: str, fmt: str, paths: str, languages: list[str] | None
     return out
 
 
+def evaluate_build(model: str, build_dir: str | Path, languages: list[str] | None = None,
+                   **kw: Any) -> dict[str, Any]:
+    """The report of ``model`` on a build's dev split (``mt-aug evaluate --build``): the LAReQA
+    part (mAP, language bias, bitext mining: sentences aligned across languages) where the
+    split has one, and the BEIR part (nDCG@10, Recall@100, MRR@10 over passages), in one report
+    (their keys do not overlap). ``kw``: as `evaluate_paths`."""
+    from mt_aug.evaluation.dev import dev_paths
+
+    dev = dev_paths(build_dir)
+    out: dict[str, Any] = {}
+    for fmt, files, pattern in (("lareqa", dev.lareqa, dev.lareqa_pattern), ("beir", dev.beir, dev.beir_pattern)):
+        langs = [lang for lang in (languages or dev.languages) if lang in files]
+        if not langs:
+            continue
+        opts = dict(kw)
+        if fmt == "beir":  # the sentence options are the LAReQA part's
+            for key in ("k", "with_context", "passage_ndcg", "bitext", "strict"):
+                opts.pop(key, None)
+        part = evaluate_paths(model, fmt, pattern, langs, **opts)
+        out.update({key: value for key, value in part.items() if key not in out})
+    out["format"] = "dev-split"
+    out["build"] = str(build_dir)
+    return out
+
+
 def compare_labels(reports: list[dict[str, Any]], files: list[Path], names: list[str] | None) -> list[str]:
     """What names each report in the chart: ``names``, else its model, else (two reports of
     one model) its file name."""

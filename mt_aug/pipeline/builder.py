@@ -1,8 +1,8 @@
 """`mt_aug.pipeline.build`: the whole build as library code, a sequence of stages on any executor.
 
-    eval-index, collect, decontaminate, dedup, segment     (mt_aug.pipeline.stages)
-    translate, quality-<lang> for each target language     (mt_aug.pipeline.target_stages)
-    pack, write                                            (mt_aug.pipeline.release_stages)
+    eval-index, collect, decontaminate, dedup, dev-split, segment   (mt_aug.pipeline.stages)
+    translate, quality-<lang> for each target language              (mt_aug.pipeline.target_stages)
+    dev, pack, write                                                (mt_aug.pipeline.release_stages)
     then publish: finalize the staged build, switch `current`, prune old builds
 
 Every stage runs through `executor.run_stage` (the local executor in this process; Prefect's
@@ -31,7 +31,7 @@ import pyarrow as pa
 from mt_aug import progress as mt_progress
 from mt_aug.config import BuildConfig, load_config
 from mt_aug.pipeline.executor import Executor, LocalExecutor, ResultStore
-from mt_aug.pipeline.release_stages import FAILED_PREFIX, PackStage, WriteStage, write_drops
+from mt_aug.pipeline.release_stages import FAILED_PREFIX, DevStage, PackStage, WriteStage, write_drops
 from mt_aug.pipeline.stage import Stage, StageResult
 from mt_aug.pipeline.stages import SOURCE_STAGES
 from mt_aug.pipeline.target_stages import (LanguageResult, LanguageTranslations, ProgressFn, QualityStage,
@@ -97,9 +97,9 @@ class Run:
 class SourceSide:
     """Everything before translation: what `plan` reports and `build` continues from."""
 
-    pairs: pa.Table
+    pairs: pa.Table  # the training pairs (the dev split held out)
     segmented: Segmented
-    unique: list[str]
+    unique: list[str]  # every distinct segment to translate, the dev pairs' included
     indexes: dict[str, Any]
     sources: dict[str, dict[str, Any]]  # per source: read, kept, dropped (merged over the stages)
     drops: list[Drop]
@@ -108,6 +108,8 @@ class SourceSide:
     input_pairs: int
     occurrences: int
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dev_pairs: pa.Table | None = None  # the held-out dev pairs (empty: no dev split)
+    dev_segmented: Segmented | None = None
 
 
 def _merge_sources(collected: dict[str, dict[str, Any]], later: list[Drop]) -> dict[str, dict[str, Any]]:
@@ -130,14 +132,14 @@ def run_source_side(cfg: BuildConfig, executor: Executor, run: Run | None = None
     the per-source accounting merged from their results. `run`: a build's Run to continue."""
     run = run if run is not None else Run(cfg, executor)
     stages = SOURCE_STAGES
-    with mt_progress.task("source stages (index, collect, decontaminate, dedup, segment)", total=len(stages),
+    with mt_progress.task("source stages (index, collect, decontaminate, dedup, dev split, segment)", total=len(stages),
                           unit="stages") as bar:
         for stage in stages:
             run.run(stage)
             bar.advance()
     results, outputs = run.results, run.outputs
     collected = results["collect"]
-    later = list(results["decontaminate"].drops) + list(results["dedup"].drops)
+    later = list(results["decontaminate"].drops) + list(results["dedup"].drops) + list(results["dev-split"].drops)
     sources = _merge_sources(collected.stats["sources"], later)
     from mt_aug.release.guard import first_errors
 
@@ -149,7 +151,8 @@ def run_source_side(cfg: BuildConfig, executor: Executor, run: Run | None = None
         sources=sources, drops=list(collected.drops) + later,
         source_summary=results["decontaminate"].stats["summary"],
         warnings=list(results["eval-index"].warnings), input_pairs=sum(c["read"] for c in sources.values()),
-        occurrences=results["segment"].stats["occurrences"], stages=dict(run.timings))
+        occurrences=results["segment"].stats["occurrences"], stages=dict(run.timings),
+        dev_pairs=outputs["dev_pairs"], dev_segmented=outputs["dev_segmented"])
 
 
 # --- translation and the per-language step, as plain functions (tests, notebooks) ----------
@@ -158,7 +161,8 @@ def finish_language(cfg: BuildConfig, side: SourceSide, tr: LanguageTranslations
                     vcache: VerdictCache) -> LanguageResult:
     """One target language after translation, as the `quality-<lang>` stage computes it, with
     the manifest's merged statistics (segment, translate and quality figures)."""
-    got = judge_language(cfg, tr.lang, side.pairs, side.segmented, side.unique, side.indexes, tr, cache, vcache)
+    got = judge_language(cfg, tr.lang, side.pairs, side.segmented, side.unique, side.indexes, tr, cache, vcache,
+                         side.dev_pairs, side.dev_segmented)
     got.stats = language_stats(side.occurrences, tr.summary(), got.stats)
     return got
 
@@ -262,6 +266,7 @@ def build(
             run.run(TranslateStage(executor, cache, progress))
             for lang in cfg.target_languages:
                 run.run(QualityStage(lang, cache, vcache))
+        run.run(DevStage(cfg.target_languages))
         run.run(PackStage(cfg.target_languages))
         write = WriteStage(info, run_id)
         merged = run.fingerprint()

@@ -64,6 +64,14 @@ def _guard_preview(cfg: BuildConfig, side: Any) -> list[str]:
     return [f"a build will fail: {f}" for f in got.failures] + got.warnings
 
 
+def _dev_split(side: Any) -> dict[str, int] | None:
+    """What the dev split holds out (None: off)."""
+    dev = side.dev_pairs
+    if dev is None or dev.num_rows == 0:
+        return None
+    return {"passages": len(set(dev.column("passage_id").to_pylist())), "questions": dev.num_rows}
+
+
 def plan(cfg: BuildConfig) -> dict[str, Any]:
     """Run the stages before translation and report counts and translation work per language.
 """
@@ -105,6 +113,7 @@ def plan(cfg: BuildConfig) -> dict[str, Any]:
         "kept_pairs": side.pairs.num_rows,
         "sources": sources,
         "unique_passages": len(side.segmented.passages),
+        "dev_split": _dev_split(side),
         "segments": segments,
         "estimated_source_tokens": sum(v["est_source_tokens"] for v in segments.values()),
         "token_estimate": TOKEN_ESTIMATE,
@@ -122,6 +131,10 @@ def summary_text(report: dict[str, Any]) -> str:
         f"plan {report['name']}: {report['input_pairs']} records read from {len(report['sources'])} source(s); "
         f"{report['kept_pairs']} pairs kept on {report['unique_passages']} unique passages"
     ]
+    if report.get("dev_split"):
+        d = report["dev_split"]
+        lines.append(f"dev split: {d['passages']} passages with {d['questions']} questions held out of the shards "
+                     "(translated with them)")
     for name, s in report["sources"].items():
         dropped = ", ".join(f"{reason} {n}" for reason, n in s["dropped"].items()) or "none"
         lines.append(f"  {name} ({s['format']}): read {s['read']}, kept {s['kept']}, dropped: {dropped}")

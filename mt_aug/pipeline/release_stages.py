@@ -62,6 +62,45 @@ class PackStage(Stage):
         return StageResult({"corpus": corpus, "packed": packed, "view_stats": vstats}, stats)
 
 
+class DevStage(Stage):
+    """The dev split's files (mt_aug.devsplit.files) from the held-out pairs in every language:
+    LAReQA JSON (span sources) and the BEIR layout, with what each language lost. Off: nothing."""
+
+    name = "dev"
+    version = "1"
+    outputs = ("dev",)
+    cache = "none"  # downstream of translation, like pack
+
+    def __init__(self, target_languages: list[str]) -> None:
+        self.langs = list(target_languages)
+        self.inputs = ("dev_pairs", "dev_segmented", *(f"dev-{lang}" for lang in self.langs))  # type: ignore[misc]
+
+    def config_section(self, cfg: BuildConfig) -> Any:
+        return {"dev_split": cfg.dev_split.model_dump(mode="json"), "seed": cfg.seed, "languages": cfg.languages,
+                "span_sources": sorted(span_sources(cfg))}
+
+    def run(self, cfg: BuildConfig, inputs: dict[str, Any]) -> StageResult:
+        from mt_aug.devsplit.files import DevSplit, build_dev
+        from mt_aug.devsplit.judge import english
+
+        pairs = inputs["dev_pairs"]
+        if not cfg.dev_split.enabled or pairs.num_rows == 0:
+            return StageResult({"dev": DevSplit()})
+        per_lang = {SOURCE_LANG: english(pairs, inputs["dev_segmented"])}
+        per_lang |= {lang: inputs[f"dev-{lang}"] for lang in self.langs}
+        dev = build_dev(cfg.languages, span_sources(cfg), pairs, inputs["dev_segmented"], per_lang, cfg.seed)
+        stats = {lang: {k: v for k, v in s.items() if k in ("passages", "questions")}
+                 for lang, s in dev.summary["languages"].items()}
+        return StageResult({"dev": dev}, stats, warnings=tuple(dev.warnings))
+
+
+def span_sources(cfg: BuildConfig) -> set[str]:
+    """The sources whose answers are character spans in their passages (SQuAD format)."""
+    from mt_aug.devsplit.files import SPAN_FORMATS
+
+    return {s.name for s in cfg.sources if s.format in SPAN_FORMATS}
+
+
 class WriteStage(Stage):
     """Write the build into a staging directory: shards (Arrow IPC streams), `drops.jsonl`, the
     manifest and the card; the release guard decides whether it may be published. A refused
@@ -75,7 +114,7 @@ class WriteStage(Stage):
 
     name = "write"
     version = "1"
-    inputs = ("corpus", "packed", "view_stats", "record")
+    inputs = ("corpus", "packed", "view_stats", "record", "dev")
     outputs = ("staged",)
     libraries = ("pyarrow", "pyyaml", "mt-aug-schema")
     cache = "none"  # it writes files
@@ -101,13 +140,17 @@ class WriteStage(Stage):
                 mt_progress.task("write shards", total=sum(len(b) for b in packed.batches.values()),
                                  unit="batches") as bar:
             files, schedule = assemble.write_shards(cfg, build_dir, corpus, packed, on_group=bar.advance)
+            dev = inputs["dev"]
+            dev_sha = write_dev(build_dir, dev)
             # published: paths quoted in drop evidence (a malformed record's file) as the manifest shows them
-            drops_sha = write_drops(build_dir, record.pair_drops + record.view_drops,
+            drops_sha = write_drops(build_dir, record.pair_drops + record.view_drops + dev.drops,
                                     path_scrubber(cfg, info.config_dir))
             own = {**record.stages[self.name], "seconds": round(time.monotonic() - t0, 3)}
             record = dataclasses.replace(record, stages={**record.stages, self.name: own})
             manifest = build_manifest(cfg, info, record, inputs["view_stats"], corpus, packed, files, schedule,
-                                      {"drops.jsonl": drops_sha}, self.run_id)
+                                      {"drops.jsonl": drops_sha, **dev_sha}, self.run_id)
+            if dev.enabled:
+                manifest["dev"] = {**dev.summary, "files": [{"path": p, "sha256": h} for p, h in dev_sha.items()]}
             verdict = check_manifest(manifest, cfg.guards)
             manifest["guard"] = {"warnings": list(verdict.warnings), "failures": list(verdict.failures)}
             write_card(build_dir, manifest)
@@ -125,6 +168,23 @@ class WriteStage(Stage):
                            {"files": len(files), "rows": manifest["counts"]["rows"],
                             "batches": manifest["counts"]["batches"]},
                            warnings=tuple(f"guard: {w}" for w in verdict.warnings))
+
+
+def write_dev(build_dir: Path, dev: Any) -> dict[str, str]:
+    """The dev split's files (a `DevSplit`) under build_dir; their sha256 by relative path."""
+    from mt_aug.devsplit.files import sha256_bytes
+    from mt_aug.packing.shards import named
+
+    out = {}
+    for rel, data in sorted(dev.files.items()):
+        path = build_dir / rel
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        except OSError as exc:
+            raise named(exc, path) from None
+        out[rel] = sha256_bytes(data)
+    return out
 
 
 def write_drops(build_dir: Path, drops: list[Drop], scrub: Any = None) -> str:

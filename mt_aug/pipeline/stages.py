@@ -151,24 +151,49 @@ class DedupStage(Stage):
         return StageResult({"pairs": pairs}, {"pairs": pairs.num_rows}, tuple(drops))
 
 
+class DevSplitStage(Stage):
+    """Hold out the dev split (`dev_split:`): the English passages of lowest sha256(seed,
+    passage_id), with all their questions, leave the training pairs (each counted as `held out
+    for dev`) and go on as `dev_pairs`, translated and judged like the rest. Off: no dev pairs."""
+
+    name = "dev-split"
+    version = "1"
+    inputs = ("pairs",)
+    outputs = ("pairs", "dev_pairs")
+
+    def config_section(self, cfg: BuildConfig) -> Any:
+        return {"dev_split": cfg.dev_split.model_dump(mode="json"), "seed": cfg.seed}
+
+    def run(self, cfg: BuildConfig, inputs: dict[str, Any]) -> StageResult:
+        from mt_aug.devsplit.select import hold_out
+
+        train, dev, drops = hold_out(inputs["pairs"], cfg.dev_split, cfg.seed)
+        return StageResult({"pairs": train, "dev_pairs": dev}, {"pairs": train.num_rows, "dev_pairs": dev.num_rows},
+                           tuple(drops))
+
+
 class SegmentStage(Stage):
-    """Split passages into sentences, normalize punctuation; each distinct text once."""
+    """Split passages into sentences, normalize punctuation; each distinct text once. The dev
+    pairs' segments join the training pairs' (one translation path for both)."""
 
     name = "segment"
     version = "1"
-    inputs = ("pairs",)
-    outputs = ("segmented", "unique")
+    inputs = ("pairs", "dev_pairs")
+    outputs = ("segmented", "unique", "dev_segmented")
     libraries = ("blingfire", "sacremoses")
 
     def run(self, cfg: BuildConfig, inputs: dict[str, Any]) -> StageResult:
         seg = segment_table(inputs["pairs"])
-        unique = seg.unique()
-        warnings = (f"{seg.words_cut} word(s) longer than {MAX_WORD_CHARS} characters (no language has such "
-                    "words: hashes, base64, garbage) cut into pieces before translation",) if seg.words_cut else ()
-        return StageResult({"segmented": seg, "unique": unique},
-                           {"occurrences": seg.occurrences(), "unique": len(unique), "words_cut": seg.words_cut},
+        dev = segment_table(inputs["dev_pairs"])
+        unique = sorted(set(seg.unique()) | set(dev.unique())) if inputs["dev_pairs"].num_rows else seg.unique()
+        words_cut = seg.words_cut + dev.words_cut
+        warnings = (f"{words_cut} word(s) longer than {MAX_WORD_CHARS} characters (no language has such "
+                    "words: hashes, base64, garbage) cut into pieces before translation",) if words_cut else ()
+        return StageResult({"segmented": seg, "unique": unique, "dev_segmented": dev},
+                           {"occurrences": seg.occurrences() + dev.occurrences(), "unique": len(unique),
+                            "words_cut": words_cut},
                            warnings=warnings)
 
 
 SOURCE_STAGES: tuple[Stage, ...] = (EvalIndexStage(), CollectStage(), DecontaminateStage(), DedupStage(),
-                                    SegmentStage())
+                                    DevSplitStage(), SegmentStage())

@@ -21,6 +21,7 @@ import pyarrow as pa
 from mt_aug import progress as mt_progress
 from mt_aug.accounting import count_by
 from mt_aug.config import BuildConfig, ModelSpec
+from mt_aug.devsplit.judge import DevLanguage, judge_dev
 from mt_aug.pipeline.stage import Stage, StageResult
 from mt_aug.pipeline.stages import contaminated
 from mt_aug.quality.gate import GATE_LIBRARIES
@@ -109,14 +110,18 @@ class LanguageResult:
     stats: dict[str, Any]
     drops: list[Drop]
     target_summary: dict[str, Any]
+    dev: DevLanguage | None = None  # the dev pairs in this language (mt_aug.devsplit), when given
 
 
 def judge_language(cfg: BuildConfig, lang: str, pairs: pa.Table, segmented: Segmented, unique: list[str],
                    indexes: dict[str, Any], tr: LanguageTranslations, cache: TranslationCache,
-                   vcache: VerdictCache) -> LanguageResult:
+                   vcache: VerdictCache, dev_pairs: pa.Table | None = None,
+                   dev_segmented: Segmented | None = None) -> LanguageResult:
     """Judge every translated segment (quality gate, with round-trip where configured; verdicts
     cached), rebuild the pair texts, and drop views that overlap the language's eval texts.
-    `stats`: the gate's figures only (the translation figures are the translate stage's)."""
+    `stats`: the gate's figures only (the translation figures are the translate stage's).
+    The dev pairs (their segments are among `unique`) go through the same verdicts and
+    decontamination into `dev`, counted apart from the training views."""
     from mt_aug.quality.gate import Gate, judge_with_roundtrip, summary
 
     segs = [s for s in unique if s in tr.found]
@@ -142,13 +147,21 @@ def judge_language(cfg: BuildConfig, lang: str, pairs: pa.Table, segmented: Segm
         quality["qe_model"] = gstats.qe_model
     if gstats.notes:
         quality["notes"] = list(gstats.notes)
+    dev = None
+    if dev_pairs is not None and dev_segmented is not None and dev_pairs.num_rows:
+        def decontaminate(texts: pa.Table) -> tuple[Any, list[Drop]]:
+            d, dd, _ = contaminated(texts.column("query"), texts.column("passage"), dev_pairs, indexes.get(lang),
+                                    "target-decontaminate", lang)
+            return d, dd
+
+        dev = judge_dev(lang, dev_pairs, dev_segmented, tr.found, verdicts, decontaminate)
     stats = {
         "filtered": dict(sorted(re.filtered_segments.items())),
         "views_dropped": count_by(drops, "reason"),
         "views": re.views - int(drop.sum()),
         "quality": quality,
     }
-    return LanguageResult(lang, texts, stats, drops, target_summary)
+    return LanguageResult(lang, texts, stats, drops, target_summary, dev)
 
 
 class QualityStage(Stage):
@@ -157,23 +170,24 @@ class QualityStage(Stage):
     `quality-<lang>`; its output is `texts-<lang>` (a texts table aligned with the pairs)."""
 
     version = "1"
-    inputs = ("pairs", "segmented", "unique", "indexes", "translations")
+    inputs = ("pairs", "segmented", "unique", "indexes", "translations", "dev_pairs", "dev_segmented")
     libraries = (*GATE_LIBRARIES, "pyarrow")
     cache = "none"  # verdicts are cached per segment in the VerdictCache
 
     def __init__(self, lang: str, cache: TranslationCache, vcache: VerdictCache) -> None:
         self.lang, self.tcache, self.vcache = lang, cache, vcache
         self.name = f"quality-{lang}"  # type: ignore[misc]  # one stage per target language
-        self.outputs = (f"texts-{lang}",)  # type: ignore[misc]
+        self.outputs = (f"texts-{lang}", f"dev-{lang}")  # type: ignore[misc]
 
     def config_section(self, cfg: BuildConfig) -> Any:
         return {"quality": cfg.quality.model_dump(mode="json"), "languages": cfg.languages, "lang": self.lang}
 
     def run(self, cfg: BuildConfig, inputs: dict[str, Any]) -> StageResult:
         got = judge_language(cfg, self.lang, inputs["pairs"], inputs["segmented"], inputs["unique"],
-                             inputs["indexes"], inputs["translations"][self.lang], self.tcache, self.vcache)
-        return StageResult({f"texts-{self.lang}": got.texts}, {**got.stats, "target_summary": got.target_summary},
-                           tuple(got.drops))
+                             inputs["indexes"], inputs["translations"][self.lang], self.tcache, self.vcache,
+                             inputs["dev_pairs"], inputs["dev_segmented"])
+        return StageResult({f"texts-{self.lang}": got.texts, f"dev-{self.lang}": got.dev},
+                           {**got.stats, "target_summary": got.target_summary}, tuple(got.drops))
 
 
 def language_stats(occurrences: int, translated: dict[str, Any], judged: dict[str, Any]) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from mt_aug.schema import NEGATIVE_TYPE, PAIRS_SCHEMA, Drop, QAPair
 log = logging.getLogger(__name__)
 
 _CHUNK = 65_536  # rows per Arrow chunk of the plain string columns
-_NAMES = ["source", "id", "pair_id", "passage_id", "question", "answers", "hard_negatives"]
+_NAMES = ["source", "id", "pair_id", "passage_id", "question", "answers", "answer_start", "hard_negatives"]
 _ANSWERS_TYPE = pa.list_(pa.string())
 _NEGATIVE_STRUCT = NEGATIVE_TYPE.value_type
 
@@ -96,6 +96,7 @@ class PairsBuilder:
         self._strings: tuple[list[str], ...] = ([], [], [], [], [])  # source, id, pair_id, passage_id, question
         self._answers: list[str] = []  # every pair's answers, one after the other
         self._answer_ends = array("i")  # where each pair's answers end in _answers
+        self._answer_starts = array("i")  # each pair's answer_start (-1: no span)
         self._negs: list[tuple[int, tuple[tuple[str, str], ...]]] = []  # (row in chunk, negatives), only non-empty
         self._chunks: list[pa.RecordBatch] = []
         self._texts = {"passage_title": _Interner(), "passage": _Interner()}
@@ -109,6 +110,7 @@ class PairsBuilder:
         """Add every pair of `pairs` (calling `tick` after each `every` pairs)."""
         source, rid, pair_id, pid, question = (c.append for c in self._strings)
         answers, answers_extend, answer_end = self._answers, self._answers.extend, self._answer_ends.append
+        answer_start = self._answer_starts.append
         n_rows = self._strings[4]
         title_of, passage_of = self._texts["passage_title"].code, self._texts["passage"].code
         title_code, passage_code = self._codes["passage_title"].append, self._codes["passage"].append
@@ -123,6 +125,7 @@ class PairsBuilder:
             if p.answers:
                 answers_extend(p.answers)
             answer_end(len(answers))
+            answer_start(p.answer_start)
             if p.hard_negatives:
                 self._negs.append((len(n_rows) - 1, p.hard_negatives))
                 self._any_negs = True
@@ -148,6 +151,7 @@ class PairsBuilder:
         offsets[1:] = np.frombuffer(self._answer_ends, dtype=np.int32)
         arrays.append(pa.ListArray.from_arrays(pa.array(offsets), pa.array(self._answers, pa.string()),
                                                type=_ANSWERS_TYPE))
+        arrays.append(pa.array(np.frombuffer(self._answer_starts, dtype=np.int32).copy(), pa.int32()))
         arrays.append(self._negatives(n))
         self._chunks.append(pa.RecordBatch.from_arrays(arrays, names=_NAMES))
         for interner in self._texts.values():
@@ -156,6 +160,7 @@ class PairsBuilder:
             c.clear()
         self._answers.clear()
         del self._answer_ends[:]
+        del self._answer_starts[:]
         self._negs.clear()
 
     def _negatives(self, n: int) -> pa.Array:
@@ -183,14 +188,16 @@ class PairsBuilder:
         if self._chunks:
             plain = pa.Table.from_batches(self._chunks)
         else:
-            plain = pa.table({n: pa.array([], NEGATIVE_TYPE if n == "hard_negatives" else
-                                          _ANSWERS_TYPE if n == "answers" else pa.string()) for n in names})
+            plain = pa.table({n: pa.array([], NEGATIVE_TYPE if n == "hard_negatives" else _ANSWERS_TYPE
+                                          if n == "answers" else pa.int32() if n == "answer_start" else pa.string())
+                              for n in names})
         cols: dict[str, pa.ChunkedArray | pa.Array] = {k: plain.column(k) for k in names[:5]}
         for name in ("passage_title", "passage"):
             values = self._texts[name].values()
             cols[name] = pa.DictionaryArray.from_arrays(pa.array(np.frombuffer(self._codes[name], dtype=np.int32)
                                                                  if len(self._codes[name]) else [], pa.int32()), values)
         cols["answers"] = plain.column("answers")
+        cols["answer_start"] = plain.column("answer_start")
         schema = PAIRS_SCHEMA
         if self._any_negs:
             cols["hard_negatives"] = plain.column("hard_negatives")
@@ -256,7 +263,7 @@ def pairs_of(table: pa.Table) -> list[QAPair]:
     for i, row in enumerate(table.select(list(PAIRS_SCHEMA.names)).to_pylist()):
         out.append(QAPair(row["source"], row["id"], row["question"], row["passage_title"], row["passage"],
                           tuple(row["answers"]), row["pair_id"], row["passage_id"],
-                          tuple((n["title"], n["text"]) for n in negs[i]) if negs else ()))
+                          tuple((n["title"], n["text"]) for n in negs[i]) if negs else (), row["answer_start"]))
     return out
 
 

@@ -90,11 +90,15 @@ def make_pair(
     ledger: Ledger,
     *,
     hard_negatives: tuple[tuple[str, str], ...] = (),
+    answer_start: int = -1,
 ) -> QAPair | None:
     """A kept pair, or None after counting why the record was dropped (empty question, empty
     passage, passage longer than `max_passage_words`). Control characters and terminal escapes
     are removed first (the record counted under `normalized: control characters`); a question
-    or passage that held nothing else is dropped as empty. The caller has counted the read."""
+    or passage that held nothing else is dropped as empty. The caller has counted the read.
+    `answer_start`: the first answer's offset in the source's passage (SQuAD spans; -1: none),
+    moved with the whitespace stripped from the passage's start."""
+    raw_passage = passage
     cleaned_q = question if question.isprintable() else strip_controls(question)
     passage, passage_changed = _clean_passage(passage)
     title, title_changed = _clean_title(title)
@@ -122,6 +126,10 @@ def make_pair(
                                detail={"words": words, "max_passage_words": limit}))
             return None
     ledger.keep(source.name)
+    if answer_start >= 0:
+        answer_start -= len(raw_passage) - len(raw_passage.lstrip())
+        if not 0 <= answer_start < len(passage):
+            answer_start = -1
     return QAPair(
         source=source.name,
         id=rid,
@@ -132,6 +140,7 @@ def make_pair(
         pair_id=f"{source.name}:{rid}",
         passage_id=_passage_id(passage),
         hard_negatives=hard_negatives,
+        answer_start=answer_start,
     )
 
 

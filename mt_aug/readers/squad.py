@@ -38,6 +38,15 @@ def _answers(answers: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out)) if len(out) > 1 else tuple(out)
 
 
+def _answer_start(answers: Any) -> int:
+    """The offset of the first answer that has a text (the one `_answers` lists first), -1 without one."""
+    for a in answers or ():
+        if isinstance(a, dict) and isinstance(a.get("text"), str):
+            start = a.get("answer_start")
+            return start if isinstance(start, int) and not isinstance(start, bool) and start >= 0 else -1
+    return -1
+
+
 def read(source: SourceConfig, ledger: Ledger) -> Iterator[QAPair]:
     """The questions of a SQuAD file, one article in memory at a time (the file is streamed).
 
@@ -77,7 +86,8 @@ def read(source: SourceConfig, ledger: Ledger) -> Iterator[QAPair]:
                     ledger.reject(Drop("collect", name, rid, "unanswerable"))
                     continue
                 answers = qa.get("answers")
-                pair = make_pair(source, rid, question, title, context, _answers(answers) if answers else (), ledger)
+                pair = make_pair(source, rid, question, title, context, _answers(answers) if answers else (), ledger,
+                                 answer_start=_answer_start(answers) if isinstance(answers, list) else -1)
                 if pair is not None:
                     yield pair
 
@@ -99,10 +109,13 @@ def read_hf(source: SourceConfig, ledger: Ledger) -> Iterator[QAPair]:
             _malformed(source, ledger, Path(str(source.dataset)), f"{source.split}[{i}]", str(row.get("id") or ""),
                        "expected string columns id, question, context")
             continue
-        answers = tuple(dict.fromkeys((row.get("answers") or {}).get("text") or []))
+        spans = row.get("answers") or {}
+        answers = tuple(dict.fromkeys(spans.get("text") or []))
+        starts = spans.get("answer_start") or []
         if not answers and not source.keep_unanswerable:
             ledger.reject(Drop("collect", source.name, row["id"], "unanswerable"))
             continue
-        pair = make_pair(source, row["id"], row["question"], row.get("title") or "", row["context"], answers, ledger)
+        pair = make_pair(source, row["id"], row["question"], row.get("title") or "", row["context"], answers, ledger,
+                         answer_start=starts[0] if answers and starts and isinstance(starts[0], int) else -1)
         if pair is not None:
             yield pair

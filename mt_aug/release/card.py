@@ -223,6 +223,8 @@ def render(manifest: dict[str, Any]) -> str:
         ["side", "language", "eval set", "pairs/views dropped", "passages matched", "questions matched", "methods"],
         dec_rows or [["-", "-", "none configured", 0, 0, 0, "-"]]) + "\n\n" + _table(
         ["eval set", "language", "file", "sha256"], eval_rows or [["-", "-", "-", "-"]]) + "\n" + warn + "\n")
+    if m.get("dev"):
+        parts.append(_dev_section(m["dev"]))
     b_rows = [[kind, g, n, m["leftovers"][kind].get(g, 0)] for kind in ("mono", "cross")
               for g, n in sorted(m["batches"][kind].items())]
     parts.append("## Batches\n\n" + _table(["kind", "language / pair", "batches", "leftover rows"], b_rows) + "\n")
@@ -245,6 +247,27 @@ def render(manifest: dict[str, Any]) -> str:
         + (f"\nKnown overlaps of the sources (from their dataset cards):\n\n{overlaps}" if overlaps else "")
     )
     return "\n".join(parts)
+
+
+def _dev_section(dev: dict[str, Any]) -> str:
+    """The dev split (manifest `dev`, mt_aug.devsplit): what was held out, what each language kept."""
+    rows = [[lang, e["passages"], e["questions"], e.get("lareqa_questions", "-"), _fmt_counts(e.get("dropped") or {})]
+            for lang, e in sorted(dev["languages"].items())]
+    files = [[f"`{f['path']}`", f"`{f['sha256']}`"] for f in dev.get("files", [])]
+    lareqa = dev.get("lareqa") or {}
+    warn = "".join(f"\n- warning: {w}" for w in dev.get("warnings", []))
+    return (
+        "## Dev split\n\n"
+        f"{dev['passages']} English passages with all their {dev['questions']} questions are held out of the shards "
+        "(the passages of lowest sha256(seed, passage_id); counted as `held out for dev` under Sources), translated "
+        "and judged like the training pairs, and written under `dev/`: `dev/lareqa/<lang>.json` (LAReQA: SQuAD JSON "
+        "with the build's sentences and sentence_breaks, sentence j parallel in every language; questions of "
+        f"sources with answer spans: {', '.join(lareqa.get('sources') or []) or 'none'}) and `dev/beir/<lang>/` "
+        "(corpus, queries, qrels; passage level). A question lost in a language is absent from its files.\n\n"
+        + _table(["language", "passages", "questions", "LAReQA questions", "lost (reason: n)"], rows) + "\n\n"
+        "Good for model selection and for languages no public evaluation set covers. Not a zero-shot measure: "
+        "the dev split is the same distribution (sources, translation model) as the training rows.\n\n"
+        + _table(["file", "sha256"], files) + "\n" + warn + "\n")
 
 
 def _cell(x: Any, n: int = 160) -> str:

@@ -112,7 +112,10 @@ def verify_build(build_dir: str | Path) -> dict[str, Any]:
         got = sha256_file(path) if name not in RENDERED else digest
         if got != digest:
             raise VerifyError(f"{name}: sha256 {got[:16]}... != {MANIFEST} {digest[:16]}...")
-    all_batch_ids, rows_total, first_rows = _verify_shards(build_dir, manifest, batch_size)
+    from mt_aug.release.verify_dev import verify_dev
+
+    dev_ids = verify_dev(build_dir, manifest)  # the held-out pairs and passages, which no batch may hold
+    all_batch_ids, rows_total, first_rows = _verify_shards(build_dir, manifest, batch_size, dev_ids)
     if sched:
         _verify_schedule(build_dir, sched, all_batch_ids, manifest["mono_ratio"])
         _eq("schedule.steps", sched.get("steps"), len(all_batch_ids))
@@ -138,8 +141,9 @@ def _verify_audit(build_dir: Path, m: dict[str, Any]) -> None:
         raise VerifyError(f"{MANIFEST}: {problem}")
 
 
-def _verify_shards(build_dir: Path, manifest: dict[str, Any],
-                   batch_size: int) -> tuple[dict[str, tuple[str, int]], int, dict[str, dict[str, Any]]]:
+def _verify_shards(build_dir: Path, manifest: dict[str, Any], batch_size: int,
+                   dev_ids: tuple[set[str], set[str]] = (set(), set()),
+                   ) -> tuple[dict[str, tuple[str, int]], int, dict[str, dict[str, Any]]]:
     all_batch_ids: dict[str, tuple[str, int]] = {}
     first_rows: dict[str, dict[str, Any]] = {}
     rows_total = 0
@@ -172,6 +176,10 @@ def _verify_shards(build_dir: Path, manifest: dict[str, Any],
             d: dict[str, list[Any]] = table.slice(i * batch_size, batch_size).to_pydict()
             bid = d["batch_id"][0]
             check_batch(d, entry["kind"], batch_size, f"{entry['path']}: batch {i} ({bid})", mixed=mixed)
+            for col, held in zip(("pair_id", "passage_id"), dev_ids, strict=True):
+                if held and not held.isdisjoint(d[col]):
+                    x = sorted(held.intersection(d[col]))[0]
+                    raise VerifyError(f"{entry['path']}: batch {i} ({bid}): {col} {x} is in the dev split")
             if bid in all_batch_ids:
                 raise VerifyError(f"{entry['path']}: batch {i} ({bid}) also appears in {all_batch_ids[bid][0]}")
             all_batch_ids[bid] = (entry["path"], i)
@@ -328,7 +336,8 @@ def _verify_translation_stats(m: dict[str, Any], version: int) -> None:
         for reason in sorted(set(by_quality) - set(filtered)):
             raise VerifyError(f"{MANIFEST}: {where}.views_dropped has {by_quality[reason]} view(s) dropped for "
                               f"quality:{reason}, but {where}.filtered has no segment filtered for {reason!r}")
-        if filtered and not by_quality:
+        dev_dropped = (((m.get("dev") or {}).get("languages") or {}).get(lang) or {}).get("dropped") or {}
+        if filtered and not by_quality and not any(k.startswith("quality:") for k in dev_dropped):
             raise VerifyError(f"{MANIFEST}: {where}.filtered has {sum(filtered.values())} segment(s), but no view was "
                               f"dropped for quality ({where}.views_dropped)")
 
@@ -345,6 +354,8 @@ def _verify_licenses(m: dict[str, Any]) -> None:
 def _verify_drops(build_dir: Path, m: dict[str, Any]) -> None:
     """drops.jsonl holds every drop the manifest counts: per source and reason, per language
     and reason, per stage and reason, per eval set."""
+    from mt_aug.release.verify_dev import is_dev_view_drop
+
     path = build_dir / DROPS
     if not path.is_file():
         raise VerifyError(f"{DROPS}: missing (the manifest counts {sum((m.get('drops') or {}).get('pairs', {}).values())} "
@@ -363,6 +374,8 @@ def _verify_drops(build_dir: Path, m: dict[str, Any]) -> None:
                 stage, source, reason, lang = d["stage"], d["source"], d["reason"], d.get("lang", SOURCE_LANG)
             except (json.JSONDecodeError, KeyError, TypeError) as exc:
                 raise VerifyError(f"{DROPS}: line {i}: not a drop record ({exc})") from None
+            if is_dev_view_drop(stage):
+                continue  # a dev question lost in one language: checked with the dev split
             if stage in VIEW_DROP_STAGES or lang != SOURCE_LANG:
                 by_lang[lang][reason] += 1
                 by_view[f"{lang}/{reason}"] += 1

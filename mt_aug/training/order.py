@@ -31,9 +31,14 @@ class EpochPlan:
 
 def kind_counts(n_mono: int, n_cross: int, ratio: float | None) -> tuple[int, int]:
     """How many mono and cross batches an epoch uses: all of them at the build's ratio (None),
-    else the largest selection whose mono share is `ratio`."""
+    else the largest selection whose mono share is `ratio` (0.0: every cross batch and no
+    mono one, the paper's X-Y baseline; 1.0: the reverse, X-X)."""
     if ratio is None:
         return n_mono, n_cross
+    if ratio <= EPS:
+        return 0, n_cross
+    if ratio >= 1 - EPS:
+        return n_mono, 0
     size = min(n_mono / ratio, n_cross / (1 - ratio))
     return min(n_mono, math.floor(size * ratio + EPS)), min(n_cross, math.floor(size * (1 - ratio) + EPS))
 

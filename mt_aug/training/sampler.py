@@ -13,7 +13,7 @@ import numpy as np
 import torch.utils.data
 
 from mt_aug.training.layout import BuildLayout, BuildLayoutError, Verify, batch_keys, load_layout
-from mt_aug.training.order import EpochPlan, kind_counts, plan_epoch, spread
+from mt_aug.training.order import EPS, EpochPlan, kind_counts, plan_epoch, spread
 
 
 def detect_world_size() -> int:
@@ -46,9 +46,10 @@ class HybridBatchSampler(torch.utils.data.Sampler[list[int]]):
     - epoch 0 on one process is the build's `schedule.arrow`, batch for batch;
     - epoch e > 0 is a new order drawn from (seed, e): each group's batches shuffled, groups
       spread out, mono and cross interleaved at the build's mono_ratio;
-    - `mono_ratio=r` draws a mix at another share from the same batches (the largest
-      selection at share r; fewer steps; no batch twice in an epoch): ratio sweeps without
-      a rebuild;
+    - `mono_ratio=r` (0 <= r <= 1) draws a mix at another share from the same batches (the
+      largest selection at share r; fewer steps; no batch twice in an epoch): ratio sweeps
+      without a rebuild. 0.0 is every cross batch and no mono one (the paper's X-Y baseline),
+      1.0 every mono batch and no cross one (X-X), each epoch reshuffled like any other;
     - with N processes (`world_size=N`, else detected: see `detect_world_size`) each kind is
       cut to a multiple of N (the surplus is counted in `dropped`) and the sequence is built
       in steps of N batches of one kind with no pair_id in two of them, so accelerate's
@@ -66,8 +67,10 @@ class HybridBatchSampler(torch.utils.data.Sampler[list[int]]):
                       "verify": verify}
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)):
             raise BuildLayoutError(f"seed={seed!r}: must be an integer")
-        if mono_ratio is not None and not (isinstance(mono_ratio, int | float) and 0 < mono_ratio < 1):
-            raise BuildLayoutError(f"mono_ratio={mono_ratio!r}: must be strictly between 0 and 1")
+        if mono_ratio is not None and (isinstance(mono_ratio, bool) or not isinstance(mono_ratio, int | float)
+                                       or not 0 <= mono_ratio <= 1):
+            raise BuildLayoutError(f"mono_ratio={mono_ratio!r}: must be a number from 0 to 1 (0.0: cross "
+                                   "batches only, 1.0: mono batches only)")
         if world_size is not None and world_size < 1:
             raise BuildLayoutError(f"world_size={world_size!r}: must be at least 1")
         self.layout: BuildLayout = load_layout(build_dir, verify)
@@ -78,11 +81,11 @@ class HybridBatchSampler(torch.utils.data.Sampler[list[int]]):
         self._world = world_size
         self.override = mono_ratio is not None and abs(mono_ratio - lay.mono_ratio) > 1e-9
         self.mono_ratio = float(mono_ratio) if mono_ratio is not None else lay.mono_ratio
-        n_mono, n_cross = int(lay.is_mono.sum()), int((~lay.is_mono).sum())
         if self.override:
-            if n_mono == 0 or n_cross == 0:
-                missing = "mono" if n_mono == 0 else "cross"
-                raise BuildLayoutError(f"mono_ratio={mono_ratio}: {lay.build_dir} has no {missing} batches "
+            have = {"mono": bool(lay.is_mono.any()), "cross": bool((~lay.is_mono).any())}
+            missing = [kind for kind, needed in self._needed().items() if needed and not have[kind]]
+            if missing:
+                raise BuildLayoutError(f"mono_ratio={mono_ratio}: {lay.build_dir} has no {missing[0]} batches "
                                        f"to draw that mix from")
             self._check_servable(self.world_size)
         self.epoch = 0
@@ -142,13 +145,18 @@ class HybridBatchSampler(torch.utils.data.Sampler[list[int]]):
         return plan_epoch(mono, cross, self.mono_ratio, override=self.override, world=world, pair_keys=pairs,
                           passage_keys=passages, num_batches=lay.num_batches)
 
+    def _needed(self) -> dict[str, bool]:
+        """The kinds the sampler's mix draws from: both, or only cross at 0.0, only mono at 1.0."""
+        return {"mono": self.mono_ratio > EPS, "cross": self.mono_ratio < 1 - EPS}
+
     def _check_servable(self, world: int) -> None:
-        """Another mix must keep at least one step of each kind on `world` processes."""
+        """Another mix must keep at least one step of each kind it draws on `world` processes."""
         lay = self.layout
         n_mono, n_cross = int(lay.is_mono.sum()), int((~lay.is_mono).sum())
         m, c = kind_counts(n_mono, n_cross, self.mono_ratio)
-        if m < world or c < world:
-            short = "mono" if m < world else "cross"
+        need = self._needed()
+        if (need["mono"] and m < world) or (need["cross"] and c < world):
+            short = "mono" if need["mono"] and m < world else "cross"
             per = f" per step of {world} processes" if world > 1 else ""
             raise BuildLayoutError(f"mono_ratio={self.mono_ratio}: {lay.build_dir} has {n_mono} mono and {n_cross} "
                                    f"cross batches, too few for one {short} batch{per} at that share")
