@@ -70,7 +70,7 @@ def test_planted_pickles_in_the_result_store_are_never_loaded(tmp_path: Path, de
     said = "\n".join(r.getMessage() for r in caplog.records)
     assert f"{seg}: not a stage result this mt-aug wrote" in said
     assert f"{col.with_suffix('.pkl')}: ignored (pickled or Prefect-serialized stage results are never loaded" in said
-    assert ex.reused == ["eval-index", "decontaminate", "dedup"]  # collect and segment recomputed, not loaded
+    assert ex.reused == ["eval-index", "decontaminate", "dedup", "dev-split"]  # collect and segment recomputed, not loaded
     assert _shards(got) == _shards(demo_build["first"])
 
 
@@ -171,7 +171,7 @@ def test_credentials_and_outside_paths_are_not_published(tmp_path: Path, demo_bu
     assert "memory://***@bucket/mt-aug/results" in published["README.md"]
     ex = LocalExecutor(result_store(load_config(cfg)))
     again = build(cfg, executor=ex)
-    assert ex.reused == ["eval-index", "collect", "decontaminate", "dedup", "segment"]  # from the URL's store
+    assert ex.reused == ["eval-index", "collect", "decontaminate", "dedup", "dev-split", "segment"]  # from the URL's store
     for name in ("drops.jsonl", "manifest.json"):  # a reused result's drops are published the same way
         assert "alice" not in (again / name).read_text(encoding="utf-8")
 
