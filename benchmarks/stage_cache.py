@@ -5,7 +5,7 @@ as data next to the pickles they replace.
     .venv/bin/python benchmarks/stage_cache.py --quick    # 100k pairs
 
 The source is benchmarks/readers.py's generated SQuAD JSON (random words, 5 questions per
-passage). Content keys: the first `mt_aug.fingerprint.content_sha256` of the file (streamed,
+passage). Content keys: the first `mt_aug.core.fingerprint.content_sha256` of the file (streamed,
 1 MiB reads: what a build's stage keys and its manifest cost together, once per process), a
 later call (memoized on the file's state), and for scale, the SQuAD reader on the same file
 (what `collect` does with it anyway). Stage results: the collect and segment stages run on
@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from readers import gen_squad, time_reader  # noqa: E402
 
-from mt_aug import fingerprint  # noqa: E402
+from mt_aug.core import fingerprint  # noqa: E402
 
 XQUAD = ROOT.parent / "shared" / "data" / "xquad"
 LANGS = ["en", "ar", "de", "el", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh"]

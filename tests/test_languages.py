@@ -36,7 +36,8 @@ def test_translate_language_without_prefect(tmp_path: Path) -> None:
     # pairs whose passages the gate keeps (the first six ask about two passages it drops:
     # one garbled, "serrria", one that loses the "fish weirs")
     side.pairs = side.pairs.slice(6, 6)
-    from mt_aug.translation.texts import compact, segment_table
+    from mt_aug.pairs import compact
+    from mt_aug.translation.texts import segment_table
 
     side.pairs = compact(side.pairs)
     side.segmented = segment_table(side.pairs)

@@ -12,11 +12,11 @@ import pytest
 
 from mt_aug.config import ModelSpec, QualityConfig
 from mt_aug.quality import Gate, judge_with_roundtrip
-from mt_aug.quality.lexicon import Lexicon, LexiconError, model_lexicon
+from mt_aug.quality.lexicon import Lexicon, LexiconError, folder_lexicon
+from mt_aug.quality.lexicon import model_lexicon as spec_lexicon
 from mt_aug.translation import bergamot
 from mt_aug.translation.base import Translation
 from mt_aug.translation.cache import TranslationCache
-from mt_aug.translation.engine import model_lexicon as spec_lexicon
 
 # Bergamot en->pt, stored
 KEEPER = ("The lighthouse keeper wrote a diary about storms.", "O farol escreveu um diário sobre tempestades.")
@@ -86,7 +86,7 @@ def test_models_without_a_lexicon_say_so(tmp_path: Path) -> None:
     """A transformers model id or folder without a shortlist has no lexicon: the signal does not
     run, and the gate's stats say why (the manifest's quality notes)."""
     spec = ModelSpec(backend="transformers", model=str(tmp_path))
-    assert spec_lexicon(spec, "en", "pt") is None and model_lexicon(tmp_path) is None
+    assert spec_lexicon(spec, "en", "pt") is None and folder_lexicon(tmp_path) is None
     assert spec_lexicon(ModelSpec(backend="transformers", model="Helsinki-NLP/opus-mt-en-de"), "en", "de") is None
     gate = Gate(QualityConfig(langid=False, entities_translate=False), "en", "pt", ("en", "pt"))
     with TranslationCache(tmp_path / "translations.sqlite") as cache:

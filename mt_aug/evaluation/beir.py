@@ -38,7 +38,7 @@ from mt_aug.evaluation.lareqa import EvalDataError, expand_paths, lone_surrogate
 from mt_aug.evaluation.metrics import PAD, blocked_relevant_ranks, passage_metrics
 from mt_aug.evaluation.report import BEIR_FIGURES
 from mt_aug.evaluation.scoring import BM25, Timings
-from mt_aug.packing.shards import sha256_file
+from mt_aug.core.files import sha256_file
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer

@@ -30,7 +30,8 @@ def evaluate_paths(model: str, fmt: str, paths: str, languages: list[str] | None
     """The report of ``model`` (a sentence-transformers folder or Hub id, or ``"bm25"``) on the
     ``fmt`` files of ``paths`` (``{lang}`` in it). Raises EvalDataError / ModelError (one
     line each) for bad input. ``note`` receives warnings and a closing summary line."""
-    from mt_aug.evaluation.encode import EmbeddingCache, check_device, load_model, weights_hash
+    from mt_aug.evaluation.encode import EmbeddingCache
+    from mt_aug.sentence_models import check_device, load_model, weights_hash
     from mt_aug.evaluation.lareqa import EvalDataError
 
     if fmt not in FORMATS:

@@ -11,33 +11,25 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-import time
-from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from mt_aug.config import BuildConfig
+from mt_aug.core.executor import LocalUnits, UnitRunner
 from mt_aug.errors import UserError
 from mt_aug.pipeline.stage import Stage, StageResult
 from mt_aug.redact import redact_text
 
 log = logging.getLogger("mt_aug.pipeline")
 
-U = TypeVar("U")
-R = TypeVar("R")
 
+class Executor(UnitRunner, Protocol):
+    """A UnitRunner (mt_aug.core.executor: work units, progress) that also runs stages."""
 
-class Executor(Protocol):
     reused: list[str]  # names of the stages whose cached result was reused, in order
 
     def run_stage(self, stage: Stage, cfg: BuildConfig, inputs: dict[str, Any], key: str) -> StageResult:
         """Run one stage (or reuse its cached result under `key`)."""
-
-    def map_units(self, fn: Callable[[U], R], units: Sequence[U], *, name: str) -> Iterator[tuple[int, R]]:
-        """Run `fn` on every unit, yielding (unit index, result) as units complete."""
-
-    def report(self, name: str, done: int, total: int, message: str) -> None:
-        """Progress of long work (a log line; the Prefect executor also updates an artifact)."""
 
 
 class ResultStore:
@@ -111,7 +103,7 @@ class ResultStore:
             self.root.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f".{key}.", suffix=".tmp")
         except OSError as exc:
-            from mt_aug.packing.shards import named
+            from mt_aug.core.files import named
 
             raise named(exc, self.root / name) from None
         try:
@@ -120,7 +112,7 @@ class ResultStore:
             os.replace(tmp, self.root / name)
         except OSError as exc:
             Path(tmp).unlink(missing_ok=True)
-            from mt_aug.packing.shards import named
+            from mt_aug.core.files import named
 
             raise named(exc, self.root / name) from None
         except BaseException:
@@ -143,28 +135,16 @@ def run_cached(stage: Stage, cfg: BuildConfig, inputs: dict[str, Any], key: str,
     return result, False
 
 
-class LocalExecutor:
+class LocalExecutor(LocalUnits):
     """Stages and units in this process, in order; stage results cached in a ResultStore."""
 
-    REPORT_EVERY_S = 10.0  # progress lines at most this often (and at the end)
-
     def __init__(self, store: ResultStore | None = None) -> None:
+        super().__init__()
         self.store = store
         self.reused: list[str] = []  # names of stages whose cached result was reused
-        self._last: dict[str, float] = {}
 
     def run_stage(self, stage: Stage, cfg: BuildConfig, inputs: dict[str, Any], key: str) -> StageResult:
         result, reused = run_cached(stage, cfg, inputs, key, self.store)
         if reused:
             self.reused.append(stage.name)
         return result
-
-    def map_units(self, fn: Callable[[U], R], units: Sequence[U], *, name: str) -> Iterator[tuple[int, R]]:
-        for i, unit in enumerate(units):
-            yield i, fn(unit)
-
-    def report(self, name: str, done: int, total: int, message: str) -> None:
-        now = time.monotonic()
-        if done >= total or now - self._last.get(name, 0.0) >= self.REPORT_EVERY_S:
-            self._last[name] = now
-            log.info("%s: %d/%d %s", name, done, total, message)

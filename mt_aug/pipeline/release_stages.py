@@ -173,7 +173,7 @@ class WriteStage(Stage):
 def write_dev(build_dir: Path, dev: Any) -> dict[str, str]:
     """The dev split's files (a `DevSplit`) under build_dir; their sha256 by relative path."""
     from mt_aug.devsplit.files import sha256_bytes
-    from mt_aug.packing.shards import named
+    from mt_aug.core.files import named
 
     out = {}
     for rel, data in sorted(dev.files.items()):
@@ -190,7 +190,7 @@ def write_dev(build_dir: Path, dev: Any) -> dict[str, str]:
 def write_drops(build_dir: Path, drops: list[Drop], scrub: Any = None) -> str:
     """Every drop with its reason and evidence, one JSON object per line (drops.jsonl); its sha256.
     `scrub`: applied to each record (mt_aug.release.manifest.path_scrubber: no local paths)."""
-    from mt_aug.packing.shards import named
+    from mt_aug.core.files import named
 
     h = hashlib.sha256()
     path = build_dir / "drops.jsonl"

@@ -9,7 +9,7 @@ shared ledger.
 
 A stage's cache key is derived, never kept by hand: name + version + its config section +
 the fingerprints of its inputs (the keys of the upstream results, or the sha256 of the content
-of the files it reads: mt_aug.fingerprint) + the versions of its libraries. Editing unrelated code does not throw a
+of the files it reads: mt_aug.core.fingerprint) + the versions of its libraries. Editing unrelated code does not throw a
 cache away; a change of output is a version bump in the stage that changes.
 """
 
@@ -18,13 +18,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import metadata
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from mt_aug.config import BuildConfig
-from mt_aug.fingerprint import file_fingerprint
+from mt_aug.core.executor import Resources
+from mt_aug.core.fingerprint import file_fingerprint
+from mt_aug.core.versions import library_version
 from mt_aug.schema import Drop
 
 
@@ -39,14 +39,6 @@ class StageResult:
 
     def __getitem__(self, name: str) -> Any:
         return self.outputs[name]
-
-
-@dataclass(frozen=True)
-class Resources:
-    """What one run of a stage (or one of its work units) needs; executors place work by it."""
-
-    cpus: float = 1.0
-    gpus: float = 0.0
 
 
 class Stage:
@@ -89,15 +81,3 @@ class Stage:
             default=str,
         )
         return f"{self.name}-" + hashlib.sha256(blob.encode()).hexdigest()[:32]
-
-
-@lru_cache(maxsize=None)
-def library_version(dist: str) -> str:
-    if dist == "mt-aug-schema":
-        from mt_aug.schema import SCHEMA_VERSION
-
-        return str(SCHEMA_VERSION)
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "absent"

@@ -23,14 +23,15 @@ from mt_aug.accounting import count_by
 from mt_aug.config import BuildConfig, ModelSpec
 from mt_aug.devsplit.judge import DevLanguage, judge_dev
 from mt_aug.pipeline.stage import Stage, StageResult
-from mt_aug.pipeline.stages import contaminated
+from mt_aug.decontamination.apply import contaminated
 from mt_aug.quality.gate import GATE_LIBRARIES
 from mt_aug.quality.verdict_cache import VerdictCache
 from mt_aug.schema import SOURCE_LANG, Drop
 from mt_aug.translation.base import Translation
 from mt_aug.translation.cache import TranslationCache
 from mt_aug.translation.engine import Request, TranslateStats, model_identity, translate_requests
-from mt_aug.translation.texts import Segmented, null_rows, reassemble_table
+from mt_aug.quality.reassemble import reassemble_table
+from mt_aug.translation.texts import Segmented, null_rows
 
 log = logging.getLogger("mt_aug.pipeline")
 

@@ -29,7 +29,7 @@ from mt_aug.translation.base import Translation
 GATE_VERSION = "6"
 
 # Distributions whose versions can change a verdict: part of the verdict cache's key, as the
-# stage contract keys stage results (mt_aug.pipeline.stage.library_version).
+# stage contract keys stage results (mt_aug.core.versions.library_version).
 GATE_LIBRARIES = ("lingua-language-detector", "sacrebleu", "sentencepiece", "wordfreq")
 
 # Every reason the gate gives, in the order the signals run (the first that fires is the reason).
@@ -51,7 +51,7 @@ class Gate:
         self.candidates = tuple(sorted(set(candidates) | {src, tgt}))
         self.reverse_model, self.forward_model, self.qe_model = reverse_model, forward_model, qe_model
         self.lexicon = lexicon if cfg.coverage or cfg.added_content else None
-        from mt_aug.pipeline.stage import library_version
+        from mt_aug.core.versions import library_version
 
         blob = json.dumps({"version": GATE_VERSION, "cfg": cfg.model_dump(mode="json"), "src": src, "tgt": tgt,
                            "candidates": self.candidates, "reverse": reverse_model, "forward": forward_model,
@@ -230,7 +230,8 @@ def judge_with_roundtrip(
     signal cannot find word for word are translated alone by `spec` (the forward model), through
     the same path and cache; the word-lost signal uses `spec`'s lexicon (`model_lexicon`). Verdicts are read from and written to `verdict_cache` when given.
     `spec` is the forward model's spec."""
-    from mt_aug.translation.engine import model_identity, model_lexicon, translate_unique
+    from mt_aug.quality.lexicon import model_lexicon
+    from mt_aug.translation.engine import model_identity, translate_unique
 
     stats = GateStats(judged=len(sources))
     rev = roundtrip.reverse_spec(spec, gate.src, gate.tgt, gate.cfg) if gate.cfg.roundtrip else None

@@ -47,7 +47,7 @@ class Scorer(Protocol):
 
 
 def _device(cfg: QEConfig) -> str:
-    from mt_aug.evaluation.encode import ModelError, check_device
+    from mt_aug.sentence_models import ModelError, check_device
 
     want = None if cfg.device == "auto" else ("cuda" if cfg.device == "cuda" else "cpu")
     try:
@@ -61,7 +61,7 @@ class EmbeddingScorer:
     """Cosine of a sentence-transformers model between each source and its output."""
 
     def __init__(self, cfg: QEConfig) -> None:
-        from mt_aug.evaluation.encode import ModelError, load_model, weights_hash
+        from mt_aug.sentence_models import ModelError, load_model, weights_hash
 
         if importlib.util.find_spec("sentence_transformers") is None:
             raise QEError("quality.qe.backend embedding: needs the sentence-transformers package "

@@ -13,6 +13,7 @@ import yaml
 
 from mt_aug.languages import LANGUAGES
 from mt_aug.redact import redact
+from mt_aug.release.configs import config_data_files, config_names
 
 REQUIRED_MANIFEST_KEYS = (
     "build_id", "name", "config_hash", "code_version", "seed", "languages", "batch_size", "mono_ratio",
@@ -32,35 +33,6 @@ def _size_category(n: int) -> str:
         if n < limit:
             return label
     return "n>10M"
-
-
-# Manifest format from which the card's configs name their files exactly (before: a glob).
-EXACT_FILES_FORMAT = 4
-
-
-def exact_files(manifest: dict[str, Any]) -> bool:
-    return int(manifest.get("format_version", 1)) >= EXACT_FILES_FORMAT
-
-
-def config_names(manifest: dict[str, Any]) -> list[tuple[str, str]]:
-    """(config name, the glob of its files) for every mono language and cross pair with
-    batches: `<kind>/<group>/part-*.arrow` (format 4; before, `*.arrow`, which also matched any
-    stray `cache-*.arrow` a `datasets` map wrote beside the shards)."""
-    out = []
-    for kind in ("mono", "cross"):
-        for group, n in sorted(manifest["batches"][kind].items()):
-            if n > 0:
-                out.append((f"{kind}-{group}", f"{kind}/{group}/{'part-' if exact_files(manifest) else ''}*.arrow"))
-    return out
-
-
-def config_data_files(manifest: dict[str, Any], name: str, glob: str) -> str | list[str]:
-    """What a card config's `data_files` path names: its files, exactly (format 4: a file
-    dropped into the folder later is not read), else its glob."""
-    if not exact_files(manifest):
-        return glob
-    kind, group = name.split("-", 1)
-    return [f["path"] for f in manifest["files"] if f.get("kind") == kind and f.get("group") == group]
 
 
 def front_matter(manifest: dict[str, Any]) -> dict[str, Any]:
@@ -407,7 +379,7 @@ def check_against_disk(build_dir: Path, manifest: dict[str, Any]) -> None:
     import pyarrow as pa
 
     from mt_aug.buildfiles import inside_build
-    from mt_aug.packing.shards import sha256_file
+    from mt_aug.core.files import sha256_file
 
     rows = 0
     for i, f in enumerate(manifest["files"]):

@@ -19,7 +19,7 @@ from mt_aug import __version__
 from mt_aug.accounting import count_by
 from mt_aug.buildfiles import read_manifest  # noqa: F401 (re-exported: every reader's manifest)
 from mt_aug.config import BuildConfig
-from mt_aug.fingerprint import content_sha256
+from mt_aug.core.fingerprint import content_sha256
 from mt_aug.packing.batching import Packed
 from mt_aug.packing.corpus import Corpus
 from mt_aug.packing.shards import ShardFile, rows_table, shard_schema
@@ -158,7 +158,7 @@ def license_info(cfg: BuildConfig) -> dict[str, dict[str, Any]]:
 
 
 def _file_entry(path: Path, base: Path | None) -> dict[str, str]:
-    # the digest the stage keys were computed from (mt_aug.fingerprint: once per process and file state)
+    # the digest the stage keys were computed from (mt_aug.core.fingerprint: once per process and file state)
     return {"path": publishable(str(path), base), "sha256": content_sha256(path)}
 
 

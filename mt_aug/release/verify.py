@@ -11,14 +11,11 @@ from typing import Any
 import pyarrow as pa
 
 from mt_aug.arrow_io import read_stream
-from mt_aug.buildfiles import inside_build, read_manifest
-from mt_aug.packing.shards import sha256_file
+from mt_aug.buildfiles import MANIFEST, inside_build, read_manifest
+from mt_aug.core.files import sha256_file
 from mt_aug.packing.views import MONO_MIXED
+from mt_aug.release.problems import VerifyError
 from mt_aug.schema import SCHEDULE_SCHEMA, SHARD_COLUMNS, SOURCE_LANG
-
-
-class VerifyError(Exception):
-    """A broken rule; the message names the file, the batch and the rule."""
 
 
 def _read_stream(path: Path, shown: str) -> pa.Table:
@@ -59,7 +56,6 @@ def check_batch(rows: dict[str, list[Any]], kind: str, batch_size: int, where: s
 # Files of every build besides its shards and schedule; README.md and croissant.json are
 # checked by rendering them again from the manifest (so a `mt-aug card` re-render verifies).
 RENDERED = ("README.md", "croissant.json")
-MANIFEST = "manifest.json"
 DROPS = "drops.jsonl"
 # Pair drops (lang en) happen at these stages; every other drop is a view drop of one language.
 VIEW_DROP_STAGES = ("quality", "translate", "target-decontaminate")

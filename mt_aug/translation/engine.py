@@ -84,21 +84,6 @@ def model_identity(spec: ModelSpec, src: str, tgt: str) -> str:
     return hf.model_identity(spec)
 
 
-def model_lexicon(spec: ModelSpec, src: str, tgt: str):  # type: ignore[no-untyped-def]
-    """The bilingual lexicon the model ships (mt_aug.quality.lexicon.Lexicon): Bergamot models
-    and Marian folders with a `lex*.s2t.bin` shortlist; None for the others."""
-    from pathlib import Path
-
-    from mt_aug.quality.lexicon import model_lexicon as folder_lexicon
-
-    if spec.backend == "bergamot":
-        from mt_aug.translation import bergamot
-
-        return folder_lexicon(bergamot.model_dir(src, tgt))
-    folder = Path(spec.model)
-    return folder_lexicon(folder) if folder.is_dir() else None
-
-
 def cache_scope(spec: ModelSpec, src: str, tgt: str) -> CacheScope:
     return CacheScope.of(spec.backend, model_identity(spec, src, tgt), src, tgt, spec.decoding())
 
@@ -158,9 +143,9 @@ def translate_requests(
     cache's one writer and a crash loses at most the units in flight."""
     from functools import partial
 
-    from mt_aug.pipeline.executor import LocalExecutor
+    from mt_aug.core.executor import LocalUnits
 
-    run = executor if executor is not None else LocalExecutor()
+    run = executor if executor is not None else LocalUnits()
     state: dict[object, dict] = {}
     jobs: list[tuple[object, list[str]]] = []
     for key, req in requests.items():
