@@ -13,10 +13,10 @@ from mt_aug.config import BuildConfig, EvalSetConfig, SourceConfig
 from mt_aug.decontamination.apply import find_contamination
 from mt_aug.decontamination.matcher import EvalIndex, EvalText, Match, build_index, match_tokens
 from mt_aug.normalize import normalize_text
+from mt_aug.pairs import pairs_of
 from mt_aug.pipeline.builder import run_source_side
 from mt_aug.pipeline.executor import LocalExecutor
 from mt_aug.readers import SourceError
-from mt_aug.pairs import pairs_of
 from mt_aug.readers.collect import collect
 
 DEMO_EVAL = DEMO_DATA / "demo_eval_en.json"

@@ -18,11 +18,11 @@ from typer.testing import CliRunner
 from mt_aug.cli import app
 from mt_aug.evaluation import EvalDataError, LAReQAEvaluator, read_lareqa, read_sets
 from mt_aug.evaluation.encode import EmbeddingCache
-from mt_aug.sentence_models import weights_hash
 from mt_aug.evaluation.evaluator import Embeddings, candidate_texts, score_sets
 from mt_aug.evaluation.lareqa import expand_paths
 from mt_aug.evaluation.metrics import PAD, ap_recall_ndcg, language_bias_rows, relevant_ranks
 from mt_aug.evaluation.report import compare, load_report
+from mt_aug.sentence_models import weights_hash
 from tests.fixtures.lareqa import xquad_to_lareqa
 
 HAND = Path(__file__).parent / "fixtures" / "eval" / "lareqa"

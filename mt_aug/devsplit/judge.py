@@ -10,11 +10,11 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from mt_aug.quality.reassemble import reassemble_table
 from mt_aug.quality.verdict import Verdict
 from mt_aug.schema import Drop
 from mt_aug.translation.base import Translation
 from mt_aug.translation.segment import join_segments
-from mt_aug.quality.reassemble import reassemble_table
 from mt_aug.translation.texts import Segmented
 
 DEV_STAGE_PREFIX = "dev-"  # a dev view drop's stage: dev-quality, dev-target-decontaminate

@@ -37,6 +37,11 @@ from mt_aug.pipeline.stages import SOURCE_STAGES
 from mt_aug.pipeline.target_stages import (LanguageResult, LanguageTranslations, ProgressFn, QualityStage,
                                            TranslateStage, judge_language, language_stats, translate_all)
 from mt_aug.quality.verdict_cache import VerdictCache
+from mt_aug.release.export import export_parquet
+from mt_aug.release.guard import first_errors
+from mt_aug.release.lock import BuildLock
+from mt_aug.release.manifest import BuildRecord, start_build
+from mt_aug.release.publish import clean_staging, finalize, prune, switch_current
 from mt_aug.schema import Drop
 from mt_aug.translation.cache import TranslationCache
 from mt_aug.translation.texts import Segmented
@@ -141,7 +146,6 @@ def run_source_side(cfg: BuildConfig, executor: Executor, run: Run | None = None
     collected = results["collect"]
     later = list(results["decontaminate"].drops) + list(results["dedup"].drops) + list(results["dev-split"].drops)
     sources = _merge_sources(collected.stats["sources"], later)
-    from mt_aug.release.guard import first_errors
 
     for name, err in first_errors(collected.drops).items():
         sources[name]["first_error"] = err
@@ -206,8 +210,6 @@ def exports_dir(output_dir: Path) -> Path:
 def merge_record(cfg: BuildConfig, side: SourceSide, run: Run, stages: dict[str, dict[str, Any]]) -> Any:
     """The BuildRecord the manifest is written from, merged from the stages' results: the source
     side's accounting, per target language the translate and quality stages' figures and drops."""
-    from mt_aug.release.manifest import BuildRecord
-
     translated = run.results["translate"].stats
     languages: dict[str, dict[str, Any]] = {}
     view_drops: list[Drop] = []
@@ -243,10 +245,6 @@ def build(
     directory. Without an executor, everything runs in this process (LocalExecutor).
     `lock=False`: the caller holds the output_dir's build lock (`mt-aug build` takes it before
     Prefect starts)."""
-    from mt_aug.release.lock import BuildLock
-    from mt_aug.release.manifest import start_build
-    from mt_aug.release.publish import clean_staging, finalize, prune, switch_current
-
     cfg, config_dir = _config(config, output_dir, cache_dir)
     if executor is None:
         executor = LocalExecutor(result_store(cfg))
@@ -276,7 +274,6 @@ def build(
         run.provide("record", merge_record(cfg, side, run, {**run.timings, **own}), merged)
         staged: Path = run.run(write, key)["staged"]
         if cfg.export.parquet:  # before the build is moved into builds/: a failed export leaves nothing
-            from mt_aug.release.export import export_parquet
 
             try:
                 log.info("export: %s", export_parquet(staged, exports_dir(cfg.output_dir) / info.build_id, verified=True))

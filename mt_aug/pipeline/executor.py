@@ -16,7 +16,9 @@ from typing import Any, Protocol
 
 from mt_aug.config import BuildConfig
 from mt_aug.core.executor import LocalUnits, UnitRunner
+from mt_aug.core.files import named
 from mt_aug.errors import UserError
+from mt_aug.pipeline.results import SUFFIX, UnreadableResult, read_result, write_result
 from mt_aug.pipeline.stage import Stage, StageResult
 from mt_aug.redact import redact_text
 
@@ -57,8 +59,6 @@ class ResultStore:
         return redact_text(f"{self.where.rstrip('/')}/{name}")
 
     def get(self, key: str) -> StageResult | None:
-        from mt_aug.pipeline.results import SUFFIX, UnreadableResult, read_result
-
         name = f"{key}{SUFFIX}"
         try:
             if self.fs is None:
@@ -87,8 +87,6 @@ class ResultStore:
                             "delete it): recomputing", self._shown(name))
 
     def put(self, key: str, result: StageResult) -> None:
-        from mt_aug.pipeline.results import SUFFIX, write_result
-
         name = f"{key}{SUFFIX}"
         if self.fs is not None:
             try:
@@ -103,8 +101,6 @@ class ResultStore:
             self.root.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f".{key}.", suffix=".tmp")
         except OSError as exc:
-            from mt_aug.core.files import named
-
             raise named(exc, self.root / name) from None
         try:
             with os.fdopen(fd, "wb") as f:
@@ -112,7 +108,6 @@ class ResultStore:
             os.replace(tmp, self.root / name)
         except OSError as exc:
             Path(tmp).unlink(missing_ok=True)
-            from mt_aug.core.files import named
 
             raise named(exc, self.root / name) from None
         except BaseException:

@@ -23,7 +23,17 @@ import pyarrow as pa
 
 from mt_aug import progress as mt_progress
 from mt_aug.config import BuildConfig
+from mt_aug.core.files import named
+from mt_aug.devsplit.files import SPAN_FORMATS, DevSplit, build_dev, sha256_bytes
+from mt_aug.devsplit.judge import english
+from mt_aug.packing import assemble
+from mt_aug.packing.assemble import views_and_batches
 from mt_aug.pipeline.stage import Stage, StageResult
+from mt_aug.release.card import write_card
+from mt_aug.release.guard import GuardFailed, check_manifest
+from mt_aug.release.manifest import build_manifest, path_scrubber
+from mt_aug.release.publish import staged, write_json
+from mt_aug.release.verify import verify_build
 from mt_aug.schema import SOURCE_LANG, Drop
 from mt_aug.translation.texts import english_texts
 
@@ -51,8 +61,6 @@ class PackStage(Stage):
         return {"batching": cfg.batching.model_dump(mode="json"), "seed": cfg.seed, "languages": cfg.languages}
 
     def run(self, cfg: BuildConfig, inputs: dict[str, Any]) -> StageResult:
-        from mt_aug.packing.assemble import views_and_batches
-
         pairs: pa.Table = inputs["pairs"]
         texts = {SOURCE_LANG: english_texts(pairs)} | {lang: inputs[f"texts-{lang}"] for lang in self.langs}
         corpus, packed, vstats = views_and_batches(cfg, pairs, texts)
@@ -80,9 +88,6 @@ class DevStage(Stage):
                 "span_sources": sorted(span_sources(cfg))}
 
     def run(self, cfg: BuildConfig, inputs: dict[str, Any]) -> StageResult:
-        from mt_aug.devsplit.files import DevSplit, build_dev
-        from mt_aug.devsplit.judge import english
-
         pairs = inputs["dev_pairs"]
         if not cfg.dev_split.enabled or pairs.num_rows == 0:
             return StageResult({"dev": DevSplit()})
@@ -96,8 +101,6 @@ class DevStage(Stage):
 
 def span_sources(cfg: BuildConfig) -> set[str]:
     """The sources whose answers are character spans in their passages (SQuAD format)."""
-    from mt_aug.devsplit.files import SPAN_FORMATS
-
     return {s.name for s in cfg.sources if s.format in SPAN_FORMATS}
 
 
@@ -126,13 +129,6 @@ class WriteStage(Stage):
         return cfg.content_hash()  # the manifest and the card state the whole config
 
     def run(self, cfg: BuildConfig, inputs: dict[str, Any]) -> StageResult:
-        from mt_aug.packing import assemble
-        from mt_aug.release.card import write_card
-        from mt_aug.release.guard import GuardFailed, check_manifest
-        from mt_aug.release.manifest import build_manifest, path_scrubber
-        from mt_aug.release.publish import staged, write_json
-        from mt_aug.release.verify import verify_build
-
         t0 = time.monotonic()
         corpus, packed, record = inputs["corpus"], inputs["packed"], inputs["record"]
         info = self.info
@@ -172,9 +168,6 @@ class WriteStage(Stage):
 
 def write_dev(build_dir: Path, dev: Any) -> dict[str, str]:
     """The dev split's files (a `DevSplit`) under build_dir; their sha256 by relative path."""
-    from mt_aug.devsplit.files import sha256_bytes
-    from mt_aug.core.files import named
-
     out = {}
     for rel, data in sorted(dev.files.items()):
         path = build_dir / rel
@@ -190,8 +183,6 @@ def write_dev(build_dir: Path, dev: Any) -> dict[str, str]:
 def write_drops(build_dir: Path, drops: list[Drop], scrub: Any = None) -> str:
     """Every drop with its reason and evidence, one JSON object per line (drops.jsonl); its sha256.
     `scrub`: applied to each record (mt_aug.release.manifest.path_scrubber: no local paths)."""
-    from mt_aug.core.files import named
-
     h = hashlib.sha256()
     path = build_dir / "drops.jsonl"
     try:

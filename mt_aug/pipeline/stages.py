@@ -15,6 +15,7 @@ import pyarrow as pa
 from mt_aug.config import BuildConfig
 from mt_aug.core.executor import Resources
 from mt_aug.decontamination.apply import contaminated, coverage_warnings, eval_indexes
+from mt_aug.devsplit.select import hold_out
 from mt_aug.pairs import compact, dedup
 from mt_aug.pipeline.stage import Stage, StageResult
 from mt_aug.readers.collect import collect
@@ -117,8 +118,6 @@ class DevSplitStage(Stage):
         return {"dev_split": cfg.dev_split.model_dump(mode="json"), "seed": cfg.seed}
 
     def run(self, cfg: BuildConfig, inputs: dict[str, Any]) -> StageResult:
-        from mt_aug.devsplit.select import hold_out
-
         train, dev, drops = hold_out(inputs["pairs"], cfg.dev_split, cfg.seed)
         return StageResult({"pairs": train, "dev_pairs": dev}, {"pairs": train.num_rows, "dev_pairs": dev.num_rows},
                            tuple(drops))

@@ -21,16 +21,16 @@ import pyarrow as pa
 from mt_aug import progress as mt_progress
 from mt_aug.accounting import count_by
 from mt_aug.config import BuildConfig, ModelSpec
+from mt_aug.decontamination.apply import contaminated
 from mt_aug.devsplit.judge import DevLanguage, judge_dev
 from mt_aug.pipeline.stage import Stage, StageResult
-from mt_aug.decontamination.apply import contaminated
-from mt_aug.quality.gate import GATE_LIBRARIES
+from mt_aug.quality.gate import GATE_LIBRARIES, Gate, judge_with_roundtrip, summary
+from mt_aug.quality.reassemble import reassemble_table
 from mt_aug.quality.verdict_cache import VerdictCache
 from mt_aug.schema import SOURCE_LANG, Drop
 from mt_aug.translation.base import Translation
 from mt_aug.translation.cache import TranslationCache
 from mt_aug.translation.engine import Request, TranslateStats, model_identity, translate_requests
-from mt_aug.quality.reassemble import reassemble_table
 from mt_aug.translation.texts import Segmented, null_rows
 
 log = logging.getLogger("mt_aug.pipeline")
@@ -123,8 +123,6 @@ def judge_language(cfg: BuildConfig, lang: str, pairs: pa.Table, segmented: Segm
     `stats`: the gate's figures only (the translation figures are the translate stage's).
     The dev pairs (their segments are among `unique`) go through the same verdicts and
     decontamination into `dev`, counted apart from the training views."""
-    from mt_aug.quality.gate import Gate, judge_with_roundtrip, summary
-
     segs = [s for s in unique if s in tr.found]
     outs = [tr.found[s] for s in segs]
     gate = Gate(cfg.quality, SOURCE_LANG, lang, tuple(cfg.languages))

@@ -18,12 +18,15 @@ from typing import Any
 
 from mt_aug import languages
 from mt_aug.config import ModelSpec, QualityConfig
+from mt_aug.core.versions import library_version
 from mt_aug.quality import basic, entities, garbled, langid, numbers, roundtrip
-from mt_aug.quality.lexicon import Lexicon
+from mt_aug.quality.lexicon import Lexicon, knows_language, model_lexicon
+from mt_aug.quality.qe import load_scorer
 from mt_aug.quality.text import present, word_pool
 from mt_aug.quality.verdict import Verdict
 from mt_aug.quality.verdict_cache import VerdictCache
 from mt_aug.translation.base import Translation
+from mt_aug.translation.engine import model_identity, translate_unique
 
 # Bump when a signal changes what it decides: cached verdicts of other versions are not reused.
 GATE_VERSION = "6"
@@ -51,7 +54,6 @@ class Gate:
         self.candidates = tuple(sorted(set(candidates) | {src, tgt}))
         self.reverse_model, self.forward_model, self.qe_model = reverse_model, forward_model, qe_model
         self.lexicon = lexicon if cfg.coverage or cfg.added_content else None
-        from mt_aug.core.versions import library_version
 
         blob = json.dumps({"version": GATE_VERSION, "cfg": cfg.model_dump(mode="json"), "src": src, "tgt": tgt,
                            "candidates": self.candidates, "reverse": reverse_model, "forward": forward_model,
@@ -230,9 +232,6 @@ def judge_with_roundtrip(
     signal cannot find word for word are translated alone by `spec` (the forward model), through
     the same path and cache; the word-lost signal uses `spec`'s lexicon (`model_lexicon`). Verdicts are read from and written to `verdict_cache` when given.
     `spec` is the forward model's spec."""
-    from mt_aug.quality.lexicon import model_lexicon
-    from mt_aug.translation.engine import model_identity, translate_unique
-
     stats = GateStats(judged=len(sources))
     rev = roundtrip.reverse_spec(spec, gate.src, gate.tgt, gate.cfg) if gate.cfg.roundtrip else None
     if gate.cfg.roundtrip and rev is None:
@@ -242,8 +241,6 @@ def judge_with_roundtrip(
         stats.roundtrip_model = model_identity(rev, gate.tgt, gate.src)
     lexicon = gate.lexicon
     if (gate.cfg.coverage or gate.cfg.added_content) and lexicon is None:
-        from mt_aug.quality.lexicon import knows_language
-
         lexicon = model_lexicon(spec, gate.src, gate.tgt)
         uses = [n for n, on in (("word lost", gate.cfg.coverage), ("added content", gate.cfg.added_content)) if on]
         if lexicon is None:
@@ -255,8 +252,6 @@ def judge_with_roundtrip(
     forward = model_identity(spec, gate.src, gate.tgt) if gate.wants_spans() or lexicon is not None else None
     scorer = None
     if gate.cfg.qe is not None:
-        from mt_aug.quality.qe import load_scorer
-
         scorer = load_scorer(gate.cfg.qe)
         stats.qe_model = scorer.identity
     if (gate.reverse_model, gate.forward_model, gate.lexicon, gate.qe_model) != \

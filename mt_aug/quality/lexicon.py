@@ -24,6 +24,9 @@ import struct
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+import sentencepiece as spm
+
 from mt_aug.config import ModelSpec
 from mt_aug.quality.text import is_latin_word, present, word_pool, words, zipf
 from mt_aug.translation import bergamot
@@ -41,9 +44,6 @@ class Lexicon:
     as in every Bergamot model)."""
 
     def __init__(self, shortlist: Path, vocab: Path) -> None:
-        import numpy as np
-        import sentencepiece as spm
-
         data = shortlist.read_bytes()
         if len(data) < _HEADER.size:
             raise LexiconError(f"{shortlist}: not a Marian binary shortlist (too short)")

@@ -31,6 +31,7 @@ from typing import Protocol
 
 from mt_aug.config import QEConfig
 from mt_aug.errors import UserError
+from mt_aug.sentence_models import ModelError, check_device, load_model, weights_hash
 
 WORKER = Path(__file__).with_name("_comet_worker.py")
 COMET_PINS = "unbabel-comet 2.2.7 requires numpy<2, transformers<5, protobuf<5 and huggingface-hub<1"
@@ -47,8 +48,6 @@ class Scorer(Protocol):
 
 
 def _device(cfg: QEConfig) -> str:
-    from mt_aug.sentence_models import ModelError, check_device
-
     want = None if cfg.device == "auto" else ("cuda" if cfg.device == "cuda" else "cpu")
     try:
         dev = check_device(want)
@@ -61,8 +60,6 @@ class EmbeddingScorer:
     """Cosine of a sentence-transformers model between each source and its output."""
 
     def __init__(self, cfg: QEConfig) -> None:
-        from mt_aug.sentence_models import ModelError, load_model, weights_hash
-
         if importlib.util.find_spec("sentence_transformers") is None:
             raise QEError("quality.qe.backend embedding: needs the sentence-transformers package "
                           "(pip install 'mt-aug[qe]')")

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
+from mt_aug import progress
 from mt_aug.accounting import Ledger, SourceCounts
 from mt_aug.config import BuildConfig
-from mt_aug.readers import Reader, SourceError
+from mt_aug.readers import Reader, SourceError, dpr, mapped, msmarco, squad
 from mt_aug.schema import NEGATIVE_TYPE, PAIRS_SCHEMA, Drop, QAPair
 
 log = logging.getLogger(__name__)
@@ -206,8 +207,6 @@ class PairsBuilder:
 
 def get_reader(fmt: str, hub: bool = False) -> Reader:
     """The reader of a format; `hub`: the source names a Hugging Face dataset, not a file."""
-    from mt_aug.readers import dpr, mapped, msmarco, squad
-
     if hub and fmt == "squad":
         return squad.read_hf
     if hub and fmt in ("jsonl", "csv", "hf"):
@@ -235,8 +234,6 @@ class Collected:
 
 def collect(cfg: BuildConfig) -> Collected:
     """Read all sources in config order, counting every record read, kept or rejected."""
-    from mt_aug import progress
-
     ledger = Ledger()  # local to this stage: the readers count into it
     builder = PairsBuilder()
     for source in cfg.sources:

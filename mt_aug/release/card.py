@@ -9,11 +9,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import yaml
 
+from mt_aug.buildfiles import inside_build, read_manifest
+from mt_aug.core.files import sha256_file
 from mt_aug.languages import LANGUAGES
 from mt_aug.redact import redact
 from mt_aug.release.configs import config_data_files, config_names
+from mt_aug.release.croissant import croissant_text
 
 REQUIRED_MANIFEST_KEYS = (
     "build_id", "name", "config_hash", "code_version", "seed", "languages", "batch_size", "mono_ratio",
@@ -324,8 +328,6 @@ def write_card(build_dir: Path, manifest: dict[str, Any]) -> Path:
     """README.md (the card) and croissant.json beside it, each written to a temporary file and
     renamed over the old one (so a README.md that is a symbolic link is replaced, never
     followed out of the build)."""
-    from mt_aug.release.croissant import croissant_text
-
     path = build_dir / "README.md"
     texts = _phrased("cannot render the card", lambda: (render(manifest), croissant_text(manifest)))
     for name, text in zip(("README.md", "croissant.json"), texts, strict=True):
@@ -341,8 +343,6 @@ def write_card(build_dir: Path, manifest: dict[str, Any]) -> Path:
 
 
 def load_manifest(build_dir: Path) -> dict[str, Any]:
-    from mt_aug.buildfiles import read_manifest
-
     return read_manifest(build_dir, REQUIRED_MANIFEST_KEYS, CardError)
 
 
@@ -376,11 +376,6 @@ def _shape_error(exc: Exception) -> str:
 
 def check_against_disk(build_dir: Path, manifest: dict[str, Any]) -> None:
     """Refuse to render a card whose numbers the files on disk do not bear out."""
-    import pyarrow as pa
-
-    from mt_aug.buildfiles import inside_build
-    from mt_aug.core.files import sha256_file
-
     rows = 0
     for i, f in enumerate(manifest["files"]):
         path = inside_build(build_dir, f["path"], CardError, f"manifest.json: files[{i}].path")

@@ -25,6 +25,7 @@ from mt_aug.packing.corpus import Corpus
 from mt_aug.packing.shards import ShardFile, rows_table, shard_schema
 from mt_aug.packing.views import ViewStats
 from mt_aug.redact import redact_text
+from mt_aug.release.source_cards import card_for
 from mt_aug.schema import SOURCE_LANG, Drop
 from mt_aug.translation.segment import MAX_WORD_CHARS
 
@@ -142,8 +143,6 @@ def _examples(corpus: Corpus, packed: Packed, per_kind: int = 2) -> list[dict[st
 
 def license_info(cfg: BuildConfig) -> dict[str, dict[str, Any]]:
     """Each source's license (the config's, else its card's) and whether it allows commercial use."""
-    from mt_aug.release.source_cards import card_for
-
     out = {}
     for s in cfg.sources:
         card = card_for(s.name, s.dataset) or {}

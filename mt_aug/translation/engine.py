@@ -8,10 +8,15 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from mt_aug.config import ModelSpec
+from mt_aug.core.executor import LocalUnits
+from mt_aug.translation import bergamot, hf
 from mt_aug.translation.base import Backend, BackendError, Translation
+from mt_aug.translation.bergamot import BergamotBackend
 from mt_aug.translation.cache import CacheScope, TranslationCache
+from mt_aug.translation.hf import CTranslate2Backend, TransformersBackend
 
 log = logging.getLogger(__name__)
 
@@ -21,10 +26,7 @@ ProgressFn = Callable[[int, int, float], None]  # (done, total, segments per sec
 def make_backend(spec: ModelSpec, src: str, tgt: str) -> Backend:
     """Start the backend a spec names. Raises BackendError before any work if it cannot."""
     if spec.backend == "bergamot":
-        from mt_aug.translation.bergamot import BergamotBackend
-
         return BergamotBackend(src, tgt, threads=spec.threads)
-    from mt_aug.translation.hf import CTranslate2Backend, TransformersBackend
 
     if spec.backend == "transformers":
         return TransformersBackend(spec, src, tgt)
@@ -76,10 +78,7 @@ def work_units(misses: Sequence[str], unit_size: int) -> list[list[str]]:
 def model_identity(spec: ModelSpec, src: str, tgt: str) -> str:
     """The model id (with revision or content hash) without loading the model."""
     if spec.backend == "bergamot":
-        from mt_aug.translation import bergamot
-
         return bergamot.model_identity(src, tgt)
-    from mt_aug.translation import hf
 
     return hf.model_identity(spec)
 
@@ -141,10 +140,6 @@ def translate_requests(
     process, one after another; the Prefect executor spreads them over its task runner's
     workers); store each unit's results in the cache as it completes, so this process is the
     cache's one writer and a crash loses at most the units in flight."""
-    from functools import partial
-
-    from mt_aug.core.executor import LocalUnits
-
     run = executor if executor is not None else LocalUnits()
     state: dict[object, dict] = {}
     jobs: list[tuple[object, list[str]]] = []
