@@ -1,9 +1,10 @@
-"""Executors: where stages and translation work units run.
+"""Executors: where stages and their work units run.
 
 `LocalExecutor` runs everything in this process (tests, `mt_aug.pipeline.build` without
 Prefect). The Prefect executor in `flows/` implements the same three methods with tasks,
-retries, a task runner (local threads, Dask, Ray) and artifacts. Stages never know which one
-runs them.
+retries, a task runner (local threads, Dask, Ray) that places each work unit by its
+`Resources`, and artifacts. A stage reaches its executor only through the stage context
+(`ctx.map_units`, `ctx.translate`, ...), never knowing which one runs it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from mt_aug.core.executor import LocalUnits, UnitRunner
 from mt_aug.core.files import named
 from mt_aug.errors import UserError
 from mt_aug.pipeline.results import SUFFIX, UnreadableResult, read_result, write_result
-from mt_aug.pipeline.stage import Stage, StageResult
+from mt_aug.pipeline.stage import Stage, StageContext, StageResult
 from mt_aug.redact import redact_text
 
 log = logging.getLogger("mt_aug.pipeline")
@@ -30,7 +31,8 @@ class Executor(UnitRunner, Protocol):
 
     reused: list[str]  # names of the stages whose cached result was reused, in order
 
-    def run_stage(self, stage: Stage, cfg: BuildConfig, inputs: dict[str, Any], key: str) -> StageResult:
+    def run_stage(self, stage: Stage[Any, Any], ctx: StageContext, cfg: BuildConfig, inputs: dict[str, Any],
+                  key: str) -> StageResult[dict[str, Any]]:
         """Run one stage (or reuse its cached result under `key`)."""
 
 
@@ -58,7 +60,7 @@ class ResultStore:
     def _shown(self, name: str) -> str:
         return redact_text(f"{self.where.rstrip('/')}/{name}")
 
-    def get(self, key: str) -> StageResult | None:
+    def get(self, key: str) -> StageResult[dict[str, Any]] | None:
         name = f"{key}{SUFFIX}"
         try:
             if self.fs is None:
@@ -86,7 +88,7 @@ class ResultStore:
                 log.warning("%s: ignored (pickled or Prefect-serialized stage results are never loaded; "
                             "delete it): recomputing", self._shown(name))
 
-    def put(self, key: str, result: StageResult) -> None:
+    def put(self, key: str, result: StageResult[dict[str, Any]]) -> None:
         name = f"{key}{SUFFIX}"
         if self.fs is not None:
             try:
@@ -115,16 +117,17 @@ class ResultStore:
             raise
 
 
-def run_cached(stage: Stage, cfg: BuildConfig, inputs: dict[str, Any], key: str,
-               store: ResultStore | None) -> tuple[StageResult, bool]:
+def run_cached(stage: Stage[Any, Any], ctx: StageContext, cfg: BuildConfig, inputs: dict[str, Any], key: str,
+               store: ResultStore | None) -> tuple[StageResult[dict[str, Any]], bool]:
     """(the stage's result, whether it was reused): from `store` under `key` when the stage caches
-    its result and the store holds it, else computed (and stored). Both executors run stages so."""
+    its result and the store holds it, else computed (`stage.execute(ctx, cfg, inputs)`) and
+    stored. Both executors run stages so."""
     if store is not None and stage.cache == "result":
         got = store.get(key)
         if got is not None:
             log.info("%s: reused the cached result %s", stage.name, key)
             return got, True
-    result = stage.run(cfg, inputs)
+    result = stage.execute(ctx, cfg, inputs)
     if store is not None and stage.cache == "result":
         store.put(key, result)
     return result, False
@@ -138,8 +141,9 @@ class LocalExecutor(LocalUnits):
         self.store = store
         self.reused: list[str] = []  # names of stages whose cached result was reused
 
-    def run_stage(self, stage: Stage, cfg: BuildConfig, inputs: dict[str, Any], key: str) -> StageResult:
-        result, reused = run_cached(stage, cfg, inputs, key, self.store)
+    def run_stage(self, stage: Stage[Any, Any], ctx: StageContext, cfg: BuildConfig, inputs: dict[str, Any],
+                  key: str) -> StageResult[dict[str, Any]]:
+        result, reused = run_cached(stage, ctx, cfg, inputs, key, self.store)
         if reused:
             self.reused.append(stage.name)
         return result

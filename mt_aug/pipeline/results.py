@@ -95,7 +95,7 @@ class _Encoder:
                         "mt_aug.pipeline.results)")
 
 
-def write_result(f: IO[bytes], result: StageResult) -> None:
+def write_result(f: IO[bytes], result: StageResult[dict[str, Any]]) -> None:
     """`result` into the (binary, writable) file `f`. TypeError for a value of no known type."""
     enc = _Encoder()
     header = {"format": FORMAT, "version": VERSION, "outputs": enc.value(dict(result.outputs)),
@@ -198,7 +198,7 @@ class _Decoder:
         return k
 
 
-def read_result(f: IO[bytes]) -> StageResult:
+def read_result(f: IO[bytes]) -> StageResult[dict[str, Any]]:
     """The StageResult in the (binary, seekable) file `f`; UnreadableResult if it is not one
     this code wrote."""
     try:
