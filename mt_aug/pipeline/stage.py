@@ -42,7 +42,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Literal, TypedDict, TypeVar, cast, get_args, get_origin, is_typeddict
 
-from mt_aug.config import BuildConfig
+from mt_aug.config import BuildConfig, ModelSpec
 from mt_aug.core.executor import Placement, Resources, UnitRunner
 from mt_aug.core.fingerprint import file_fingerprint
 from mt_aug.core.versions import library_version
@@ -120,7 +120,7 @@ class StageContext:
         """The one translation path on this build's cache and the executor's workers."""
         return Translator(self.translation_cache, self.executor, unit_size=self.unit_size)
 
-    def translate(self, segments: Sequence[str], spec: Any, src: str, tgt: str, *,
+    def translate(self, segments: Sequence[str], spec: ModelSpec, src: str, tgt: str, *,
                   progress: SegmentsProgressFn | None = None) -> tuple[dict[str, Translation], TranslateStats]:
         """Segments in one direction (a TranslateFn: what the quality gate is given)."""
         return self.translator(segments, spec, src, tgt, progress=progress)
