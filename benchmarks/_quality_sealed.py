@@ -67,7 +67,7 @@ def translate_part(part: str, cache_dir: Path, out_dir: Path) -> None:
     from mt_aug.config import ModelSpec, QualityConfig
     from mt_aug.quality.gate import Gate, judge_with_roundtrip
     from mt_aug.translation.cache import TranslationCache
-    from mt_aug.translation.engine import translate_unique
+    from mt_aug.translation.engine import Translator, translate_unique
     from mt_aug.translation.segment import join_segments, segment_text
 
     rows = read_jsonl(SEALED / f"part_{part}_source.jsonl")
@@ -80,7 +80,7 @@ def translate_part(part: str, cache_dir: Path, out_dir: Path) -> None:
         outs = [fw[s] for s in unique]
         bw, _ = translate_unique(sorted({o.text for o in outs}), spec=spec, src="pt", tgt="en", cache=cache)
         gate = Gate(QualityConfig(), "en", "pt", ("pt",))  # a build's gate: cfg.quality, SOURCE_LANG, cfg.languages
-        verdicts, stats = judge_with_roundtrip(gate, unique, outs, spec=spec, cache=cache)
+        verdicts, stats = judge_with_roundtrip(gate, unique, outs, spec=spec, translate=Translator(cache))
     verdict = dict(zip(unique, verdicts, strict=True))
     out: list[dict] = []
     for r in rows:

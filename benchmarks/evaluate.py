@@ -64,7 +64,8 @@ def main() -> None:
 
     import torch
 
-    from mt_aug.evaluation.encode import EmbeddingCache, load_model, weights_hash
+    from mt_aug.evaluation.encode import EmbeddingCache
+    from mt_aug.sentence_models import load_model, weights_hash
     from mt_aug.evaluation.evaluator import BM25, Embeddings, Timings, evaluate, score_sets
     from mt_aug.evaluation.lareqa import read_sets
 

@@ -174,7 +174,7 @@ def translate_spans(items: Sequence[Item], cache_dir: Path) -> float:
 
 def make_gate(cfg: QualityConfig) -> Gate:
     """The gate as a build makes it for Bergamot en->pt (with the model's lexicon)."""
-    from mt_aug.translation.engine import model_lexicon
+    from mt_aug.quality.lexicon import model_lexicon
 
     return Gate(cfg, "en", "pt", ("en", "pt"), lexicon=model_lexicon(ModelSpec(), "en", "pt"))
 

@@ -132,7 +132,7 @@ def _source(fmt: str, work: Path):  # type: ignore[no-untyped-def]
 def time_reader(fmt: str, work: Path) -> tuple[int, int, float]:
     """(records read, pairs yielded, seconds); pairs are counted, not kept."""
     from mt_aug.accounting import Ledger
-    from mt_aug.readers import get_reader
+    from mt_aug.readers.collect import get_reader
 
     source = _source(fmt, work)
     ledger = Ledger()

@@ -127,7 +127,7 @@ def fast_fill(cfg) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     from mt_aug.quality.verdict_cache import VerdictCache
     from mt_aug.schema import SOURCE_LANG
     from mt_aug.translation.cache import TranslationCache
-    from mt_aug.translation.engine import cache_scope
+    from mt_aug.translation.engine import Translator, cache_scope
 
     side = run_source_side(cfg, LocalExecutor())
     segs = list(side.unique)
@@ -141,7 +141,7 @@ def fast_fill(cfg) -> dict[str, Any]:  # type: ignore[no-untyped-def]
             if have < len(segs):  # a re-fill after a gate change only judges again
                 cache.put_many(scope, zip(segs, outs, strict=True))
             judge_with_roundtrip(Gate(cfg.quality, SOURCE_LANG, lang, tuple(cfg.languages)), segs, outs, spec=spec,
-                                 cache=cache, verdict_cache=vcache)
+                                 translate=Translator(cache), verdict_cache=vcache)
     return {"how": "direct cache fill (no build)", "kept_pairs": side.pairs.num_rows,
             "translation": {lang: {"translated": len(segs)} for lang in cfg.target_languages}}
 

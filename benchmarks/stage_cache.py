@@ -5,7 +5,7 @@ as data next to the pickles they replace.
     .venv/bin/python benchmarks/stage_cache.py --quick    # 100k pairs
 
 The source is benchmarks/readers.py's generated SQuAD JSON (random words, 5 questions per
-passage). Content keys: the first `mt_aug.fingerprint.content_sha256` of the file (streamed,
+passage). Content keys: the first `mt_aug.core.fingerprint.content_sha256` of the file (streamed,
 1 MiB reads: what a build's stage keys and its manifest cost together, once per process), a
 later call (memoized on the file's state), and for scale, the SQuAD reader on the same file
 (what `collect` does with it anyway). Stage results: the collect and segment stages run on
@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from readers import gen_squad, time_reader  # noqa: E402
 
-from mt_aug import fingerprint  # noqa: E402
+from mt_aug.core import fingerprint  # noqa: E402
 
 XQUAD = ROOT.parent / "shared" / "data" / "xquad"
 LANGS = ["en", "ar", "de", "el", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh"]
@@ -89,6 +89,8 @@ def main() -> None:
     args = ap.parse_args()
     n = args.pairs or (100_000 if args.quick else 1_000_000)
     from mt_aug.config import BuildConfig
+    from mt_aug.pipeline.executor import LocalExecutor
+    from mt_aug.pipeline.stage import StageContext
     from mt_aug.pipeline.stages import CollectStage, EvalIndexStage, SegmentStage
 
     with tempfile.TemporaryDirectory(prefix="mt-aug-stage-cache-") as tmp:
@@ -102,14 +104,16 @@ def main() -> None:
         cfg = BuildConfig.model_validate({
             "name": "bench", "output_dir": str(work / "out"), "languages": LANGS if evals else ["en", "pt"],
             "sources": [{"name": "gen", "format": "squad", "path": str(src)}], "eval_sets": evals})
-        collected = CollectStage().run(cfg, {})
+        ctx = StageContext(LocalExecutor())
+        collected = CollectStage().execute(ctx, cfg, {})
         print(f"pairs: {collected['pairs'].num_rows}")
         _time("collect", collected, work)
-        segmented = SegmentStage().run(cfg, {"pairs": collected["pairs"]})
+        segmented = SegmentStage().execute(ctx, cfg, {"pairs": collected["pairs"],
+                                                      "dev_pairs": collected["pairs"].slice(0, 0)})
         print(f"unique_segments: {len(segmented['unique'])}")
         _time("segment", segmented, work)
         if evals:
-            _time("eval_index", EvalIndexStage().run(cfg, {}), work)
+            _time("eval_index", EvalIndexStage().execute(ctx, cfg, {}), work)
 
 
 if __name__ == "__main__":

@@ -108,7 +108,7 @@ def child(build: str, mode: str, n: int) -> dict[str, float]:
 
     out: dict[str, float] = {}
     if mode == "verify":  # opening checks: sha256 of every shard (full) or the small columns only (fast)
-        from mt_aug.packing.shards import sha256_file
+        from mt_aug.core.files import sha256_file
         from mt_aug.training.layout import forget_checked, load_layout
 
         lay = load_layout(build, "fast")

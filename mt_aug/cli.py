@@ -428,7 +428,7 @@ def translate(
     from mt_aug.translation.base import BackendError
     from mt_aug.translation.cache import TranslationCache
     from mt_aug.translation.engine import make_backend
-    from mt_aug.translation.textfile import translate_lines
+    from mt_aug.quality.textfile import translate_lines
 
     for opt, code in (("--source", source), ("--target", target)):
         if code not in languages.LANGUAGES:
@@ -672,7 +672,7 @@ def evaluate(
         check_writable_dir(cache_dir, "--cache-dir")  # embeddings are stored as each file is encoded
 
     from mt_aug.errors import io_errors
-    from mt_aug.evaluation.encode import ModelError
+    from mt_aug.sentence_models import ModelError
     from mt_aug.evaluation.lareqa import EvalDataError
     from mt_aug.evaluation.report import render, write_report
     from mt_aug.evaluation.run import evaluate_build, evaluate_paths
@@ -816,7 +816,8 @@ def audit(
     seeded sample of --n kept segments; source and translation side by side), or apply a
     labelled one: the gate's precision, recall and the bad rate among kept segments (stratified
     estimate, 95% intervals) into the manifest and the card."""
-    from mt_aug.quality.audit import AuditError, apply_labels, sheet_delimiter, sheet_rows, write_sheet
+    from mt_aug.quality.audit import AuditError, sheet_delimiter, sheet_rows, write_sheet
+    from mt_aug.release.audit import apply_labels
 
     _build_folder(build_dir)
     if (output is None) == (labels is None):

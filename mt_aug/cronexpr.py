@@ -4,6 +4,7 @@ before a scheduler is started."""
 from __future__ import annotations
 
 import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7))
 _NAMES = {
@@ -49,8 +50,6 @@ def cron_problem(expr: str) -> str | None:
 
 
 def timezone_problem(tz: str) -> str | None:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import errno
 import os
+import sqlite3
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -98,9 +100,6 @@ _PHRASED = (
 
 def user_error_message(exc: BaseException) -> str | None:
     """The one-line message of an error the user can fix, or None for a bug (a traceback)."""
-    import sqlite3
-    import sys
-
     if isinstance(exc, UserError):
         return str(exc)
     for module, name in _PHRASED:

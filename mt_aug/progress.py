@@ -24,6 +24,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
+
+from mt_aug.redact import install_log_redaction
+
 log = logging.getLogger("mt_aug.progress")
 
 _lock = threading.Lock()
@@ -105,17 +111,6 @@ class Task:
 
 
 def _start_bar(task: Task) -> None:
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TaskProgressColumn,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
     with _lock:
         if _live["progress"] is None:
             console = _settings["console"] or Console(stderr=True)
@@ -216,6 +211,5 @@ def setup_logging(level: str | int = "INFO") -> None:
     root.setLevel(level)
     for noisy in ("httpx", "httpcore", "urllib3", "filelock", "fsspec", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    from mt_aug.redact import install_log_redaction
 
     install_log_redaction()  # no URL credentials (result_storage, PREFECT_API_URL) in any log line

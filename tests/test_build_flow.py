@@ -133,7 +133,7 @@ def test_verify_catches_flipped_byte(broken: Path) -> None:
 
 
 def test_verify_catches_truncated_file_with_fixed_manifest(broken: Path) -> None:
-    from mt_aug.packing.shards import sha256_file
+    from mt_aug.core.files import sha256_file
 
     f = broken / "cross/en-pt/part-00000.arrow"
     f.write_bytes(f.read_bytes()[:-700])
@@ -148,7 +148,8 @@ def test_verify_catches_truncated_file_with_fixed_manifest(broken: Path) -> None
 
 def test_verify_catches_invariant_break(broken: Path) -> None:
     """A shard rewritten with a duplicated pair in one batch, checksums updated to match."""
-    from mt_aug.packing.shards import sha256_file, write_stream
+    from mt_aug.core.files import sha256_file
+    from mt_aug.packing.shards import write_stream
 
     f = broken / "mono/en/part-00000.arrow"
     with pa.OSFile(str(f), "rb") as src:

@@ -16,8 +16,9 @@ import pytest
 
 from mt_aug.accounting import Ledger
 from mt_aug.config import SourceConfig
+from mt_aug.pairs import pairs_of
 from mt_aug.readers import SourceError, collect as collect_mod, jsonstream
-from mt_aug.readers.collect import PairsBuilder, _Interner, pairs_of
+from mt_aug.readers.collect import PairsBuilder, _Interner
 from mt_aug.readers.common import _CONTROL, strip_controls
 from mt_aug.readers.squad import read
 from mt_aug.schema import NEGATIVE_TYPE, QAPair

@@ -13,10 +13,11 @@ from mt_aug.config import BuildConfig, EvalSetConfig, SourceConfig
 from mt_aug.decontamination.apply import find_contamination
 from mt_aug.decontamination.matcher import EvalIndex, EvalText, Match, build_index, match_tokens
 from mt_aug.normalize import normalize_text
+from mt_aug.pairs import pairs_of
 from mt_aug.pipeline.builder import run_source_side
 from mt_aug.pipeline.executor import LocalExecutor
 from mt_aug.readers import SourceError
-from mt_aug.readers.collect import collect, pairs_of
+from mt_aug.readers.collect import collect
 
 DEMO_EVAL = DEMO_DATA / "demo_eval_en.json"
 EVAL_FIX = ROOT / "tests" / "fixtures" / "eval"
@@ -68,7 +69,7 @@ def test_ngram_catches_edited_passage_but_not_common_phrase() -> None:
 
 
 def test_missing_eval_language_is_a_warning(tmp_path: Path) -> None:
-    from mt_aug.pipeline.stages import coverage_warnings
+    from mt_aug.decontamination.apply import coverage_warnings
 
     assert coverage_warnings(_cfg(tmp_path)) == ["no eval file for language 'pt': its translated texts were not checked"]
 
@@ -280,7 +281,7 @@ def test_miracl_pattern_paths_and_topics_only() -> None:
 
 
 def test_miracl_corpus_without_qrels_indexes_everything_and_warns(tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
-    from mt_aug.pipeline.stages import coverage_warnings
+    from mt_aug.decontamination.apply import coverage_warnings
 
     es = _miracl(qrels=None)
     with caplog.at_level(logging.WARNING):
@@ -470,7 +471,7 @@ def test_match_detail_is_the_audit_record() -> None:
 
 def test_eval_indexes_take_ngram_and_similarity_from_the_config(tmp_path: Path) -> None:
     from mt_aug.config import DecontaminationConfig
-    from mt_aug.pipeline.stages import eval_indexes
+    from mt_aug.decontamination.apply import eval_indexes
 
     cfg = _cfg(tmp_path).model_copy(update={
         "decontamination": DecontaminationConfig(ngram=8, question_similarity=0.95),

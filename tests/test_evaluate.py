@@ -17,11 +17,12 @@ from typer.testing import CliRunner
 
 from mt_aug.cli import app
 from mt_aug.evaluation import EvalDataError, LAReQAEvaluator, read_lareqa, read_sets
-from mt_aug.evaluation.encode import EmbeddingCache, weights_hash
+from mt_aug.evaluation.encode import EmbeddingCache
 from mt_aug.evaluation.evaluator import Embeddings, candidate_texts, score_sets
 from mt_aug.evaluation.lareqa import expand_paths
 from mt_aug.evaluation.metrics import PAD, ap_recall_ndcg, language_bias_rows, relevant_ranks
 from mt_aug.evaluation.report import compare, load_report
+from mt_aug.sentence_models import weights_hash
 from tests.fixtures.lareqa import xquad_to_lareqa
 
 HAND = Path(__file__).parent / "fixtures" / "eval" / "lareqa"
@@ -353,7 +354,7 @@ def test_evaluate_xquad_report_cache_compare_evaluator(xquad_small: str, model_c
     assert compare(rep, rep).count("+0.0") >= 1 + 1 + 1 + 2  # multilingual, means, mono per language
 
     # The training-time evaluator gives the same figures on freshly encoded (uncached) text.
-    from mt_aug.evaluation.encode import load_model
+    from mt_aug.sentence_models import load_model
 
     model = load_model(str(model_copy), "cpu")
     model.train()

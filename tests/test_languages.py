@@ -29,6 +29,7 @@ def test_translate_language_without_prefect(tmp_path: Path) -> None:
     from mt_aug.config import BuildConfig, SourceConfig
     from mt_aug.pipeline.builder import finish_language, run_source_side, translate_all
     from mt_aug.pipeline.executor import LocalExecutor
+    from mt_aug.pipeline.stage import StageContext
 
     cfg = BuildConfig(name="t", output_dir=tmp_path, cache_dir=tmp_path / "cache", languages=["en", "pt"],
                       sources=[SourceConfig(name="demo", format="squad", path=DEMO_DATA / "demo_squad.json")])
@@ -36,7 +37,8 @@ def test_translate_language_without_prefect(tmp_path: Path) -> None:
     # pairs whose passages the gate keeps (the first six ask about two passages it drops:
     # one garbled, "serrria", one that loses the "fish weirs")
     side.pairs = side.pairs.slice(6, 6)
-    from mt_aug.translation.texts import compact, segment_table
+    from mt_aug.pairs import compact
+    from mt_aug.translation.texts import segment_table
 
     side.pairs = compact(side.pairs)
     side.segmented = segment_table(side.pairs)
@@ -46,8 +48,9 @@ def test_translate_language_without_prefect(tmp_path: Path) -> None:
 
     path = cfg.cache_dir / TranslationCache.FILE
     with TranslationCache(path) as cache, VerdictCache.beside(path) as vcache:
-        tr = translate_all(cfg, side.unique, LocalExecutor(), cache)["pt"]
-        result = finish_language(cfg, side, tr, cache, vcache)
+        ctx = StageContext(LocalExecutor(), cache, vcache)
+        tr = translate_all(ctx, cfg, side.unique)["pt"]
+        result = finish_language(ctx, cfg, side, tr)
     assert result.stats["translated"] == result.stats["unique"] > 6
     assert result.texts.num_rows == 6
     questions = [q for q in result.texts.column("query").to_pylist() if q is not None]

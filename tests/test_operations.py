@@ -239,7 +239,7 @@ def test_stage_results_are_reused_until_an_input_changes(tmp_path: Path, demo_bu
 
 def test_stage_keys_follow_version_config_and_libraries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from mt_aug.config import load_config
-    from mt_aug.pipeline import stage as stage_mod
+    from mt_aug.core import versions
     from mt_aug.pipeline.stages import CollectStage, SegmentStage
 
     cfg = load_config(write_config(tmp_path, demo_config_text(tmp_path / "out", tmp_path / "cache")))
@@ -248,11 +248,11 @@ def test_stage_keys_follow_version_config_and_libraries(tmp_path: Path, monkeypa
     assert seg.key(cfg, {"pairs": "p1"}) == k and seg.key(cfg, {"pairs": "p2"}) != k  # inputs' fingerprints
     bumped = type("Bumped", (SegmentStage,), {"version": "999"})()
     assert bumped.key(cfg, {"pairs": "p1"}) != k  # the declared version
-    stage_mod.library_version.cache_clear()
-    monkeypatch.setattr(stage_mod.metadata, "version", lambda dist: "0.0-other" if dist == "blingfire" else "x")
+    versions.library_version.cache_clear()
+    monkeypatch.setattr(versions.metadata, "version", lambda dist: "0.0-other" if dist == "blingfire" else "x")
     assert seg.key(cfg, {"pairs": "p1"}) != k  # a library it lists
     monkeypatch.undo()  # the real versions again, and none of the fake ones left in the cache for later
-    stage_mod.library_version.cache_clear()  # tests of this worker (their keys must match other builds')
+    versions.library_version.cache_clear()  # tests of this worker (their keys must match other builds')
     c = CollectStage()
     other = cfg.model_copy(update={"seed": cfg.seed + 1})
     assert c.key(other, {}) == c.key(cfg, {})  # the seed is not collect's business

@@ -90,23 +90,25 @@ def test_the_build_runs_every_stage_through_the_executor(tmp_path: Path, monkeyp
     """`build()` is its stages, in order, each through `executor.run_stage` (what the Prefect
     executor makes a task of), translation units through `map_units` from inside `translate`;
     the manifest lists every stage in the order it ran."""
+    from mt_aug.core.executor import Resources
     from mt_aug.pipeline.executor import LocalExecutor
     from tests.fixtures import tiny_build
 
     events: list[str] = []
 
     class Recording(LocalExecutor):
-        def run_stage(self, stage, cfg, inputs, key):  # type: ignore[no-untyped-def]
+        def run_stage(self, stage, ctx, cfg, inputs, key):  # type: ignore[no-untyped-def]
             assert key.startswith(f"{stage.name}-") and set(inputs) == set(stage.inputs)
+            assert ctx.executor is self  # every stage reaches this executor through its context only
             events.append(f"start {stage.name}")
             try:
-                return super().run_stage(stage, cfg, inputs, key)
+                return super().run_stage(stage, ctx, cfg, inputs, key)
             finally:
                 events.append(f"end {stage.name}")
 
-        def map_units(self, fn, units, *, name):  # type: ignore[no-untyped-def]
+        def map_units(self, fn, units, *, name, resources=Resources()):  # type: ignore[no-untyped-def]
             events.append(f"units {name}")
-            return super().map_units(fn, units, name=name)
+            return super().map_units(fn, units, name=name, resources=resources)
 
     def recorded(cfg):  # type: ignore[no-untyped-def]
         events.clear()  # make_build runs the source side once before it builds

@@ -19,6 +19,7 @@ from mt_aug.release.card import _quality_section
 from mt_aug.schema import SHARD_SCHEMA
 from mt_aug.translation.base import Translation
 from mt_aug.translation.cache import TranslationCache
+from mt_aug.translation.engine import Translator
 
 DATA = Path(__file__).parent / "data" / "quality"
 Q = QualityConfig()
@@ -226,15 +227,15 @@ def test_roundtrip_with_bergamot_through_the_caches(tmp_path: Path) -> None:
     g = gate(roundtrip=True)
     with TranslationCache(tmp_path / "translations.sqlite") as cache, \
             VerdictCache.beside(tmp_path / "translations.sqlite") as vc:
-        vs, st = judge_with_roundtrip(g, sources, outputs, spec=spec, cache=cache, verdict_cache=vc)
+        vs, st = judge_with_roundtrip(g, sources, outputs, spec=spec, translate=Translator(cache), verdict_cache=vc)
         assert st.back_translated == 3 and st.cached == 0 and st.roundtrip_model.startswith("bergamot/")
         assert vs[0].reason is None and vs[0].chrf is not None and vs[0].chrf > 50
         assert vs[2].reason is not None and vs[2].chrf is not None and vs[2].chrf < 20
         assert (tmp_path / "verdicts.sqlite").is_file() and vc.count() == 3
-        vs2, st2 = judge_with_roundtrip(g, sources, outputs, spec=spec, cache=cache, verdict_cache=vc)
+        vs2, st2 = judge_with_roundtrip(g, sources, outputs, spec=spec, translate=Translator(cache), verdict_cache=vc)
         assert st2.cached == 3 and st2.back_translated == 0 and vs2 == vs
         g3 = gate(roundtrip=True, roundtrip_min_chrf=99.0)  # other settings: judged again, back from the cache
-        vs3, st3 = judge_with_roundtrip(g3, sources, outputs, spec=spec, cache=cache, verdict_cache=vc)
+        vs3, st3 = judge_with_roundtrip(g3, sources, outputs, spec=spec, translate=Translator(cache), verdict_cache=vc)
         assert st3.cached == 0 and st3.back_translated == 0 and st3.back_cached == 3
         assert vs3[0].reason == "round-trip"
 

@@ -18,6 +18,7 @@ from mt_aug.quality.numbers import check_numbers, same_digits
 from mt_aug.quality.text import non_latin_glosses, non_latin_runs
 from mt_aug.translation.base import Translation
 from mt_aug.translation.cache import TranslationCache
+from mt_aug.translation.engine import Translator
 
 ROWS = [json.loads(x) for x in (Path(__file__).parent / "data" / "quality" / "own2_pt.jsonl")
         .read_text(encoding="utf-8").splitlines() if x]
@@ -30,7 +31,7 @@ def verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str | None]:
     gate = Gate(QualityConfig(langid=False), "en", "pt", ("en", "pt"))
     with TranslationCache(tmp_path_factory.mktemp("cache") / "translations.sqlite") as cache:
         vs, stats = judge_with_roundtrip(gate, [r["source"] for r in ROWS], [Translation(r["output"]) for r in ROWS],
-                                         spec=ModelSpec(threads=1), cache=cache)
+                                         spec=ModelSpec(threads=1), translate=Translator(cache))
     assert stats.spans_translated > 0  # the names and lowercase spans went through the engine
     return {r["id"]: v.reason for r, v in zip(ROWS, vs, strict=True)}
 

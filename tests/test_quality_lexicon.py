@@ -12,11 +12,12 @@ import pytest
 
 from mt_aug.config import ModelSpec, QualityConfig
 from mt_aug.quality import Gate, judge_with_roundtrip
-from mt_aug.quality.lexicon import Lexicon, LexiconError, model_lexicon
+from mt_aug.quality.lexicon import Lexicon, LexiconError, folder_lexicon
+from mt_aug.quality.lexicon import model_lexicon as spec_lexicon
 from mt_aug.translation import bergamot
 from mt_aug.translation.base import Translation
 from mt_aug.translation.cache import TranslationCache
-from mt_aug.translation.engine import model_lexicon as spec_lexicon
+from mt_aug.translation.engine import Translator
 
 # Bergamot en->pt, stored
 KEEPER = ("The lighthouse keeper wrote a diary about storms.", "O farol escreveu um diário sobre tempestades.")
@@ -78,7 +79,7 @@ def test_judge_with_roundtrip_takes_the_lexicon_from_the_model(tmp_path: Path) -
     with TranslationCache(tmp_path / "translations.sqlite") as cache:
         vs, st = judge_with_roundtrip(Gate(QualityConfig(langid=False, coverage_max_zipf=4.5), "en", "pt", ("en", "pt")),
                                       [KEEPER[0]],
-                                      [Translation(KEEPER[1])], spec=ModelSpec(), cache=cache)
+                                      [Translation(KEEPER[1])], spec=ModelSpec(), translate=Translator(cache))
     assert vs[0].reason == "word lost" and st.notes == []
 
 
@@ -86,11 +87,12 @@ def test_models_without_a_lexicon_say_so(tmp_path: Path) -> None:
     """A transformers model id or folder without a shortlist has no lexicon: the signal does not
     run, and the gate's stats say why (the manifest's quality notes)."""
     spec = ModelSpec(backend="transformers", model=str(tmp_path))
-    assert spec_lexicon(spec, "en", "pt") is None and model_lexicon(tmp_path) is None
+    assert spec_lexicon(spec, "en", "pt") is None and folder_lexicon(tmp_path) is None
     assert spec_lexicon(ModelSpec(backend="transformers", model="Helsinki-NLP/opus-mt-en-de"), "en", "de") is None
     gate = Gate(QualityConfig(langid=False, entities_translate=False), "en", "pt", ("en", "pt"))
     with TranslationCache(tmp_path / "translations.sqlite") as cache:
-        vs, st = judge_with_roundtrip(gate, [KEEPER[0]], [Translation(KEEPER[1])], spec=spec, cache=cache)
+        vs, st = judge_with_roundtrip(gate, [KEEPER[0]], [Translation(KEEPER[1])], spec=spec,
+                                      translate=Translator(cache))
     assert vs[0].reason is None
     assert st.notes and "ships no bilingual lexicon" in st.notes[0] and "word lost" in st.notes[0]
 
@@ -141,8 +143,8 @@ def test_the_manifests_settings_are_the_key_the_verdicts_are_cached_under(tmp_pa
     gate = Gate(QualityConfig(langid=False, coverage_max_zipf=4.5), "en", "pt", ("en", "pt"))
     with TranslationCache(tmp_path / "translations.sqlite") as cache, \
             VerdictCache.beside(tmp_path / "translations.sqlite") as vc:
-        vs, st = judge_with_roundtrip(gate, [KEEPER[0]], [Translation(KEEPER[1])], spec=ModelSpec(), cache=cache,
-                                      verdict_cache=vc)
+        vs, st = judge_with_roundtrip(gate, [KEEPER[0]], [Translation(KEEPER[1])], spec=ModelSpec(),
+                                      translate=Translator(cache), verdict_cache=vc)
         assert st.settings is not None and st.settings != gate.settings_hash  # the model and lexicon are in it
         assert vc.get_many(st.settings, [KEEPER]) == {KEEPER: vs[0]}
 

@@ -16,6 +16,7 @@ from mt_aug.quality import Gate, VerdictCache, judge_with_roundtrip
 from mt_aug.quality.qe import QEError, load_scorer
 from mt_aug.translation.base import Translation
 from mt_aug.translation.cache import TranslationCache
+from mt_aug.translation.engine import Translator
 
 FAKE_COMET = Path(__file__).parent / "fixtures" / "fake_comet"
 SRC = ["The cat sees the river near the city.", "The dog finds the house near the hill.",
@@ -41,7 +42,7 @@ def _quality(**qe: object) -> QualityConfig:
 def _judge(q: QualityConfig, tmp: Path, vcache: VerdictCache | None = None):  # type: ignore[no-untyped-def]
     with TranslationCache(tmp / "translations.sqlite") as cache:
         return judge_with_roundtrip(Gate(q, "en", "pt", ("en", "pt")), SRC, [Translation(o) for o in OUT],
-                                    spec=ModelSpec(), cache=cache, verdict_cache=vcache)
+                                    spec=ModelSpec(), translate=Translator(cache), verdict_cache=vcache)
 
 
 def test_embedding_cosine_drops_below_the_threshold_and_keys_the_verdicts(st_models: tuple[Path, Path],
@@ -97,3 +98,33 @@ def test_cometkiwi_runs_in_its_own_environment(tmp_path: Path, monkeypatch: pyte
     with pytest.raises(QEError, match=r"COMET-Kiwi .* failed: .*no \.ckpt checkpoint"):
         load_scorer(QEConfig(backend="cometkiwi", model=str(tmp_path / "empty"), threshold=0.5,
                              python=sys.executable))  # a folder without a checkpoint
+
+
+def test_every_model_call_of_the_gate_goes_through_the_runner_it_is_given(st_models: tuple[Path, Path],
+                                                                          tmp_path: Path) -> None:
+    """Back-translations (round-trip), name look-ups and the QE model (its loading and its
+    scores) are work units on the runner the gate is given (in a build: the stage context's
+    executor, whose workers may be Dask's or Ray's), each with the Resources it needs."""
+    from mt_aug.core.executor import LocalUnits, Resources
+
+    calls: list[tuple[str, int, list[Resources]]] = []
+
+    class Recording(LocalUnits):
+        def map_units(self, fn, units, *, name, resources=Resources()):  # type: ignore[no-untyped-def]
+            calls.append((name, len(units), resources if isinstance(resources, list) else [resources]))
+            return super().map_units(fn, units, name=name, resources=resources)
+
+    runner = Recording()
+    q = QualityConfig(langid=False, roundtrip=True, qe=QEConfig(backend="embedding", model=str(st_models[0]),
+                                                                 threshold=-1.0, batch_size=2))
+    sources = ["The Sea Peoples attacked Egypt around 1177 BC.", *SRC]  # names not in the output word for word
+    outputs = [Translation("Os povos do mar atacaram o Egito por volta de 1177 a.C.."), *(Translation(o) for o in OUT)]
+    with TranslationCache(tmp_path / "translations.sqlite") as cache:
+        vs, stats = judge_with_roundtrip(Gate(q, "en", "pt", ("en", "pt")), sources, outputs, spec=ModelSpec(),
+                                         translate=Translator(cache, runner), units=runner)
+    names = [name for name, _, _ in calls]
+    assert names[0] == "qe-load" and names[-1] == "qe", names
+    assert "translate-pt-en" in names and "translate-en-pt" in names, names  # back-translations, name look-ups
+    assert stats.back_translated > 0 and stats.spans_translated > 0 and stats.qe_scored == len(sources)
+    assert all(r == Resources(cpus=2.0) for name, _, rs in calls if name.startswith("translate") for r in rs)
+    assert all(rs == [Resources(cpus=1.0)] for name, _, rs in calls if name.startswith("qe"))

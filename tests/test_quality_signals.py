@@ -15,7 +15,7 @@ from mt_aug.quality.garbled import repeated_phrase, unknown_words
 from mt_aug.quality.text import names
 from mt_aug.translation.base import Translation
 from mt_aug.translation.cache import TranslationCache
-from mt_aug.translation.engine import cache_scope
+from mt_aug.translation.engine import Translator, cache_scope
 
 Q = QualityConfig()
 SEA = "The Sea Peoples attacked Egypt around 1177 BC."
@@ -88,15 +88,15 @@ def test_names_are_translated_through_the_cache_and_key_the_verdicts(tmp_path: P
     through the translation cache; the verdicts' key holds the forward model and the setting."""
     with TranslationCache(tmp_path / "translations.sqlite") as cache, \
             VerdictCache.beside(tmp_path / "translations.sqlite") as vc:
-        vs, st = judge_with_roundtrip(gate(), [SEA], [Translation(SEA_PT)], spec=ModelSpec(), cache=cache,
-                                      verdict_cache=vc)
+        vs, st = judge_with_roundtrip(gate(), [SEA], [Translation(SEA_PT)], spec=ModelSpec(),
+                                      translate=Translator(cache), verdict_cache=vc)
         assert vs[0].reason is None and st.spans_translated == 3 and st.spans_cached == 0
         got = cache.get_many(cache_scope(ModelSpec(), "en", "pt"), list(SEA_SPANS))
         assert {k: v.text for k, v in got.items()} == SEA_SPANS  # cached like any translation
-        vs2, st2 = judge_with_roundtrip(gate(), [SEA], [Translation(SEA_PT)], spec=ModelSpec(), cache=cache,
-                                        verdict_cache=vc)
+        vs2, st2 = judge_with_roundtrip(gate(), [SEA], [Translation(SEA_PT)], spec=ModelSpec(),
+                                        translate=Translator(cache), verdict_cache=vc)
         assert st2.cached == 1 and st2.spans_translated == 0 and vs2 == vs
         off = gate(entities_translate=False)
-        vs3, st3 = judge_with_roundtrip(off, [SEA], [Translation(SEA_PT)], spec=ModelSpec(), cache=cache,
-                                        verdict_cache=vc)
+        vs3, st3 = judge_with_roundtrip(off, [SEA], [Translation(SEA_PT)], spec=ModelSpec(),
+                                        translate=Translator(cache), verdict_cache=vc)
         assert st3.cached == 0 and vs3[0].reason == "entity lost"

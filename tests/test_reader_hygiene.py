@@ -12,7 +12,8 @@ import pytest
 
 from mt_aug.accounting import Ledger
 from mt_aug.config import SourceConfig
-from mt_aug.readers import SourceError, get_reader
+from mt_aug.readers import SourceError
+from mt_aug.readers.collect import get_reader
 from mt_aug.schema import QAPair
 
 

@@ -12,11 +12,11 @@ import pytest
 
 from conftest import DEMO_DATA, ROOT
 from mt_aug.accounting import Ledger
-from mt_aug.readers.collect import PairsBuilder, dedup
 from mt_aug.config import SourceConfig
 from mt_aug.normalize import passage_id
-from mt_aug.readers import SourceError, get_reader
-from mt_aug.readers import jsonstream
+from mt_aug.pairs import dedup
+from mt_aug.readers import SourceError, jsonstream
+from mt_aug.readers.collect import PairsBuilder, get_reader
 from mt_aug.readers.common import Progress
 from mt_aug.schema import QAPair
 

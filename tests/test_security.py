@@ -112,7 +112,7 @@ def test_eval_index_round_trips_as_data(demo_build: dict) -> None:
     original does after a round trip through the codec."""
     from mt_aug.config import load_config
     from mt_aug.decontamination.matcher import EvalIndex
-    from mt_aug.pipeline.stages import eval_indexes
+    from mt_aug.decontamination.apply import eval_indexes
 
     cfg = load_config(demo_build["config"])
     idx = eval_indexes(cfg)[0]["en"]

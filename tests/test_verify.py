@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from mt_aug.packing.shards import sha256_file
+from mt_aug.core.files import sha256_file
 from mt_aug.release.verify import VerifyError, verify_build
 from tests.fixtures.tiny_build import make_build
 

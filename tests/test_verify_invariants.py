@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from mt_aug.packing.shards import sha256_file
+from mt_aug.core.files import sha256_file
 from mt_aug.release.card import write_card
 from mt_aug.release.verify import VIEW_DROP_STAGES, VerifyError, verify_build
 

@@ -1,17 +1,22 @@
 """Applying an eval index to training texts: which rows of a pairs (or translated texts) table
 overlap an eval text, each distinct passage and question matched once, and what each eval set
-removed (`EvalSummary`)."""
+removed (`EvalSummary`); per build, one index per language (`eval_indexes`), the languages no
+eval set covers (`coverage_warnings`) and the drops of a table's rows (`contaminated`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from mt_aug import progress
-from mt_aug.decontamination.matcher import EvalIndex, Match
+from mt_aug.config import BuildConfig
+from mt_aug.decontamination.matcher import EvalIndex, Match, build_index
+from mt_aug.pairs import row_labels
+from mt_aug.schema import SOURCE_LANG, Drop
 
 
 @dataclass
@@ -112,3 +117,49 @@ def find_contamination(
     hits = find_contamination_columns(pa.array([q for _, q, _ in items], pa.string()),
                                       pa.array([p for _, _, p in items], pa.string()), index, summary)
     return {items[row][0]: m for row, m in hits.items()}
+
+
+def eval_indexes(cfg: BuildConfig) -> tuple[dict[str, EvalIndex], list[str]]:
+    """One index per language that has eval files, and the warnings reading them raised."""
+    out, warnings = {}, []
+    for lang in cfg.languages:
+        idx = build_index(cfg.eval_sets, lang, cfg.decontamination.ngram, cfg.decontamination.question_similarity)
+        if idx is not None:
+            out[lang] = idx
+            warnings += [f"eval index {lang}: {w}" for w in idx.warnings]
+    return out, warnings
+
+
+def coverage_warnings(cfg: BuildConfig) -> list[str]:
+    """Languages of the build that no eval set covers: said out loud, never a silent zero."""
+    if not cfg.eval_sets:
+        return ["no eval_sets configured: nothing was decontaminated"]
+    covered = {lang for es in cfg.eval_sets for lang in cfg.languages if es.files(lang)}
+    out = [f"no eval file for language {lang!r}: its {'source' if lang == SOURCE_LANG else 'translated'} "
+           "texts were not checked" for lang in cfg.languages if lang not in covered]
+    for es in cfg.eval_sets:
+        for lang in cfg.languages:
+            extra = es.qrels_files(lang) + es.corpus_files(lang)
+            if extra and not es.files(lang):
+                out.append(f"eval set {es.name!r}: qrels/corpus for language {lang!r} but no queries file in "
+                           "`paths`: not used")
+            elif es.files(lang) and es.corpus_files(lang) and not es.qrels_files(lang):
+                out.append(f"eval set {es.name!r} ({lang}): corpus without qrels: every corpus passage was indexed "
+                           "(for a whole-Wikipedia corpus such as MIRACL's this drops most Wikipedia-based passages)")
+    return out
+
+
+def contaminated(questions: pa.ChunkedArray, passages: pa.ChunkedArray, pairs: pa.Table, index: EvalIndex | None,
+                 stage: str, lang: str) -> tuple[np.ndarray, list[Drop], dict[str, Any]]:
+    """(rows to drop, their drops, summary per eval set) of texts (row i of pair i of `pairs`)
+    against one language's index."""
+    drop = np.zeros(len(questions), dtype=bool)
+    if index is None:
+        return drop, [], {}
+    summary: dict[str, EvalSummary] = {}
+    hits = find_contamination_columns(questions, passages, index, summary)
+    rows = sorted(hits)
+    drop[rows] = True
+    drops = [Drop(stage, source, rid, f"contaminated:{hits[row].eval_set}", lang=lang, detail=hits[row].detail())
+             for row, source, rid in zip(rows, *row_labels(pairs, rows), strict=True)]
+    return drop, drops, {k: v.to_dict() for k, v in sorted(summary.items())}

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from mt_aug.quality.reassemble import reassemble_table
 from mt_aug.quality.verdict import Verdict
 from mt_aug.schema import Drop
 from mt_aug.translation.base import Translation
 from mt_aug.translation.segment import join_segments
-from mt_aug.translation.texts import Segmented, reassemble_table
+from mt_aug.translation.texts import Segmented
 
 DEV_STAGE_PREFIX = "dev-"  # a dev view drop's stage: dev-quality, dev-target-decontaminate
 
@@ -39,7 +40,7 @@ def english(pairs: pa.Table, segmented: Segmented) -> DevLanguage:
 
 
 # The target-side decontamination of a texts table aligned with the pairs: (rows to drop, their
-# drops); mt_aug.pipeline.stages.contaminated against the language's eval index.
+# drops); mt_aug.decontamination.apply.contaminated against the language's eval index.
 Decontaminate = Callable[[pa.Table], tuple[np.ndarray, list[Drop]]]
 
 

@@ -14,9 +14,8 @@ import pyarrow as pa
 
 from mt_aug.config import DevSplitConfig
 from mt_aug.errors import UserError
-from mt_aug.readers.collect import row_labels
+from mt_aug.pairs import compact, row_labels
 from mt_aug.schema import Drop
-from mt_aug.translation.texts import compact
 
 STAGE = "dev-split"
 HELD_OUT = "held out for dev"

@@ -34,11 +34,15 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import torch
 
+from mt_aug.core.files import sha256_file
+from mt_aug.decontamination.eval_sets import iter_corpus, iter_jsonl, iter_qrels, str_field
+from mt_aug.evaluation.bm25 import BM25Index
+from mt_aug.evaluation.encode import EmbeddingCache, Encoder
 from mt_aug.evaluation.lareqa import EvalDataError, expand_paths, lone_surrogate
 from mt_aug.evaluation.metrics import PAD, blocked_relevant_ranks, passage_metrics
 from mt_aug.evaluation.report import BEIR_FIGURES
 from mt_aug.evaluation.scoring import BM25, Timings
-from mt_aug.packing.shards import sha256_file
+from mt_aug.readers import SourceError
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -78,9 +82,6 @@ def _text(path: Path, lineno: int, key: str, value: str) -> str:
 
 def read_beir(folder: Path, lang: str) -> BeirSet:
     """Read one BEIR folder; EvalDataError naming the file and line for anything wrong."""
-    from mt_aug.decontamination.eval_sets import iter_corpus, iter_jsonl, iter_qrels, str_field
-    from mt_aug.readers import SourceError
-
     folder = Path(folder)
     missing = [name for name in (CORPUS, QUERIES, QRELS) if not (folder / name).is_file()]
     if missing:
@@ -175,7 +176,6 @@ def _dense_score(queries: np.ndarray, corpus: np.ndarray, device: str):  # type:
 
 
 def _bm25_score(s: BeirSet):  # type: ignore[no-untyped-def]
-    from mt_aug.evaluation.bm25 import BM25Index
 
     index = BM25Index.build(s.docs, s.lang)
     q_all = index.queries(s.queries, s.lang)
@@ -193,8 +193,6 @@ def evaluate_beir(model: SentenceTransformer | Literal["bm25"], sets: Sequence[B
                   cache: EmbeddingCache | None = None, show_progress: bool = False, model_hash: str = "",
                   log: Callable[[str], None] | None = None) -> tuple[dict[str, Any], Timings]:
     """The passage-level part of a report, and timings (encode_s, score_s, texts)."""
-    from mt_aug.evaluation.encode import EmbeddingCache, Encoder
-
     timings = Timings()
     encoder = None
     if not isinstance(model, str):

@@ -25,8 +25,10 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from mt_aug.decontamination.eval_sets import iter_corpus, iter_qrels, read_topics_tsv
 from mt_aug.evaluation.beir import CORPUS, QRELS, QUERIES
 from mt_aug.evaluation.lareqa import EvalDataError
+from mt_aug.readers import SourceError
 
 
 def _score(x: float) -> str:
@@ -38,9 +40,6 @@ def convert_miracl(topics: Sequence[Path], qrels: Sequence[Path], corpus: Sequen
     """Write the BEIR folder ``output`` (which must not exist, or be empty); return counts.
     ``judged_only``: keep only the passages the qrels judge (a small re-ranking corpus, not
     MIRACL's retrieval task). ``progress``: an mt_aug.progress task (advance per passage)."""
-    from mt_aug.decontamination.eval_sets import iter_corpus, iter_qrels, read_topics_tsv
-    from mt_aug.readers import SourceError
-
     output = Path(output)
     if output.exists() and (not output.is_dir() or any(output.iterdir())):
         raise EvalDataError(f"{output}: --output exists and is not an empty folder (nothing was written)")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from mt_aug.devsplit.files import beir_dir, lareqa_path
 from mt_aug.evaluation.lareqa import LANG_PLACEHOLDER, EvalDataError
+from mt_aug.release.manifest import read_manifest
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,6 @@ class DevPaths:
 def dev_paths(build_dir: str | Path) -> DevPaths:
     """The dev files of a build (a build folder or `<output_dir>/current`). EvalDataError when the
     folder is no build, or the build has no dev split (`dev_split:` was off)."""
-    from mt_aug.release.manifest import read_manifest
-
     build_dir = Path(build_dir)
     if not build_dir.is_dir():
         raise EvalDataError(f"{build_dir}: no such build folder")

@@ -235,11 +235,3 @@ def evaluate(model: SentenceTransformer | Literal["bm25"], sets: Sequence[Langua
     timings.score_s = time.perf_counter() - t0
     report["candidate_text"] = "sentence+paragraph" if with_context else "sentence"
     return report, timings
-
-
-def __getattr__(name: str) -> Any:
-    if name == "LAReQAEvaluator":  # its old home (it pulls in sentence-transformers)
-        from mt_aug.evaluation.sentence_evaluator import LAReQAEvaluator
-
-        return LAReQAEvaluator
-    raise AttributeError(name)

@@ -12,7 +12,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from mt_aug.evaluation import bm25 as bm25_mod
+from mt_aug.evaluation.beir import evaluate_beir, read_beir_sets
+from mt_aug.evaluation.encode import EmbeddingCache
+from mt_aug.evaluation.evaluator import evaluate
+from mt_aug.evaluation.lareqa import EvalDataError, read_sets
 from mt_aug.evaluation.scoring import BM25
+from mt_aug.sentence_models import check_device, load_model, weights_hash
 
 FORMATS = ("lareqa", "beir")
 
@@ -30,23 +36,16 @@ def evaluate_paths(model: str, fmt: str, paths: str, languages: list[str] | None
     """The report of ``model`` (a sentence-transformers folder or Hub id, or ``"bm25"``) on the
     ``fmt`` files of ``paths`` (``{lang}`` in it). Raises EvalDataError / ModelError (one
     line each) for bad input. ``note`` receives warnings and a closing summary line."""
-    from mt_aug.evaluation.encode import EmbeddingCache, check_device, load_model, weights_hash
-    from mt_aug.evaluation.lareqa import EvalDataError
-
     if fmt not in FORMATS:
         raise EvalDataError(f"--format {fmt!r}: must be lareqa (XQuAD-R, MLQA-R) or beir (corpus, queries, qrels)")
     bm25 = model == BM25
     if fmt == "lareqa":
-        from mt_aug.evaluation.lareqa import read_sets
-
         sets: list[Any] = read_sets(paths, languages, strict=strict)
         for s in sets:
             if s.unscorable:
                 first = ", ".join(f"{qid!r} ({why})" for qid, why in list(s.unscorable.items())[:3])
                 _say(note, f"warning: {s.path}: {len(s.unscorable)} question(s) cannot be scored, e.g. {first}")
     else:
-        from mt_aug.evaluation.beir import read_beir_sets
-
         sets = read_beir_sets(paths, languages)
     loaded: Any = BM25
     model_hash: str | None = None
@@ -58,21 +57,15 @@ def evaluate_paths(model: str, fmt: str, paths: str, languages: list[str] | None
     common = {"batch_size": batch_size, "cache": cache, "show_progress": show_progress,
               "model_hash": model_hash or "", "log": note}
     if fmt == "lareqa":
-        from mt_aug.evaluation.evaluator import evaluate
-
         result, timings = evaluate(loaded, sets, k=k, with_context=with_context, passages=passage_ndcg,
                                    bitext=bitext, **common)
         head: dict[str, Any] = {"paths": {s.lang: str(s.path) for s in sets},
                                 "files_sha256": {s.lang: s.sha256 for s in sets}}
     else:
-        from mt_aug.evaluation.beir import evaluate_beir
-
         result, timings = evaluate_beir(loaded, sets, **common)
         head = {"languages": [s.lang for s in sets]}
     out: dict[str, Any] = {"model": model, "model_sha256": model_hash, "format": fmt, **head, **result}
     if bm25:
-        from mt_aug.evaluation import bm25 as bm25_mod
-
         out["bm25"] = {"k1": bm25_mod.K1, "b": bm25_mod.B, "method": bm25_mod.METHOD,
                        "tokenizer": bm25_mod.TOKENIZER, "library": "bm25s"}
     total = timings.encode_s + timings.score_s

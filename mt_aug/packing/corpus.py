@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mt_aug.readers.collect import PairsBuilder
 from mt_aug.schema import QAPair
 
 
@@ -45,8 +46,6 @@ class Corpus:
 def corpus_from_pairs(pairs: list[QAPair], texts: dict[str, dict[str, PairText]], languages: list[str]) -> Corpus:
     """The corpus from QAPairs and per-language texts by pair_id (tests and small inputs; the
     pipeline passes tables to `corpus_from_tables`)."""
-    from mt_aug.readers.collect import PairsBuilder
-
     b = PairsBuilder()
     for p in pairs:
         b.add(p)

@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mt_aug.core.files import named
 from mt_aug.packing.batching import Batch
 from mt_aug.packing.corpus import Corpus
 from mt_aug.packing.views import Views
@@ -60,21 +61,6 @@ class ShardFile:
         if self.bytes is not None:
             out["bytes"] = self.bytes
         return out
-
-
-def named(exc: OSError, path: str | Path) -> OSError:
-    """`exc` with the file it happened to (a write that fails midway, e.g. ENOSPC, names none)."""
-    if exc.filename is not None or exc.errno is None:
-        return exc
-    return OSError(exc.errno, exc.strerror or os.strerror(exc.errno), str(path))
-
-
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _take(corpus: Corpus, lang: int, column: str, rows: np.ndarray) -> pa.Array:

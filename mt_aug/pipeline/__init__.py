@@ -7,11 +7,6 @@
 
 from __future__ import annotations
 
-from typing import Any
+from mt_aug.pipeline.builder import build
 
-
-def build(*args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
-    """See mt_aug.pipeline.builder.build (imported lazily: `import mt_aug.pipeline` stays light)."""
-    from mt_aug.pipeline.builder import build as _build
-
-    return _build(*args, **kwargs)
+__all__ = ["build"]

@@ -7,7 +7,9 @@
 
 Every stage runs through `executor.run_stage` (the local executor in this process; Prefect's
 runs each as a task of that name), under a key derived from its declaration
-(mt_aug.pipeline.stage). The source-side stages' results are cached under their keys;
+(mt_aug.pipeline.stage), with the `StageContext` of the run: the executor, and once `build()`
+has opened them the translation and verdict caches, the progress callback and the build
+being written. The source-side stages' results are cached under their keys;
 translations and quality verdicts are cached per segment in SQLite; pack and write run every
 build. Statistics are merged here, from the stages' results (`Run.results`), into the
 `BuildRecord` the write stage turns into the manifest; no stage mutates shared state. The
@@ -32,11 +34,16 @@ from mt_aug import progress as mt_progress
 from mt_aug.config import BuildConfig, load_config
 from mt_aug.pipeline.executor import Executor, LocalExecutor, ResultStore
 from mt_aug.pipeline.release_stages import FAILED_PREFIX, DevStage, PackStage, WriteStage, write_drops
-from mt_aug.pipeline.stage import Stage, StageResult
+from mt_aug.pipeline.stage import ProgressFn, Stage, StageContext, StageResult
 from mt_aug.pipeline.stages import SOURCE_STAGES
-from mt_aug.pipeline.target_stages import (LanguageResult, LanguageTranslations, ProgressFn, QualityStage,
-                                           TranslateStage, judge_language, language_stats, translate_all)
+from mt_aug.pipeline.target_stages import (LanguageResult, LanguageTranslations, QualityStage, TranslateStage,
+                                           judge_language, language_stats, translate_all)
 from mt_aug.quality.verdict_cache import VerdictCache
+from mt_aug.release.export import export_parquet
+from mt_aug.release.guard import first_errors
+from mt_aug.release.lock import BuildLock
+from mt_aug.release.manifest import BuildRecord, start_build
+from mt_aug.release.publish import clean_staging, finalize, prune, switch_current
 from mt_aug.schema import Drop
 from mt_aug.translation.cache import TranslationCache
 from mt_aug.translation.texts import Segmented
@@ -46,27 +53,31 @@ log = logging.getLogger("mt_aug.pipeline")
 
 class Run:
     """The stage runs of one build (or plan): every output by name, the key of the stage result
-    it came from, each stage's result and timing. `run(stage)` feeds a stage the outputs it
-    declares as inputs, keys it on their keys, and runs it through the executor."""
+    it came from, each stage's result and timing, and the `StageContext` every stage is handed
+    (`ctx`: the executor; `build()` adds the caches, the progress callback and the build once
+    it has them). `run(stage)` feeds a stage the outputs it declares as inputs, keys it on their
+    keys, and runs it through the executor."""
 
-    def __init__(self, cfg: BuildConfig, executor: Executor) -> None:
+    def __init__(self, cfg: BuildConfig, executor: Executor, ctx: StageContext | None = None) -> None:
         self.cfg, self.executor = cfg, executor
+        self.ctx = ctx if ctx is not None else StageContext(executor, unit_size=cfg.translator.unit_size)
         self.outputs: dict[str, Any] = {}
         self.keys: dict[str, str] = {}  # output name -> key of the result (or merge) that gave it
-        self.results: dict[str, StageResult] = {}  # stage name -> its result
+        self.results: dict[str, StageResult[dict[str, Any]]] = {}  # stage name -> its result
         self.timings: dict[str, dict[str, Any]] = {}  # stage name -> {order, key, seconds, reused}
 
-    def key(self, stage: Stage, **extra_keys: str) -> str:
+    def key(self, stage: Stage[Any, Any], **extra_keys: str) -> str:
         """The stage's content key from its inputs' keys (`extra_keys`: of inputs not provided yet)."""
         keys = {**self.keys, **extra_keys}
         return stage.key(self.cfg, {name: keys[name] for name in stage.inputs})
 
-    def run(self, stage: Stage, key: str | None = None) -> StageResult:
+    def run(self, stage: Stage[Any, Any], key: str | None = None) -> StageResult[dict[str, Any]]:
         """`key`: the stage's key when the caller already computed it (`key(stage)`)."""
         key = key if key is not None else self.key(stage)
         t0 = time.monotonic()
         reused_before = len(self.executor.reused)
-        result = self.executor.run_stage(stage, self.cfg, {name: self.outputs[name] for name in stage.inputs}, key)
+        result = self.executor.run_stage(stage, self.ctx, self.cfg, {name: self.outputs[name] for name in stage.inputs},
+                                         key)
         self.timings[stage.name] = {"order": self.next_order(), "key": key,
                                     "seconds": round(time.monotonic() - t0, 3),
                                     "reused": len(self.executor.reused) > reused_before}
@@ -141,7 +152,6 @@ def run_source_side(cfg: BuildConfig, executor: Executor, run: Run | None = None
     collected = results["collect"]
     later = list(results["decontaminate"].drops) + list(results["dedup"].drops) + list(results["dev-split"].drops)
     sources = _merge_sources(collected.stats["sources"], later)
-    from mt_aug.release.guard import first_errors
 
     for name, err in first_errors(collected.drops).items():
         sources[name]["first_error"] = err
@@ -157,11 +167,11 @@ def run_source_side(cfg: BuildConfig, executor: Executor, run: Run | None = None
 
 # --- translation and the per-language step, as plain functions (tests, notebooks) ----------
 
-def finish_language(cfg: BuildConfig, side: SourceSide, tr: LanguageTranslations, cache: TranslationCache,
-                    vcache: VerdictCache) -> LanguageResult:
-    """One target language after translation, as the `quality-<lang>` stage computes it, with
-    the manifest's merged statistics (segment, translate and quality figures)."""
-    got = judge_language(cfg, tr.lang, side.pairs, side.segmented, side.unique, side.indexes, tr, cache, vcache,
+def finish_language(ctx: StageContext, cfg: BuildConfig, side: SourceSide, tr: LanguageTranslations) -> LanguageResult:
+    """One target language after translation, as the `quality-<lang>` stage computes it (with
+    `ctx`'s caches and executor), with the manifest's merged statistics (segment, translate and
+    quality figures)."""
+    got = judge_language(ctx, cfg, tr.lang, side.pairs, side.segmented, side.unique, side.indexes, tr,
                          side.dev_pairs, side.dev_segmented)
     got.stats = language_stats(side.occurrences, tr.summary(), got.stats)
     return got
@@ -206,8 +216,6 @@ def exports_dir(output_dir: Path) -> Path:
 def merge_record(cfg: BuildConfig, side: SourceSide, run: Run, stages: dict[str, dict[str, Any]]) -> Any:
     """The BuildRecord the manifest is written from, merged from the stages' results: the source
     side's accounting, per target language the translate and quality stages' figures and drops."""
-    from mt_aug.release.manifest import BuildRecord
-
     translated = run.results["translate"].stats
     languages: dict[str, dict[str, Any]] = {}
     view_drops: list[Drop] = []
@@ -243,10 +251,6 @@ def build(
     directory. Without an executor, everything runs in this process (LocalExecutor).
     `lock=False`: the caller holds the output_dir's build lock (`mt-aug build` takes it before
     Prefect starts)."""
-    from mt_aug.release.lock import BuildLock
-    from mt_aug.release.manifest import start_build
-    from mt_aug.release.publish import clean_staging, finalize, prune, switch_current
-
     cfg, config_dir = _config(config, output_dir, cache_dir)
     if executor is None:
         executor = LocalExecutor(result_store(cfg))
@@ -262,13 +266,16 @@ def build(
         path = translation_cache_path(cfg)
         # both caches open before any work: an unusable cache file fails now, not after the work
         with TranslationCache(path) as cache, VerdictCache.beside(path) as vcache:
+            run.ctx = StageContext(executor, cache, vcache, cfg.translator.unit_size, progress, info, run_id)
             side = run_source_side(cfg, executor, run)
-            run.run(TranslateStage(executor, cache, progress))
+            run.run(TranslateStage())
             for lang in cfg.target_languages:
-                run.run(QualityStage(lang, cache, vcache))
+                run.run(QualityStage(lang))
+        run.ctx = StageContext(executor, unit_size=cfg.translator.unit_size, progress=progress, build=info,
+                               run_id=run_id)  # the caches are closed: the stages after need none
         run.run(DevStage(cfg.target_languages))
         run.run(PackStage(cfg.target_languages))
-        write = WriteStage(info, run_id)
+        write = WriteStage()
         merged = run.fingerprint()
         # the manifest lists every stage, this one too: its key now, its seconds from the stage
         key = run.key(write, record=merged)
@@ -276,7 +283,6 @@ def build(
         run.provide("record", merge_record(cfg, side, run, {**run.timings, **own}), merged)
         staged: Path = run.run(write, key)["staged"]
         if cfg.export.parquet:  # before the build is moved into builds/: a failed export leaves nothing
-            from mt_aug.release.export import export_parquet
 
             try:
                 log.info("export: %s", export_parquet(staged, exports_dir(cfg.output_dir) / info.build_id, verified=True))

@@ -1,9 +1,10 @@
-"""Executors: where stages and translation work units run.
+"""Executors: where stages and their work units run.
 
 `LocalExecutor` runs everything in this process (tests, `mt_aug.pipeline.build` without
 Prefect). The Prefect executor in `flows/` implements the same three methods with tasks,
-retries, a task runner (local threads, Dask, Ray) and artifacts. Stages never know which one
-runs them.
+retries, a task runner (local threads, Dask, Ray) that places each work unit by its
+`Resources`, and artifacts. A stage reaches its executor only through the stage context
+(`ctx.map_units`, `ctx.translate`, ...), never knowing which one runs it.
 """
 
 from __future__ import annotations
@@ -11,33 +12,28 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-import time
-from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from mt_aug.config import BuildConfig
+from mt_aug.core.executor import LocalUnits, UnitRunner
+from mt_aug.core.files import named
 from mt_aug.errors import UserError
-from mt_aug.pipeline.stage import Stage, StageResult
+from mt_aug.pipeline.results import SUFFIX, UnreadableResult, read_result, write_result
+from mt_aug.pipeline.stage import Stage, StageContext, StageResult
 from mt_aug.redact import redact_text
 
 log = logging.getLogger("mt_aug.pipeline")
 
-U = TypeVar("U")
-R = TypeVar("R")
 
+class Executor(UnitRunner, Protocol):
+    """A UnitRunner (mt_aug.core.executor: work units, progress) that also runs stages."""
 
-class Executor(Protocol):
     reused: list[str]  # names of the stages whose cached result was reused, in order
 
-    def run_stage(self, stage: Stage, cfg: BuildConfig, inputs: dict[str, Any], key: str) -> StageResult:
+    def run_stage(self, stage: Stage[Any, Any], ctx: StageContext, cfg: BuildConfig, inputs: dict[str, Any],
+                  key: str) -> StageResult[dict[str, Any]]:
         """Run one stage (or reuse its cached result under `key`)."""
-
-    def map_units(self, fn: Callable[[U], R], units: Sequence[U], *, name: str) -> Iterator[tuple[int, R]]:
-        """Run `fn` on every unit, yielding (unit index, result) as units complete."""
-
-    def report(self, name: str, done: int, total: int, message: str) -> None:
-        """Progress of long work (a log line; the Prefect executor also updates an artifact)."""
 
 
 class ResultStore:
@@ -64,9 +60,7 @@ class ResultStore:
     def _shown(self, name: str) -> str:
         return redact_text(f"{self.where.rstrip('/')}/{name}")
 
-    def get(self, key: str) -> StageResult | None:
-        from mt_aug.pipeline.results import SUFFIX, UnreadableResult, read_result
-
+    def get(self, key: str) -> StageResult[dict[str, Any]] | None:
         name = f"{key}{SUFFIX}"
         try:
             if self.fs is None:
@@ -94,9 +88,7 @@ class ResultStore:
                 log.warning("%s: ignored (pickled or Prefect-serialized stage results are never loaded; "
                             "delete it): recomputing", self._shown(name))
 
-    def put(self, key: str, result: StageResult) -> None:
-        from mt_aug.pipeline.results import SUFFIX, write_result
-
+    def put(self, key: str, result: StageResult[dict[str, Any]]) -> None:
         name = f"{key}{SUFFIX}"
         if self.fs is not None:
             try:
@@ -111,8 +103,6 @@ class ResultStore:
             self.root.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f".{key}.", suffix=".tmp")
         except OSError as exc:
-            from mt_aug.packing.shards import named
-
             raise named(exc, self.root / name) from None
         try:
             with os.fdopen(fd, "wb") as f:
@@ -120,7 +110,6 @@ class ResultStore:
             os.replace(tmp, self.root / name)
         except OSError as exc:
             Path(tmp).unlink(missing_ok=True)
-            from mt_aug.packing.shards import named
 
             raise named(exc, self.root / name) from None
         except BaseException:
@@ -128,43 +117,33 @@ class ResultStore:
             raise
 
 
-def run_cached(stage: Stage, cfg: BuildConfig, inputs: dict[str, Any], key: str,
-               store: ResultStore | None) -> tuple[StageResult, bool]:
+def run_cached(stage: Stage[Any, Any], ctx: StageContext, cfg: BuildConfig, inputs: dict[str, Any], key: str,
+               store: ResultStore | None) -> tuple[StageResult[dict[str, Any]], bool]:
     """(the stage's result, whether it was reused): from `store` under `key` when the stage caches
-    its result and the store holds it, else computed (and stored). Both executors run stages so."""
+    its result and the store holds it, else computed (`stage.execute(ctx, cfg, inputs)`) and
+    stored. Both executors run stages so."""
     if store is not None and stage.cache == "result":
         got = store.get(key)
         if got is not None:
             log.info("%s: reused the cached result %s", stage.name, key)
             return got, True
-    result = stage.run(cfg, inputs)
+    result = stage.execute(ctx, cfg, inputs)
     if store is not None and stage.cache == "result":
         store.put(key, result)
     return result, False
 
 
-class LocalExecutor:
+class LocalExecutor(LocalUnits):
     """Stages and units in this process, in order; stage results cached in a ResultStore."""
 
-    REPORT_EVERY_S = 10.0  # progress lines at most this often (and at the end)
-
     def __init__(self, store: ResultStore | None = None) -> None:
+        super().__init__()
         self.store = store
         self.reused: list[str] = []  # names of stages whose cached result was reused
-        self._last: dict[str, float] = {}
 
-    def run_stage(self, stage: Stage, cfg: BuildConfig, inputs: dict[str, Any], key: str) -> StageResult:
-        result, reused = run_cached(stage, cfg, inputs, key, self.store)
+    def run_stage(self, stage: Stage[Any, Any], ctx: StageContext, cfg: BuildConfig, inputs: dict[str, Any],
+                  key: str) -> StageResult[dict[str, Any]]:
+        result, reused = run_cached(stage, ctx, cfg, inputs, key, self.store)
         if reused:
             self.reused.append(stage.name)
         return result
-
-    def map_units(self, fn: Callable[[U], R], units: Sequence[U], *, name: str) -> Iterator[tuple[int, R]]:
-        for i, unit in enumerate(units):
-            yield i, fn(unit)
-
-    def report(self, name: str, done: int, total: int, message: str) -> None:
-        now = time.monotonic()
-        if done >= total or now - self._last.get(name, 0.0) >= self.REPORT_EVERY_S:
-            self._last[name] = now
-            log.info("%s: %d/%d %s", name, done, total, message)

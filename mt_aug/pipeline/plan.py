@@ -15,6 +15,7 @@ from typing import Any
 from mt_aug.config import BuildConfig
 from mt_aug.pipeline.builder import run_source_side, translation_cache_path
 from mt_aug.pipeline.executor import LocalExecutor
+from mt_aug.release.guard import SourceAccount, check
 from mt_aug.schema import SOURCE_LANG, Drop
 from mt_aug.translation.cache import CacheScope, TranslationCache
 from mt_aug.translation.engine import cache_scope
@@ -55,8 +56,6 @@ def _cached(cfg: BuildConfig, segments: list[str], scopes: dict[str, CacheScope]
 
 def _guard_preview(cfg: BuildConfig, side: Any) -> list[str]:
     """What the release guard will say of the sources already (a build of these would fail)."""
-    from mt_aug.release.guard import SourceAccount, check
-
     sources = {n: SourceAccount(int(s["read"]), int(s["kept"]), dict(s["dropped"]), s.get("first_error"))
                for n, s in side.sources.items()}
     got = check(sources, {}, rows=1 if side.pairs.num_rows else 0,

@@ -1,7 +1,7 @@
-"""The last two stages: `pack` (views and batches) and `write` (shards, drops, manifest, card,
-the release guard and verify, into a staging directory).
+"""The last stages: `dev` (the dev split's files), `pack` (views and batches) and `write`
+(shards, drops, manifest, card, the release guard and verify, into a staging directory).
 
-Both run every build (`cache = "none"`): their inputs come from the translate and quality
+They run every build (`cache = "none"`): their inputs come from the translate and quality
 stages, whose outputs depend on the translation cache's contents, which no key covers; and
 they are cheap next to translation. Publishing the staged build (`finalize`, `current`,
 pruning) is the pipeline's own last step (mt_aug.pipeline.builder.build), after the manifest
@@ -17,29 +17,53 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pyarrow as pa
 
 from mt_aug import progress as mt_progress
 from mt_aug.config import BuildConfig
-from mt_aug.pipeline.stage import Stage, StageResult
+from mt_aug.core.files import named
+from mt_aug.devsplit.files import SPAN_FORMATS, DevSplit, build_dev, sha256_bytes
+from mt_aug.devsplit.judge import DevLanguage, english
+from mt_aug.packing import assemble
+from mt_aug.packing.assemble import views_and_batches
+from mt_aug.packing.batching import Packed
+from mt_aug.packing.corpus import Corpus
+from mt_aug.packing.views import ViewStats
+from mt_aug.pipeline.stage import Stage, StageContext, StageResult
+from mt_aug.release.card import write_card
+from mt_aug.release.guard import GuardFailed, check_manifest
+from mt_aug.release.manifest import BuildRecord, build_manifest, path_scrubber
+from mt_aug.release.publish import staged, write_json
+from mt_aug.release.verify import verify_build
 from mt_aug.schema import SOURCE_LANG, Drop
-from mt_aug.translation.texts import english_texts
+from mt_aug.translation.texts import Segmented, english_texts
 
 log = logging.getLogger("mt_aug.pipeline")
 
 FAILED_PREFIX = ".failed-"  # builds/.failed-<id>: a build the guard refused, kept for inspection
 
 
-class PackStage(Stage):
+class PackIn(TypedDict):
+    pairs: pa.Table
+    texts: dict[str, pa.Table]  # per target language: its `texts-<lang>` (TEXTS_SCHEMA, aligned with the pairs)
+
+
+class PackOut(TypedDict):
+    corpus: Corpus
+    packed: Packed
+    view_stats: ViewStats
+
+
+class PackStage(Stage[PackIn, PackOut]):
     """Assign every pair's views (mono per language, cross per language pair) from the seed and
     pack them into batches of exactly `batch_size` rows under the batch invariants, at the
-    configured mono ratio. Inputs: the pairs and one `texts-<lang>` table per target language."""
+    configured mono ratio. Inputs: the pairs and one `texts-<lang>` table per target language
+    (the constructor's languages shape its inputs)."""
 
     name = "pack"
     version = "1"
-    outputs = ("corpus", "packed", "view_stats")
     libraries = ("numpy", "pyarrow")
     cache = "none"  # downstream of translation (the translation cache is in no key); cheap
 
@@ -50,25 +74,36 @@ class PackStage(Stage):
     def config_section(self, cfg: BuildConfig) -> Any:
         return {"batching": cfg.batching.model_dump(mode="json"), "seed": cfg.seed, "languages": cfg.languages}
 
-    def run(self, cfg: BuildConfig, inputs: dict[str, Any]) -> StageResult:
-        from mt_aug.packing.assemble import views_and_batches
+    def bind(self, named: Any) -> PackIn:
+        return PackIn(pairs=named["pairs"], texts={lang: named[f"texts-{lang}"] for lang in self.langs})
 
-        pairs: pa.Table = inputs["pairs"]
-        texts = {SOURCE_LANG: english_texts(pairs)} | {lang: inputs[f"texts-{lang}"] for lang in self.langs}
+    def run(self, ctx: StageContext, cfg: BuildConfig, inputs: PackIn) -> StageResult[PackOut]:
+        pairs = inputs["pairs"]
+        texts = {SOURCE_LANG: english_texts(pairs)} | inputs["texts"]
         corpus, packed, vstats = views_and_batches(cfg, pairs, texts)
         stats = {"views": {"mono": dict(sorted(vstats.mono.items())), "cross": dict(sorted(vstats.cross.items()))},
                  "batches": {f"{kind}/{group}": len(b) for (kind, group), b in sorted(packed.batches.items())},
                  "trimmed": sum(packed.trimmed.values())}
-        return StageResult({"corpus": corpus, "packed": packed, "view_stats": vstats}, stats)
+        return StageResult(PackOut(corpus=corpus, packed=packed, view_stats=vstats), stats)
 
 
-class DevStage(Stage):
+class DevIn(TypedDict):
+    dev_pairs: pa.Table
+    dev_segmented: Segmented
+    languages: dict[str, DevLanguage]  # per target language: its `dev-<lang>` (with dev pairs, never None)
+
+
+class DevOut(TypedDict):
+    dev: DevSplit
+
+
+class DevStage(Stage[DevIn, DevOut]):
     """The dev split's files (mt_aug.devsplit.files) from the held-out pairs in every language:
-    LAReQA JSON (span sources) and the BEIR layout, with what each language lost. Off: nothing."""
+    LAReQA JSON (span sources) and the BEIR layout, with what each language lost. Off: nothing.
+    Inputs: the dev pairs, their segments and one `dev-<lang>` per target language."""
 
     name = "dev"
     version = "1"
-    outputs = ("dev",)
     cache = "none"  # downstream of translation, like pack
 
     def __init__(self, target_languages: list[str]) -> None:
@@ -79,34 +114,46 @@ class DevStage(Stage):
         return {"dev_split": cfg.dev_split.model_dump(mode="json"), "seed": cfg.seed, "languages": cfg.languages,
                 "span_sources": sorted(span_sources(cfg))}
 
-    def run(self, cfg: BuildConfig, inputs: dict[str, Any]) -> StageResult:
-        from mt_aug.devsplit.files import DevSplit, build_dev
-        from mt_aug.devsplit.judge import english
+    def bind(self, named: Any) -> DevIn:
+        return DevIn(dev_pairs=named["dev_pairs"], dev_segmented=named["dev_segmented"],
+                     languages={lang: named[f"dev-{lang}"] for lang in self.langs})
 
+    def run(self, ctx: StageContext, cfg: BuildConfig, inputs: DevIn) -> StageResult[DevOut]:
         pairs = inputs["dev_pairs"]
         if not cfg.dev_split.enabled or pairs.num_rows == 0:
-            return StageResult({"dev": DevSplit()})
+            return StageResult(DevOut(dev=DevSplit()))
         per_lang = {SOURCE_LANG: english(pairs, inputs["dev_segmented"])}
-        per_lang |= {lang: inputs[f"dev-{lang}"] for lang in self.langs}
+        per_lang |= inputs["languages"]
         dev = build_dev(cfg.languages, span_sources(cfg), pairs, inputs["dev_segmented"], per_lang, cfg.seed)
         stats = {lang: {k: v for k, v in s.items() if k in ("passages", "questions")}
                  for lang, s in dev.summary["languages"].items()}
-        return StageResult({"dev": dev}, stats, warnings=tuple(dev.warnings))
+        return StageResult(DevOut(dev=dev), stats, warnings=tuple(dev.warnings))
 
 
 def span_sources(cfg: BuildConfig) -> set[str]:
     """The sources whose answers are character spans in their passages (SQuAD format)."""
-    from mt_aug.devsplit.files import SPAN_FORMATS
-
     return {s.name for s in cfg.sources if s.format in SPAN_FORMATS}
 
 
-class WriteStage(Stage):
+class WriteIn(TypedDict):
+    corpus: Corpus
+    packed: Packed
+    view_stats: ViewStats
+    record: BuildRecord  # what the pipeline merged from every earlier stage's result
+    dev: DevSplit
+
+
+class WriteOut(TypedDict):
+    staged: Path  # the staging directory, complete and verified
+
+
+class WriteStage(Stage[WriteIn, WriteOut]):
     """Write the build into a staging directory: shards (Arrow IPC streams), `drops.jsonl`, the
     manifest and the card; the release guard decides whether it may be published. A refused
     build is kept for inspection as `builds/.failed-<id>` (its manifest says why) and the stage
     raises `GuardFailed`; any other failure removes the staging directory. `current` is never
-    touched here.
+    touched here. The build it writes (id, start time) and the run id are the context's
+    (`ctx.build`, `ctx.run_id`).
 
     Input `record`: what the pipeline merged from every earlier stage's result (a
     `BuildRecord`); its `stages` has this stage's own entry (key), whose `seconds` this stage
@@ -114,28 +161,18 @@ class WriteStage(Stage):
 
     name = "write"
     version = "1"
-    inputs = ("corpus", "packed", "view_stats", "record", "dev")
-    outputs = ("staged",)
     libraries = ("pyarrow", "pyyaml", "mt-aug-schema")
     cache = "none"  # it writes files
-
-    def __init__(self, info: Any, run_id: str | None = None) -> None:
-        self.info, self.run_id = info, run_id  # BuildInfo (build id, start time, config hash)
 
     def config_section(self, cfg: BuildConfig) -> Any:
         return cfg.content_hash()  # the manifest and the card state the whole config
 
-    def run(self, cfg: BuildConfig, inputs: dict[str, Any]) -> StageResult:
-        from mt_aug.packing import assemble
-        from mt_aug.release.card import write_card
-        from mt_aug.release.guard import GuardFailed, check_manifest
-        from mt_aug.release.manifest import build_manifest, path_scrubber
-        from mt_aug.release.publish import staged, write_json
-        from mt_aug.release.verify import verify_build
-
+    def run(self, ctx: StageContext, cfg: BuildConfig, inputs: WriteIn) -> StageResult[WriteOut]:
         t0 = time.monotonic()
         corpus, packed, record = inputs["corpus"], inputs["packed"], inputs["record"]
-        info = self.info
+        info = ctx.build
+        if info is None:
+            raise RuntimeError("the write stage needs the build it writes (StageContext.build): build() sets it")
         with staged(cfg.output_dir, info.build_id) as build_dir, \
                 mt_progress.task("write shards", total=sum(len(b) for b in packed.batches.values()),
                                  unit="batches") as bar:
@@ -148,7 +185,7 @@ class WriteStage(Stage):
             own = {**record.stages[self.name], "seconds": round(time.monotonic() - t0, 3)}
             record = dataclasses.replace(record, stages={**record.stages, self.name: own})
             manifest = build_manifest(cfg, info, record, inputs["view_stats"], corpus, packed, files, schedule,
-                                      {"drops.jsonl": drops_sha, **dev_sha}, self.run_id)
+                                      {"drops.jsonl": drops_sha, **dev_sha}, ctx.run_id)
             if dev.enabled:
                 manifest["dev"] = {**dev.summary, "files": [{"path": p, "sha256": h} for p, h in dev_sha.items()]}
             verdict = check_manifest(manifest, cfg.guards)
@@ -164,17 +201,14 @@ class WriteStage(Stage):
                 raise GuardFailed([f"{f} (report: {failed})" if i == 0 else f
                                    for i, f in enumerate(verdict.failures)])
             verify_build(build_dir)
-        return StageResult({"staged": build_dir},
+        return StageResult(WriteOut(staged=build_dir),
                            {"files": len(files), "rows": manifest["counts"]["rows"],
                             "batches": manifest["counts"]["batches"]},
                            warnings=tuple(f"guard: {w}" for w in verdict.warnings))
 
 
-def write_dev(build_dir: Path, dev: Any) -> dict[str, str]:
+def write_dev(build_dir: Path, dev: DevSplit) -> dict[str, str]:
     """The dev split's files (a `DevSplit`) under build_dir; their sha256 by relative path."""
-    from mt_aug.devsplit.files import sha256_bytes
-    from mt_aug.packing.shards import named
-
     out = {}
     for rel, data in sorted(dev.files.items()):
         path = build_dir / rel
@@ -190,8 +224,6 @@ def write_dev(build_dir: Path, dev: Any) -> dict[str, str]:
 def write_drops(build_dir: Path, drops: list[Drop], scrub: Any = None) -> str:
     """Every drop with its reason and evidence, one JSON object per line (drops.jsonl); its sha256.
     `scrub`: applied to each record (mt_aug.release.manifest.path_scrubber: no local paths)."""
-    from mt_aug.packing.shards import named
-
     h = hashlib.sha256()
     path = build_dir / "drops.jsonl"
     try:

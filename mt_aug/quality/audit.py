@@ -3,7 +3,7 @@ quality gate (its precision, its recall, the bad translations left among the kep
 
     rows = sheet_rows(build_dir, "pt", n=100, seed=0)      # every drop (or n of them) + n kept
     write_sheet(Path("pt.tsv"), rows)                      # a person fills in `label`
-    result = apply_labels(build_dir, Path("pt.tsv"))       # manifest `audit`, card re-rendered
+    # mt_aug.release.audit.apply_labels(build_dir, Path("pt.tsv")): the figures into the manifest and card
 
 The unit is the gate's: one unique translated segment of a target language. Two frames:
 - `drop`: the segments the gate dropped, as drops.jsonl names them (each dropped view names its
@@ -82,7 +82,7 @@ class SheetRow:
     note: str = ""
 
 
-def _manifest(build_dir: Path) -> dict[str, Any]:
+def load_manifest(build_dir: Path) -> dict[str, Any]:
     path = build_dir / "manifest.json"
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -122,9 +122,9 @@ def _texts(build_dir: Path, manifest: dict[str, Any], lang: str) -> tuple[dict[s
 def frames(build_dir: Path, lang: str, manifest: dict[str, Any] | None = None) -> Frames:
     """The build's drop and kept frames of `lang` (module docstring), in a fixed order."""
     from mt_aug.translation.segment import _text_to_sentences, segment_text
-    from mt_aug.translation.texts import MISSING
+    from mt_aug.quality.reassemble import MISSING
 
-    manifest = manifest if manifest is not None else _manifest(build_dir)
+    manifest = manifest if manifest is not None else load_manifest(build_dir)
     _check_lang(manifest, lang)
     drops = [Segment("drop", s.source, s.translation, s.reason, s.note)
              for s in dropped(build_dir, lang) if s.reason != MISSING]
@@ -162,7 +162,7 @@ def populations(manifest: dict[str, Any], lang: str, fr: Frames) -> dict[str, in
 def sheet_rows(build_dir: Path, lang: str, n: int, seed: int = 0) -> list[SheetRow]:
     """Every drop of `lang` (a seeded sample of n when there are more) and a seeded random
     sample of n kept segments, shuffled together (seeded), each with its id."""
-    manifest = _manifest(build_dir)
+    manifest = load_manifest(build_dir)
     fr = frames(build_dir, lang, manifest)
     rng = random.Random(seed)
     drops = fr.drop if len(fr.drop) <= n else rng.sample(fr.drop, n)
@@ -203,7 +203,7 @@ def sheet_text(rows: Iterable[SheetRow], delimiter: str = "\t") -> str:
     return buf.getvalue()
 
 
-def _write_atomic(path: Path, text: str, encoding: str = "utf-8") -> None:
+def write_atomic(path: Path, text: str, encoding: str = "utf-8") -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
@@ -219,7 +219,7 @@ def write_sheet(path: Path, rows: list[SheetRow]) -> Path:
     """The labelling sheet: TSV or CSV by the name's extension, UTF-8 with a byte-order mark
     (spreadsheets then read it as UTF-8), CRLF rows, formula-like cells neutralized."""
     delimiter = _dialect(path, "--output")
-    _write_atomic(path, sheet_text(rows, delimiter), "utf-8-sig")
+    write_atomic(path, sheet_text(rows, delimiter), "utf-8-sig")
     return path
 
 
@@ -288,7 +288,7 @@ def evaluate(build_dir: Path, labels: list[Label], path: Path, manifest: dict[st
              ) -> list[LanguageAudit]:
     """The stratified estimates per language of the labelled rows (ids checked against the
     build's frames)."""
-    manifest = manifest if manifest is not None else _manifest(build_dir)
+    manifest = manifest if manifest is not None else load_manifest(build_dir)
     if not labels:
         raise AuditError(f"{path}: no labelled row (fill in the label column with good or bad)")
     by_lang: dict[str, list[tuple[Label, str, str]]] = {}
@@ -325,27 +325,6 @@ def manifest_entry(audits: list[LanguageAudit], sheet_sha256: str) -> dict[str, 
     return {"sheet": SHEET_FILE, "sha256": sheet_sha256, "method": METHOD,
             "languages": {a.lang: {"labelled": a.labelled, "kept_unaligned": a.kept_unaligned, **a.estimates}
                           for a in audits}}
-
-
-def apply_labels(build_dir: Path, sheet: Path) -> dict[str, Any]:
-    """Compute the audit of a labelled sheet, keep the labels in the build (`audit/labels.tsv`,
-    listed in the manifest's checksums), write the figures into the manifest (`audit`) and
-    render the card and croissant.json again. Returns the manifest's `audit` entry. Nothing is
-    written when the sheet is refused; the manifest is written last."""
-    from mt_aug.release.card import write_card
-    from mt_aug.release.publish import write_json
-
-    manifest = _manifest(build_dir)
-    labels = read_labels(sheet)
-    audits = evaluate(build_dir, labels, sheet, manifest)
-    text = canonical(labels)
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    manifest["audit"] = manifest_entry(audits, digest)
-    manifest["checksums"] = dict(sorted({**(manifest.get("checksums") or {}), SHEET_FILE: digest}.items()))
-    _write_atomic(build_dir / SHEET_FILE, text)
-    write_card(build_dir, manifest)
-    write_json(build_dir / "manifest.json", manifest)  # last, as a build writes it
-    return manifest["audit"]
 
 
 def check(build_dir: Path, manifest: dict[str, Any]) -> str | None:

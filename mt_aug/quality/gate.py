@@ -3,7 +3,11 @@ verdict's reason. Built once per (config, source language, target language, cand
 
     gate = Gate(cfg.quality, "en", "pt", ("en", "pt"))
     verdicts = gate.judge(sources, outputs)                 # no round-trip
-    verdicts, stats = judge_with_roundtrip(gate, sources, outputs, spec=spec, cache=cache)
+    verdicts, stats = judge_with_roundtrip(gate, sources, outputs, spec=spec, translate=Translator(cache))
+
+Every model call of the gate goes through what it is given: back-translations and name
+look-ups through `translate` (in a build, the stage context's: the executor's workers and the
+translation cache), the QE model's scoring as work units on `units` (its workers).
 """
 
 from __future__ import annotations
@@ -18,18 +22,22 @@ from typing import Any
 
 from mt_aug import languages
 from mt_aug.config import ModelSpec, QualityConfig
+from mt_aug.core.executor import UnitRunner
+from mt_aug.core.versions import library_version
 from mt_aug.quality import basic, entities, garbled, langid, numbers, roundtrip
-from mt_aug.quality.lexicon import Lexicon
+from mt_aug.quality.lexicon import Lexicon, knows_language, model_lexicon
+from mt_aug.quality.qe import qe_identity, qe_scores
 from mt_aug.quality.text import present, word_pool
 from mt_aug.quality.verdict import Verdict
 from mt_aug.quality.verdict_cache import VerdictCache
 from mt_aug.translation.base import Translation
+from mt_aug.translation.engine import TranslateFn, model_identity
 
 # Bump when a signal changes what it decides: cached verdicts of other versions are not reused.
 GATE_VERSION = "6"
 
 # Distributions whose versions can change a verdict: part of the verdict cache's key, as the
-# stage contract keys stage results (mt_aug.pipeline.stage.library_version).
+# stage contract keys stage results (mt_aug.core.versions.library_version).
 GATE_LIBRARIES = ("lingua-language-detector", "sacrebleu", "sentencepiece", "wordfreq")
 
 # Every reason the gate gives, in the order the signals run (the first that fires is the reason).
@@ -51,7 +59,6 @@ class Gate:
         self.candidates = tuple(sorted(set(candidates) | {src, tgt}))
         self.reverse_model, self.forward_model, self.qe_model = reverse_model, forward_model, qe_model
         self.lexicon = lexicon if cfg.coverage or cfg.added_content else None
-        from mt_aug.pipeline.stage import library_version
 
         blob = json.dumps({"version": GATE_VERSION, "cfg": cfg.model_dump(mode="json"), "src": src, "tgt": tgt,
                            "candidates": self.candidates, "reverse": reverse_model, "forward": forward_model,
@@ -219,19 +226,19 @@ def judge_with_roundtrip(
     outputs: Sequence[Translation],
     *,
     spec: ModelSpec,
-    cache: Any,
+    translate: TranslateFn,
+    units: UnitRunner | None = None,
     verdict_cache: VerdictCache | None = None,
-    backend_factory: Callable[[], Any] | None = None,
     progress: Callable[[int, int, float], None] | None = None,
 ) -> tuple[list[Verdict], GateStats]:
     """Verdicts for (source, output) pairs, with the round-trip signal where the gate asks for
     it: outputs that pass the cheap signals are translated back by `reverse_spec(spec)` through
-    `translate_unique` and the translation `cache` (a TranslationCache). Names the entity
-    signal cannot find word for word are translated alone by `spec` (the forward model), through
-    the same path and cache; the word-lost signal uses `spec`'s lexicon (`model_lexicon`). Verdicts are read from and written to `verdict_cache` when given.
+    `translate` (mt_aug.translation.engine.Translator: the one translation path, its cache and
+    workers). Names the entity signal cannot find word for word are translated alone by `spec`
+    (the forward model) through the same `translate`; the word-lost signal uses `spec`'s
+    lexicon (`model_lexicon`); the QE model (`quality.qe`) scores as work units on `units`
+    (default: this process). Verdicts are read from and written to `verdict_cache` when given.
     `spec` is the forward model's spec."""
-    from mt_aug.translation.engine import model_identity, model_lexicon, translate_unique
-
     stats = GateStats(judged=len(sources))
     rev = roundtrip.reverse_spec(spec, gate.src, gate.tgt, gate.cfg) if gate.cfg.roundtrip else None
     if gate.cfg.roundtrip and rev is None:
@@ -241,8 +248,6 @@ def judge_with_roundtrip(
         stats.roundtrip_model = model_identity(rev, gate.tgt, gate.src)
     lexicon = gate.lexicon
     if (gate.cfg.coverage or gate.cfg.added_content) and lexicon is None:
-        from mt_aug.quality.lexicon import knows_language
-
         lexicon = model_lexicon(spec, gate.src, gate.tgt)
         uses = [n for n, on in (("word lost", gate.cfg.coverage), ("added content", gate.cfg.added_content)) if on]
         if lexicon is None:
@@ -252,12 +257,8 @@ def judge_with_roundtrip(
             lexicon = None
             stats.notes.extend(f"{n}: wordfreq has no word list for {gate.src}; the signal did not run" for n in uses)
     forward = model_identity(spec, gate.src, gate.tgt) if gate.wants_spans() or lexicon is not None else None
-    scorer = None
     if gate.cfg.qe is not None:
-        from mt_aug.quality.qe import load_scorer
-
-        scorer = load_scorer(gate.cfg.qe)
-        stats.qe_model = scorer.identity
+        stats.qe_model = qe_identity(gate.cfg.qe, units)
     if (gate.reverse_model, gate.forward_model, gate.lexicon, gate.qe_model) != \
             (stats.roundtrip_model, forward, lexicon, stats.qe_model):
         gate = Gate(gate.cfg, gate.src, gate.tgt, gate.candidates, reverse_model=stats.roundtrip_model,
@@ -273,8 +274,7 @@ def judge_with_roundtrip(
         wanted = sorted({outputs[i].text for i, w in zip(todo, wants, strict=True)
                          if w and gate.structural(sources[i], outputs[i]) is None})
         if wanted:
-            got, tstats = translate_unique(wanted, spec=rev, src=gate.tgt, tgt=gate.src, cache=cache,
-                                           backend_factory=backend_factory, progress=progress)
+            got, tstats = translate(wanted, rev, gate.tgt, gate.src, progress=progress)
             back = {k: v.text for k, v in got.items()}
             stats.back_translated, stats.back_cached = tstats.translated, tstats.cached
     spans: dict[str, str] | None = None
@@ -282,14 +282,14 @@ def judge_with_roundtrip(
         wanted_spans = gate.name_spans([sources[i] for i in todo], [outputs[i] for i in todo])
         spans = {}
         if wanted_spans:
-            got, tstats = translate_unique(wanted_spans, spec=spec, src=gate.src, tgt=gate.tgt, cache=cache)
+            got, tstats = translate(wanted_spans, spec, gate.src, gate.tgt)
             spans = {k: v.text for k, v in got.items()}
             stats.spans_translated, stats.spans_cached = tstats.translated, tstats.cached
     qe: list[float | None] | None = None
-    if scorer is not None:
+    if gate.cfg.qe is not None:
         scored = [i for i in todo if gate.structural(sources[i], outputs[i]) is None]
-        got_qe = dict(zip(scored, scorer.score([sources[i] for i in scored], [outputs[i].text.strip() for i in scored]),
-                          strict=True))
+        got_qe = dict(zip(scored, qe_scores(gate.cfg.qe, [sources[i] for i in scored],
+                                            [outputs[i].text.strip() for i in scored], units), strict=True))
         qe = [got_qe.get(i) for i in todo]
         stats.qe_scored = len(scored)
     fresh = gate.judge([sources[i] for i in todo], [outputs[i] for i in todo],

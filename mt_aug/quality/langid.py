@@ -7,14 +7,14 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from lingua import IsoCode639_1, LanguageDetectorBuilder
+
 from mt_aug.quality.text import WORD, fold, name_words, non_latin_spans, quoted_spans, word_pool, words
 
 
 @lru_cache(maxsize=8)
 def _detector(langs: tuple[str, ...]):  # type: ignore[no-untyped-def]
     """A lingua detector over the build's languages (models ship inside the package)."""
-    from lingua import IsoCode639_1, LanguageDetectorBuilder
-
     codes = [getattr(IsoCode639_1, c.upper()) for c in langs]
     return LanguageDetectorBuilder.from_iso_codes_639_1(*codes).with_preloaded_language_models().build()
 

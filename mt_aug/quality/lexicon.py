@@ -24,7 +24,12 @@ import struct
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+import sentencepiece as spm
+
+from mt_aug.config import ModelSpec
 from mt_aug.quality.text import is_latin_word, present, word_pool, words, zipf
+from mt_aug.translation import bergamot
 
 _MAGIC = 0xF11A48D5013417F5
 _HEADER = struct.Struct("<6Q")
@@ -39,9 +44,6 @@ class Lexicon:
     as in every Bergamot model)."""
 
     def __init__(self, shortlist: Path, vocab: Path) -> None:
-        import numpy as np
-        import sentencepiece as spm
-
         data = shortlist.read_bytes()
         if len(data) < _HEADER.size:
             raise LexiconError(f"{shortlist}: not a Marian binary shortlist (too short)")
@@ -139,7 +141,7 @@ def load(shortlist: Path, vocab: Path) -> Lexicon:
     return Lexicon(shortlist, vocab)
 
 
-def model_lexicon(model_dir: Path) -> Lexicon | None:
+def folder_lexicon(model_dir: Path) -> Lexicon | None:
     """The lexicon of a Marian/Bergamot model folder (`lex*.s2t.bin` and one `*.spm` vocabulary),
     None when the folder has none."""
     lex = sorted(model_dir.glob("lex*.s2t.bin"))
@@ -147,3 +149,12 @@ def model_lexicon(model_dir: Path) -> Lexicon | None:
     if not lex or len(spm_files) != 1:
         return None
     return load(lex[0], spm_files[0])
+
+
+def model_lexicon(spec: ModelSpec, src: str, tgt: str) -> Lexicon | None:
+    """The bilingual lexicon the model a spec names ships: Bergamot models and Marian folders
+    with a `lex*.s2t.bin` shortlist; None for the others."""
+    if spec.backend == "bergamot":
+        return folder_lexicon(bergamot.model_dir(src, tgt))
+    folder = Path(spec.model)
+    return folder_lexicon(folder) if folder.is_dir() else None

@@ -12,7 +12,9 @@ segment below the threshold is dropped ("quality estimate").
   environment (`quality.qe.python`), driven through `_comet_worker.py` (JSON lines over a
   pipe). Its identity is the checkpoint file's sha256.
 
-Scores are not cached apart: they decide verdicts, and the verdicts are cached with the
+The gate reaches the model through work units on the executor it is given (`qe_identity`,
+`qe_scores`): where the build's workers are, a GPU worker among them, each worker loading the
+model once (`load_scorer`). Scores are not cached apart: they decide verdicts, and the verdicts are cached with the
 model's identity in their key (`Gate(qe_model=...)`). Precision and recall of these models as
 gate signals are not measured in this repository.
 """
@@ -25,12 +27,14 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Protocol
 
 from mt_aug.config import QEConfig
+from mt_aug.core.executor import LocalUnits, Resources, UnitRunner
 from mt_aug.errors import UserError
+from mt_aug.sentence_models import ModelError, check_device, load_model, weights_hash
 
 WORKER = Path(__file__).with_name("_comet_worker.py")
 COMET_PINS = "unbabel-comet 2.2.7 requires numpy<2, transformers<5, protobuf<5 and huggingface-hub<1"
@@ -47,8 +51,6 @@ class Scorer(Protocol):
 
 
 def _device(cfg: QEConfig) -> str:
-    from mt_aug.evaluation.encode import ModelError, check_device
-
     want = None if cfg.device == "auto" else ("cuda" if cfg.device == "cuda" else "cpu")
     try:
         dev = check_device(want)
@@ -61,8 +63,6 @@ class EmbeddingScorer:
     """Cosine of a sentence-transformers model between each source and its output."""
 
     def __init__(self, cfg: QEConfig) -> None:
-        from mt_aug.evaluation.encode import ModelError, load_model, weights_hash
-
         if importlib.util.find_spec("sentence_transformers") is None:
             raise QEError("quality.qe.backend embedding: needs the sentence-transformers package "
                           "(pip install 'mt-aug[qe]')")
@@ -140,3 +140,40 @@ def load_scorer(cfg: QEConfig) -> Scorer:
     """The scorer of a `quality.qe` section (one per configuration per process)."""
     return _load(cfg.model_dump_json())
 
+
+QE_UNIT_BATCHES = 64  # a QE work unit: this many of the model's batches (the same batches on any executor)
+
+
+def qe_resources(cfg: QEConfig) -> Resources:
+    """What a QE work unit needs: a GPU on `device: cuda`."""
+    return Resources(cpus=1.0, gpus=1.0 if cfg.device == "cuda" else 0.0)
+
+
+def identity_unit(cfg: QEConfig) -> str:
+    """The model's identity, where the model is loaded (a work unit)."""
+    return load_scorer(cfg).identity
+
+
+def score_unit(cfg: QEConfig, job: tuple[list[str], list[str]]) -> list[float]:
+    """One work unit of scores (sources, outputs) on whatever runs it; the model loads once per process."""
+    return load_scorer(cfg).score(*job)
+
+
+def qe_identity(cfg: QEConfig, units: UnitRunner | None = None) -> str:
+    """The QE model's identity (backend, model, hash of its weights), from where it runs: a
+    model that cannot load fails here, before any segment is scored."""
+    runner = units if units is not None else LocalUnits()
+    return next(got for _, got in runner.map_units(identity_unit, [cfg], name="qe-load", resources=qe_resources(cfg)))
+
+
+def qe_scores(cfg: QEConfig, sources: Sequence[str], outputs: Sequence[str],
+              units: UnitRunner | None = None) -> list[float]:
+    """A score per (source, output), as work units of QE_UNIT_BATCHES batches on `units` (the
+    executor's workers; default: this process), in order."""
+    runner = units if units is not None else LocalUnits()
+    n = QE_UNIT_BATCHES * cfg.batch_size
+    jobs = [(list(sources[i:i + n]), list(outputs[i:i + n])) for i in range(0, len(sources), n)]
+    parts: list[list[float]] = [[] for _ in jobs]
+    for i, got in runner.map_units(partial(score_unit, cfg), jobs, name="qe", resources=qe_resources(cfg)):
+        parts[i] = got
+    return [x for part in parts for x in part]

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 from mt_aug.config import ModelSpec, QualityConfig
+from mt_aug.translation.bergamot import BERGAMOT_PAIRS
 
 
 def chrf(hypothesis: str, reference: str) -> float:
@@ -48,8 +49,6 @@ def reverse_spec(spec: ModelSpec, src: str, tgt: str, cfg: QualityConfig) -> Mod
     if tgt in cfg.roundtrip_models:
         return ModelSpec(**{**spec.model_dump(), **cfg.roundtrip_models[tgt]})
     if spec.backend == "bergamot":
-        from mt_aug.translation.bergamot import BERGAMOT_PAIRS
-
         return spec if (tgt, src) in BERGAMOT_PAIRS else None
     return spec if _multilingual(spec) else None
 

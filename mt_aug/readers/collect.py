@@ -1,5 +1,5 @@
-"""Collect: read every configured source into one Arrow table of pairs (PAIRS_SCHEMA), and
-drop exact duplicates, counted.
+"""Collect: read every configured source into one Arrow table of pairs (PAIRS_SCHEMA), through
+the reader of its format (`get_reader`), counting every record.
 
 Readers yield one QAPair at a time; the builder below turns them into columns as they
 arrive (titles and passages interned: stored once however many questions they have), so
@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
+from mt_aug import progress
 from mt_aug.accounting import Ledger, SourceCounts
 from mt_aug.config import BuildConfig
-from mt_aug.normalize import normalize_text
-from mt_aug.readers import get_reader
+from mt_aug.readers import Reader, SourceError, dpr, mapped, msmarco, squad
 from mt_aug.schema import NEGATIVE_TYPE, PAIRS_SCHEMA, Drop, QAPair
 
 log = logging.getLogger(__name__)
@@ -205,6 +205,26 @@ class PairsBuilder:
         return pa.table(cols, schema=schema)
 
 
+def get_reader(fmt: str, hub: bool = False) -> Reader:
+    """The reader of a format; `hub`: the source names a Hugging Face dataset, not a file."""
+    if hub and fmt == "squad":
+        return squad.read_hf
+    if hub and fmt in ("jsonl", "csv", "hf"):
+        return mapped.read_hf
+    readers: dict[str, Reader] = {
+        "squad": squad.read,
+        "dpr": dpr.read,
+        "msmarco": msmarco.read,
+        "jsonl": mapped.read_jsonl,
+        "csv": mapped.read_csv,
+        "hf": mapped.read_hf,
+    }
+    try:
+        return readers[fmt]
+    except KeyError:
+        raise SourceError(f"no reader for format {fmt!r} (known: {', '.join(sorted(readers))})") from None
+
+
 @dataclass
 class Collected:
     pairs: pa.Table  # PAIRS_SCHEMA
@@ -214,8 +234,6 @@ class Collected:
 
 def collect(cfg: BuildConfig) -> Collected:
     """Read all sources in config order, counting every record read, kept or rejected."""
-    from mt_aug import progress
-
     ledger = Ledger()  # local to this stage: the readers count into it
     builder = PairsBuilder()
     for source in cfg.sources:
@@ -233,41 +251,3 @@ def collect(cfg: BuildConfig) -> Collected:
     ledger.check()
     counts = {s.name: ledger.sources[s.name] for s in cfg.sources}
     return Collected(builder.finish(), counts, list(ledger.drops))
-
-
-def dedup(pairs: pa.Table) -> tuple[np.ndarray, list[Drop]]:
-    """Keep the first of pairs that ask the same normalized question of the same passage (in
-    any source), or that repeat a pair_id. Runs after decontamination, so an eval question
-    asked twice is reported as contaminated both times. Returns (keep mask, drops)."""
-    seen: dict[tuple[str, str], str] = {}
-    seen_ids: set[str] = set()
-    keep = np.ones(pairs.num_rows, dtype=bool)
-    drops: list[Drop] = []
-    cols = [pairs.column(k).to_pylist() for k in ("source", "id", "pair_id", "passage_id", "question")]
-    for i, (source, rid, pair_id, pid, question) in enumerate(zip(*cols, strict=True)):
-        key = (pid, normalize_text(question))
-        if key in seen or pair_id in seen_ids:
-            why, of = ("duplicate", seen[key]) if key in seen else ("duplicate id", pair_id)
-            drops.append(Drop("dedup", source, rid, why, detail={"duplicate_of": of}))
-            keep[i] = False
-            continue
-        seen[key] = pair_id
-        seen_ids.add(pair_id)
-    return keep, drops
-
-
-def pairs_of(table: pa.Table) -> list[QAPair]:
-    """The rows of a pairs table as QAPairs (for tests and small inputs; stages use columns)."""
-    negs = table.column("hard_negatives").to_pylist() if "hard_negatives" in table.column_names else None
-    out = []
-    for i, row in enumerate(table.select(list(PAIRS_SCHEMA.names)).to_pylist()):
-        out.append(QAPair(row["source"], row["id"], row["question"], row["passage_title"], row["passage"],
-                          tuple(row["answers"]), row["pair_id"], row["passage_id"],
-                          tuple((n["title"], n["text"]) for n in negs[i]) if negs else (), row["answer_start"]))
-    return out
-
-
-def row_labels(pairs: pa.Table, rows: list[int]) -> tuple[list[str], list[str]]:
-    """(source, id) of some rows of a pairs table: what a drop names."""
-    idx = pa.array(rows, pa.int64())
-    return pairs.column("source").take(idx).to_pylist(), pairs.column("id").take(idx).to_pylist()

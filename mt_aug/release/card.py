@@ -9,10 +9,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import yaml
 
+from mt_aug.buildfiles import inside_build, read_manifest
+from mt_aug.core.files import sha256_file
 from mt_aug.languages import LANGUAGES
 from mt_aug.redact import redact
+from mt_aug.release.configs import config_data_files, config_names
+from mt_aug.release.croissant import croissant_text
 
 REQUIRED_MANIFEST_KEYS = (
     "build_id", "name", "config_hash", "code_version", "seed", "languages", "batch_size", "mono_ratio",
@@ -32,35 +37,6 @@ def _size_category(n: int) -> str:
         if n < limit:
             return label
     return "n>10M"
-
-
-# Manifest format from which the card's configs name their files exactly (before: a glob).
-EXACT_FILES_FORMAT = 4
-
-
-def exact_files(manifest: dict[str, Any]) -> bool:
-    return int(manifest.get("format_version", 1)) >= EXACT_FILES_FORMAT
-
-
-def config_names(manifest: dict[str, Any]) -> list[tuple[str, str]]:
-    """(config name, the glob of its files) for every mono language and cross pair with
-    batches: `<kind>/<group>/part-*.arrow` (format 4; before, `*.arrow`, which also matched any
-    stray `cache-*.arrow` a `datasets` map wrote beside the shards)."""
-    out = []
-    for kind in ("mono", "cross"):
-        for group, n in sorted(manifest["batches"][kind].items()):
-            if n > 0:
-                out.append((f"{kind}-{group}", f"{kind}/{group}/{'part-' if exact_files(manifest) else ''}*.arrow"))
-    return out
-
-
-def config_data_files(manifest: dict[str, Any], name: str, glob: str) -> str | list[str]:
-    """What a card config's `data_files` path names: its files, exactly (format 4: a file
-    dropped into the folder later is not read), else its glob."""
-    if not exact_files(manifest):
-        return glob
-    kind, group = name.split("-", 1)
-    return [f["path"] for f in manifest["files"] if f.get("kind") == kind and f.get("group") == group]
 
 
 def front_matter(manifest: dict[str, Any]) -> dict[str, Any]:
@@ -352,8 +328,6 @@ def write_card(build_dir: Path, manifest: dict[str, Any]) -> Path:
     """README.md (the card) and croissant.json beside it, each written to a temporary file and
     renamed over the old one (so a README.md that is a symbolic link is replaced, never
     followed out of the build)."""
-    from mt_aug.release.croissant import croissant_text
-
     path = build_dir / "README.md"
     texts = _phrased("cannot render the card", lambda: (render(manifest), croissant_text(manifest)))
     for name, text in zip(("README.md", "croissant.json"), texts, strict=True):
@@ -369,8 +343,6 @@ def write_card(build_dir: Path, manifest: dict[str, Any]) -> Path:
 
 
 def load_manifest(build_dir: Path) -> dict[str, Any]:
-    from mt_aug.buildfiles import read_manifest
-
     return read_manifest(build_dir, REQUIRED_MANIFEST_KEYS, CardError)
 
 
@@ -404,11 +376,6 @@ def _shape_error(exc: Exception) -> str:
 
 def check_against_disk(build_dir: Path, manifest: dict[str, Any]) -> None:
     """Refuse to render a card whose numbers the files on disk do not bear out."""
-    import pyarrow as pa
-
-    from mt_aug.buildfiles import inside_build
-    from mt_aug.packing.shards import sha256_file
-
     rows = 0
     for i, f in enumerate(manifest["files"]):
         path = inside_build(build_dir, f["path"], CardError, f"manifest.json: files[{i}].path")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mt_aug.redact import redact
-from mt_aug.release.card import config_names
+from mt_aug.release.configs import config_names
 
 CONTEXT: dict[str, Any] = {
     "@language": "en",

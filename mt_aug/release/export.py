@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 
 from mt_aug.arrow_io import read_stream
 from mt_aug.buildfiles import inside_build
-from mt_aug.packing.shards import sha256_file
+from mt_aug.core.files import sha256_file
 from mt_aug.release.card import CardError, check_against_disk, load_manifest
 from mt_aug.release.croissant import PARQUET, croissant, croissant_json
 

@@ -19,12 +19,13 @@ from mt_aug import __version__
 from mt_aug.accounting import count_by
 from mt_aug.buildfiles import read_manifest  # noqa: F401 (re-exported: every reader's manifest)
 from mt_aug.config import BuildConfig
-from mt_aug.fingerprint import content_sha256
+from mt_aug.core.fingerprint import content_sha256
 from mt_aug.packing.batching import Packed
 from mt_aug.packing.corpus import Corpus
 from mt_aug.packing.shards import ShardFile, rows_table, shard_schema
 from mt_aug.packing.views import ViewStats
 from mt_aug.redact import redact_text
+from mt_aug.release.source_cards import card_for
 from mt_aug.schema import SOURCE_LANG, Drop
 from mt_aug.translation.segment import MAX_WORD_CHARS
 
@@ -142,8 +143,6 @@ def _examples(corpus: Corpus, packed: Packed, per_kind: int = 2) -> list[dict[st
 
 def license_info(cfg: BuildConfig) -> dict[str, dict[str, Any]]:
     """Each source's license (the config's, else its card's) and whether it allows commercial use."""
-    from mt_aug.release.source_cards import card_for
-
     out = {}
     for s in cfg.sources:
         card = card_for(s.name, s.dataset) or {}
@@ -158,7 +157,7 @@ def license_info(cfg: BuildConfig) -> dict[str, dict[str, Any]]:
 
 
 def _file_entry(path: Path, base: Path | None) -> dict[str, str]:
-    # the digest the stage keys were computed from (mt_aug.fingerprint: once per process and file state)
+    # the digest the stage keys were computed from (mt_aug.core.fingerprint: once per process and file state)
     return {"path": publishable(str(path), base), "sha256": content_sha256(path)}
 
 

@@ -11,14 +11,15 @@ from typing import Any
 import pyarrow as pa
 
 from mt_aug.arrow_io import read_stream
-from mt_aug.buildfiles import inside_build, read_manifest
-from mt_aug.packing.shards import sha256_file
+from mt_aug.buildfiles import MANIFEST, inside_build, read_manifest
+from mt_aug.core.files import sha256_file
 from mt_aug.packing.views import MONO_MIXED
+from mt_aug.quality.audit import check
+from mt_aug.release.card import CardError, render
+from mt_aug.release.croissant import croissant_text
+from mt_aug.release.guard import check_manifest
+from mt_aug.release.problems import VerifyError
 from mt_aug.schema import SCHEDULE_SCHEMA, SHARD_COLUMNS, SOURCE_LANG
-
-
-class VerifyError(Exception):
-    """A broken rule; the message names the file, the batch and the rule."""
 
 
 def _read_stream(path: Path, shown: str) -> pa.Table:
@@ -59,7 +60,6 @@ def check_batch(rows: dict[str, list[Any]], kind: str, batch_size: int, where: s
 # Files of every build besides its shards and schedule; README.md and croissant.json are
 # checked by rendering them again from the manifest (so a `mt-aug card` re-render verifies).
 RENDERED = ("README.md", "croissant.json")
-MANIFEST = "manifest.json"
 DROPS = "drops.jsonl"
 # Pair drops (lang en) happen at these stages; every other drop is a view drop of one language.
 VIEW_DROP_STAGES = ("quality", "translate", "target-decontaminate")
@@ -134,7 +134,6 @@ def _verify_audit(build_dir: Path, m: dict[str, Any]) -> None:
     build (checksummed with the other files) and the build's drop / kept frames give."""
     if not m.get("audit"):
         return
-    from mt_aug.quality.audit import check
 
     problem = check(build_dir, m)
     if problem is not None:
@@ -270,8 +269,6 @@ def _verify_figures(m: dict[str, Any], rows: int, batches: int) -> None:
                                   f"{stated_l.get(g, 0)} leftover rows != {groups.get(g, 0)} views")
     # the guard's verdict is a function of the figures above and the config's thresholds
     if "guard" in m:
-        from mt_aug.release.guard import check_manifest
-
         guards = ((m.get("config") or {}).get("guards")) or {}
         verdict = check_manifest(m, type("Guards", (), dict(guards))())
         if (m["guard"] or {}).get("failures") or verdict.failures:
@@ -461,9 +458,6 @@ def _verify_examples(m: dict[str, Any], first_rows: dict[str, dict[str, Any]]) -
 
 def _verify_rendered(build_dir: Path, m: dict[str, Any]) -> None:
     """README.md and croissant.json must be what `mt-aug card` renders from the manifest."""
-    from mt_aug.release.card import CardError, render
-    from mt_aug.release.croissant import croissant_text
-
     try:
         want = {"README.md": render(m),
                 "croissant.json": croissant_text(m)}

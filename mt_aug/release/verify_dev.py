@@ -8,10 +8,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from mt_aug.buildfiles import MANIFEST
 from mt_aug.devsplit.files import BEIR_FILES, DEV_DIR, QRELS_HEADER, beir_dir, lareqa_path
 from mt_aug.devsplit.judge import DEV_STAGE_PREFIX
 from mt_aug.devsplit.select import HELD_OUT, STAGE
-from mt_aug.release.verify import MANIFEST, VerifyError
+from mt_aug.release.problems import VerifyError
 from mt_aug.schema import SOURCE_LANG
 
 DROPS = "drops.jsonl"

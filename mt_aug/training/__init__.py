@@ -7,11 +7,15 @@
 Each checks the build against its manifest first (`verify="full"` by default, `"fast"` skips
 the shards' sha256; see `mt_aug.training.checks`) and raises `BuildLayoutError` naming the file.
 
-Imported lazily, so `from mt_aug.training import read_batches` does not load torch."""
+`HybridBatchSampler` (torch) and `train_dataset` (datasets) are imported when first asked for,
+so `from mt_aug.training import read_batches` loads neither."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from mt_aug.training.consume import read_batches
+from mt_aug.training.layout import BuildLayoutError
 
 __all__ = ["BuildLayoutError", "HybridBatchSampler", "read_batches", "train_dataset"]
 
@@ -25,12 +29,4 @@ def __getattr__(name: str) -> Any:
         from mt_aug.training.dataset import train_dataset
 
         return train_dataset
-    if name == "read_batches":
-        from mt_aug.training.consume import read_batches
-
-        return read_batches
-    if name == "BuildLayoutError":
-        from mt_aug.training.layout import BuildLayoutError
-
-        return BuildLayoutError
     raise AttributeError(f"module 'mt_aug.training' has no attribute {name!r}")

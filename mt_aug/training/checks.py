@@ -26,7 +26,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mt_aug.arrow_io import read_stream
-from mt_aug.packing.shards import sha256_file, shard_schema
+from mt_aug.core.files import sha256_file
+from mt_aug.packing.shards import shard_schema
 from mt_aug.packing.views import MONO_MIXED
 from mt_aug.schema import SCHEDULE_SCHEMA, SHARD_COLUMNS
 

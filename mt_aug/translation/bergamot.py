@@ -15,6 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 
+import sentencepiece as spm
+
 from mt_aug.languages import BERGAMOT_PAIRS
 from mt_aug.translation.base import BackendError, Translation
 
@@ -69,7 +71,6 @@ class BergamotBackend:
     def __init__(self, src: str, tgt: str, threads: int = 2) -> None:
         if (src, tgt) not in BERGAMOT_PAIRS:
             raise BackendError(f"bergamot: no bundled model for {src}->{tgt} (have en->pt, pt->en)")
-        import sentencepiece as spm
 
         d = model_dir(src, tgt)
         self._engine = _engine(src, tgt)

@@ -1,30 +1,39 @@
 """The one translation path: the cache first, misses cut into length-sorted work units run on
-an executor (this process by default), results stored as units complete."""
+an executor (this process by default), results stored as units complete.
+
+`translate_requests` is the path; `Translator` binds it to a cache and an executor's workers
+(what a stage gets as `ctx.translate`, and what the quality gate translates back and looks
+names up with); `translate_unique` is one direction in this process with a backend of its own
+(tests, `mt-aug translate`)."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
+from typing import Any, Protocol, TypeVar
 
 from mt_aug.config import ModelSpec
+from mt_aug.core.executor import LocalUnits, Resources, UnitRunner
+from mt_aug.translation import bergamot, hf
 from mt_aug.translation.base import Backend, BackendError, Translation
+from mt_aug.translation.bergamot import BergamotBackend
 from mt_aug.translation.cache import CacheScope, TranslationCache
+from mt_aug.translation.hf import CTranslate2Backend, TransformersBackend
 
 log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[int, int, float], None]  # (done, total, segments per second)
+K = TypeVar("K", bound=Hashable)
 
 
 def make_backend(spec: ModelSpec, src: str, tgt: str) -> Backend:
     """Start the backend a spec names. Raises BackendError before any work if it cannot."""
     if spec.backend == "bergamot":
-        from mt_aug.translation.bergamot import BergamotBackend
-
         return BergamotBackend(src, tgt, threads=spec.threads)
-    from mt_aug.translation.hf import CTranslate2Backend, TransformersBackend
 
     if spec.backend == "transformers":
         return TransformersBackend(spec, src, tgt)
@@ -76,27 +85,15 @@ def work_units(misses: Sequence[str], unit_size: int) -> list[list[str]]:
 def model_identity(spec: ModelSpec, src: str, tgt: str) -> str:
     """The model id (with revision or content hash) without loading the model."""
     if spec.backend == "bergamot":
-        from mt_aug.translation import bergamot
-
         return bergamot.model_identity(src, tgt)
-    from mt_aug.translation import hf
 
     return hf.model_identity(spec)
 
 
-def model_lexicon(spec: ModelSpec, src: str, tgt: str):  # type: ignore[no-untyped-def]
-    """The bilingual lexicon the model ships (mt_aug.quality.lexicon.Lexicon): Bergamot models
-    and Marian folders with a `lex*.s2t.bin` shortlist; None for the others."""
-    from pathlib import Path
-
-    from mt_aug.quality.lexicon import model_lexicon as folder_lexicon
-
-    if spec.backend == "bergamot":
-        from mt_aug.translation import bergamot
-
-        return folder_lexicon(bergamot.model_dir(src, tgt))
-    folder = Path(spec.model)
-    return folder_lexicon(folder) if folder.is_dir() else None
+def unit_resources(spec: ModelSpec) -> Resources:
+    """What a work unit of this model needs: its backend's threads, and a GPU on `device: cuda`
+    (`auto` takes one where it finds one, so it asks for none)."""
+    return Resources(cpus=float(spec.threads), gpus=1.0 if spec.device == "cuda" else 0.0)
 
 
 def cache_scope(spec: ModelSpec, src: str, tgt: str) -> CacheScope:
@@ -130,7 +127,7 @@ class UnitResult(list):  # type: ignore[type-arg]
     seconds: float = 0.0
 
 
-def run_unit(specs: dict[object, tuple[ModelSpec, str, str]], job: tuple[object, list[str]],
+def run_unit(specs: Mapping[Any, tuple[ModelSpec, str, str]], job: tuple[Any, list[str]],
              backend_factory: Callable[[], Backend] | None = None) -> UnitResult:
     """One work unit on whatever runs it (this process, a Dask or Ray worker): pure, no cache."""
     key, segments = job
@@ -143,26 +140,24 @@ def run_unit(specs: dict[object, tuple[ModelSpec, str, str]], job: tuple[object,
 
 
 def translate_requests(
-    requests: dict[object, Request],
+    requests: dict[K, Request],
     *,
     cache: TranslationCache,
     unit_size: int,
-    executor: object | None = None,
+    executor: UnitRunner | None = None,
     backend_factory: Callable[[], Backend] | None = None,
     progress: ProgressFn | None = None,
-) -> dict[object, tuple[dict[str, Translation], TranslateStats]]:
+    name: str = "translate",
+) -> dict[K, tuple[dict[str, Translation], TranslateStats]]:
     """The one translation path. Look every distinct segment up in the cache; cut the misses of
     every request into length-sorted work units; run the units on the executor (default: this
     process, one after another; the Prefect executor spreads them over its task runner's
-    workers); store each unit's results in the cache as it completes, so this process is the
-    cache's one writer and a crash loses at most the units in flight."""
-    from functools import partial
-
-    from mt_aug.pipeline.executor import LocalExecutor
-
-    run = executor if executor is not None else LocalExecutor()
-    state: dict[object, dict] = {}
-    jobs: list[tuple[object, list[str]]] = []
+    workers, each placed by its model's `unit_resources`); store each unit's results in the
+    cache as it completes, so this process is the cache's one writer and a crash loses at most
+    the units in flight. `name`: of the units and their progress (`translate-unit-<i>`)."""
+    run: UnitRunner = executor if executor is not None else LocalUnits()
+    state: dict[K, dict] = {}  # type: ignore[type-arg]
+    jobs: list[tuple[K, list[str]]] = []
     for key, req in requests.items():
         t0 = time.monotonic()
         unique = sorted(set(req.segments))
@@ -179,7 +174,8 @@ def translate_requests(
     specs = {key: (req.spec, req.src, req.tgt) for key, req in requests.items()}
     fn = partial(run_unit, specs, backend_factory=backend_factory)
     total, done, t1 = sum(len(u) for _, u in jobs), 0, time.monotonic()
-    for i, outs in run.map_units(fn, jobs, name="translate"):  # type: ignore[attr-defined]
+    placed = [unit_resources(requests[key].spec) for key, _ in jobs]
+    for i, outs in run.map_units(fn, jobs, name=name, resources=placed):
         key, unit = jobs[i]
         st = state[key]
         cache.put_many(st["scope"], zip(unit, outs, strict=True))
@@ -188,8 +184,7 @@ def translate_requests(
         st["seconds"] += getattr(outs, "seconds", 0.0)
         done += len(unit)
         rate = done / max(time.monotonic() - t1, 1e-9)
-        run.report("translate", done, total,  # type: ignore[attr-defined]
-                   f"segments, {rate:.1f} segments/s, ETA {(total - done) / max(rate, 1e-9):.0f}s")
+        run.report(name, done, total, f"segments, {rate:.1f} segments/s, ETA {(total - done) / max(rate, 1e-9):.0f}s")
         if progress is not None:
             progress(done, total, rate)
     return {key: (st["found"], TranslateStats(unique=st["unique"], cached=st["unique"] - len(st["misses"]),
@@ -208,7 +203,7 @@ def translate_unique(
     cache: TranslationCache,
     backend_factory: Callable[[], Backend] | None = None,
     progress: ProgressFn | None = None,
-    executor: object | None = None,
+    executor: UnitRunner | None = None,
 ) -> tuple[dict[str, Translation], TranslateStats]:
     """Translate each distinct segment once, in one direction (`translate_requests` with one
     request; units of one batch, so every model call is stored before the next). The backend
@@ -227,3 +222,39 @@ def translate_unique(
         if made:
             made[0].close()
     return got[0]
+
+
+class TranslateFn(Protocol):
+    """Segments in one direction through the one translation path: (translation of each
+    distinct segment, what it cost). What the quality gate is given to translate back and to
+    look names up with (`Translator`; in a build, the stage context's `translate`)."""
+
+    def __call__(self, segments: Sequence[str], spec: ModelSpec, src: str, tgt: str, *,
+                 progress: ProgressFn | None = None) -> tuple[dict[str, Translation], TranslateStats]: ...
+
+
+class Translator:
+    """`translate_requests` bound to a translation cache and to where units run (an executor's
+    workers; default: this process). A worker translates with its process's one backend per
+    model and direction (`shared_backend`: loaded once, kept for the next unit), unless
+    `backend_factory` gives one (tests). `unit_size`: segments per work unit (a build's
+    `translator.unit_size`; None: one batch of the model per unit, so every model call is in
+    the cache before the next)."""
+
+    def __init__(self, cache: TranslationCache, runner: UnitRunner | None = None, *, unit_size: int | None = None,
+                 backend_factory: Callable[[], Backend] | None = None) -> None:
+        self.cache, self.runner = cache, runner if runner is not None else LocalUnits()
+        self.unit_size, self.backend_factory = unit_size, backend_factory
+
+    def requests(self, requests: dict[K, Request], *, progress: ProgressFn | None = None,
+                 name: str = "translate") -> dict[K, tuple[dict[str, Translation], TranslateStats]]:
+        """Several directions at once (their units interleaved on the workers)."""
+        size = self.unit_size or min((r.spec.batch_size for r in requests.values()), default=1)
+        return translate_requests(requests, cache=self.cache, unit_size=size, executor=self.runner,
+                                  backend_factory=self.backend_factory, progress=progress, name=name)
+
+    def __call__(self, segments: Sequence[str], spec: ModelSpec, src: str, tgt: str, *,
+                 progress: ProgressFn | None = None) -> tuple[dict[str, Translation], TranslateStats]:
+        """One direction (a TranslateFn); its units are named `translate-<src>-<tgt>`."""
+        return self.requests({0: Request(spec, src, tgt, segments)}, progress=progress,
+                             name=f"translate-{src}-{tgt}")[0]

@@ -1,44 +1,21 @@
-"""Segmentation and reassembly over columns: the pairs table's questions, titles and passages
-as segments (each distinct title and passage segmented once), and per target language the
-translated texts rebuilt from translated segments that passed the quality gate.
+"""Segmentation over columns: the pairs table's questions, titles and passages as segments
+(each distinct title and passage segmented once), and the texts tables (TEXTS_SCHEMA) that
+hold a language's questions, titles and passages aligned with the pairs (built from the
+translated segments that passed the gate by mt_aug.quality.reassemble).
 
 Titles and passages stay dictionary-encoded from collect to the shards: a passage asked five
 questions of is segmented, judged, joined and stored once per language."""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mt_aug.quality.verdict import Verdict
-from mt_aug.readers.collect import row_labels
-from mt_aug.schema import TEXT_DICT, TEXTS_SCHEMA, Drop
-from mt_aug.translation.base import Translation
-from mt_aug.translation.segment import DEFAULT_MAX_WORDS, join_segments, segment_text
-
-MISSING = "missing translation"
-
-
-def compact(table: pa.Table, columns: tuple[str, ...] = ("passage_title", "passage")) -> pa.Table:
-    """Re-encode dictionary columns so their dictionaries hold only values some row uses (after
-    a filter), keeping the values' order."""
-    for name in columns:
-        arr = table.column(name).combine_chunks()
-        codes = np.asarray(arr.indices, dtype=np.int64)
-        used = np.unique(codes)
-        if len(used) == len(arr.dictionary):
-            continue
-        remapped = pa.array(np.searchsorted(used, codes).astype(np.int32), pa.int32())
-        new = pa.DictionaryArray.from_arrays(remapped, arr.dictionary.take(pa.array(used)))
-        table = table.set_column(table.schema.get_field_index(name), table.schema.field(name), new)
-    return table
-
+from mt_aug.schema import TEXT_DICT, TEXTS_SCHEMA
+from mt_aug.translation.segment import DEFAULT_MAX_WORDS, segment_text
 
 def codes_and_values(col: pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
     arr = col.combine_chunks()
@@ -83,77 +60,6 @@ def segment_table(pairs: pa.Table, max_words: int = DEFAULT_MAX_WORDS) -> Segmen
     )
 
 
-@dataclass
-class Reassembled:
-    texts: pa.Table  # TEXTS_SCHEMA, row i for pair row i; null where the view was dropped
-    drops: list[Drop]  # views dropped in this language, with the reason
-    filtered_segments: Counter[str] = field(default_factory=Counter)  # reason -> distinct segments
-
-    @property
-    def views(self) -> int:
-        return self.texts.num_rows - self.texts.column("query").null_count
-
-
-def _first_bad(segs: tuple[str, ...], reasons: Mapping[str, str | None]) -> tuple[str, str] | None:
-    for s in segs:
-        r = reasons[s]
-        if r is not None:
-            return r, s
-    return None
-
-
-def reassemble_table(
-    pairs: pa.Table,
-    segmented: Segmented,
-    unique: Sequence[str],
-    translations: Mapping[str, Translation],
-    verdicts: Mapping[str, Verdict],
-    lang: str,
-) -> Reassembled:
-    """Rebuild every pair's question, title and passage in `lang`. A pair with a segment that
-    failed the gate (or has no translation) loses its view in `lang`; the drop names the
-    reason (of its first bad segment: question, then title, then passage), the segment and
-    the evidence. `unique`: the segmented texts' distinct segments (`Segmented.unique()`)."""
-    reasons: dict[str, str | None] = {}
-    filtered: Counter[str] = Counter()
-    for s in unique:
-        r = MISSING if s not in translations else verdicts[s].reason
-        reasons[s] = r
-        if r is not None:
-            filtered[r] += 1
-
-    def build(group: list[tuple[str, ...]]) -> tuple[list[str], list[tuple[str, str] | None]]:
-        texts, bad = [], []
-        for segs in group:
-            b = _first_bad(segs, reasons)
-            bad.append(b)
-            texts.append("" if b else join_segments([translations[s].text for s in segs], lang))
-        return texts, bad
-
-    title_text, title_bad = build(segmented.titles)
-    passage_text, passage_bad = build(segmented.passages)
-    question_text, question_bad = build(segmented.questions)
-    keep = np.ones(pairs.num_rows, dtype=bool)
-    bad_rows: list[tuple[int, tuple[str, str]]] = []
-    for i, (tcode, pcode) in enumerate(zip(segmented.title_codes.tolist(), segmented.passage_codes.tolist(),
-                                            strict=True)):
-        bad = question_bad[i] or title_bad[tcode] or passage_bad[pcode]
-        if bad is not None:
-            keep[i] = False
-            bad_rows.append((i, bad))
-    drops: list[Drop] = []
-    for (i, (reason, seg)), source, rid in zip(bad_rows, *row_labels(pairs, [i for i, _ in bad_rows]), strict=True):
-        v = verdicts.get(seg)
-        detail: dict[str, Any] = {"segment": seg[:200],
-                                  "output": translations[seg].text[:200] if seg in translations else ""}
-        if v is not None and v.evidence:
-            detail["evidence"] = v.evidence
-        if v is not None and v.chrf is not None:
-            detail["chrf"] = v.chrf
-        drops.append(Drop("quality", source, rid, f"quality:{reason}", lang=lang, detail=detail))
-    return Reassembled(texts_table(question_text, title_text, passage_text, segmented, keep), drops, filtered)
-
-
 def texts_table(questions: list[str], titles: list[str], passages: list[str], segmented: Segmented,
                 keep: np.ndarray) -> pa.Table:
     """A TEXTS_SCHEMA table: questions per row, titles and passages per distinct value (indexed
@@ -192,5 +98,4 @@ def _null_where(arr: pa.Array, drop: np.ndarray) -> pa.Array:
     return pc.if_else(pa.array(drop), pa.scalar(None, arr.type), arr)
 
 
-__all__ = ["TEXT_DICT", "Reassembled", "Segmented", "compact", "english_texts", "null_rows", "reassemble_table",
-           "segment_table", "texts_table"]
+__all__ = ["TEXT_DICT", "Segmented", "english_texts", "null_rows", "segment_table", "texts_table"]

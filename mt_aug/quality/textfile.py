@@ -12,7 +12,7 @@ from mt_aug.quality.gate import Gate, judge_with_roundtrip
 from mt_aug.quality.verdict_cache import VerdictCache
 from mt_aug.readers.common import strip_controls
 from mt_aug.translation.cache import TranslationCache
-from mt_aug.translation.engine import ProgressFn, translate_unique
+from mt_aug.translation.engine import ProgressFn, Translator, translate_unique
 from mt_aug.translation.segment import join_segments, max_word_chars, split_sentences
 
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
@@ -64,8 +64,8 @@ def translate_lines(
     own = verdict_cache is None  # default: verdicts.sqlite beside the translation cache
     vcache = VerdictCache.beside(cache.path) if own else verdict_cache
     try:
-        judged, gstats = judge_with_roundtrip(gate, unique, [translations[s] for s in unique], spec=spec, cache=cache,
-                                              verdict_cache=vcache)
+        judged, gstats = judge_with_roundtrip(gate, unique, [translations[s] for s in unique], spec=spec,
+                                              translate=Translator(cache), verdict_cache=vcache)
     finally:
         if own and vcache is not None:
             vcache.close()
