@@ -39,7 +39,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
 import os
 import subprocess
 import sys
@@ -179,8 +178,17 @@ def make_gate(cfg: QualityConfig) -> Gate:
     return Gate(cfg, "en", "pt", ("en", "pt"), lexicon=model_lexicon(ModelSpec(), "en", "pt"))
 
 
+def with_keys(cfg: QualityConfig, keys: dict[str, object]) -> QualityConfig:
+    """`cfg` with dotted keys changed: {"coverage.max_zipf": 4.5, "garbled.enabled": False}."""
+    sections: dict[str, dict[str, object]] = {}
+    for key, value in keys.items():
+        section, name = key.split(".")
+        sections.setdefault(section, {})[name] = value
+    return cfg.updated(**sections)
+
+
 def gate_verdicts(items: Sequence[Item], cfg: QualityConfig, roundtrip: bool):  # type: ignore[no-untyped-def]
-    gate = make_gate(cfg.model_copy(update={"roundtrip": roundtrip}))
+    gate = make_gate(with_keys(cfg, {"roundtrip.enabled": roundtrip}))
     return gate.judge([it.source for it in items], [Translation(it.output, it.hit_limit) for it in items],
                       [it.back for it in items] if roundtrip else None, SPANS)
 
@@ -285,7 +293,7 @@ def cost(items: Sequence[Item], cfg: QualityConfig, n: int, cache_dir: Path, in_
         t_gate = time.perf_counter() - t0 + t_spans
         t0 = time.perf_counter()
         bw = translate(sorted({o.text for o in outs}), "pt", "en", Path(d))
-        rt_gate = make_gate(cfg.model_copy(update={"roundtrip": True}))
+        rt_gate = make_gate(with_keys(cfg, {"roundtrip.enabled": True}))
         rt_gate.judge(segs, outs, [bw[o.text].text for o in outs], spans)
         t_rt = time.perf_counter() - t0
     k = 1000 / len(segs)
@@ -305,20 +313,20 @@ def cost(items: Sequence[Item], cfg: QualityConfig, n: int, cache_dir: Path, in_
 def calibrate(items: Sequence[Item], cfg: QualityConfig) -> None:
     """P/R of the combined gate over threshold grids (one knob at a time)."""
     grids: dict[str, list[object]] = {
-        "roundtrip_min_chrf": [20.0, 25.0, 30.0, 35.0, 40.0, 45.0, 50.0],
-        "length_loss_ratio": [0.4, 0.5, 0.6, 0.7],
-        "untranslated_min_copy": [0.6, 0.7, 0.8, 0.9],
-        "entities_min_words": [1, 2, 3],
-        "langid_min_confidence": [0.05, 0.1, 0.2, 0.3],
-        "entities_translated_min_share": [0.34, 0.5, 0.67, 1.0],
-        "garbled_max_similarity": [0.0, 0.3, 0.4, 0.5, 0.6, 0.7],
-        "coverage_max_zipf": [3.5, 4.0, 4.5, 5.0, 5.5],
-        "coverage_max_lost": [0, 1],
+        "roundtrip.min_chrf": [20.0, 25.0, 30.0, 35.0, 40.0, 45.0, 50.0],
+        "length_loss.ratio": [0.4, 0.5, 0.6, 0.7],
+        "untranslated.min_copy": [0.6, 0.7, 0.8, 0.9],
+        "entities.min_words": [1, 2, 3],
+        "langid.min_confidence": [0.05, 0.1, 0.2, 0.3],
+        "entities.translated_min_share": [0.34, 0.5, 0.67, 1.0],
+        "garbled.max_similarity": [0.0, 0.3, 0.4, 0.5, 0.6, 0.7],
+        "coverage.max_zipf": [3.5, 4.0, 4.5, 5.0, 5.5],
+        "coverage.max_lost": [0, 1],
     }
     for key, values in grids.items():
         for v in values:
             for rt in (False, True):
-                vs = gate_verdicts(items, cfg.model_copy(update={key: v}), rt)
+                vs = gate_verdicts(items, with_keys(cfg, {key: v}), rt)
                 m = pr(items, [x.reason is not None for x in vs])
                 print(f"calibrate.{key}={v}.roundtrip={rt}: P {m['precision']:.3f} R {m['recall']:.3f} "
                       f"dropped {m['dropped']}")
@@ -326,9 +334,9 @@ def calibrate(items: Sequence[Item], cfg: QualityConfig) -> None:
 
 # The thresholds of the new signals, chosen by cross-validation (`cross_validate`).
 CV_GRID: dict[str, list[float]] = {
-    "entities_translated_min_share": [0.34, 0.5, 0.67, 1.0],
-    "garbled_max_similarity": [0.3, 0.4, 0.5, 0.6, 0.7],
-    "coverage_max_zipf": [0.0, 3.5, 4.0, 4.5],  # 0: the signal checks no word
+    "entities.translated_min_share": [0.34, 0.5, 0.67, 1.0],
+    "garbled.max_similarity": [0.3, 0.4, 0.5, 0.6, 0.7],
+    "coverage.max_zipf": [0.0, 3.5, 4.0, 4.5],  # 0: the signal checks no word
 }
 
 
@@ -341,7 +349,7 @@ def cross_validate(items: Sequence[Item], cfg: QualityConfig, folds: int = 5, mi
 
     keys = list(CV_GRID)
     points = [dict(zip(keys, vals, strict=True)) for vals in itertools.product(*(CV_GRID[k] for k in keys))]
-    drops = {i: [v.reason is not None for v in gate_verdicts(items, cfg.model_copy(update=p), False)]
+    drops = {i: [v.reason is not None for v in gate_verdicts(items, with_keys(cfg, p), False)]
              for i, p in enumerate(points)}
     fold = [int(sha16(it.id), 16) % folds for it in items]
     held: list[bool] = [False] * len(items)
@@ -375,7 +383,7 @@ def squad_sample(n: int, cache_dir: Path, stride: int = 1) -> None:
     gate = make_gate(QualityConfig())
     new = Counter(v.reason for v in gate.judge(qs, outs))
     bw = translate(sorted({o.text for o in outs}), "pt", "en", cache_dir)
-    rgate = make_gate(QualityConfig(roundtrip=True))
+    rgate = make_gate(QualityConfig().updated(roundtrip={"enabled": True}))
     newrt = Counter(v.reason for v in rgate.judge(qs, outs, [bw[o.text].text for o in outs]))
     print(f"squad_sample.questions: {len(qs)}")
     for name, c in (("previous_gate", old), ("gate", new), ("gate_roundtrip", newrt)):
@@ -603,12 +611,14 @@ def main() -> None:
                                                  "hi": round(hi, 4)}})
         # ablations: the gate without each of the signals added after calibration (gate 4), and
         # without each of issue 22's
-        for name, upd in (("no_name_translation", {"entities_translate": False}), ("no_garbled", {"garbled": False}),
-                          ("no_word_lost", {"coverage": False}), ("no_added_content", {"added_content": False}),
-                          ("no_name_accents", {"entities_accents": False}),
-                          ("no_lowercase_names", {"entities_lowercase": False}),
-                          ("gate3_signals", {"entities_translate": False, "garbled": False, "coverage": False})):
-            vs = gate_verdicts(subset, cfg.model_copy(update=upd), roundtrip=False)
+        for name, upd in (("no_name_translation", {"entities.translate": False}),
+                          ("no_garbled", {"garbled.enabled": False}), ("no_word_lost", {"coverage.enabled": False}),
+                          ("no_added_content", {"added_content.enabled": False}),
+                          ("no_name_accents", {"entities.accents": False}),
+                          ("no_lowercase_names", {"entities.lowercase": False}),
+                          ("gate3_signals", {"entities.translate": False, "garbled.enabled": False,
+                                             "coverage.enabled": False})):
+            vs = gate_verdicts(subset, with_keys(cfg, upd), roundtrip=False)
             report(f"{label}.gate_{name}", subset, [v.reason is not None for v in vs])
         signals = sorted({f.split(" (")[0] for v in with_rt for f in v.failed})
         for s in signals:

@@ -33,9 +33,9 @@ def st_models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def _quality(**qe: object) -> QualityConfig:
     # only the QE signal, so that the verdicts are its own
-    off = {k: False for k in ("langid", "untranslated", "numbers", "entities", "garbled", "length_loss", "coverage",
-                              "added_content")}
-    return QualityConfig(**off, qe=QEConfig(**qe))  # type: ignore[arg-type]
+    off = {k: {"enabled": False} for k in ("langid", "untranslated", "numbers", "entities", "garbled", "length_loss",
+                                            "coverage", "added_content")}
+    return QualityConfig().updated(**off, qe=QEConfig(**qe).model_dump())  # type: ignore[arg-type]
 
 
 def _judge(q: QualityConfig, tmp: Path, vcache: VerdictCache | None = None):  # type: ignore[no-untyped-def]

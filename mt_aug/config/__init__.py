@@ -12,6 +12,7 @@ from mt_aug.config.load import load_config
 from mt_aug.config.models import (
     BACKEND_MODULES,
     DEFAULT_RATIO_BANDS,
+    DEPRECATED_QUALITY_KEYS,
     FIELD_KEYS,
     Backend,
     BatchingConfig,
@@ -34,4 +35,5 @@ __all__ = [
     "BACKEND_MODULES", "DEFAULT_RATIO_BANDS", "FIELD_KEYS", "Backend", "BatchingConfig", "BuildConfig", "ConfigError",
     "DecontaminationConfig", "EvalFormat", "EvalSetConfig", "ExportConfig", "GuardConfig", "ModelSpec", "PathMap",
     "QEConfig", "QualityConfig", "SourceConfig", "SourceFormat", "TranslatorConfig", "load_config",
+    "DEPRECATED_QUALITY_KEYS",
 ]

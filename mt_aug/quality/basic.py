@@ -1,11 +1,14 @@
-"""The cheap structural signals: empty output, length limit hit, degenerate repetition, length ratio."""
+"""The cheap structural signals (empty output, length limit hit, degenerate repetition, length
+ratio) and the length-loss signal ("content lost")."""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from typing import Any
 
 from mt_aug import languages
+from mt_aug.quality.signal import Case, Signal
 
 _LETTER = re.compile(r"\w", re.UNICODE)
 
@@ -29,3 +32,81 @@ def repeat_fraction(text: str, lang: str) -> float:
 
 def length_ratio(source: str, output: str) -> float:
     return len(output.strip()) / max(len(source), 1)
+
+
+class Empty(Signal):
+    """An output with no letters where the source has some: always on (no section)."""
+
+    name = "empty"
+    reasons = ("empty output",)
+    structural = True
+
+    @classmethod
+    def section(cls, quality: Any) -> Any:
+        return None
+
+    @property
+    def enabled(self) -> bool:
+        return True
+
+    def settings(self) -> dict[str, Any]:
+        return {}
+
+    def check(self, case: Case) -> None:
+        if is_empty(case.source, case.text):
+            case.fail("empty output")
+
+
+class LengthLimit(Signal):
+    """`quality.length_limit`: output that hit the model's length limit (truncated)."""
+
+    name = "length_limit"
+    reasons = ("hit length limit",)
+    structural = True
+
+    def check(self, case: Case) -> None:
+        if case.hit_length_limit:
+            case.fail("hit length limit")
+
+
+class Repetition(Signal):
+    """`quality.repetition`: degenerate repetition."""
+
+    name = "repetition"
+    reasons = ("degenerate repetition",)
+    structural = True
+
+    def check(self, case: Case) -> None:
+        if repeat_fraction(case.text, self.target.tgt) > self.cfg.max_fraction:
+            case.fail("degenerate repetition")
+
+
+class LengthRatio(Signal):
+    """`quality.length_ratio`: target/source characters out of the target's band (sources of 10+ characters)."""
+
+    name = "length_ratio"
+    reasons = ("length ratio",)
+    structural = True
+
+    def settings(self) -> dict[str, Any]:
+        return {"band": list(self.cfg.band(self.target.tgt))}
+
+    def check(self, case: Case) -> None:
+        if len(case.source) >= 10:
+            lo, hi = self.cfg.band(self.target.tgt)
+            if not lo <= length_ratio(case.source, case.text) <= hi:
+                case.fail("length ratio")
+
+
+class LengthLoss(Signal):
+    """`quality.length_loss`: a large unexplained loss of length ("content lost")."""
+
+    name = "length_loss"
+    reasons = ("content lost",)
+
+    def settings(self) -> dict[str, Any]:
+        return {"threshold": self.cfg.threshold(self.target.tgt), "min_chars": self.cfg.min_chars}
+
+    def check(self, case: Case) -> None:
+        if len(case.source) >= self.cfg.min_chars and case.scores["length_ratio"] < self.cfg.threshold(self.target.tgt):
+            case.fail("content lost")

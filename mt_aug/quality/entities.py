@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
+from mt_aug.quality.signal import Case, Signal
 from mt_aug.quality.text import (
     EN_FUNCTION,
     WORD,
@@ -366,3 +367,62 @@ def added_names(source: str, output: str, translated: Mapping[str, str] | None, 
     missing = len(unmatched_names(source, output, translated, tgt)) + len(dotted)
     excess = len(runs) - missing
     return [" ".join(r) for r in runs[-excess:]] if excess > 0 else []
+
+
+class Entities(Signal):
+    """`quality.entities`: "entity lost" (names, non-Latin spans and lowercase names of the source
+    missing from the output) and "name changed" (a copied name's accented letters lost). For a
+    target in another script only a back-translation can tell a transliterated name from a
+    lost one: there it runs where the round-trip gives one."""
+
+    name = "entities"
+    reasons = ("entity lost", "name changed")
+
+    @property
+    def needs(self) -> frozenset[str]:
+        return frozenset({"names"}) if self.cfg.translate and self.target.latin else frozenset()
+
+    def name_spans(self, source: str, text: str) -> Iterable[str]:
+        yield from spans_to_translate(source, text)
+        if self.cfg.lowercase:
+            yield from lowercase_spans(source, self.target.tgt, self.cfg.lowercase_min_zipf)
+
+    def check(self, case: Case) -> None:
+        cfg, tgt, latin = self.cfg, self.target.tgt, self.target.latin
+        source, text, named = case.source, case.text, case.spans
+        lost = [n for n in lost_names(source, text, case.back, named, tgt, cfg.translated_min_share)
+                if len(n.words) >= cfg.min_words] if latin or case.back is not None else []
+        lost_nl = lost_non_latin(source, text) if latin else []
+        lowered = lost_lowercase(source, text, named, tgt, cfg.lowercase_min_zipf) \
+            if named is not None and cfg.lowercase else []
+        if len(lost) + len(lost_nl) + len(lowered) > cfg.max_lost:
+            case.fail("entity lost", f"lost {[n.text for n in lost] + lost_nl + lowered}")
+        changed = changed_names(source, text) if latin and cfg.accents else []
+        if changed:
+            case.fail("name changed", f"changed {[f'{a} -> {b}' for a, b in changed]}")
+
+
+class AddedContent(Signal):
+    """`quality.added_content`: names in the output with no counterpart in the source (Latin-script
+    targets, with the model's lexicon)."""
+
+    name = "added_content"
+    reasons = ("added content",)
+    uses = frozenset({"lexicon"})
+
+    @property
+    def active(self) -> bool:
+        return super().active and self.target.latin
+
+    def name_spans(self, source: str, text: str) -> Iterable[str]:
+        # runs of the output no source word accounts for: are they the source's names, translated?
+        lexicon = self.target.lexicon
+        if lexicon is not None and unaccounted_runs(source, text, None, lexicon, self.target.tgt):
+            pool = word_pool(text)
+            yield from (n.span for n in names_and_first(source) if not all(present(w, pool) for w in n.words))
+
+    def check(self, case: Case) -> None:
+        assert self.target.lexicon is not None  # active only with one
+        added = added_names(case.source, case.text, case.spans, self.target.lexicon, self.target.tgt)
+        if added:
+            case.fail("added content", f"added {added}")

@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable
 from difflib import SequenceMatcher
 
+from mt_aug import languages
+from mt_aug.quality.signal import Case, Signal
 from mt_aug.quality.text import fold, word_pool, words, zipf
 
 _STUTTER = re.compile(r"(\w{3,})\1", re.UNICODE)
@@ -97,3 +99,22 @@ def _resembles(word: str, others: Iterable[str], min_ratio: float) -> bool:
         if sm.real_quick_ratio() >= min_ratio and sm.quick_ratio() >= min_ratio and sm.ratio() >= min_ratio:
             return True
     return False
+
+
+class Garbled(Signal):
+    """`quality.garbled`: a phrase said twice in a row, or (for `UNKNOWN_WORDS_LANGUAGES`) words
+    that are no word of the target language; targets written with spaces."""
+
+    name = "garbled"
+    reasons = ("garbled",)
+
+    @property
+    def active(self) -> bool:
+        return self.enabled and languages.is_spaced(self.target.tgt)
+
+    def check(self, case: Case) -> None:
+        phrase = repeated_phrase(case.source, case.text)
+        odd = unknown_words(case.source, case.text, self.target.tgt, self.cfg.max_similarity) \
+            if checks_words(self.target.tgt) else []
+        if phrase is not None or odd:
+            case.fail("garbled", f"repeated {phrase!r}" if phrase is not None else f"unknown words {odd}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from mt_aug.quality.signal import Case, Signal
 from mt_aug.quality.text import WORD, fold, name_words, non_latin_spans, quoted_spans, word_pool, words
 
 
@@ -65,3 +66,38 @@ def content_words(source: str) -> int:
     nw = name_words(source)
     return sum(1 for w in words(source) if w not in nw and not any(c.isdigit() for c in w)
                and len(w) > 1 and w.lower() not in BIBLIOGRAPHIC)
+
+
+class Untranslated(Signal):
+    """`quality.untranslated`: the output is essentially the source."""
+
+    name = "untranslated"
+    reasons = ("untranslated",)
+
+    def check(self, case: Case) -> None:
+        share = copy_share(case.source, case.text)
+        case.scores["copy"] = round(share, 3)
+        if share >= self.cfg.min_copy and content_words(case.source) >= self.cfg.min_words:
+            case.fail("untranslated")
+
+
+class LanguageId(Signal):
+    """`quality.langid`: the output without what it copied is not in the target language
+    ("wrong language (xx)", xx the likeliest language); not asked of an untranslated output."""
+
+    name = "langid"
+    reasons = ("wrong language",)
+
+    @property
+    def active(self) -> bool:
+        return self.enabled and len(self.target.candidates) > 1
+
+    def check(self, case: Case) -> None:
+        if "untranslated" in case.failed:
+            return
+        rest = without_copied(case.source, case.text)
+        if sum(c.isalpha() for c in rest) >= self.cfg.min_chars:
+            conf, top = language_confidence(rest, self.target.tgt, self.target.candidates)
+            case.scores["langid"] = round(conf, 3)
+            if conf < self.cfg.min_confidence and top != self.target.tgt:
+                case.fail(f"wrong language ({top})")

@@ -24,6 +24,7 @@ import struct
 from functools import lru_cache
 from pathlib import Path
 
+from mt_aug.quality.signal import Case, Signal
 from mt_aug.quality.text import is_latin_word, present, word_pool, words, zipf
 
 _MAGIC = 0xF11A48D5013417F5
@@ -147,3 +148,18 @@ def model_lexicon(model_dir: Path) -> Lexicon | None:
     if not lex or len(spm_files) != 1:
         return None
     return load(lex[0], spm_files[0])
+
+
+class Coverage(Signal):
+    """`quality.coverage`: "word lost", a rare source word with no translation in the output by
+    the model's own lexicon (runs only with one)."""
+
+    name = "coverage"
+    reasons = ("word lost",)
+    uses = frozenset({"lexicon"})
+
+    def check(self, case: Case) -> None:
+        assert self.target.lexicon is not None  # active only with one
+        gone = self.target.lexicon.lost_words(case.source, case.text, self.target.src, self.cfg.max_zipf)
+        if len(gone) > self.cfg.max_lost:
+            case.fail("word lost", f"no translation of {gone}")

@@ -27,10 +27,11 @@ import sys
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from mt_aug.config import QEConfig
 from mt_aug.errors import UserError
+from mt_aug.quality.signal import Case, Signal
 
 WORKER = Path(__file__).with_name("_comet_worker.py")
 COMET_PINS = "unbabel-comet 2.2.7 requires numpy<2, transformers<5, protobuf<5 and huggingface-hub<1"
@@ -140,3 +141,24 @@ def load_scorer(cfg: QEConfig) -> Scorer:
     """The scorer of a `quality.qe` section (one per configuration per process)."""
     return _load(cfg.model_dump_json())
 
+
+
+class QualityEstimate(Signal):
+    """`quality.qe` (off when null): the QE model's score below `threshold` ("quality estimate")."""
+
+    name = "qe"
+    reasons = ("quality estimate",)
+    uses = frozenset({"qe"})
+
+    @property
+    def enabled(self) -> bool:
+        return self.cfg is not None
+
+    def settings(self) -> dict[str, Any]:
+        return dict(self.cfg.model_dump(mode="json"))  # the model's identity is in the key apart (Gate(qe_model=...))
+
+    def check(self, case: Case) -> None:
+        if case.qe is not None:
+            case.scores["qe"] = round(case.qe, 4)
+            if case.qe < self.cfg.threshold:
+                case.fail("quality estimate")

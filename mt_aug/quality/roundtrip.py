@@ -7,8 +7,11 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
-from mt_aug.config import ModelSpec, QualityConfig
+from mt_aug.config import ModelSpec
+from mt_aug.config.models import RoundTripConfig
+from mt_aug.quality.signal import Case, Signal
 
 
 def chrf(hypothesis: str, reference: str) -> float:
@@ -41,12 +44,12 @@ def _multilingual(spec: ModelSpec) -> bool:
     return False
 
 
-def reverse_spec(spec: ModelSpec, src: str, tgt: str, cfg: QualityConfig) -> ModelSpec | None:
+def reverse_spec(spec: ModelSpec, src: str, tgt: str, cfg: RoundTripConfig) -> ModelSpec | None:
     """The model that translates tgt->src for a round-trip of src->tgt output: the configured
-    `quality.roundtrip_models[tgt]`, else the same Bergamot pair reversed, else the same
+    `quality.roundtrip.models[tgt]`, else the same Bergamot pair reversed, else the same
     NLLB/M2M model; None when there is none (a Marian pair needs its reverse configured)."""
-    if tgt in cfg.roundtrip_models:
-        return ModelSpec(**{**spec.model_dump(), **cfg.roundtrip_models[tgt]})
+    if tgt in cfg.models:
+        return ModelSpec(**{**spec.model_dump(), **cfg.models[tgt]})
     if spec.backend == "bergamot":
         from mt_aug.translation.bergamot import BERGAMOT_PAIRS
 
@@ -60,3 +63,24 @@ def in_sample(source: str, share: float) -> bool:
         return True
     h = int.from_bytes(hashlib.sha256(source.encode("utf-8")).digest()[:8], "big")
     return h / 2**64 < share
+
+
+class RoundTrip(Signal):
+    """`quality.roundtrip`: chrF of the back-translation against the source below the threshold
+    ("round-trip"); runs where the gate has a back-translation (`sample` of the segments)."""
+
+    name = "roundtrip"
+    reasons = ("round-trip",)
+    uses = frozenset({"back"})
+
+    def settings(self) -> dict[str, Any]:
+        # the reverse model's identity is in the key apart (Gate(reverse_model=...)); its decoding is not
+        return {"min_chrf": self.cfg.threshold(self.target.tgt), "sample": self.cfg.sample,
+                "model": self.cfg.models.get(self.target.tgt)}
+
+    def check(self, case: Case) -> None:
+        if case.back is not None:
+            score = chrf(case.back, case.source)
+            case.scores["chrf"] = round(score, 2)
+            if score < self.cfg.threshold(self.target.tgt):
+                case.fail("round-trip")
