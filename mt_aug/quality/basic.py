@@ -34,6 +34,25 @@ def length_ratio(source: str, output: str) -> float:
     return len(output.strip()) / max(len(source), 1)
 
 
+_PAREN = re.compile(r"\s*\(([^()]{3,300})\)")
+
+
+def glossed_length(source: str, output: str) -> int:
+    """The source's length without the parentheses whose words the output already says outside
+    one: a gloss in the target language that is also the name's translation ("Lençóis
+    Maranhenses National Park (Parque Nacional dos Lençóis Maranhenses)" -> "O Parque Nacional dos
+    Lençóis Maranhenses"), which a translation may leave out."""
+    from mt_aug.quality.text import fold, words
+
+    bare = fold(" ".join(words(_PAREN.sub(" ", output))))
+    cut = 0
+    for m in _PAREN.finditer(source):
+        inner = fold(" ".join(words(m.group(1))))
+        if len(inner) >= 3 and f" {inner} " in f" {bare} ":
+            cut += len(m.group(0))
+    return len(source) - cut
+
+
 class Empty(Signal):
     """An output with no letters where the source has some: always on (no section)."""
 
@@ -99,9 +118,11 @@ class LengthRatio(Signal):
 
 
 class LengthLoss(Signal):
-    """`quality.length_loss`: a large unexplained loss of length ("content lost")."""
+    """`quality.length_loss`: a large unexplained loss of length ("content lost"); a gloss in the
+    target language that the output gives as the translation does not count (`glossed_length`)."""
 
     name = "length_loss"
+    version = 2
     reasons = ("content lost",)
 
     def settings(self) -> dict[str, Any]:
@@ -109,4 +130,6 @@ class LengthLoss(Signal):
 
     def check(self, case: Case) -> None:
         if len(case.source) >= self.cfg.min_chars and case.scores["length_ratio"] < self.cfg.threshold(self.target.tgt):
-            case.fail("content lost")
+            # a gloss the output says as the name's translation is no lost content
+            if len(case.text) / max(glossed_length(case.source, case.text), 1) < self.cfg.threshold(self.target.tgt):
+                case.fail("content lost")

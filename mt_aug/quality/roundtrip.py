@@ -84,3 +84,31 @@ class RoundTrip(Signal):
             case.scores["chrf"] = round(score, 2)
             if score < self.cfg.threshold(self.target.tgt):
                 case.fail("round-trip")
+
+
+class RoundTripCosine(Signal):
+    """`quality.roundtrip.cosine`: the cosine of an English sentence-transformers model between
+    the source and its back-translation below `min` ("round-trip cosine"); runs with the
+    round-trip (`quality.roundtrip.enabled`), on the same back-translations."""
+
+    name = "roundtrip_cosine"
+    reasons = ("round-trip cosine",)
+    uses = frozenset({"back", "cosine"})
+
+    @classmethod
+    def section(cls, quality: Any) -> Any:
+        return quality.roundtrip
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.cfg.enabled) and self.cfg.cosine is not None
+
+    def settings(self) -> dict[str, Any]:
+        # the model's identity (its weights' hash) is in the key apart (Gate(cosine_model=...))
+        return {"min": self.cfg.cosine.min, "sample": self.cfg.sample, "model": self.cfg.models.get(self.target.tgt)}
+
+    def check(self, case: Case) -> None:
+        if case.cosine is not None:
+            case.scores["cosine"] = round(case.cosine, 4)
+            if case.cosine < self.cfg.cosine.min:
+                case.fail("round-trip cosine")

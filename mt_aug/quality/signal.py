@@ -6,7 +6,8 @@ registered in order in `mt_aug.quality.signals.SIGNALS`, each with
 - `reasons`: the reasons it can give, in the order it gives them;
 - `needs`: what the gate must fetch for it before judging: `lexicon` (the forward model's
   bilingual lexicon), `names` (source names translated alone by the forward model), `back`
-  (the output translated back by the reverse model), `qe` (a quality-estimation score);
+  (the output translated back by the reverse model), `qe` (a quality-estimation score), `cosine`
+  (an English embedding model's cosine of the source and the back-translation);
 - `structural`: a cheap check of the output's shape; the first structural signal that fires
   is the whole verdict, and the costly look-ups are not made for that segment;
 - `check(case)`: what it finds in one case, recorded with `case.fail(reason, evidence)`.
@@ -23,7 +24,7 @@ from mt_aug import languages
 if TYPE_CHECKING:
     from mt_aug.quality.lexicon import Lexicon
 
-NEEDS = ("lexicon", "names", "back", "qe")
+NEEDS = ("lexicon", "names", "back", "qe", "cosine")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,7 @@ class Case:
     back: str | None = None  # its back-translation (where the round-trip runs)
     spans: Mapping[str, str] | None = None  # source name span -> its translation alone (where names are looked up)
     qe: float | None = None  # its quality-estimation score (where scored)
+    cosine: float | None = None  # the round-trip cosine of source and back-translation (where scored)
     failed: list[str] = field(default_factory=list)
     scores: dict[str, float] = field(default_factory=dict)
     evidence: list[str] = field(default_factory=list)

@@ -15,13 +15,14 @@ from mt_aug.quality.langid import LanguageId, Untranslated
 from mt_aug.quality.lexicon import Coverage
 from mt_aug.quality.numbers import Numbers
 from mt_aug.quality.qe import QualityEstimate
-from mt_aug.quality.roundtrip import RoundTrip
+from mt_aug.quality.roundtrip import RoundTrip, RoundTripCosine
+from mt_aug.quality.sense import Sense
 from mt_aug.quality.signal import Signal
 
 SIGNALS: tuple[type[Signal], ...] = (
     Empty, LengthLimit, Repetition, LengthRatio,  # structural: the first that fires is the verdict
-    Untranslated, LanguageId, Numbers, Entities, AddedContent, LengthLoss, Coverage, Garbled,
-    RoundTrip, QualityEstimate,
+    Untranslated, LanguageId, Numbers, Entities, AddedContent, LengthLoss, Coverage, Garbled, Sense,
+    RoundTrip, RoundTripCosine, QualityEstimate,
 )
 
 # Every reason the gate gives, in the order the signals give them.
