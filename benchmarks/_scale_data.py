@@ -96,15 +96,14 @@ def install_synthetic_backend() -> None:
 
 
 def quality_section() -> dict:
-    """Every quality signal of mt_aug.config.QualityConfig that judges a real translation
-    switched off (the keys that exist now: the gate is being extended), and a wide length band."""
-    from mt_aug.config import QualityConfig
-
-    fields = set(QualityConfig.model_fields)
-    off = {k: False for k in ("langid", "untranslated", "numbers", "numbers_lost", "entities", "length_loss",
-                              "roundtrip", "length_ratio", "repetition", "length_limit") if k in fields}
-    wide = {"min_length_ratio": 0.01, "max_length_ratio": 100.0, "max_repeat_fraction": 1.0}
-    return off | {k: v for k, v in wide.items() if k in fields}
+    """Every quality signal of mt_aug.config.QualityConfig that judges a real translation by
+    its shape or language switched off (the synthetic model's output is no language), and a
+    wide length band."""
+    off = {k: {"enabled": False} for k in ("langid", "untranslated", "numbers", "entities", "length_loss",
+                                            "roundtrip", "length_limit")}
+    wide = {"length_ratio": {"enabled": False, "min": 0.01, "max": 100.0},
+            "repetition": {"enabled": False, "max_fraction": 1.0}}
+    return off | wide
 
 
 def write_config(path: Path, *, name: str, squad: Path, targets: list[str], out: Path, cache: Path,

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/quality.py [--cache-dir DIR] [--no-external] [--calibrate] [--cv [--cv-min-precision P]]
     .venv/bin/python benchmarks/quality.py --squad-sample 2000    # before/after on SQuAD dev questions
     .venv/bin/python benchmarks/quality.py --roundtrip-only       # MiniLM round-trip cosine vs chrF (tuning set)
-    .venv/bin/python benchmarks/quality.py --sealed PART.jsonl [--write-figures]   # the sealed set, stratified
+    .venv/bin/python benchmarks/quality.py --sealed PART.jsonl [--write-figures [--in-sample]]   # a sealed part
     .venv/bin/python benchmarks/quality.py --no-external --write-figures          # tuning figures into the card's file
 
 The labelled set (tests/data/quality, see its README):
@@ -13,6 +13,9 @@ The labelled set (tests/data/quality, see its README):
 - own_pt.jsonl: sentences written for this project with their stored Bergamot output;
 - own2_pt.jsonl: sentences written for issue 22's classes (glosses, number formats, "(born
   DATE)", accented names, lowercase queries, references, word senses), stored output;
+- own3_pt.jsonl: sentences written for gate 7's classes (names in lowercase text, phrasal verbs,
+  glosses in Portuguese, prefixed words, elided names and accents, queries of brand names, "play"
+  as acting), stored output;
 - synthetic_pt.jsonl: corruptions of good own outputs, labelled synthetic (reported apart).
 
 For each signal of the gate, the combined gate (with and without round-trip, and without each
@@ -39,7 +42,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
 import os
 import subprocess
 import sys
@@ -120,7 +122,8 @@ def load(cache_dir: Path) -> list[Item]:
                               r["label"] == "bad", r.get("reason"), fw[s].hit_length_limit))
     else:
         print(f"# {SQUAD} missing: the SQuAD part is skipped", file=sys.stderr)
-    for name, part in (("own_pt.jsonl", "own"), ("own2_pt.jsonl", "own2"), ("synthetic_pt.jsonl", "synthetic")):
+    for name, part in (("own_pt.jsonl", "own"), ("own2_pt.jsonl", "own2"), ("own3_pt.jsonl", "own3"),
+                       ("synthetic_pt.jsonl", "synthetic")):
         for x in (DATA / name).read_text(encoding="utf-8").splitlines():
             if x:
                 r = json.loads(x)
@@ -179,8 +182,17 @@ def make_gate(cfg: QualityConfig) -> Gate:
     return Gate(cfg, "en", "pt", ("en", "pt"), lexicon=model_lexicon(ModelSpec(), "en", "pt"))
 
 
+def with_keys(cfg: QualityConfig, keys: dict[str, object]) -> QualityConfig:
+    """`cfg` with dotted keys changed: {"coverage.max_zipf": 4.5, "garbled.enabled": False}."""
+    sections: dict[str, dict[str, object]] = {}
+    for key, value in keys.items():
+        section, name = key.split(".")
+        sections.setdefault(section, {})[name] = value
+    return cfg.updated(**sections)
+
+
 def gate_verdicts(items: Sequence[Item], cfg: QualityConfig, roundtrip: bool):  # type: ignore[no-untyped-def]
-    gate = make_gate(cfg.model_copy(update={"roundtrip": roundtrip}))
+    gate = make_gate(with_keys(cfg, {"roundtrip.enabled": roundtrip}))
     return gate.judge([it.source for it in items], [Translation(it.output, it.hit_limit) for it in items],
                       [it.back for it in items] if roundtrip else None, SPANS)
 
@@ -285,9 +297,13 @@ def cost(items: Sequence[Item], cfg: QualityConfig, n: int, cache_dir: Path, in_
         t_gate = time.perf_counter() - t0 + t_spans
         t0 = time.perf_counter()
         bw = translate(sorted({o.text for o in outs}), "pt", "en", Path(d))
-        rt_gate = make_gate(cfg.model_copy(update={"roundtrip": True}))
+        rt_gate = make_gate(with_keys(cfg, {"roundtrip.enabled": True}))
         rt_gate.judge(segs, outs, [bw[o.text].text for o in outs], spans)
         t_rt = time.perf_counter() - t0
+        minilm_cosines(segs[:2], [bw[o.text].text for o in outs[:2]])  # the model loaded once, outside the timing
+        t0 = time.perf_counter()
+        minilm_cosines(segs, [bw[o.text].text for o in outs])
+        t_cos = time.perf_counter() - t0
     k = 1000 / len(segs)
     print(f"cost.segments: {len(segs)}{' (SQuAD dev questions in file order)' if in_order else ''}")
     print(f"cost.translate_s_per_1k: {t_tr * k:.2f}")
@@ -300,25 +316,27 @@ def cost(items: Sequence[Item], cfg: QualityConfig, n: int, cache_dir: Path, in_
     print(f"cost.name_spans_without_model_start_share_of_translation: {max(t_spans - t_start, 0.0) / t_tr:.4f}")
     print(f"cost.gate_roundtrip_s_per_1k: {(t_gate + t_rt) * k:.2f}")
     print(f"cost.gate_roundtrip_share_of_translation: {(t_gate + t_rt) / t_tr:.3f}")
+    print(f"cost.roundtrip_cosine_s_per_1k: {t_cos * k:.3f} (the MiniLM cosine of source and back-translation)")
+    print(f"cost.gate_roundtrip_cosine_share_of_translation: {(t_gate + t_rt + t_cos) / t_tr:.3f}")
 
 
 def calibrate(items: Sequence[Item], cfg: QualityConfig) -> None:
     """P/R of the combined gate over threshold grids (one knob at a time)."""
     grids: dict[str, list[object]] = {
-        "roundtrip_min_chrf": [20.0, 25.0, 30.0, 35.0, 40.0, 45.0, 50.0],
-        "length_loss_ratio": [0.4, 0.5, 0.6, 0.7],
-        "untranslated_min_copy": [0.6, 0.7, 0.8, 0.9],
-        "entities_min_words": [1, 2, 3],
-        "langid_min_confidence": [0.05, 0.1, 0.2, 0.3],
-        "entities_translated_min_share": [0.34, 0.5, 0.67, 1.0],
-        "garbled_max_similarity": [0.0, 0.3, 0.4, 0.5, 0.6, 0.7],
-        "coverage_max_zipf": [3.5, 4.0, 4.5, 5.0, 5.5],
-        "coverage_max_lost": [0, 1],
+        "roundtrip.min_chrf": [20.0, 25.0, 30.0, 35.0, 40.0, 45.0, 50.0],
+        "length_loss.ratio": [0.4, 0.5, 0.6, 0.7],
+        "untranslated.min_copy": [0.6, 0.7, 0.8, 0.9],
+        "entities.min_words": [1, 2, 3],
+        "langid.min_confidence": [0.05, 0.1, 0.2, 0.3],
+        "entities.translated_min_share": [0.34, 0.5, 0.67, 1.0],
+        "garbled.max_similarity": [0.0, 0.3, 0.4, 0.5, 0.6, 0.7],
+        "coverage.max_zipf": [3.5, 4.0, 4.5, 5.0, 5.5],
+        "coverage.max_lost": [0, 1],
     }
     for key, values in grids.items():
         for v in values:
             for rt in (False, True):
-                vs = gate_verdicts(items, cfg.model_copy(update={key: v}), rt)
+                vs = gate_verdicts(items, with_keys(cfg, {key: v}), rt)
                 m = pr(items, [x.reason is not None for x in vs])
                 print(f"calibrate.{key}={v}.roundtrip={rt}: P {m['precision']:.3f} R {m['recall']:.3f} "
                       f"dropped {m['dropped']}")
@@ -326,9 +344,9 @@ def calibrate(items: Sequence[Item], cfg: QualityConfig) -> None:
 
 # The thresholds of the new signals, chosen by cross-validation (`cross_validate`).
 CV_GRID: dict[str, list[float]] = {
-    "entities_translated_min_share": [0.34, 0.5, 0.67, 1.0],
-    "garbled_max_similarity": [0.3, 0.4, 0.5, 0.6, 0.7],
-    "coverage_max_zipf": [0.0, 3.5, 4.0, 4.5],  # 0: the signal checks no word
+    "entities.translated_min_share": [0.34, 0.5, 0.67, 1.0],
+    "garbled.max_similarity": [0.3, 0.4, 0.5, 0.6, 0.7],
+    "coverage.max_zipf": [0.0, 3.5, 4.0, 4.5],  # 0: the signal checks no word
 }
 
 
@@ -341,7 +359,7 @@ def cross_validate(items: Sequence[Item], cfg: QualityConfig, folds: int = 5, mi
 
     keys = list(CV_GRID)
     points = [dict(zip(keys, vals, strict=True)) for vals in itertools.product(*(CV_GRID[k] for k in keys))]
-    drops = {i: [v.reason is not None for v in gate_verdicts(items, cfg.model_copy(update=p), False)]
+    drops = {i: [v.reason is not None for v in gate_verdicts(items, with_keys(cfg, p), False)]
              for i, p in enumerate(points)}
     fold = [int(sha16(it.id), 16) % folds for it in items]
     held: list[bool] = [False] * len(items)
@@ -375,7 +393,7 @@ def squad_sample(n: int, cache_dir: Path, stride: int = 1) -> None:
     gate = make_gate(QualityConfig())
     new = Counter(v.reason for v in gate.judge(qs, outs))
     bw = translate(sorted({o.text for o in outs}), "pt", "en", cache_dir)
-    rgate = make_gate(QualityConfig(roundtrip=True))
+    rgate = make_gate(QualityConfig().updated(roundtrip={"enabled": True}))
     newrt = Counter(v.reason for v in rgate.judge(qs, outs, [bw[o.text].text for o in outs]))
     print(f"squad_sample.questions: {len(qs)}")
     for name, c in (("previous_gate", old), ("gate", new), ("gate_roundtrip", newrt)):
@@ -471,7 +489,8 @@ def load_sealed(path: Path) -> tuple[list[Item], dict[str, object], list[dict[st
     return items, strata, raw
 
 
-def sealed(path: Path, cache_dir: Path, write_figures: bool = False, roundtrip: bool = True) -> dict[str, object]:
+def sealed(path: Path, cache_dir: Path, write_figures: bool = False, roundtrip: bool = True,
+           in_sample: bool = False) -> dict[str, object]:
     """The stratified estimates on a sealed part: the frozen gate (its strata), this gate and each
     of its signals, the MiniLM round-trip cosine and chrF (weighted AUC), per genre (counts)."""
     from mt_aug.quality.estimate import Labelled, stratified
@@ -504,9 +523,22 @@ def sealed(path: Path, cache_dir: Path, write_figures: bool = False, roundtrip: 
         bw = translate(sorted({it.output for it in items}), "pt", "en", cache_dir)
         with_back = [Item(it.id, it.part, it.source, it.output, bw[it.output].text, it.bad, it.reason) for it in items]
         weights = [population[h] / max(sum(1 for x in stratum if x == h), 1) for h in stratum]
-        roundtrip_signals("sealed", with_back, weights)
+        sig = roundtrip_signals("sealed", with_back, weights)
+        drops = [v.reason is not None for v in verdicts]
+        # the opt-in round-trip signals (quality.roundtrip: chrF, and its cosine), alone and added to the gate
+        for key, ts in ROUNDTRIP_THRESHOLDS.items():
+            for t in ts:
+                low = [x < t for x in sig[key]]
+                est(f"roundtrip.{key}<{t}", low)
+                est(f"roundtrip.gate_or_{key}<{t}", [a or d for a, d in zip(low, drops, strict=True)])
     if write_figures:
-        save_figures("sealed set", f"{path.name}: {len(items)} segments labelled after the rules were frozen", this)
+        if in_sample:  # a spent part: the rules were written on it since
+            part = path.stem.split("_labels")[0].split("_")[-1].upper()  # part_a_labels -> A
+            save_figures(f"spent sealed part {part}, in-sample",
+                         f"{path.name}: {len(items)} segments labelled before these rules, which were then "
+                         "written on them (an optimistic estimate, until the next sealed part is measured)", this)
+        else:
+            save_figures("sealed set", f"{path.name}: {len(items)} segments labelled after the rules were frozen", this)
     return this
 
 
@@ -541,13 +573,15 @@ def main() -> None:
                     "stratified estimates of the frozen gate, this gate and its signals there.")
     ap.add_argument("--write-figures", action="store_true", help="Write the gate's figures (the sealed part's with "
                     "--sealed, else the tuning set's, in-sample) into mt_aug/quality/sealed_figures.json.")
+    ap.add_argument("--in-sample", action="store_true", help="--sealed --write-figures of a spent part (the rules were "
+                    "written on it since): the figures are marked in-sample.")
     ap.add_argument("--roundtrip-only", action="store_true", help="Only the MiniLM round-trip cosine vs chrF figures.")
     args = ap.parse_args()
     if args.squad_sample:
         squad_sample(args.squad_sample, args.cache_dir, args.squad_stride)
         return
     if args.sealed is not None:
-        sealed(args.sealed, args.cache_dir, args.write_figures)
+        sealed(args.sealed, args.cache_dir, args.write_figures, in_sample=args.in_sample)
         return
     items = load(args.cache_dir)
     print(f"name_spans.seconds: {translate_spans(items, args.cache_dir):.1f} ({len(SPANS)} spans)")
@@ -603,12 +637,14 @@ def main() -> None:
                                                  "hi": round(hi, 4)}})
         # ablations: the gate without each of the signals added after calibration (gate 4), and
         # without each of issue 22's
-        for name, upd in (("no_name_translation", {"entities_translate": False}), ("no_garbled", {"garbled": False}),
-                          ("no_word_lost", {"coverage": False}), ("no_added_content", {"added_content": False}),
-                          ("no_name_accents", {"entities_accents": False}),
-                          ("no_lowercase_names", {"entities_lowercase": False}),
-                          ("gate3_signals", {"entities_translate": False, "garbled": False, "coverage": False})):
-            vs = gate_verdicts(subset, cfg.model_copy(update=upd), roundtrip=False)
+        for name, upd in (("no_name_translation", {"entities.translate": False}),
+                          ("no_garbled", {"garbled.enabled": False}), ("no_word_lost", {"coverage.enabled": False}),
+                          ("no_added_content", {"added_content.enabled": False}),
+                          ("no_name_accents", {"entities.accents": False}),
+                          ("no_lowercase_names", {"entities.lowercase": False}),
+                          ("gate3_signals", {"entities.translate": False, "garbled.enabled": False,
+                                             "coverage.enabled": False})):
+            vs = gate_verdicts(subset, with_keys(cfg, upd), roundtrip=False)
             report(f"{label}.gate_{name}", subset, [v.reason is not None for v in vs])
         signals = sorted({f.split(" (")[0] for v in with_rt for f in v.failed})
         for s in signals:

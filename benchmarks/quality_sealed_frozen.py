@@ -7,71 +7,54 @@ part_<p>_labels.jsonl (the labelled rows: every drop and a seeded random sample 
 labelled blind to the verdict) and part_<p>_labels.strata.json (the strata sizes), and prints
 `name: value` lines. No model runs.
 
-The stratified estimator: two strata, `drop` (the gate's drops) and `kept`, each weighted by its
-size N over its labelled rows n. With b bad among the labelled rows of a stratum, the stratum
-holds an estimated N*b/n bad segments.
-- precision = bad among drops / drops = b_drop/n_drop; Wilson 95% interval on (b_drop, n_drop).
-- bad among kept = b_kept/n_kept; Wilson 95% interval on (b_kept, n_kept).
-- recall = B_drop / (B_drop + B_kept), B = N*b/n. Recall falls as the kept stratum's bad rate
-  rises and rises with the drop stratum's, so its interval is recall at the ends of the two
-  Wilson intervals (with every drop labelled, the drop stratum is a census and only the kept
-  stratum's interval counts).
-Per genre the same, with each genre's own stratum sizes (the kept sample is a simple random
-sample of all kept segments, so each genre's labelled kept rows are a random sample of that
-genre's kept: post-stratification). Misses by class are scaled to the kept stratum (N/n).
-
-Kept self-contained on purpose (the lead will move the estimator into the library).
+The estimator is the library's, `mt_aug.quality.estimate.stratified` (the one `mt-aug audit` and
+`benchmarks/quality.py` use): two strata, `drop` (the gate's drops) and `kept`, each weighted by
+its size N over its labelled rows n; precision, recall and bad among kept are ratios of the
+stratum-weighted means, each with Wilson's 95% interval on the design's effective sample size
+(Korn and Graubard). Precision (every drop labelled: one stratum) and bad among kept are plain
+Wilson intervals, as before; recall's interval is the library's (until issue 22's round 2 it was
+recall at the ends of the kept stratum's Wilson interval, which is narrower). Per genre the same,
+with each genre's own stratum sizes (the kept sample is a simple random sample of all kept
+segments, so each genre's labelled kept rows are a random sample of that genre's kept:
+post-stratification). Misses by class are scaled to the kept stratum (N/n).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
+import sys
 import unicodedata
 from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 SEALED = ROOT / "tests" / "data" / "quality" / "sealed"
 GENRES = ("wiki", "question", "query")
 
 
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    if n == 0:
-        return (0.0, 1.0)
-    p = k / n
-    d = 1 + z * z / n
-    c = (p + z * z / (2 * n)) / d
-    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
-    return (max(0.0, c - h), min(1.0, c + h))
-
-
-def recall(n_drop: int, p_drop: float, n_kept: int, p_kept: float) -> float:
-    caught, missed = n_drop * p_drop, n_kept * p_kept
-    return caught / (caught + missed) if caught + missed else float("nan")
-
-
 def stratified(drop_labels: list[bool], kept_labels: list[bool], n_drop: int, n_kept: int) -> dict[str, float]:
-    """Labels are True for bad. n_drop, n_kept: the strata sizes (N)."""
-    bd, nd = sum(drop_labels), len(drop_labels)
-    bk, nk = sum(kept_labels), len(kept_labels)
-    p_drop = bd / nd if nd else float("nan")
-    p_kept = bk / nk if nk else float("nan")
-    pd_lo, pd_hi = wilson(bd, nd) if nd < n_drop else (p_drop, p_drop)  # a census has no sampling error
-    pk_lo, pk_hi = wilson(bk, nk)
-    out = {
-        "drop": n_drop, "kept": n_kept, "drop_labelled": nd, "kept_labelled": nk,
-        "precision": p_drop, "precision_lo": wilson(bd, nd)[0], "precision_hi": wilson(bd, nd)[1],
-        "bad_among_kept": p_kept, "bad_among_kept_lo": pk_lo, "bad_among_kept_hi": pk_hi,
-        "est_bad_dropped": n_drop * p_drop if nd else 0.0, "est_bad_kept": n_kept * p_kept if nk else float("nan"),
-    }
+    """Labels are True for bad. n_drop, n_kept: the strata sizes (N). The figures of the gate that
+    made the strata (it drops exactly the `drop` stratum), by mt_aug.quality.estimate."""
+    from mt_aug.quality.estimate import Labelled
+    from mt_aug.quality.estimate import stratified as estimate
+
+    rows = [Labelled("drop", True, b) for b in drop_labels] + [Labelled("kept", False, b) for b in kept_labels]
+    e = estimate(rows, {"drop": max(n_drop, 1), "kept": max(n_kept, 1)})
+    nan = float("nan")
+    nd, nk = len(drop_labels), len(kept_labels)
+    p_drop = sum(drop_labels) / nd if nd else nan
+    p_kept = sum(kept_labels) / nk if nk else nan
+    out = {"drop": n_drop, "kept": n_kept, "drop_labelled": nd, "kept_labelled": nk,
+           "est_bad_dropped": n_drop * p_drop if nd else 0.0, "est_bad_kept": n_kept * p_kept if nk else nan}
+    for key, x in (("precision", e.precision), ("bad_among_kept", e.bad_among_kept), ("recall", e.recall)):
+        if x is not None:
+            out[key], out[f"{key}_lo"], out[f"{key}_hi"] = x.value, x.lo, x.hi
+        elif key != "recall":
+            out[key] = out[f"{key}_lo"] = out[f"{key}_hi"] = nan
     if nd and nk:
-        out["recall"] = recall(n_drop, p_drop, n_kept, p_kept)
-        out["recall_lo"] = recall(n_drop, pd_lo, n_kept, pk_hi)
-        out["recall_hi"] = recall(n_drop, pd_hi, n_kept, pk_lo)
-        total = n_drop + n_kept
-        out["bad_rate"] = (n_drop * p_drop + n_kept * p_kept) / total
+        out["bad_rate"] = (n_drop * p_drop + n_kept * p_kept) / (n_drop + n_kept)
     return out
 
 

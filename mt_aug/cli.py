@@ -413,7 +413,7 @@ def translate(
     cache_dir: Annotated[Path, typer.Option(help="Translation cache folder.")] = Path(".cache/mt-aug"),
     round_trip: Annotated[bool, typer.Option("--round-trip", help="Also judge each segment by its back-translation "
                                              "(the reverse model, chrF against the source), as a build with "
-                                             "quality.roundtrip: true.")] = False,
+                                             "quality.roundtrip.enabled: true.")] = False,
     round_trip_min_chrf: Annotated[float | None, typer.Option(
         callback=_chrf_threshold, help="--round-trip: drop below this chrF, 0 to 100 (default: the build's, 20).")
     ] = None,
@@ -461,10 +461,11 @@ def translate(
             base = load_config(config, check_files=False).quality
         except ConfigError as exc:
             _fail(str(exc))
-    if round_trip_min_chrf is not None and not (round_trip or base.roundtrip):
-        _fail("--round-trip-min-chrf: needs --round-trip" + (" (or quality.roundtrip: true in --config)" if config else ""))
-    qcfg = base.model_copy(update={"roundtrip": round_trip or base.roundtrip,
-                                   **({} if round_trip_min_chrf is None else {"roundtrip_min_chrf": round_trip_min_chrf})})
+    if round_trip_min_chrf is not None and not (round_trip or base.roundtrip.enabled):
+        _fail("--round-trip-min-chrf: needs --round-trip"
+              + (" (or quality.roundtrip.enabled: true in --config)" if config else ""))
+    qcfg = base.updated(roundtrip={"enabled": round_trip or base.roundtrip.enabled,
+                                   **({} if round_trip_min_chrf is None else {"min_chrf": round_trip_min_chrf})})
     try:
         make_backend(spec, source, target).close()  # one clear error before any work
         with TranslationCache(cache_dir / TranslationCache.FILE) as cache, \

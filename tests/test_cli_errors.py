@@ -249,7 +249,7 @@ def test_a_full_disk_while_writing_shards_leaves_current_alone(tmp_path: Path, m
         "name": "tiny", "output_dir": str(out), "cache_dir": str(root / "cache"), "seed": 3, "languages": ["en", "pt"],
         "sources": [{"name": "tiny", "format": "squad", "path": str(root / "tiny.json"), "license": "cc0-1.0"}],
         "batching": {"batch_size": 4},
-        "quality": {"langid": False, "numbers": False, "entities": False, "untranslated": False, "garbled": False}}))
+        "quality": {k: {"enabled": False} for k in ("langid", "numbers", "entities", "untranslated", "garbled")}}))
     real, calls = shards.write_stream, []
 
     def full_disk(path: Path, table, rows_per_batch=None):  # type: ignore[no-untyped-def]

@@ -142,8 +142,8 @@ def test_demo_shards_are_byte_identical_to_the_flow_before_the_refactor(demo_bui
 
     text = (ROOT / "configs" / "demo.yaml").read_text(encoding="utf-8")
     text += "\n# the quality gate of that day: the signals added since off\n"
-    text += "quality: {entities: false, numbers: false, length_loss: false, untranslated: false, garbled: false, "
-    text += "coverage: false, added_content: false}\n"
+    off = ("entities", "numbers", "length_loss", "untranslated", "garbled", "coverage", "added_content", "sense")
+    text += "quality: {" + ", ".join(f"{k}: {{enabled: false}}" for k in off) + "}\n"
     cfg = ROOT / "configs" / f".test-before-12-{tmp_path.name}.yaml"  # beside demo.yaml: same relative paths
     cfg.write_text(text, encoding="utf-8")
     try:

@@ -25,11 +25,16 @@ DATA = Path(__file__).parent / "data" / "quality"
 Q = QualityConfig()
 
 
-def gate(**kw: object) -> Gate:
-    return Gate(Q.model_copy(update=kw), "en", "pt", ("en", "pt"))
+def gate(**sections: dict[str, object]) -> Gate:
+    """The default gate with some keys of some sections changed: gate(numbers={"enabled": False})."""
+    return Gate(Q.updated(**sections), "en", "pt", ("en", "pt"))
 
 
-def reason(src: str, out: str, back: str | None = None, **kw: object) -> str | None:
+OFF = {"enabled": False}
+ON = {"enabled": True}
+
+
+def reason(src: str, out: str, back: str | None = None, **kw: dict[str, object]) -> str | None:
     return gate(**kw).judge([src], [Translation(out)], [back] if back is not None else None)[0].reason
 
 
@@ -83,9 +88,9 @@ def test_entity_lost_and_translated_names() -> None:
     # a one-word name translated ("Henry" -> "Henrique") is not lost: the back-translation has it
     s2, o2 = "Which successor to Henry resumed persecution of the Huguenots?", \
         "Qual sucessor de Henrique retomou a perseguição dos huguenotes?"
-    assert reason(s2, o2, "Which successor of Henry resumed the persecution of the Huguenots?", roundtrip=True) is None
+    assert reason(s2, o2, "Which successor of Henry resumed the persecution of the Huguenots?", roundtrip=ON) is None
     assert reason("How old was Newton in Super Bowl 50?", "Quantos anos tinha em Super Bowl 50?",
-                  "How old was it in Super Bowl 50?", roundtrip=True) == "entity lost"
+                  "How old was it in Super Bowl 50?", roundtrip=ON) == "entity lost"
     # a non-Latin name on its own must be there; a gloss of a romanized name may go (issue 22)
     assert reason("The word Москва was painted on the train.", "A palavra foi pintada no trem.") == "entity lost"
     assert reason("Moscow (Москва) is the capital of Russia.", "Moscovo é a capital da Rússia.") is None
@@ -93,15 +98,15 @@ def test_entity_lost_and_translated_names() -> None:
 
 def test_every_signal_can_be_switched_off() -> None:
     src, out = "The tower was erected to its full 187 feet (57 m).", "A torre foi erguida para os seus 5 pés (57 m)."
-    assert reason(src, out, numbers=False) is None
+    assert reason(src, out, numbers=OFF) is None
     pulaski = ("What year was Casimir Pulaski born in Warsaw?", "Que ano nasceu em Varsóvia?")
-    assert reason(*pulaski, entities=False) == "content lost"  # 60% of the length: also caught by length loss
-    assert reason(*pulaski, entities=False, length_loss=False) is None
+    assert reason(*pulaski, entities=OFF) == "content lost"  # 60% of the length: also caught by length loss
+    assert reason(*pulaski, entities=OFF, length_loss=OFF) is None
     long_src = "The committee met in the old city hall to discuss the new bridge over the river."
     short = "O comitê reuniu-se na prefeitura."
     assert reason(long_src, short) == "content lost"
-    assert reason(long_src, short, length_loss=False) is None
-    assert reason(long_src, long_src, untranslated=False, langid=False) is None
+    assert reason(long_src, short, length_loss=OFF) is None
+    assert reason(long_src, long_src, untranslated=OFF, langid=OFF) is None
 
 
 # --- the card's quality section and `mt-aug inspect` -------------------------------------------
@@ -192,7 +197,7 @@ def test_gate_on_stored_bergamot_output_of_our_own_text() -> None:
     rows = _rows("own_pt.jsonl")
     assert len(rows) == 50
     for roundtrip in (False, True):
-        g = gate(roundtrip=roundtrip)
+        g = gate(roundtrip={"enabled": roundtrip})
         vs = g.judge([r["source"] for r in rows], [Translation(r["output"]) for r in rows],
                      [r["back"] for r in rows] if roundtrip else None)
         false_drops = [(r["source"], v.reason) for r, v in zip(rows, vs, strict=True) if r["label"] == "good" and v.reason]
@@ -224,7 +229,7 @@ def test_roundtrip_with_bergamot_through_the_caches(tmp_path: Path) -> None:
     outputs = [Translation("A ponte foi concluída em 1932."), Translation("Quem escreveu o romance Drácula?"),
                Translation("Xyz xyz xyz.")]
     spec = ModelSpec()
-    g = gate(roundtrip=True)
+    g = gate(roundtrip=ON)
     with TranslationCache(tmp_path / "translations.sqlite") as cache, \
             VerdictCache.beside(tmp_path / "translations.sqlite") as vc:
         vs, st = judge_with_roundtrip(g, sources, outputs, spec=spec, translate=Translator(cache), verdict_cache=vc)
@@ -234,14 +239,14 @@ def test_roundtrip_with_bergamot_through_the_caches(tmp_path: Path) -> None:
         assert (tmp_path / "verdicts.sqlite").is_file() and vc.count() == 3
         vs2, st2 = judge_with_roundtrip(g, sources, outputs, spec=spec, translate=Translator(cache), verdict_cache=vc)
         assert st2.cached == 3 and st2.back_translated == 0 and vs2 == vs
-        g3 = gate(roundtrip=True, roundtrip_min_chrf=99.0)  # other settings: judged again, back from the cache
+        g3 = gate(roundtrip={"enabled": True, "min_chrf": 99.0})  # other settings: judged again, back from the cache
         vs3, st3 = judge_with_roundtrip(g3, sources, outputs, spec=spec, translate=Translator(cache), verdict_cache=vc)
         assert st3.cached == 0 and st3.back_translated == 0 and st3.back_cached == 3
         assert vs3[0].reason == "round-trip"
 
 
 def test_reverse_direction_per_backend(tmp_path: Path) -> None:
-    cfg = QualityConfig(roundtrip=True)
+    cfg = QualityConfig().roundtrip
     assert reverse_spec(ModelSpec(), "en", "pt", cfg) == ModelSpec()  # Bergamot pt->en
     nllb = tmp_path / "nllb"
     nllb.mkdir()
@@ -250,7 +255,8 @@ def test_reverse_direction_per_backend(tmp_path: Path) -> None:
     assert reverse_spec(spec, "en", "de", cfg) == spec  # the same NLLB model, the other way
     marian = ModelSpec(backend="ctranslate2", model="Helsinki-NLP/opus-mt-en-de")
     assert reverse_spec(marian, "en", "de", cfg) is None  # a Marian pair needs its reverse configured
-    cfg2 = QualityConfig(roundtrip=True, roundtrip_models={"de": {"model": "Helsinki-NLP/opus-mt-de-en"}})
+    models = {"de": {"model": "Helsinki-NLP/opus-mt-de-en"}}
+    cfg2 = QualityConfig().updated(roundtrip={"enabled": True, "models": models}).roundtrip
     rev = reverse_spec(marian, "en", "de", cfg2)
     assert rev is not None and rev.model == "Helsinki-NLP/opus-mt-de-en" and rev.backend == "ctranslate2"
 
@@ -258,7 +264,7 @@ def test_reverse_direction_per_backend(tmp_path: Path) -> None:
 def test_summary_for_the_manifest() -> None:
     from mt_aug.quality import summary
 
-    g = gate(roundtrip=True)
+    g = gate(roundtrip=ON)
     srcs = ["The bridge was finished in 1932.", "It opened in 1816.", "The river flows into the sea."]
     outs = [Translation("A ponte foi concluída em 1932."), Translation("Abriu em 1861."),
             Translation("O rio desagua no mar.")]

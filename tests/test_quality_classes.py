@@ -28,7 +28,7 @@ ROWS = [json.loads(x) for x in (Path(__file__).parent / "data" / "quality" / "ow
 def verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str | None]:
     """id -> the default gate's reason (language ID off: it decides nothing on these rows and its
     models take seconds to load)."""
-    gate = Gate(QualityConfig(langid=False), "en", "pt", ("en", "pt"))
+    gate = Gate(QualityConfig().updated(langid={"enabled": False}), "en", "pt", ("en", "pt"))
     with TranslationCache(tmp_path_factory.mktemp("cache") / "translations.sqlite") as cache:
         vs, stats = judge_with_roundtrip(gate, [r["source"] for r in ROWS], [Translation(r["output"]) for r in ROWS],
                                          spec=ModelSpec(threads=1), translate=Translator(cache))
@@ -72,7 +72,7 @@ def test_added_content_catches_the_invented_birthplace(verdicts: dict[str, str |
     assert {verdicts[r["id"]] for r in invented} == {"added content"}
     assert [r["source"] for r in rows if r["label"] == "good" and verdicts[r["id"]]] == []
     # without the model's lexicon the signal does not run (its common words explain capitalized ones)
-    plain = Gate(QualityConfig(langid=False), "en", "pt", ("en", "pt"))
+    plain = Gate(QualityConfig().updated(langid={"enabled": False}), "en", "pt", ("en", "pt"))
     assert plain.judge([invented[0]["source"]], [Translation(invented[0]["output"])])[0].reason is None
 
 
@@ -101,7 +101,7 @@ def test_names_in_lowercase_queries_are_looked_up(verdicts: dict[str, str | None
 def test_a_copied_reference_is_not_untranslated(verdicts: dict[str, str | None]) -> None:
     assert content_words("Op. cit., vol. 2, pp. 301-310.") == 0
     assert [r["source"] for r in _by_class("reference") if verdicts[r["id"]]] == []
-    gate = Gate(QualityConfig(langid=False), "en", "pt", ("en", "pt"))
+    gate = Gate(QualityConfig().updated(langid={"enabled": False}), "en", "pt", ("en", "pt"))
     assert gate.judge(["What does the User Datagram Protocol guarantee?"],
                       [Translation("What does the User Datagram Protocol guarantee?")])[0].reason == "untranslated"
 

@@ -56,19 +56,19 @@ def test_a_word_the_model_dropped_is_lost_and_good_translations_keep_theirs(lexi
 
 
 def test_the_gate_drops_with_evidence_keys_verdicts_and_can_be_switched_off(lexicon: Lexicon) -> None:
-    q = QualityConfig(langid=False, coverage_max_zipf=4.5)
+    q = QualityConfig().updated(langid={"enabled": False}, coverage={"max_zipf": 4.5})
     gate = Gate(q, "en", "pt", ("en", "pt"), lexicon=lexicon)
     v = gate.judge([KEEPER[0]], [Translation(KEEPER[1])])[0]
     assert v.reason == "word lost" and "keeper" in v.evidence
     # the default checks rarer words only (Zipf 3.5: "keeper" is 4.0, "beekeeper" 2.5)
-    default = Gate(QualityConfig(langid=False), "en", "pt", ("en", "pt"), lexicon=lexicon)
+    default = Gate(QualityConfig().updated(langid={"enabled": False}), "en", "pt", ("en", "pt"), lexicon=lexicon)
     assert default.judge([KEEPER[0]], [Translation(KEEPER[1])])[0].reason is None
     assert "word lost" in default.judge([GOOD[0][0]], [Translation("O vendedor vendeu mel no porto.")])[0].failed  # hand-made
     assert [x.reason for x in gate.judge([s for s, _ in GOOD], [Translation(o) for _, o in GOOD])] == [None] * 4
     assert Gate(q, "en", "pt", ("en", "pt")).judge([KEEPER[0]], [Translation(KEEPER[1])])[0].reason is None
-    off = Gate(q.model_copy(update={"coverage": False}), "en", "pt", ("en", "pt"), lexicon=lexicon)
+    off = Gate(q.updated(coverage={"enabled": False}), "en", "pt", ("en", "pt"), lexicon=lexicon)
     assert off.judge([KEEPER[0]], [Translation(KEEPER[1])])[0].reason is None  # the lexicon still serves added content
-    both = Gate(q.model_copy(update={"coverage": False, "added_content": False}), "en", "pt", ("en", "pt"),
+    both = Gate(q.updated(coverage={"enabled": False}, added_content={"enabled": False}), "en", "pt", ("en", "pt"),
                 lexicon=lexicon)
     assert both.lexicon is None
     # with and without the lexicon the verdicts differ, so their cache key does too
@@ -77,9 +77,9 @@ def test_the_gate_drops_with_evidence_keys_verdicts_and_can_be_switched_off(lexi
 
 def test_judge_with_roundtrip_takes_the_lexicon_from_the_model(tmp_path: Path) -> None:
     with TranslationCache(tmp_path / "translations.sqlite") as cache:
-        vs, st = judge_with_roundtrip(Gate(QualityConfig(langid=False, coverage_max_zipf=4.5), "en", "pt", ("en", "pt")),
-                                      [KEEPER[0]],
-                                      [Translation(KEEPER[1])], spec=ModelSpec(), translate=Translator(cache))
+        q = QualityConfig().updated(langid={"enabled": False}, coverage={"max_zipf": 4.5})
+        vs, st = judge_with_roundtrip(Gate(q, "en", "pt", ("en", "pt")), [KEEPER[0]], [Translation(KEEPER[1])],
+                                      spec=ModelSpec(), translate=Translator(cache))
     assert vs[0].reason == "word lost" and st.notes == []
 
 
@@ -89,12 +89,14 @@ def test_models_without_a_lexicon_say_so(tmp_path: Path) -> None:
     spec = ModelSpec(backend="transformers", model=str(tmp_path))
     assert spec_lexicon(spec, "en", "pt") is None and folder_lexicon(tmp_path) is None
     assert spec_lexicon(ModelSpec(backend="transformers", model="Helsinki-NLP/opus-mt-en-de"), "en", "de") is None
-    gate = Gate(QualityConfig(langid=False, entities_translate=False), "en", "pt", ("en", "pt"))
+    q = QualityConfig().updated(langid={"enabled": False}, entities={"translate": False})
     with TranslationCache(tmp_path / "translations.sqlite") as cache:
-        vs, st = judge_with_roundtrip(gate, [KEEPER[0]], [Translation(KEEPER[1])], spec=spec,
-                                      translate=Translator(cache))
+        vs, st = judge_with_roundtrip(Gate(q, "en", "pt", ("en", "pt")), [KEEPER[0]], [Translation(KEEPER[1])],
+                                      spec=spec, translate=Translator(cache))
     assert vs[0].reason is None
-    assert st.notes and "ships no bilingual lexicon" in st.notes[0] and "word lost" in st.notes[0]
+    # one note per signal that needs the lexicon, in the gate's order
+    assert [n.split(":")[0] for n in st.notes] == ["added content", "word lost"]
+    assert all("ships no bilingual lexicon" in n and n.endswith("the signal did not run") for n in st.notes)
 
 
 def test_a_broken_shortlist_is_named(tmp_path: Path) -> None:
@@ -131,16 +133,20 @@ def test_the_reverse_direction_has_its_own_lexicon() -> None:
 def test_more_than_max_lost_words_are_needed_to_drop(lexicon: Lexicon) -> None:
     src, two_gone = "The blacksmith beat the iron on the anvil.", "O homem bateu o ferro."  # hand-made
     assert lexicon.lost_words(src, two_gone, "en", 3.5) == ["blacksmith", "anvil"]
-    q = QualityConfig(langid=False, length_loss=False)
-    judge = lambda **kw: Gate(q.model_copy(update=kw), "en", "pt", ("en", "pt"), lexicon=lexicon).judge(  # noqa: E731
-        [src], [Translation(two_gone)])[0].reason
-    assert judge() == "word lost" and judge(coverage_max_lost=1) == "word lost" and judge(coverage_max_lost=2) is None
+    q = QualityConfig().updated(langid={"enabled": False}, length_loss={"enabled": False})
+
+    def judge(max_lost: int = 0) -> str | None:
+        g = Gate(q.updated(coverage={"max_lost": max_lost}), "en", "pt", ("en", "pt"), lexicon=lexicon)
+        return g.judge([src], [Translation(two_gone)])[0].reason
+
+    assert judge() == "word lost" and judge(1) == "word lost" and judge(2) is None
 
 
 def test_the_manifests_settings_are_the_key_the_verdicts_are_cached_under(tmp_path: Path) -> None:
     from mt_aug.quality import VerdictCache
 
-    gate = Gate(QualityConfig(langid=False, coverage_max_zipf=4.5), "en", "pt", ("en", "pt"))
+    q = QualityConfig().updated(langid={"enabled": False}, coverage={"max_zipf": 4.5})
+    gate = Gate(q, "en", "pt", ("en", "pt"))
     with TranslationCache(tmp_path / "translations.sqlite") as cache, \
             VerdictCache.beside(tmp_path / "translations.sqlite") as vc:
         vs, st = judge_with_roundtrip(gate, [KEEPER[0]], [Translation(KEEPER[1])], spec=ModelSpec(),

@@ -23,8 +23,8 @@ SEA_PT = "Os povos do mar atacaram o Egito por volta de 1177 a.C.."  # Bergamot 
 SEA_SPANS = {"Sea Peoples": "povos do mar", "Egypt": "Egito", "BC": "BC"}  # each span alone, Bergamot
 
 
-def gate(**kw: object) -> Gate:
-    return Gate(Q.model_copy(update={"langid": False, **kw}), "en", "pt", ("en", "pt"))
+def gate(**sections: dict[str, object]) -> Gate:
+    return Gate(Q.updated(langid={"enabled": False}, **sections), "en", "pt", ("en", "pt"))
 
 
 def test_names_end_at_punctuation_and_keep_their_source_span() -> None:
@@ -42,7 +42,7 @@ def test_a_name_translated_as_the_model_translates_it_alone_is_kept() -> None:
     the name's own translation shows it kept. A name whose own translation is absent too is lost."""
     assert gate().judge([SEA], [Translation(SEA_PT)])[0].reason == "entity lost"  # no look-up: lost
     assert gate().judge([SEA], [Translation(SEA_PT)], spans=SEA_SPANS)[0].reason is None
-    assert gate(entities_translate=False).judge([SEA], [Translation(SEA_PT)], spans=SEA_SPANS)[0].reason \
+    assert gate(entities={"translate": False}).judge([SEA], [Translation(SEA_PT)], spans=SEA_SPANS)[0].reason \
         == "entity lost"
     lost = gate().judge([SEA], [Translation("Os invasores atacaram o Egito por volta de 1177 a.C..")],
                         spans=SEA_SPANS)[0]  # hand-made
@@ -79,8 +79,8 @@ def test_garbled_output_hand_made() -> None:
     v = gate().judge([src], [Translation("As famílias de nobreza e descida e descida e descida mudaram-se para a "
                                          "cidade em 1685.")], spans={})[0]
     assert v.reason == "garbled" and "descida" in v.evidence
-    assert gate(garbled=False).judge([src], [Translation("As famílias de nobreza e descida e descida e descida "
-                                                          "mudaram-se para a cidade em 1685.")], spans={})[0].reason is None
+    stutter = "As famílias de nobreza e descida e descida e descida mudaram-se para a cidade em 1685."
+    assert gate(garbled={"enabled": False}).judge([src], [Translation(stutter)], spans={})[0].reason is None
 
 
 def test_names_are_translated_through_the_cache_and_key_the_verdicts(tmp_path: Path) -> None:
@@ -96,7 +96,7 @@ def test_names_are_translated_through_the_cache_and_key_the_verdicts(tmp_path: P
         vs2, st2 = judge_with_roundtrip(gate(), [SEA], [Translation(SEA_PT)], spec=ModelSpec(),
                                         translate=Translator(cache), verdict_cache=vc)
         assert st2.cached == 1 and st2.spans_translated == 0 and vs2 == vs
-        off = gate(entities_translate=False)
+        off = gate(entities={"translate": False})
         vs3, st3 = judge_with_roundtrip(off, [SEA], [Translation(SEA_PT)], spec=ModelSpec(),
                                         translate=Translator(cache), verdict_cache=vc)
         assert st3.cached == 0 and vs3[0].reason == "entity lost"

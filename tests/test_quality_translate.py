@@ -1,4 +1,4 @@
-"""`mt-aug translate --round-trip`: the same gate as a build with `quality.roundtrip: true`, on
+"""`mt-aug translate --round-trip`: the same gate as a build with `quality.roundtrip.enabled: true`, on
 the bundled real Bergamot engine (en->pt, back pt->en), lines written for this test (short:
 too few letters for language ID, whose models take ~2 s to load)."""
 
@@ -44,7 +44,7 @@ def test_translate_judges_with_a_build_configs_quality_settings(tmp_path: Path) 
     """--config: the config's `quality:` section. "The lighthouse keeper wrote a diary about
     storms." -> "O farol escreveu um diário sobre tempestades." (Bergamot: the keeper is gone)
     is kept by the defaults ("keeper" is too common for word lost at Zipf 3.5) and filtered
-    with coverage_max_zipf 4.5; a config with the round-trip on allows --round-trip-min-chrf."""
+    with coverage.max_zipf 4.5; a config with the round-trip on allows --round-trip-min-chrf."""
     from conftest import demo_config_text, write_config
 
     src = tmp_path / "in.txt"
@@ -54,12 +54,12 @@ def test_translate_judges_with_a_build_configs_quality_settings(tmp_path: Path) 
     r = runner.invoke(app, ["-q", "translate", str(src), str(out), *cache])
     assert r.exit_code == 0 and "0 filtered" in r.stdout
     text = demo_config_text(tmp_path / "o", tmp_path / "c")
-    cfg = write_config(tmp_path, text + "\nquality: {coverage_max_zipf: 4.5}\n")
+    cfg = write_config(tmp_path, text + "\nquality: {coverage: {max_zipf: 4.5}}\n")
     r = runner.invoke(app, ["-q", "translate", str(src), str(out), *cache, "--config", str(cfg)])
     assert r.exit_code == 0, r.output
     assert "1 filtered (word lost: 1)" in r.stdout and "line 1: filtered: word lost" in r.stderr
     assert out.read_text().splitlines() == ["", "Meu cão ladra."]
-    rt = write_config(tmp_path, text + "\nquality: {roundtrip: true}\n", "rt.yaml")
+    rt = write_config(tmp_path, text + "\nquality: {roundtrip: {enabled: true}}\n", "rt.yaml")
     r = runner.invoke(app, ["-q", "translate", str(src), str(out), *cache, "--config", str(rt),
                             "--round-trip-min-chrf", "10"])
     assert r.exit_code == 0, r.output

@@ -301,23 +301,25 @@ def _config_with(tmp_path: Path, extra: str, name: str = "cfg.yaml") -> Path:
 def test_yaml_alias_bombs_big_integers_and_bad_roundtrip_models_are_refused_at_load(tmp_path: Path) -> None:
     levels = ['    l0: &l0 ["x", "x", "x", "x", "x", "x", "x", "x", "x"]']
     levels += [f"    l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, 9)]
-    bomb = _config_with(tmp_path, "quality:\n  roundtrip_models:\n" + "\n".join(levels), "bomb.yaml")
+    bomb = _config_with(tmp_path, "quality:\n  roundtrip:\n   models:\n" + "\n".join(levels), "bomb.yaml")
     msg = _one_error(_cli("validate", str(bomb)))
     assert "invalid YAML: aliases stand for more than 10000 nodes (an alias bomb?)" in msg and "line " in msg
     big = write_config(tmp_path, demo_config_text(tmp_path / "out", tmp_path / "cache").replace(
         "seed: 13", "seed: " + "9" * 5000), "big.yaml")
     assert _one_error(_cli("validate", str(big))).endswith("invalid YAML: an integer of 5000 digits (at most 4300)")
-    typo = _config_with(tmp_path, "quality:\n  roundtrip_models:\n    pt: {backend: bergamot, beam_sise: 2}", "typo.yaml")
-    expected = f"mt-aug: error: {typo}: quality.roundtrip_models.pt.beam_sise: unknown key"
+    typo = _config_with(tmp_path, "quality:\n  roundtrip:\n    models:\n      pt: {backend: bergamot, beam_sise: 2}",
+                        "typo.yaml")
+    expected = f"mt-aug: error: {typo}: quality.roundtrip.models.pt.beam_sise: unknown key"
     assert _one_error(_cli("validate", str(typo))) == expected
     (tmp_path / "in.txt").write_text("Hello.\n")
     assert _one_error(_cli("translate", str(tmp_path / "in.txt"), str(tmp_path / "out.txt"),
                            "--config", str(typo))) == expected
     assert _one_error(_cli("build", str(typo), "--executor", "local")) == expected
-    bad = _config_with(tmp_path, "quality:\n  roundtrip_models:\n    pt: {beam_size: 0}\n", "bad.yaml")
-    assert _one_error(_cli("validate", str(bad))).endswith("quality.roundtrip_models.pt.beam_size: must be >= 1")
-    nan = _config_with(tmp_path, "quality: {roundtrip_min_chrf: .nan}", "nan.yaml")
-    assert _one_error(_cli("validate", str(nan))).endswith("quality.roundtrip_min_chrf: must be a finite number, not nan")
+    bad = _config_with(tmp_path, "quality:\n  roundtrip:\n    models:\n      pt: {beam_size: 0}\n", "bad.yaml")
+    assert _one_error(_cli("validate", str(bad))).endswith("quality.roundtrip.models.pt.beam_size: must be >= 1")
+    nan = _config_with(tmp_path, "quality: {roundtrip: {min_chrf: .nan}}", "nan.yaml")
+    assert _one_error(_cli("validate", str(nan))).endswith(
+        "quality.roundtrip.min_chrf: must be a finite number, not nan")
     assert not (tmp_path / "out").exists()
 
 

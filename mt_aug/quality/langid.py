@@ -9,7 +9,8 @@ from functools import lru_cache
 
 from lingua import IsoCode639_1, LanguageDetectorBuilder
 
-from mt_aug.quality.text import WORD, fold, name_words, non_latin_spans, quoted_spans, word_pool, words
+from mt_aug.quality.signal import Case, Signal
+from mt_aug.quality.text import EN_FUNCTION, WORD, fold, name_words, non_latin_spans, quoted_spans, word_pool, words
 
 
 @lru_cache(maxsize=8)
@@ -65,3 +66,49 @@ def content_words(source: str) -> int:
     nw = name_words(source)
     return sum(1 for w in words(source) if w not in nw and not any(c.isdigit() for c in w)
                and len(w) > 1 and w.lower() not in BIBLIOGRAPHIC)
+
+
+def copied_whole(source: str, output: str) -> bool:
+    """The output's words are the source's, in order (case aside; accents count: "camera" and
+    "câmera" differ)."""
+    return [w.casefold() for w in words(output)] == [w.casefold() for w in words(source)]
+
+
+class Untranslated(Signal):
+    """`quality.untranslated`: the output is essentially the source. A source without a single
+    English function word (a query of names and nouns: "google pixel 8 pro camera") is
+    untranslated only when copied whole: its copied words are mostly names, and a word
+    translated among them ("câmera") shows the model translated what it read as words."""
+
+    name = "untranslated"
+    version = 2
+    reasons = ("untranslated",)
+
+    def check(self, case: Case) -> None:
+        share = copy_share(case.source, case.text)
+        case.scores["copy"] = round(share, 3)
+        if share >= self.cfg.min_copy and content_words(case.source) >= self.cfg.min_words:
+            if any(w.lower() in EN_FUNCTION for w in words(case.source)) or copied_whole(case.source, case.text):
+                case.fail("untranslated")
+
+
+class LanguageId(Signal):
+    """`quality.langid`: the output without what it copied is not in the target language
+    ("wrong language (xx)", xx the likeliest language); not asked of an untranslated output."""
+
+    name = "langid"
+    reasons = ("wrong language",)
+
+    @property
+    def active(self) -> bool:
+        return self.enabled and len(self.target.candidates) > 1
+
+    def check(self, case: Case) -> None:
+        if "untranslated" in case.failed:
+            return
+        rest = without_copied(case.source, case.text)
+        if sum(c.isalpha() for c in rest) >= self.cfg.min_chars:
+            conf, top = language_confidence(rest, self.target.tgt, self.target.candidates)
+            case.scores["langid"] = round(conf, 3)
+            if conf < self.cfg.min_confidence and top != self.target.tgt:
+                case.fail(f"wrong language ({top})")

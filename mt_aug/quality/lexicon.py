@@ -28,6 +28,7 @@ import numpy as np
 import sentencepiece as spm
 
 from mt_aug.config import ModelSpec
+from mt_aug.quality.signal import Case, Signal
 from mt_aug.quality.text import is_latin_word, present, word_pool, words, zipf
 from mt_aug.translation import bergamot
 
@@ -158,3 +159,18 @@ def model_lexicon(spec: ModelSpec, src: str, tgt: str) -> Lexicon | None:
         return folder_lexicon(bergamot.model_dir(src, tgt))
     folder = Path(spec.model)
     return folder_lexicon(folder) if folder.is_dir() else None
+
+
+class Coverage(Signal):
+    """`quality.coverage`: "word lost", a rare source word with no translation in the output by
+    the model's own lexicon (runs only with one)."""
+
+    name = "coverage"
+    reasons = ("word lost",)
+    uses = frozenset({"lexicon"})
+
+    def check(self, case: Case) -> None:
+        assert self.target.lexicon is not None  # active only with one
+        gone = self.target.lexicon.lost_words(case.source, case.text, self.target.src, self.cfg.max_zipf)
+        if len(gone) > self.cfg.max_lost:
+            case.fail("word lost", f"no translation of {gone}")

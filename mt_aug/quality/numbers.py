@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from mt_aug.quality.signal import Case, Signal
 from mt_aug.quality.text import fold
 
 
@@ -248,3 +249,18 @@ def check_numbers(source: str, output: str, src_lang: str, tgt_lang: str) -> Num
         present = {n.text for n in src if n.values & out_vals}
         missing = [n for n in missing if partners.get(n.text) not in present]
     return NumberCheck(tuple(n.text for n in missing), tuple(n.text for n in changed))
+
+
+class Numbers(Signal):
+    """`quality.numbers`: "number changed", and "number lost" unless `lost: false`."""
+
+    name = "numbers"
+    reasons = ("number changed", "number lost")
+
+    def check(self, case: Case) -> None:
+        nc = check_numbers(case.source, case.text, self.target.src, self.target.tgt)
+        r = nc.reason
+        if r == "number lost" and not self.cfg.lost:
+            r = None
+        if r is not None:
+            case.fail(r, f"numbers missing {list(nc.missing)} changed {list(nc.changed)}")

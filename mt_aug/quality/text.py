@@ -40,10 +40,17 @@ def words(text: str) -> tuple[str, ...]:
     return tuple(WORD.findall(text))
 
 
+# An elided article or preposition before a name ("d'Arc", "l'Aquila", "dell'Orto"): the name
+# is the word after it too.
+_ELISION = re.compile(r"^(?:d|l|dell|nell|all|dall|sull|qu)['’](?=\w{2})")
+
+
 @lru_cache(maxsize=1024)
 def word_pool(text: str) -> frozenset[str]:
-    """The folded words of a text, as a set (cached like `words`)."""
-    return frozenset(fold(w) for w in words(text))
+    """The folded words of a text, as a set (cached like `words`); a word after an elided article
+    is in it alone too ("Joana d'Arc": "d'arc" and "arc")."""
+    out = {fold(w) for w in words(text)}
+    return frozenset(out | {_ELISION.sub("", w) for w in out if "'" in w or "’" in w})
 
 
 @lru_cache(maxsize=262144)
@@ -194,7 +201,7 @@ def name_words(text: str) -> set[str]:
     return {w for n in names(text) for w in n.words}
 
 
-def present(word: str, pool: set[str]) -> bool:
+def present(word: str, pool: set[str] | frozenset[str]) -> bool:
     """A source word is in a pool of folded output words as is, or adapted ("Pulaski" /
     "Pułaski", "Normans" / "normandos")."""
     w = fold(word)
@@ -202,12 +209,22 @@ def present(word: str, pool: set[str]) -> bool:
         return True
     if len(w) < 4:
         return False
+    return _adapted(w, pool) if isinstance(pool, frozenset) else _adapted.__wrapped__(w, pool)
+
+
+@lru_cache(maxsize=65536)
+def _adapted(w: str, pool: frozenset[str]) -> bool:
+    """Some word of the pool starts as `w` does or is like it (difflib ratio >= 0.75)."""
+    lw = len(w)
     for o in pool:
-        if len(o) < 3:
+        lo = len(o)
+        if lo < 3:
             continue
-        if o.startswith(w[:5]) and len(w) >= 5:
+        if lw >= 5 and o.startswith(w[:5]):
             return True
+        if 2 * min(lw, lo) < 0.75 * (lw + lo):
+            continue  # SequenceMatcher's real_quick_ratio, the first of its upper bounds, without building one
         sm = SequenceMatcher(None, w, o)  # the cheap upper bounds first (exact: each bounds ratio())
-        if sm.real_quick_ratio() >= 0.75 and sm.quick_ratio() >= 0.75 and sm.ratio() >= 0.75:
+        if sm.quick_ratio() >= 0.75 and sm.ratio() >= 0.75:
             return True
     return False

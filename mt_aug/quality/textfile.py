@@ -44,7 +44,7 @@ def translate_lines(
     verdict_cache: VerdictCache | None = None,
 ) -> tuple[list[str], list[str | None], LineStats]:
     """Returns (output lines, reason each line was filtered or None, stats). Every segment
-    goes through the build's quality gate (with round-trip when `qcfg.roundtrip`)."""
+    goes through the build's quality gate (with round-trip when `qcfg.roundtrip.enabled`)."""
     stats = LineStats(lines=len(lines))
     # terminal escape sequences (whole: OSC titles and clipboard writes, CSI) and control
     # characters are removed as a build's readers remove them: no residue such as "]0;title"
