@@ -83,6 +83,12 @@ SCHEDULE_SCHEMA = pa.schema(
 )
 
 
+# group_by: [source] (manifest format 5): the schedule's last column, each batch's one source; the
+# same name in each shard file's Arrow schema metadata (and its manifest entry's `source`).
+SCHEDULE_SOURCE = pa.field("source", pa.string(), nullable=False)
+SHARD_SOURCE_KEY = "source"
+
+
 # The English pairs between collect and views, one row per pair (the pipeline's data plane).
 # Titles and passages are dictionary-encoded: SQuAD asks ~5 questions per paragraph, so each
 # distinct passage is stored once and every pair holds an index into it.

@@ -20,7 +20,9 @@ from mt_aug.config.models import (
     EvalFormat,
     EvalSetConfig,
     ExportConfig,
+    GROUP_FIELDS,
     GuardConfig,
+    HardNegativesConfig,
     ModelSpec,
     PathMap,
     QEConfig,
@@ -32,6 +34,7 @@ from mt_aug.config.models import (
 
 __all__ = [
     "BACKEND_MODULES", "DEFAULT_RATIO_BANDS", "FIELD_KEYS", "Backend", "BatchingConfig", "BuildConfig", "ConfigError",
-    "DecontaminationConfig", "EvalFormat", "EvalSetConfig", "ExportConfig", "GuardConfig", "ModelSpec", "PathMap",
+    "DecontaminationConfig", "EvalFormat", "EvalSetConfig", "ExportConfig", "GROUP_FIELDS", "GuardConfig",
+    "HardNegativesConfig", "ModelSpec", "PathMap",
     "QEConfig", "QualityConfig", "SourceConfig", "SourceFormat", "TranslatorConfig", "load_config",
 ]

@@ -14,7 +14,7 @@ from mt_aug.arrow_io import read_stream
 from mt_aug.buildfiles import inside_build, read_manifest
 from mt_aug.packing.shards import sha256_file
 from mt_aug.packing.views import MONO_MIXED
-from mt_aug.schema import SCHEDULE_SCHEMA, SHARD_COLUMNS, SOURCE_LANG
+from mt_aug.schema import SCHEDULE_SCHEMA, SCHEDULE_SOURCE, SHARD_COLUMNS, SHARD_SOURCE_KEY, SOURCE_LANG
 
 
 class VerifyError(Exception):
@@ -34,7 +34,14 @@ def _check_size(path: Path, entry: dict[str, Any]) -> None:
                           "(truncated or replaced)")
 
 
-def check_batch(rows: dict[str, list[Any]], kind: str, batch_size: int, where: str, mixed: bool = False) -> None:
+def grouped_by_source(m: dict[str, Any]) -> bool:
+    """The build packed every batch from one source (its config's batching.group_by)."""
+    return "source" in (((m.get("config") or {}).get("batching") or {}).get("group_by") or [])
+
+
+def check_batch(rows: dict[str, list[Any]], kind: str, batch_size: int, where: str, mixed: bool = False,
+                source: str | None = None) -> None:
+    """One batch's rules; `source`: the one source all its rows come from (group_by: [source])."""
     n = len(rows["batch_id"])
     if n != batch_size:
         raise VerifyError(f"{where}: has {n} rows, batch_size is {batch_size}")
@@ -54,6 +61,9 @@ def check_batch(rows: dict[str, list[Any]], kind: str, batch_size: int, where: s
     for col in ("pair_id", "passage_id"):
         if len(set(rows[col])) != n:
             raise VerifyError(f"{where}: repeated {col} within the batch")
+    if source is not None and set(rows["source"]) != {source}:
+        raise VerifyError(f"{where}: rows of source(s) {sorted(set(rows['source']) - {source})[:3]} in a batch of "
+                          f"source {source!r} (batching.group_by: [source]: one source per batch)")
 
 
 # Files of every build besides its shards and schedule; README.md and croissant.json are
@@ -114,7 +124,8 @@ def verify_build(build_dir: str | Path) -> dict[str, Any]:
             raise VerifyError(f"{name}: sha256 {got[:16]}... != {MANIFEST} {digest[:16]}...")
     all_batch_ids, rows_total, first_rows = _verify_shards(build_dir, manifest, batch_size)
     if sched:
-        _verify_schedule(build_dir, sched, all_batch_ids, manifest["mono_ratio"])
+        _verify_schedule(build_dir, sched, all_batch_ids, manifest["mono_ratio"],
+                         {f["path"]: f.get("source") for f in manifest["files"]})
         _eq("schedule.steps", sched.get("steps"), len(all_batch_ids))
     _verify_figures(manifest, rows_total, len(all_batch_ids))
     _verify_translation_stats(manifest, version)
@@ -145,6 +156,7 @@ def _verify_shards(build_dir: Path, manifest: dict[str, Any],
     rows_total = 0
     columns = manifest.get("columns")
     languages = set(manifest["languages"])
+    by_source = grouped_by_source(manifest)
     for entry in manifest["files"]:
         path = build_dir / entry["path"]
         if not path.is_file():
@@ -155,6 +167,15 @@ def _verify_shards(build_dir: Path, manifest: dict[str, Any],
             raise VerifyError(f"{entry['path']}: sha256 {digest[:16]}... != manifest {entry['sha256'][:16]}...")
         table = _read_stream(path, entry["path"])
         rows, names = table.num_rows, table.schema.names
+        source = entry.get("source")
+        if by_source != (source is not None):
+            raise VerifyError(f"{entry['path']}: " + ("names no source, but the build packs batches of one source "
+                                                      "(batching.group_by: [source])" if by_source else
+                                                      f"names source {source!r}, but the build's batches are not "
+                                                      "grouped by source"))
+        meta = (table.schema.metadata or {}).get(SHARD_SOURCE_KEY.encode())
+        if by_source and meta != str(source).encode():
+            raise VerifyError(f"{entry['path']}: its schema metadata names source {meta!r}, {MANIFEST} says {source!r}")
         if rows and tuple(names[: len(SHARD_COLUMNS)]) != SHARD_COLUMNS:
             raise VerifyError(f"{entry['path']}: columns {names} != {list(SHARD_COLUMNS)}")
         if rows and columns is not None and list(names) != list(columns):
@@ -171,7 +192,8 @@ def _verify_shards(build_dir: Path, manifest: dict[str, Any],
         for i in range(n_batches):  # one batch's rows as Python objects at a time
             d: dict[str, list[Any]] = table.slice(i * batch_size, batch_size).to_pydict()
             bid = d["batch_id"][0]
-            check_batch(d, entry["kind"], batch_size, f"{entry['path']}: batch {i} ({bid})", mixed=mixed)
+            check_batch(d, entry["kind"], batch_size, f"{entry['path']}: batch {i} ({bid})", mixed=mixed,
+                        source=source)
             if bid in all_batch_ids:
                 raise VerifyError(f"{entry['path']}: batch {i} ({bid}) also appears in {all_batch_ids[bid][0]}")
             all_batch_ids[bid] = (entry["path"], i)
@@ -213,6 +235,7 @@ def _verify_figures(m: dict[str, Any], rows: int, batches: int) -> None:
     leftovers = m["leftovers"]
     _eq("counts.leftover_rows", counts.get("leftover_rows"),
         sum(sum(v.values()) for v in leftovers.values()))
+    _verify_source_batches(m)
     # sources: read == kept + dropped, and their sums are the counts
     for name, s in sorted(m["sources"].items()):
         dropped = sum((s.get("dropped") or {}).values())
@@ -283,6 +306,27 @@ def _verify_figures(m: dict[str, Any], rows: int, batches: int) -> None:
             if digest != m["config_hash"]:
                 raise VerifyError(f"{MANIFEST}: config_hash {str(m['config_hash'])[:16]}... is not the hash of its "
                                   f"config ({digest[:16]}...)")
+
+
+def _verify_source_batches(m: dict[str, Any]) -> None:
+    """group_by: [source]: the batches per source and kind are the files', the leftovers per
+    source add up to counts.leftover_rows, and every source of the config is counted."""
+    if not grouped_by_source(m):
+        return
+    stated = m.get("source_batches")
+    if not isinstance(stated, dict):
+        raise VerifyError(f"{MANIFEST}: no source_batches, but the build groups batches by source")
+    files: Counter[tuple[str, str]] = Counter()
+    for f in m["files"]:
+        files[(str(f.get("source")), f["kind"])] += f["batches"]
+    for name in sorted(set(stated) | {s for s, _ in files}):
+        s = stated.get(name) or {}
+        for kind in ("mono", "cross"):
+            _eq(f"source_batches.{name}.{kind}", s.get(kind, 0), files.get((name, kind), 0))
+    _eq("counts.leftover_rows (sum of source_batches' leftover_rows)", m["counts"].get("leftover_rows"),
+        sum(int((s or {}).get("leftover_rows", 0)) for s in stated.values()))
+    for name in sorted(set(m["sources"]) - set(stated)):
+        raise VerifyError(f"{MANIFEST}: source_batches does not count source {name!r}")
 
 
 def _verify_translation_stats(m: dict[str, Any], version: int) -> None:
@@ -468,7 +512,8 @@ def _verify_rendered(build_dir: Path, m: dict[str, Any]) -> None:
                               "`mt-aug card BUILD_DIR` renders it again)")
 
 
-def _verify_schedule(build_dir: Path, sched: dict[str, Any], batches: dict[str, tuple[str, int]], ratio: float) -> None:
+def _verify_schedule(build_dir: Path, sched: dict[str, Any], batches: dict[str, tuple[str, int]], ratio: float,
+                     file_sources: dict[str, str | None]) -> None:
     path = build_dir / sched["path"]
     if not path.is_file():
         raise VerifyError(f"{sched['path']}: listed in manifest.json but missing")
@@ -476,9 +521,16 @@ def _verify_schedule(build_dir: Path, sched: dict[str, Any], batches: dict[str, 
     if sha256_file(path) != sched["sha256"]:
         raise VerifyError(f"{sched['path']}: sha256 does not match manifest.json")
     got = _read_stream(path, sched["path"])
-    if got.num_rows and got.schema.names != SCHEDULE_SCHEMA.names:
-        raise VerifyError(f"{sched['path']}: columns {got.schema.names} != {SCHEDULE_SCHEMA.names}")
-    table = (got if got.num_rows else SCHEDULE_SCHEMA.empty_table()).to_pydict()
+    by_source = any(s is not None for s in file_sources.values())
+    want = SCHEDULE_SCHEMA.append(SCHEDULE_SOURCE) if by_source else SCHEDULE_SCHEMA
+    if got.num_rows and got.schema.names != want.names:
+        raise VerifyError(f"{sched['path']}: columns {got.schema.names} != {want.names}")
+    table = (got if got.num_rows else want.empty_table()).to_pydict()
+    if by_source:
+        for step, (bid, src) in enumerate(zip(table["batch_id"], table["source"], strict=True)):
+            if bid in batches and file_sources.get(batches[bid][0]) != src:
+                raise VerifyError(f"{sched['path']}: step {step}: source {src!r}, batch {bid} is of source "
+                                  f"{file_sources.get(batches[bid][0])!r}")
     seen: set[str] = set()
     for step, (bid, f, idx) in enumerate(zip(table["batch_id"], table["file"], table["batch_index"], strict=True)):
         if bid not in batches:
