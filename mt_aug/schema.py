@@ -34,7 +34,7 @@ class QAPair:
 class Drop:
     """Why a record, pair or view did not reach the shards."""
 
-    stage: str  # collect | dedup | decontaminate | translate | quality | target-decontaminate | pack
+    stage: str  # collect | dedup | decontaminate | translate | quality | target-decontaminate | pack | hard-negatives
     source: str
     id: str
     reason: str
@@ -51,6 +51,11 @@ class Drop:
         }
         out.update(self.detail)
         return out
+
+
+# The stage of a drop of one hard negative (not of its pair or view): English ones decontamination
+# removed (lang en), translated ones the gate or target-side decontamination removed.
+NEGATIVE_DROP_STAGE = "hard-negatives"
 
 
 # Columns of every shard, in order. A trainer relies on these names and types.

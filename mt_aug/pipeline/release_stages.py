@@ -54,7 +54,11 @@ class PackStage(Stage):
         from mt_aug.packing.assemble import views_and_batches
 
         pairs: pa.Table = inputs["pairs"]
-        texts = {SOURCE_LANG: english_texts(pairs)} | {lang: inputs[f"texts-{lang}"] for lang in self.langs}
+        texts = {lang: inputs[f"texts-{lang}"] for lang in self.langs}
+        english = english_texts(pairs)
+        if texts and all("hard_negatives" in t.column_names for t in texts.values()):
+            english = english.append_column("hard_negatives", pairs.column("hard_negatives"))  # every one, English
+        texts = {SOURCE_LANG: english} | texts
         corpus, packed, vstats = views_and_batches(cfg, pairs, texts)
         stats = {"views": {"mono": dict(sorted(vstats.mono.items())), "cross": dict(sorted(vstats.cross.items()))},
                  "batches": {f"{kind}/{group}": len(b) for (kind, group), b in sorted(packed.batches.items())},
@@ -102,7 +106,7 @@ class WriteStage(Stage):
                                  unit="batches") as bar:
             files, schedule = assemble.write_shards(cfg, build_dir, corpus, packed, on_group=bar.advance)
             # published: paths quoted in drop evidence (a malformed record's file) as the manifest shows them
-            drops_sha = write_drops(build_dir, record.pair_drops + record.view_drops,
+            drops_sha = write_drops(build_dir, record.pair_drops + record.view_drops + record.negative_drops,
                                     path_scrubber(cfg, info.config_dir))
             own = {**record.stages[self.name], "seconds": round(time.monotonic() - t0, 3)}
             record = dataclasses.replace(record, stages={**record.stages, self.name: own})

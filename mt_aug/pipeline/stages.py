@@ -19,6 +19,7 @@ from mt_aug.decontamination.matcher import EvalIndex, build_index
 from mt_aug.pipeline.stage import Resources, Stage, StageResult
 from mt_aug.readers.collect import collect, dedup, row_labels
 from mt_aug.schema import SOURCE_LANG, Drop
+from mt_aug.translation.negatives import decontaminate_english, segment_negatives
 from mt_aug.translation.segment import MAX_WORD_CHARS
 from mt_aug.translation.texts import compact, segment_table
 
@@ -123,18 +124,24 @@ class CollectStage(Stage):
 
 class DecontaminateStage(Stage):
     """Drop English pairs whose passage or question overlaps an English eval text (a
-    contaminated passage drops every pair that uses it)."""
+    contaminated passage drops every pair that uses it), and the English hard negatives that
+    overlap one (the negative only, counted: drops of stage `hard-negatives`)."""
 
     name = "decontaminate"
-    version = "1"
+    version = "2"  # 2: hard negatives decontaminated too
     inputs = ("pairs", "indexes")
     outputs = ("pairs",)
 
     def run(self, cfg: BuildConfig, inputs: dict[str, Any]) -> StageResult:
         pairs: pa.Table = inputs["pairs"]
+        index = inputs["indexes"].get(SOURCE_LANG)
         drop, drops, summary = contaminated(pairs.column("question"), pairs.column("passage"), pairs,
-                                            inputs["indexes"].get(SOURCE_LANG), "decontaminate", SOURCE_LANG)
-        return StageResult({"pairs": pairs.filter(pa.array(~drop))}, {"summary": summary}, tuple(drops))
+                                            index, "decontaminate", SOURCE_LANG)
+        kept, neg_drops, neg_counts = decontaminate_english(pairs.filter(pa.array(~drop)), index)
+        stats: dict[str, Any] = {"summary": summary}
+        if neg_counts:
+            stats["negatives"] = neg_counts
+        return StageResult({"pairs": kept}, stats, tuple(drops) + tuple(neg_drops))
 
 
 class DedupStage(Stage):
@@ -152,22 +159,49 @@ class DedupStage(Stage):
 
 
 class SegmentStage(Stage):
-    """Split passages into sentences, normalize punctuation; each distinct text once."""
+    """Split passages into sentences, normalize punctuation; each distinct text once. With
+    `hard_negatives.translate: K`, the first K hard negatives of each pair too (output
+    `negatives`; their segments join `unique`, translated and judged like the rest)."""
 
     name = "segment"
-    version = "1"
+    version = "2"  # 2: the `negatives` output
     inputs = ("pairs",)
-    outputs = ("segmented", "unique")
+    outputs = ("segmented", "unique", "negatives")
     libraries = ("blingfire", "sacremoses")
 
+    def config_section(self, cfg: BuildConfig) -> Any:
+        k = cfg.hard_negatives.translate
+        return {"hard_negatives": k} if k else None  # K = 0: the key of the builds before K existed
+
     def run(self, cfg: BuildConfig, inputs: dict[str, Any]) -> StageResult:
-        seg = segment_table(inputs["pairs"])
+        pairs: pa.Table = inputs["pairs"]
+        seg = segment_table(pairs)
         unique = seg.unique()
-        warnings = (f"{seg.words_cut} word(s) longer than {MAX_WORD_CHARS} characters (no language has such "
-                    "words: hashes, base64, garbage) cut into pieces before translation",) if seg.words_cut else ()
-        return StageResult({"segmented": seg, "unique": unique},
-                           {"occurrences": seg.occurrences(), "unique": len(unique), "words_cut": seg.words_cut},
-                           warnings=warnings)
+        warnings: list[str] = []
+        k = cfg.hard_negatives.translate
+        cut = [0]
+        neg = segment_negatives(pairs, k, cut=cut)
+        stats: dict[str, Any] = {}
+        occurrences = seg.occurrences()
+        if neg is not None:
+            own = neg.unique()
+            added = own.difference(unique)
+            unique = sorted(added.union(unique))
+            occurrences += neg.occurrences()
+            with_negs = int(np.count_nonzero(np.diff(np.asarray(neg.codes.offsets))))
+            stats["negatives"] = {"translate": k, "pairs": with_negs, "asked": neg.slots,
+                                  "distinct": neg.distinct.num_rows, "segments": neg.occurrences(),
+                                  "unique": len(own), "added": len(added)}
+        elif k:
+            warnings.append(f"hard_negatives.translate is {k}, but no pair has hard negatives (only sources of "
+                            "format dpr carry them): nothing to translate")
+        if seg.words_cut + cut[0]:
+            warnings.append(f"{seg.words_cut + cut[0]} word(s) longer than {MAX_WORD_CHARS} characters (no language "
+                            "has such words: hashes, base64, garbage) cut into pieces before translation")
+        return StageResult({"segmented": seg, "unique": unique,
+                            "negatives": neg.to_output() if neg is not None else None},
+                           {"occurrences": occurrences, "unique": len(unique), "words_cut": seg.words_cut, **stats},
+                           warnings=tuple(warnings))
 
 
 SOURCE_STAGES: tuple[Stage, ...] = (EvalIndexStage(), CollectStage(), DecontaminateStage(), DedupStage(),

@@ -29,6 +29,7 @@ from mt_aug.schema import SOURCE_LANG, Drop
 from mt_aug.translation.base import Translation
 from mt_aug.translation.cache import TranslationCache
 from mt_aug.translation.engine import Request, TranslateStats, model_identity, translate_requests
+from mt_aug.translation.negatives import SegmentedNegatives, translate_negatives
 from mt_aug.translation.texts import Segmented, null_rows, reassemble_table
 
 log = logging.getLogger("mt_aug.pipeline")
@@ -113,9 +114,12 @@ class LanguageResult:
 
 def judge_language(cfg: BuildConfig, lang: str, pairs: pa.Table, segmented: Segmented, unique: list[str],
                    indexes: dict[str, Any], tr: LanguageTranslations, cache: TranslationCache,
-                   vcache: VerdictCache) -> LanguageResult:
+                   vcache: VerdictCache, negatives: SegmentedNegatives | None = None) -> LanguageResult:
     """Judge every translated segment (quality gate, with round-trip where configured; verdicts
     cached), rebuild the pair texts, and drop views that overlap the language's eval texts.
+    `negatives` (hard_negatives.translate > 0): also rebuild each pair's hard negatives in the
+    language (the texts table's `hard_negatives` column; a negative that fails is dropped, its
+    drop of stage `hard-negatives` among `drops`, its count in `stats["negatives"]`).
     `stats`: the gate's figures only (the translation figures are the translate stage's)."""
     from mt_aug.quality.gate import Gate, judge_with_roundtrip, summary
 
@@ -148,6 +152,11 @@ def judge_language(cfg: BuildConfig, lang: str, pairs: pa.Table, segmented: Segm
         "views": re.views - int(drop.sum()),
         "quality": quality,
     }
+    if negatives is not None:
+        got = translate_negatives(negatives, pairs, tr.found, verdicts, lang, indexes.get(lang))
+        texts = texts.append_column("hard_negatives", got.column)
+        drops += got.drops
+        stats["negatives"] = got.stats
     return LanguageResult(lang, texts, stats, drops, target_summary)
 
 
@@ -157,7 +166,7 @@ class QualityStage(Stage):
     `quality-<lang>`; its output is `texts-<lang>` (a texts table aligned with the pairs)."""
 
     version = "1"
-    inputs = ("pairs", "segmented", "unique", "indexes", "translations")
+    inputs = ("pairs", "segmented", "unique", "indexes", "translations", "negatives")
     libraries = (*GATE_LIBRARIES, "pyarrow")
     cache = "none"  # verdicts are cached per segment in the VerdictCache
 
@@ -171,7 +180,8 @@ class QualityStage(Stage):
 
     def run(self, cfg: BuildConfig, inputs: dict[str, Any]) -> StageResult:
         got = judge_language(cfg, self.lang, inputs["pairs"], inputs["segmented"], inputs["unique"],
-                             inputs["indexes"], inputs["translations"][self.lang], self.tcache, self.vcache)
+                             inputs["indexes"], inputs["translations"][self.lang], self.tcache, self.vcache,
+                             SegmentedNegatives.from_output(inputs["negatives"]))
         return StageResult({f"texts-{self.lang}": got.texts}, {**got.stats, "target_summary": got.target_summary},
                            tuple(got.drops))
 
@@ -179,5 +189,7 @@ class QualityStage(Stage):
 def language_stats(occurrences: int, translated: dict[str, Any], judged: dict[str, Any]) -> dict[str, Any]:
     """The manifest's `translation.<lang>` entry, merged from the segment stage (occurrences),
     the translate stage (`translated`: its figures for the language) and the quality stage
-    (`judged`: its statistics, less the target-side decontamination summary)."""
-    return {"segments": occurrences, **translated, **{k: v for k, v in judged.items() if k != "target_summary"}}
+    (`judged`: its statistics, less the target-side decontamination summary and the hard
+    negatives' counts, which the manifest's `hard_negatives` holds)."""
+    return {"segments": occurrences, **translated,
+            **{k: v for k, v in judged.items() if k not in ("target_summary", "negatives")}}

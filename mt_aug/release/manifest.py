@@ -82,6 +82,8 @@ class BuildRecord:
     kept_pairs: int
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)  # stage -> {key, reused, seconds}
     words_cut: int = 0  # source words too long for a model, cut into pieces (mt_aug.translation.segment)
+    negatives: dict[str, Any] | None = None  # the manifest's hard_negatives (where a source has them, or K > 0)
+    negative_drops: list[Drop] = field(default_factory=list)  # hard negatives removed (stage hard-negatives)
 
 
 def publishable(value: Any, base: Path | None) -> Any:
@@ -254,6 +256,7 @@ def build_manifest(cfg: BuildConfig, info: BuildInfo, record: BuildRecord, vstat
         "examples": _examples(corpus, packed),
         **({"source_batches": source_batches(packed, [s.name for s in cfg.sources])}
            if packed.sources is not None else {}),
+        **({"hard_negatives": record.negatives} if record.negatives is not None else {}),
         # only when it happened (no key otherwise: the manifests of ordinary builds are unchanged)
         **({"segmentation": {"words_cut": record.words_cut, "max_word_chars": MAX_WORD_CHARS}}
            if record.words_cut else {}),

@@ -14,6 +14,7 @@ from mt_aug.arrow_io import read_stream
 from mt_aug.buildfiles import inside_build, read_manifest
 from mt_aug.packing.shards import sha256_file
 from mt_aug.packing.views import MONO_MIXED
+from mt_aug.schema import NEGATIVE_DROP_STAGE as NEGATIVE_STAGE
 from mt_aug.schema import SCHEDULE_SCHEMA, SCHEDULE_SOURCE, SHARD_COLUMNS, SHARD_SOURCE_KEY, SOURCE_LANG
 
 
@@ -130,6 +131,7 @@ def verify_build(build_dir: str | Path) -> dict[str, Any]:
     _verify_figures(manifest, rows_total, len(all_batch_ids))
     _verify_translation_stats(manifest, version)
     _verify_licenses(manifest)
+    _verify_negatives(manifest)
     _verify_drops(build_dir, manifest)
     _verify_examples(manifest, first_rows)
     _verify_rendered(build_dir, manifest)
@@ -372,7 +374,8 @@ def _verify_translation_stats(m: dict[str, Any], version: int) -> None:
         for reason in sorted(set(by_quality) - set(filtered)):
             raise VerifyError(f"{MANIFEST}: {where}.views_dropped has {by_quality[reason]} view(s) dropped for "
                               f"quality:{reason}, but {where}.filtered has no segment filtered for {reason!r}")
-        if filtered and not by_quality:
+        negs = ((m.get("hard_negatives") or {}).get("languages") or {}).get(lang) or {}
+        if filtered and not by_quality and not any(r.startswith("quality:") for r in _counter(negs.get("dropped"))):
             raise VerifyError(f"{MANIFEST}: {where}.filtered has {sum(filtered.values())} segment(s), but no view was "
                               f"dropped for quality ({where}.views_dropped)")
 
@@ -400,6 +403,7 @@ def _verify_drops(build_dir: Path, m: dict[str, Any]) -> None:
     by_view: Counter[str] = Counter()
     contaminated: dict[tuple[str, str, str], int] = Counter()
     decontaminated: list[tuple[int, str, str, dict[str, Any]]] = []  # (line, side, lang, record)
+    negatives: dict[str, Counter[str]] = defaultdict(Counter)  # lang -> reason -> hard negatives dropped
     with open(path, encoding="utf-8") as f:
         for i, line in enumerate(f, 1):
             try:
@@ -407,6 +411,9 @@ def _verify_drops(build_dir: Path, m: dict[str, Any]) -> None:
                 stage, source, reason, lang = d["stage"], d["source"], d["reason"], d.get("lang", SOURCE_LANG)
             except (json.JSONDecodeError, KeyError, TypeError) as exc:
                 raise VerifyError(f"{DROPS}: line {i}: not a drop record ({exc})") from None
+            if stage == NEGATIVE_STAGE:  # a hard negative, not its pair or view
+                negatives[lang][reason] += 1
+                continue
             if stage in VIEW_DROP_STAGES or lang != SOURCE_LANG:
                 by_lang[lang][reason] += 1
                 by_view[f"{lang}/{reason}"] += 1
@@ -438,6 +445,31 @@ def _verify_drops(build_dir: Path, m: dict[str, Any]) -> None:
                 _eq(f"decontamination.{side}.{lang}.{name}.pairs_dropped", s.get("pairs_dropped"),
                     contaminated.get((side, lang, name), 0), f"{MANIFEST} vs {DROPS}")
     _verify_decontamination(m, decontaminated)
+    hn = m.get("hard_negatives")
+    stated = {} if hn is None else {SOURCE_LANG: _counter((hn.get("en") or {}).get("dropped")),
+                                    **{lang: _counter(x.get("dropped")) for lang, x in (hn.get("languages") or {}).items()}}
+    for lang in sorted(set(stated) | set(negatives)):
+        _eq(f"hard_negatives dropped ({lang})", stated.get(lang, {}), dict(sorted(negatives.get(lang, {}).items())),
+            f"{MANIFEST} vs {DROPS}")
+
+
+def _verify_negatives(m: dict[str, Any]) -> None:
+    """hard_negatives: per target language, the negatives asked for (the first K of each pair,
+    the same in every language) are kept or dropped, and K is the config's."""
+    hn = m.get("hard_negatives")
+    if hn is None:
+        return
+    k = ((m.get("config") or {}).get("hard_negatives") or {}).get("translate")
+    if k is not None:
+        _eq("hard_negatives.translate", hn.get("translate"), k, f"{MANIFEST} (config.hard_negatives.translate)")
+    for lang, x in sorted((hn.get("languages") or {}).items()):
+        dropped = sum((x.get("dropped") or {}).values())
+        if x.get("asked") != x.get("kept", 0) + dropped:
+            raise VerifyError(f"{MANIFEST}: hard_negatives.languages.{lang}: asked {x.get('asked')} != kept "
+                              f"{x.get('kept')} + dropped {dropped}")
+        if "asked" in hn and x.get("asked") != hn["asked"]:
+            raise VerifyError(f"{MANIFEST}: hard_negatives.languages.{lang}.asked {x.get('asked')} != "
+                              f"hard_negatives.asked {hn['asked']}")
 
 
 def _verify_decontamination(m: dict[str, Any], drops: list[tuple[int, str, str, dict[str, Any]]]) -> None:
