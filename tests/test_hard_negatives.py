@@ -174,4 +174,9 @@ def test_train_dataset_and_the_example_use_the_negatives(negs: dict[str, Any], t
     trainer = example.build_trainer(short, tmp_path / "run", epochs=1, save_steps=100, max_seq_length=24,
                                     hard_negatives=K)
     assert trainer.train_dataset.column_names == ["query", "passage", "negative_1", "negative_2"]
-    assert trainer.train().global_step == 2  # MultipleNegativesRankingLoss with the negatives as extra columns
+    try:
+        assert trainer.train().global_step == 2  # MultipleNegativesRankingLoss with the negatives as extra columns
+    finally:  # the trainer's accelerate state is process-wide: later tests learn the world size from it
+        from accelerate.state import AcceleratorState
+
+        AcceleratorState._reset_state(reset_partial_state=True)
