@@ -188,3 +188,30 @@ def test_hard_negatives_on_sources_without_any_is_a_warning(tmp_path: Path) -> N
     report = plan(cfg)
     assert any(w.startswith("hard_negatives.translate is 2, but no pair has hard negatives") for w in report["warnings"])
     assert "hard_negatives" not in report
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_views_by_source_fill_whole_batches(seed: int) -> None:
+    """group_by: [source]: each source's views fill the languages and pairs in whole batches, the
+    questions of one passage on different ones, so packing leaves less than a batch per source and
+    kind (sources mixed, each of the 12 groups may leave part of one)."""
+    import numpy as np
+
+    from mt_aug.packing.batching import pack
+    from mt_aug.packing.views import assign_views
+
+    langs = ["en", "pt", "de", "fr"]
+    sizes = {"a": 500, "b": 130, "c": 37}
+    codes = np.concatenate([np.full(n, i) for i, n in enumerate(sizes.values())])
+    passages = np.concatenate([np.arange(n) // 3 + 1000 * i for i, n in enumerate(sizes.values())])  # 3 per passage
+    available = np.ones((len(codes), len(langs)), bool)
+    views, stats = assign_views(available, langs, mono_per_pair=1, cross_per_pair=1, seed=seed,
+                                sources=(codes, list(sizes)), batch_size=8, passages=passages)
+    assert sum(stats.mono.values()) == sum(stats.cross.values()) == len(codes) and not stats.short
+    mono = np.array([stats.mono[x] for x in langs])
+    assert mono.max() - mono.min() <= 8 * len(sizes)  # balanced in whole batches
+    packed = pack(views, passages, 8, seed, sources=(codes, list(sizes)))
+    counts = packed.source_counts()
+    for name, n in sizes.items():
+        assert counts[name]["leftover_rows"] < 2 * 8, (name, counts[name])  # under one batch per kind
+        assert counts[name]["leftover_rows"] == 2 * n - 8 * (counts[name]["mono"] + counts[name]["cross"])

@@ -22,10 +22,11 @@ log = logging.getLogger("mt_aug.packing")
 def views_and_batches(cfg: BuildConfig, pairs: pa.Table, texts: dict[str, pa.Table]) -> tuple[Corpus, Packed, ViewStats]:
     b = cfg.batching
     corpus = corpus_from_tables(pairs, texts, cfg.languages)
+    sources = corpus.source_codes() if b.by_source else None
     views, vstats = assign_views(corpus.available(), cfg.languages, mono_per_pair=b.mono_views_per_pair,
-                                 cross_per_pair=b.cross_views_per_pair, seed=cfg.seed, mono_mixing=b.mono_mixing)
-    packed = pack(views, corpus.passage_codes, b.batch_size, cfg.seed,
-                  sources=corpus.source_codes() if b.by_source else None)
+                                 cross_per_pair=b.cross_views_per_pair, seed=cfg.seed, mono_mixing=b.mono_mixing,
+                                 sources=sources, batch_size=b.batch_size, passages=corpus.passage_codes)
+    packed = pack(views, corpus.passage_codes, b.batch_size, cfg.seed, sources=sources)
     for (kind, group), vs in views.items():
         if not packed.batches[(kind, group)]:
             log.warning("%s %s: %d views cannot fill one batch of %d rows: all are leftovers", kind, group,
