@@ -65,21 +65,42 @@ def _water_fill(counts: np.ndarray, n: int, rng: np.random.Generator) -> np.ndar
 
 
 def _unit_fill(counts: np.ndarray, own: np.ndarray, n: int, unit: int, rng: np.random.Generator) -> np.ndarray:
-    """How many of n new items each option gets, in steps that bring the least-used option
-    (by `counts`) up to the next multiple of `unit` (a batch) of its `own` count: counts end as
-    even as whole batches allow, and all but one option's own count on a multiple of `unit`
-    (no part-filled batch per option)."""
+    """How many of n new items (one source's) each option gets so that every option's `own`
+    count ends on a multiple of `unit` (a batch) but at most one's: options whose own count is
+    part of a batch are topped up first, then whole batches are spread as evenly as they go
+    over the options by their own counts (a small source is not heaped on a few options, where
+    its few passages would repeat in a batch), the odd ones to the options the least used
+    overall (`counts`: the other sources' views too), then the remainder to the least used."""
     quota = np.zeros_like(counts)
     level = counts.astype(np.int64).copy()
-    mine = own.astype(np.int64).copy()
     rank = rng.permutation(len(counts))  # which option goes first when levels tie
-    while n > 0:
-        o = int(np.argmin(level * len(counts) + rank))
-        add = min(unit - int(mine[o]) % unit, n)
+    short = (-own.astype(np.int64)) % unit
+    for o in np.lexsort((rank, level)).tolist():
+        if n <= 0:
+            break
+        add = min(int(short[o]), n)
         quota[o] += add
         level[o] += add
-        mine[o] += add
         n -= add
+    units, rest = divmod(n, unit)
+    if units:
+        mine = (own.astype(np.int64) + quota) // unit
+        lo, hi = int(mine.min()), int(mine.max()) + units
+        while lo < hi:  # the highest level h with sum(max(0, h - mine)) <= units
+            mid = (lo + hi + 1) // 2
+            if np.maximum(0, mid - mine).sum() <= units:
+                lo = mid
+            else:
+                hi = mid - 1
+        got = np.maximum(0, lo - mine)
+        odd = units - int(got.sum())
+        if odd:
+            at_level = np.flatnonzero(mine + got == lo)
+            got[at_level[np.lexsort((rank[at_level], level[at_level]))[:odd]]] += 1
+        quota += got * unit
+        level += got * unit
+    if rest:
+        quota[int(np.lexsort((rank, level))[0])] += rest
     return quota
 
 
@@ -93,9 +114,40 @@ def _spread_labels(quota: np.ndarray, groups: np.ndarray, rng: np.random.Generat
     seq = opts[np.argsort(keys, kind="stable")]
     _, inverse = np.unique(groups, return_inverse=True)
     rank = rng.permutation(int(inverse.max()) + 1 if len(inverse) else 0)
+    order = np.lexsort((np.arange(len(groups)), rank[inverse]))
+    _separate(seq, inverse[order], len(quota))
     out = np.empty(len(groups), dtype=np.int64)
-    out[np.lexsort((np.arange(len(groups)), rank[inverse]))] = seq
+    out[order] = seq
     return out
+
+
+def _separate(seq: np.ndarray, grp: np.ndarray, n_opts: int, rounds: int = 8) -> None:
+    """Swap labels of `seq` (in place; each label's count unchanged) so that no run of equal
+    `grp` holds a label twice where it can be avoided: where two options' spreads cross, the
+    even spread puts one option twice in a few consecutive places."""
+    n = len(seq)
+    if n < 2:
+        return
+    starts = np.flatnonzero(np.concatenate([[True], grp[1:] != grp[:-1]]))
+    ends = np.append(starts[1:], n)
+    run_of = np.repeat(np.arange(len(starts)), ends - starts)
+    span = int(min((ends - starts).max(), n_opts))
+    for _ in range(rounds):
+        bad = np.zeros(n, dtype=bool)
+        for d in range(1, span):
+            bad[d:] |= (grp[d:] == grp[:-d]) & (seq[d:] == seq[:-d])
+        if not bad.any():
+            return
+        for i in np.flatnonzero(bad).tolist():
+            r = run_of[i]
+            lo, hi = int(starts[r]), int(ends[r])
+            if hi - lo > n_opts:
+                continue  # more questions than options: some must share one
+            held = set(seq[lo:hi].tolist())
+            for j in (*range(hi, n), *range(0, lo)):
+                if int(seq[j]) not in held:
+                    seq[i], seq[j] = seq[j], seq[i]
+                    break
 
 
 def _assign(full: np.ndarray, partial: np.ndarray, partial_avail: np.ndarray, n_opts: int, k: int,
