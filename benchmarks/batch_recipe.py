@@ -84,24 +84,17 @@ def pack_once(corpus, views, grouped: bool):  # type: ignore[no-untyped-def]
     return time.perf_counter() - t0, packed, order
 
 
-def max_drift(sources: list[str], share: dict[str, float]) -> float:
-    seen: Counter[str] = Counter()
-    worst = 0.0
-    for t, s in enumerate(sources, 1):
-        seen[s] += 1
-        worst = max(worst, *(abs(seen[name] - x * t) for name, x in share.items()))
-    return worst
-
-
 def shares(order_sources: dict[str, list[str]], sizes: dict[str, int]) -> tuple[float, float]:
     """(largest |batch share - pair share| in points, largest prefix drift in batches) over both kinds."""
+    from mt_aug.packing.batching import prefix_drift
+
     total = sum(sizes.values())
     err = drift = 0.0
     for srcs in order_sources.values():
         got = Counter(srcs)
         for name, n in sizes.items():
             err = max(err, abs(100 * got[name] / len(srcs) - 100 * n / total))
-        drift = max(drift, max_drift(srcs, {name: got[name] / len(srcs) for name in sizes}))
+        drift = max(drift, prefix_drift(srcs, {name: got[name] / len(srcs) for name in sizes}))
     return err, drift
 
 
@@ -295,6 +288,9 @@ def part2(quick: bool, tmp: Path) -> list[tuple[str, Any]]:
 
 
 def main() -> None:
+    import logging
+
+    logging.getLogger("mt_aug").setLevel(logging.ERROR)  # the builds' progress and "no eval_sets" lines
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--part", choices=["1", "2", "both"], default="both")

@@ -14,6 +14,7 @@ import pytest
 from conftest import write_config
 from fixtures.source_builds import build_sources, source_config
 from mt_aug.config import ConfigError, load_config
+from mt_aug.packing.batching import prefix_drift
 from mt_aug.release.verify import VerifyError, verify_build
 from mt_aug.training import BuildLayoutError, HybridBatchSampler, train_dataset
 from training_builds import read_arrow, rewrite
@@ -31,16 +32,6 @@ def _rows(build: Path) -> dict[str, list]:
     """Columns of every row, in the order of train_dataset (the sampler's row indices)."""
     table = train_dataset(build).data
     return {k: table.column(k).to_pylist() for k in ("batch_id", "source", "query_lang", "passage_lang", "pair_id")}
-
-
-def _max_drift(sources: list[str], share: dict[str, float]) -> float:
-    """The largest distance, over every prefix, between a source's count and its share of the prefix."""
-    seen: Counter[str] = Counter()
-    worst = 0.0
-    for t, s in enumerate(sources, 1):
-        seen[s] += 1
-        worst = max(worst, *(abs(seen[name] - x * t) for name, x in share.items()))
-    return worst
 
 
 def test_three_sources_pack_single_source_batches_sampled_by_size(three: Path) -> None:
@@ -66,7 +57,7 @@ def test_three_sources_pack_single_source_batches_sampled_by_size(three: Path) -
             assert abs(got[name] - len(srcs) * n / pairs) <= 1.5, (kind, got)
             assert m["source_batches"][name][kind] == got[name]
         share = {name: got[name] / len(srcs) for name in SIZES}
-        assert _max_drift(srcs, share) <= 1.0  # every prefix keeps the shares: no source in a block
+        assert prefix_drift(srcs, share) <= 1.0  # every prefix keeps the shares: no source in a block
     # leftovers counted per source: every view is in a batch or a leftover
     for name, n in SIZES.items():
         sb = m["source_batches"][name]
@@ -105,7 +96,7 @@ def test_sampler_keeps_one_source_per_step_and_the_shares_in_every_epoch(three: 
         for kind, srcs in per_kind.items():
             for name, x in share[kind].items():  # each source at its share of the build's batches
                 assert abs(Counter(srcs)[name] - x * len(srcs)) <= 1.5 * world, (epoch, kind, Counter(srcs))
-            assert _max_drift(srcs, share[kind]) <= 2.0 * world
+            assert prefix_drift(srcs, share[kind]) <= 2.0 * world
     assert orders[1] != orders[2]  # later epochs are new orders
 
 
@@ -215,3 +206,22 @@ def test_views_by_source_fill_whole_batches(seed: int) -> None:
     for name, n in sizes.items():
         assert counts[name]["leftover_rows"] < 2 * 8, (name, counts[name])  # under one batch per kind
         assert counts[name]["leftover_rows"] == 2 * n - 8 * (counts[name]["mono"] + counts[name]["cross"])
+
+
+def test_a_schedule_blocked_by_source_fails_verify(three: Path, tmp_path: Path) -> None:
+    import shutil
+
+    b = tmp_path / "b"
+    shutil.copytree(three, b)
+    table = read_arrow(b / "schedule.arrow")
+    d = table.to_pydict()
+    mono = [i for i, k in enumerate(d["kind"]) if k == "mono"]
+    blocked = sorted(mono, key=lambda i: (d["source"][i], i))  # every mono batch of one source, then the next
+    for col in ("group", "file", "batch_index", "batch_id", "source"):
+        values = list(d[col])
+        for dst, src in zip(mono, blocked, strict=True):
+            values[dst] = d[col][src]
+        d[col] = values
+    rewrite(b, "schedule.arrow", pa.table(d, schema=table.schema))
+    with pytest.raises(VerifyError, match="mono batches: a source runs .* blocked, not interleaved by source"):
+        verify_build(b)

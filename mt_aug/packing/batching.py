@@ -263,6 +263,18 @@ def kind_sequence(mono_steps: int, cross_steps: int, ratio: float) -> np.ndarray
     return out
 
 
+def prefix_drift(members: list[str], shares: Mapping[str, float]) -> float:
+    """The largest distance, over every prefix of `members` (e.g. each step's source), between a
+    member's count and its share of the prefix: under 1 when the members are spread evenly, the
+    length of the block when one comes in a block."""
+    seen: Counter[str] = Counter()
+    worst = 0.0
+    for t, m in enumerate(members, 1):
+        seen[m] += 1
+        worst = max(worst, *(abs(seen[name] - x * t) for name, x in shares.items()))
+    return worst
+
+
 def _behind(pos: Mapping[str, int], size: Mapping[str, int], offset: float = 0.0) -> str:
     """The member furthest behind its share (the lowest fraction used; ties by name): picking
     it each time spreads members out in proportion to their sizes, none in a long block.

@@ -45,18 +45,23 @@ class ViewStats:
     short: Counter[str] = field(default_factory=Counter)  # kind -> views asked for but impossible
 
 
-def _water_fill(counts: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    """How many of n new items each option gets so that counts end as even as possible."""
-    if n == 0:
-        return np.zeros_like(counts)
+def _fill_level(counts: np.ndarray, n: int) -> tuple[int, np.ndarray]:
+    """The highest level h with sum(max(0, h - counts)) <= n, and what each option takes to reach it."""
     lo, hi = int(counts.min()), int(counts.max()) + n
-    while lo < hi:  # the highest level h with sum(max(0, h - c)) <= n
+    while lo < hi:
         mid = (lo + hi + 1) // 2
         if np.maximum(0, mid - counts).sum() <= n:
             lo = mid
         else:
             hi = mid - 1
-    quota = np.maximum(0, lo - counts)
+    return lo, np.maximum(0, lo - counts)
+
+
+def _water_fill(counts: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """How many of n new items each option gets so that counts end as even as possible."""
+    if n == 0:
+        return np.zeros_like(counts)
+    lo, quota = _fill_level(counts, n)
     rest = n - int(quota.sum())
     if rest:
         at_level = np.flatnonzero(counts + quota == lo)
@@ -85,14 +90,7 @@ def _unit_fill(counts: np.ndarray, own: np.ndarray, n: int, unit: int, rng: np.r
     units, rest = divmod(n, unit)
     if units:
         mine = (own.astype(np.int64) + quota) // unit
-        lo, hi = int(mine.min()), int(mine.max()) + units
-        while lo < hi:  # the highest level h with sum(max(0, h - mine)) <= units
-            mid = (lo + hi + 1) // 2
-            if np.maximum(0, mid - mine).sum() <= units:
-                lo = mid
-            else:
-                hi = mid - 1
-        got = np.maximum(0, lo - mine)
+        lo, got = _fill_level(mine, units)
         odd = units - int(got.sum())
         if odd:
             at_level = np.flatnonzero(mine + got == lo)

@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from mt_aug.arrow_io import read_stream
 from mt_aug.buildfiles import inside_build, read_manifest
+from mt_aug.packing.batching import prefix_drift
 from mt_aug.packing.shards import sha256_file
 from mt_aug.packing.views import MONO_MIXED
 from mt_aug.schema import NEGATIVE_DROP_STAGE as NEGATIVE_STAGE
@@ -74,6 +75,9 @@ MANIFEST = "manifest.json"
 DROPS = "drops.jsonl"
 # Pair drops (lang en) happen at these stages; every other drop is a view drop of one language.
 VIEW_DROP_STAGES = ("quality", "translate", "target-decontaminate")
+# group_by: [source]: how far (in batches) a source may run from its share over a prefix of a
+# kind's schedule (the build's interleave keeps it under 1)
+MAX_SOURCE_DRIFT = 2.0
 
 
 def _load_manifest(build_dir: Path) -> dict[str, Any]:
@@ -563,6 +567,13 @@ def _verify_schedule(build_dir: Path, sched: dict[str, Any], batches: dict[str, 
             if bid in batches and file_sources.get(batches[bid][0]) != src:
                 raise VerifyError(f"{sched['path']}: step {step}: source {src!r}, batch {bid} is of source "
                                   f"{file_sources.get(batches[bid][0])!r}")
+        for kind in ("mono", "cross"):  # sources spread out within each kind, none in a block
+            srcs = [s for k, s in zip(table["kind"], table["source"], strict=True) if k == kind]
+            got = Counter(srcs)
+            drift = prefix_drift(srcs, {s: n / len(srcs) for s, n in got.items()}) if srcs else 0.0
+            if drift > MAX_SOURCE_DRIFT:
+                raise VerifyError(f"{sched['path']}: {kind} batches: a source runs {drift:.1f} batches ahead of or "
+                                  f"behind its share: the schedule is blocked, not interleaved by source")
     seen: set[str] = set()
     for step, (bid, f, idx) in enumerate(zip(table["batch_id"], table["file"], table["batch_index"], strict=True)):
         if bid not in batches:
