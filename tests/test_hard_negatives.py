@@ -24,6 +24,8 @@ from mt_aug.translation.segment import split_sentences
 from test_training import one_thread  # noqa: F401  (fixture)
 from training_builds import read_arrow, short_build
 
+pytestmark = pytest.mark.xdist_group("hard-negatives")  # one worker builds the module's DPR build once
+
 # Passages written for this test; pair i asks about topic i, its hard negatives are topics i+1..i+3.
 TOPICS = [
     ("Brindle Point Light", "The Brindle Point Light is a lighthouse painted in red and white bands."),
