@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
-from itertools import permutations
+from itertools import chain, permutations
 
 import numpy as np
 
@@ -142,7 +142,7 @@ def _separate(seq: np.ndarray, grp: np.ndarray, n_opts: int, rounds: int = 8) ->
             if hi - lo > n_opts:
                 continue  # more questions than options: some must share one
             held = set(seq[lo:hi].tolist())
-            for j in (*range(hi, n), *range(0, lo)):
+            for j in chain(range(hi, n), range(0, lo)):  # lazily: a free label is usually near
                 if int(seq[j]) not in held:
                     seq[i], seq[j] = seq[j], seq[i]
                     break
