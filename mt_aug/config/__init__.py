@@ -21,7 +21,9 @@ from mt_aug.config.models import (
     EvalFormat,
     EvalSetConfig,
     ExportConfig,
+    GROUP_FIELDS,
     GuardConfig,
+    HardNegativesConfig,
     ModelSpec,
     PathMap,
     QEConfig,
@@ -33,7 +35,7 @@ from mt_aug.config.models import (
 
 __all__ = [
     "BACKEND_MODULES", "DEFAULT_RATIO_BANDS", "FIELD_KEYS", "Backend", "BatchingConfig", "BuildConfig", "ConfigError",
-    "DecontaminationConfig", "DevSplitConfig", "EvalFormat", "EvalSetConfig", "ExportConfig", "GuardConfig",
-    "ModelSpec", "PathMap", "QEConfig", "QualityConfig", "SourceConfig", "SourceFormat", "TranslatorConfig",
-    "load_config",
+    "DecontaminationConfig", "DevSplitConfig", "EvalFormat", "EvalSetConfig", "ExportConfig", "GROUP_FIELDS",
+    "GuardConfig", "HardNegativesConfig", "ModelSpec", "PathMap", "QEConfig", "QualityConfig", "SourceConfig",
+    "SourceFormat", "TranslatorConfig", "load_config",
 ]
