@@ -67,9 +67,11 @@ def test_three_sources_pack_single_source_batches_sampled_by_size(three: Path) -
 
 
 @pytest.mark.parametrize("world", [1, 2])
-@pytest.mark.parametrize("ratio", [None, 0.25])
+@pytest.mark.parametrize("ratio", [None, 0.25, 0.0, 1.0])  # 0.0 / 1.0: the paper's X-Y and X-X baselines
 def test_sampler_keeps_one_source_per_step_and_the_shares_in_every_epoch(three: Path, world: int,
                                                                          ratio: float | None) -> None:
+    """Every step one kind and one source, each source at its share of each kind in every epoch
+    (under a mono_ratio override too, down to one kind only), no batch twice."""
     from accelerate.data_loader import BatchSamplerShard
 
     rows = _rows(three)
@@ -92,6 +94,11 @@ def test_sampler_keeps_one_source_per_step_and_the_shares_in_every_epoch(three: 
             per_kind["mono" if kinds.pop() else "cross"].append(sources.pop())
             ids += [rows["batch_id"][b[0]] for b in step]
         assert len(set(ids)) == len(ids)
+        if ratio in (0.0, 1.0):  # one kind only: every batch of it (each source's cut to a multiple of world)
+            only, other = ("mono", "cross") if ratio == 1.0 else ("cross", "mono")
+            assert per_kind[other] == []
+            want = sum(s[only] - s[only] % world for s in m["source_batches"].values())
+            assert len(per_kind[only]) * world == want
         orders.append(ids)
         for kind, srcs in per_kind.items():
             for name, x in share[kind].items():  # each source at its share of the build's batches

@@ -182,3 +182,48 @@ def test_train_dataset_and_the_example_use_the_negatives(negs: dict[str, Any], t
         from accelerate.state import AcceleratorState
 
         AcceleratorState._reset_state(reset_partial_state=True)
+
+
+def test_negatives_with_a_dev_split_and_batches_of_one_source(tmp_path: Path) -> None:
+    """Both sides of the merge of issues 21 and 24 in one build (fake translations, no model): a
+    DPR source with `hard_negatives.translate: 1` and a JSONL source, `dev_split`, batches of one
+    source. The held-out pairs' negatives stay out of the shards, the training pairs' are
+    translated; the manifest's dev, hard_negatives and source_batches agree with the files
+    (verify), and drops.jsonl has the dev pairs and the negatives apart."""
+    from typer.testing import CliRunner
+
+    from fixtures.source_builds import QUALITY_OFF, fill_cache, write_source
+    from mt_aug.cli import app
+
+    _dpr(tmp_path / "dpr.json")
+    write_source(tmp_path / "web.jsonl", "web", 12)
+    path = write_config(tmp_path, json.dumps({
+        "name": "negs-dev", "output_dir": str(tmp_path / "out"), "cache_dir": str(tmp_path / "cache"), "seed": 2,
+        "languages": ["en", "pt"],
+        "sources": [{"name": "dpr", "format": "dpr", "path": str(tmp_path / "dpr.json"), "license": "cc0-1.0"},
+                    {"name": "web", "format": "jsonl", "path": str(tmp_path / "web.jsonl"), "license": "cc0-1.0",
+                     "fields": {"question": "q", "passage": "ctx", "id": "uid"}}],
+        "batching": {"batch_size": 2, "group_by": ["source"]}, "hard_negatives": {"translate": 1},
+        "dev_split": {"passages": 4}, "quality": QUALITY_OFF, "guards": {"max_quality_drop_fraction": 1.0}}),
+        "negs-dev.yaml")
+    fill_cache(path)
+    got = CliRunner().invoke(app, ["-q", "build", str(path), "--executor", "local"])
+    assert got.exit_code == 0, got.output
+    b = (tmp_path / "out" / "current").resolve()
+    verify_build(b)
+    m = json.loads((b / "manifest.json").read_text())
+    dev_ids = {json.loads(x)["_id"] for x in (b / "dev" / "beir" / "en" / "queries.jsonl").read_text().splitlines()}
+    assert m["dev"]["questions"] == len(dev_ids) == 4
+    rows = _all_rows(b)
+    assert not dev_ids & {r["pair_id"] for r in rows}
+    dpr_pairs = {r["pair_id"] for r in rows if r["source"] == "dpr"}
+    hn = m["hard_negatives"]
+    assert hn["asked"] == hn["pairs"] == len(dpr_pairs) and hn["languages"]["pt"]["kept"] == hn["asked"]
+    for r in rows:
+        if r["source"] == "dpr" and r["passage_lang"] == "pt":
+            assert len(r["hard_negatives"]) == 1 and r["hard_negatives"][0]["text"] not in dict(TOPICS).values()
+    assert set(m["source_batches"]) == {"dpr", "web"}
+    drops = [json.loads(x) for x in (b / "drops.jsonl").read_text().splitlines()]
+    held = [d for d in drops if d["reason"] == "held out for dev"]
+    assert len(held) == 4 and all(d["stage"] != NEGATIVE_DROP_STAGE for d in held)
+    assert [d for d in drops if d["stage"] == NEGATIVE_DROP_STAGE] == []  # no eval set, the gate off
