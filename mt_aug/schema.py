@@ -36,7 +36,7 @@ class QAPair:
 class Drop:
     """Why a record, pair or view did not reach the shards."""
 
-    stage: str  # collect | dedup | decontaminate | translate | quality | target-decontaminate | pack
+    stage: str  # collect | dedup | decontaminate | translate | quality | target-decontaminate | pack | hard-negatives
     source: str
     id: str
     reason: str
@@ -53,6 +53,11 @@ class Drop:
         }
         out.update(self.detail)
         return out
+
+
+# The stage of a drop of one hard negative (not of its pair or view): English ones decontamination
+# removed (lang en), translated ones the gate or target-side decontamination removed.
+NEGATIVE_DROP_STAGE = "hard-negatives"
 
 
 # Columns of every shard, in order. A trainer relies on these names and types.
@@ -83,6 +88,12 @@ SCHEDULE_SCHEMA = pa.schema(
         pa.field("batch_id", pa.string(), nullable=False),
     ]
 )
+
+
+# group_by: [source] (manifest format 5): the schedule's last column, each batch's one source; the
+# same name in each shard file's Arrow schema metadata (and its manifest entry's `source`).
+SCHEDULE_SOURCE = pa.field("source", pa.string(), nullable=False)
+SHARD_SOURCE_KEY = "source"
 
 
 # The English pairs between collect and views, one row per pair (the pipeline's data plane).

@@ -22,7 +22,9 @@ from mt_aug.config.models import (
     EvalFormat,
     EvalSetConfig,
     ExportConfig,
+    GROUP_FIELDS,
     GuardConfig,
+    HardNegativesConfig,
     ModelSpec,
     PathMap,
     QEConfig,
@@ -35,7 +37,7 @@ from mt_aug.config.models import (
 
 __all__ = [
     "BACKEND_MODULES", "DEFAULT_RATIO_BANDS", "FIELD_KEYS", "Backend", "BatchingConfig", "BuildConfig", "ConfigError",
-    "DecontaminationConfig", "DevSplitConfig", "EvalFormat", "EvalSetConfig", "ExportConfig", "GuardConfig",
-    "ModelSpec", "PathMap", "QEConfig", "QualityConfig", "SourceConfig", "SourceFormat", "TranslatorConfig",
-    "load_config", "DEPRECATED_QUALITY_KEYS", "RoundTripCosineConfig",
+    "DEPRECATED_QUALITY_KEYS", "DecontaminationConfig", "DevSplitConfig", "EvalFormat", "EvalSetConfig",
+    "ExportConfig", "GROUP_FIELDS", "GuardConfig", "HardNegativesConfig", "ModelSpec", "PathMap", "QEConfig",
+    "QualityConfig", "RoundTripCosineConfig", "SourceConfig", "SourceFormat", "TranslatorConfig", "load_config",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import warnings
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -172,12 +173,59 @@ class BatchingConfig(_Model):
     rows_per_file: Annotated[int, Field(ge=1)] = 10_000
     # batch: one language per mono batch; example: rows of a mono batch may differ in language
     mono_mixing: Literal["batch", "example"] = "batch"
+    # [] (the default): a batch may hold views of every source; [source]: every batch holds views of
+    # one source only (besides one language or language pair), as multi-dataset retriever training does
+    group_by: list[str] = Field(default_factory=list)
+    # with group_by [source], the share of each source among the batches of a kind: size (its batch
+    # count: sampled by dataset size, the paper's recipe), uniform, or a positive weight per source
+    # (uniform and weights move the surplus batches of the larger sources to counted leftovers)
+    source_weights: str | dict[str, float] = "size"
 
     @model_validator(mode="after")
     def _some_views(self) -> BatchingConfig:
         if self.mono_views_per_pair + self.cross_views_per_pair == 0:
             raise ValueError("mono_views_per_pair and cross_views_per_pair are both 0: no views")
         return self
+
+    @field_validator("group_by", mode="before")
+    @classmethod
+    def _group_fields(cls, value: Any) -> Any:
+        if not isinstance(value, list):
+            raise ValueError(f"must be a list of fields, e.g. [source] (got {value!r})")
+        for i, name in enumerate(value):
+            if name not in GROUP_FIELDS:
+                raise ValueError(f"[{i}] unknown field {name!r} (batches can be grouped by: {', '.join(GROUP_FIELDS)})")
+        if len(set(value)) != len(value):
+            raise ValueError("fields repeat")
+        return value
+
+    @field_validator("source_weights", mode="before")
+    @classmethod
+    def _weights(cls, value: Any) -> Any:
+        if isinstance(value, str) and value not in SOURCE_WEIGHTS:
+            raise ValueError(f"must be size, uniform or a weight per source (got {value!r})")
+        if isinstance(value, dict):
+            for name, w in value.items():
+                if isinstance(w, bool) or not isinstance(w, int | float) or not math.isfinite(w) or w <= 0:
+                    raise ValueError(f"{name}: weight {w!r} is not a positive number")
+        return value
+
+    @property
+    def by_source(self) -> bool:
+        return "source" in self.group_by
+
+
+# Fields `batching.group_by` may name (every batch then holds one value of each).
+GROUP_FIELDS = ("source",)
+SOURCE_WEIGHTS = ("size", "uniform")
+
+
+class HardNegativesConfig(_Model):
+    """Hard negatives of the sources that carry them (DPR): `translate: K` translates the first K
+    of each pair through the same segmenter, translation cache and quality gate, and writes them
+    in the passage's language of every view; 0 keeps them English, in English passages' rows only."""
+
+    translate: Annotated[int, Field(ge=0)] = 0
 
 
 class DecontaminationConfig(_Model):
@@ -559,6 +607,7 @@ class BuildConfig(_Model):
     guards: GuardConfig = GuardConfig()
     export: ExportConfig = ExportConfig()
     dev_split: DevSplitConfig = DevSplitConfig()
+    hard_negatives: HardNegativesConfig = HardNegativesConfig()
 
     @field_validator("languages")
     @classmethod
@@ -588,6 +637,19 @@ class BuildConfig(_Model):
                 raise ValueError(
                     f"translator.overrides.{lang}.{_format_loc(tuple(err['loc']))}: {_format_error(err)}"
                 ) from None
+        weights = self.batching.source_weights
+        if weights != "size" and not self.batching.by_source:
+            raise ValueError("batching.source_weights: needs batching.group_by: [source] (without it a batch mixes "
+                             "sources and no weight can apply)")
+        if isinstance(weights, dict):
+            for name in weights:
+                if name not in names:
+                    raise ValueError(f"batching.source_weights.{name}: not a source of this config "
+                                     f"(sources: {', '.join(names)})")
+            for name in names:
+                if name not in weights:
+                    raise ValueError(f"batching.source_weights: no weight for source {name!r} (give every source "
+                                     "a weight, or use size or uniform)")
         for es in self.eval_sets:
             if isinstance(es.paths, str) and "{lang}" not in es.paths:
                 raise ValueError(f"eval_sets.{es.name}.paths: a pattern must contain {{lang}}")

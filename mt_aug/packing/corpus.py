@@ -42,6 +42,20 @@ class Corpus:
     def has_negatives(self) -> bool:
         return "hard_negatives" in self.pairs.column_names
 
+    @property
+    def translated_negatives(self) -> bool:
+        """Every language's texts carry the pairs' hard negatives in it (hard_negatives.translate > 0)."""
+        return self.has_negatives and all("hard_negatives" in t.column_names for t in self.texts.values())
+
+    def source_codes(self) -> tuple[np.ndarray, list[str]]:
+        """(each pair's source as an index into the names, the source names sorted)."""
+        col = self.pairs.column("source").combine_chunks().dictionary_encode()
+        names = col.dictionary.to_pylist()
+        order = np.argsort(np.asarray(names, dtype=object), kind="stable") if names else np.zeros(0, np.int64)
+        rank = np.empty(len(names), np.int64)
+        rank[order] = np.arange(len(names))
+        return rank[np.asarray(col.indices, dtype=np.int64)], [names[i] for i in order]
+
 
 def corpus_from_pairs(pairs: list[QAPair], texts: dict[str, dict[str, PairText]], languages: list[str]) -> Corpus:
     """The corpus from QAPairs and per-language texts by pair_id (tests and small inputs; the
@@ -74,6 +88,6 @@ def corpus_from_tables(pairs: pa.Table, texts: dict[str, pa.Table], languages: l
     by_lang = {}
     for lang in languages:
         tl = texts[lang].take(order)
-        by_lang[lang] = pa.table({"query": tl.column("query"), "title": tl.column("title"),
-                                  "passage": tl.column("passage")})
+        cols = ["query", "title", "passage"] + (["hard_negatives"] if "hard_negatives" in tl.column_names else [])
+        by_lang[lang] = pa.table({k: tl.column(k) for k in cols})
     return Corpus(list(languages), table, by_lang, codes)

@@ -22,7 +22,7 @@ from mt_aug.core.files import named
 from mt_aug.packing.batching import Batch
 from mt_aug.packing.corpus import Corpus
 from mt_aug.packing.views import Views
-from mt_aug.schema import NEGATIVE_TYPE, SCHEDULE_SCHEMA, SHARD_SCHEMA
+from mt_aug.schema import NEGATIVE_TYPE, SCHEDULE_SCHEMA, SCHEDULE_SOURCE, SHARD_SCHEMA, SHARD_SOURCE_KEY
 
 
 def shard_schema(with_negatives: bool) -> pa.Schema:
@@ -39,6 +39,7 @@ class ShardFile:
     sha256: str
     batch_ids: tuple[str, ...]
     bytes: int | None = None  # the file's size (manifest format 4: readers check it first)
+    source: str | None = None  # group_by: [source]: the one source of its rows (manifest format 5)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -53,6 +54,8 @@ class ShardFile:
         }
         if self.bytes is not None:
             out["bytes"] = self.bytes
+        if self.source is not None:
+            out["source"] = self.source
         return out
 
     def schedule_dict(self) -> dict[str, Any]:
@@ -105,7 +108,10 @@ def rows_table(corpus: Corpus, views: Views, batches: list[Batch]) -> pa.Table:
         "passage_id": corpus.pairs.column("passage_id").take(pair_idx).combine_chunks(),
         "source": corpus.pairs.column("source").take(pair_idx).combine_chunks(),
     }
-    if corpus.has_negatives:
+    if corpus.translated_negatives:
+        # hard_negatives.translate > 0: each row's negatives in its passage's language
+        cols["hard_negatives"] = _gather(corpus, "hard_negatives", v.pair, v.plang)
+    elif corpus.has_negatives:
         # Hard negatives are English text: kept where the passage is English, empty elsewhere.
         negs = corpus.pairs.column("hard_negatives").take(pair_idx).combine_chunks()
         english = pc.equal(cols["passage_lang"], "en")
@@ -145,18 +151,23 @@ def write_stream(path: Path, table: pa.Table, rows_per_batch: int | None = None)
 
 
 def write_group(build_dir: Path, corpus: Corpus, kind: str, group: str, views: Views, batches: list[Batch],
-                batch_size: int, rows_per_file: int) -> list[ShardFile]:
+                batch_size: int, rows_per_file: int, source: str | None = None) -> list[ShardFile]:
     """Files `<kind>/<group>/part-NNNNN.arrow`, each holding whole batches only. (Serial on
-    purpose: writing on a second thread while gathering the next file measured 2x slower.)"""
+    purpose: writing on a second thread while gathering the next file measured 2x slower.)
+    `source` (group_by: [source]; every batch is that source's): files
+    `<kind>/<group>/part-<source>-NNNNN.arrow`, the source also in each file's schema metadata."""
     per_file = max(1, rows_per_file // batch_size)
     out: list[ShardFile] = []
+    stem = "part-" if source is None else f"part-{source}-"
     for part, start in enumerate(range(0, len(batches), per_file)):
         chunk = batches[start : start + per_file]
         table = rows_table(corpus, views, chunk)
-        rel = Path(kind) / group / f"part-{part:05d}.arrow"
+        if source is not None:
+            table = table.replace_schema_metadata({SHARD_SOURCE_KEY: source})
+        rel = Path(kind) / group / f"{stem}{part:05d}.arrow"
         digest = write_stream(build_dir / rel, table)  # one Arrow record batch per file
         out.append(ShardFile(rel.as_posix(), kind, group, table.num_rows, len(chunk), digest,
-                             tuple(b.batch_id for b in chunk), (build_dir / rel).stat().st_size))
+                             tuple(b.batch_id for b in chunk), (build_dir / rel).stat().st_size, source))
     return out
 
 
@@ -165,7 +176,9 @@ def write_schedule(build_dir: Path, order: list[Batch], files: list[ShardFile]) 
     for f in files:
         for i, bid in enumerate(f.batch_ids):
             where[bid] = (f.path, i)
-    cols: dict[str, list[Any]] = {name: [] for name in SCHEDULE_SCHEMA.names}
+    by_source = any(b.source is not None for b in order)
+    schema = SCHEDULE_SCHEMA.append(SCHEDULE_SOURCE) if by_source else SCHEDULE_SCHEMA
+    cols: dict[str, list[Any]] = {name: [] for name in schema.names}
     for step, b in enumerate(order):
         path, idx = where[b.batch_id]
         cols["step"].append(step)
@@ -174,6 +187,8 @@ def write_schedule(build_dir: Path, order: list[Batch], files: list[ShardFile]) 
         cols["file"].append(path)
         cols["batch_index"].append(idx)
         cols["batch_id"].append(b.batch_id)
-    digest = write_stream(build_dir / "schedule.arrow", pa.table(cols, schema=SCHEDULE_SCHEMA))
+        if by_source:
+            cols["source"].append(b.source)
+    digest = write_stream(build_dir / "schedule.arrow", pa.table(cols, schema=schema))
     return ShardFile("schedule.arrow", "schedule", "", len(order), 0, digest, (),
                      (build_dir / "schedule.arrow").stat().st_size)

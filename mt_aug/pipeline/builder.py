@@ -29,9 +29,13 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from mt_aug import progress as mt_progress
+from mt_aug.accounting import count_by
 from mt_aug.config import BuildConfig, load_config
+from mt_aug.negatives.english import STAGE as NEGATIVE_STAGE
+from mt_aug.negatives.english import SegmentedNegatives
 from mt_aug.pipeline.executor import Executor, LocalExecutor, ResultStore
 from mt_aug.pipeline.release_stages import FAILED_PREFIX, DevStage, PackStage, WriteStage, write_drops
 from mt_aug.pipeline.stage import ProgressFn, Stage, StageContext, StageResult
@@ -121,6 +125,12 @@ class SourceSide:
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
     dev_pairs: pa.Table | None = None  # the held-out dev pairs (empty: no dev split)
     dev_segmented: Segmented | None = None
+    # hard negatives: the first K of each pair segmented (hard_negatives.translate > 0), the English
+    # ones decontamination removed (drops of stage `hard-negatives`), the segment stage's counts
+    negatives: SegmentedNegatives | None = None
+    negative_drops: list[Drop] = field(default_factory=list)
+    negative_stats: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # the segment stage's warnings (`plan` shows them)
 
 
 def _merge_sources(collected: dict[str, dict[str, Any]], later: list[Drop]) -> dict[str, dict[str, Any]]:
@@ -151,6 +161,8 @@ def run_source_side(cfg: BuildConfig, executor: Executor, run: Run | None = None
     results, outputs = run.results, run.outputs
     collected = results["collect"]
     later = list(results["decontaminate"].drops) + list(results["dedup"].drops) + list(results["dev-split"].drops)
+    negative_drops = [d for d in later if d.stage == NEGATIVE_STAGE]  # a negative, not its pair
+    later = [d for d in later if d.stage != NEGATIVE_STAGE]
     sources = _merge_sources(collected.stats["sources"], later)
 
     for name, err in first_errors(collected.drops).items():
@@ -162,7 +174,12 @@ def run_source_side(cfg: BuildConfig, executor: Executor, run: Run | None = None
         source_summary=results["decontaminate"].stats["summary"],
         warnings=list(results["eval-index"].warnings), input_pairs=sum(c["read"] for c in sources.values()),
         occurrences=results["segment"].stats["occurrences"], stages=dict(run.timings),
-        dev_pairs=outputs["dev_pairs"], dev_segmented=outputs["dev_segmented"])
+        dev_pairs=outputs["dev_pairs"], dev_segmented=outputs["dev_segmented"],
+        negatives=SegmentedNegatives.from_output(outputs["negatives"]), negative_drops=negative_drops,
+        negative_stats={**results["segment"].stats.get("negatives", {}),
+                        **({"decontaminated": results["decontaminate"].stats["negatives"]}
+                           if "negatives" in results["decontaminate"].stats else {})},
+        notes=list(results["segment"].warnings))
 
 
 # --- translation and the per-language step, as plain functions (tests, notebooks) ----------
@@ -172,7 +189,7 @@ def finish_language(ctx: StageContext, cfg: BuildConfig, side: SourceSide, tr: L
     `ctx`'s caches and executor), with the manifest's merged statistics (segment, translate and
     quality figures)."""
     got = judge_language(ctx, cfg, tr.lang, side.pairs, side.segmented, side.unique, side.indexes, tr,
-                         side.dev_pairs, side.dev_segmented)
+                         side.dev_pairs, side.dev_segmented, side.negatives)
     got.stats = language_stats(side.occurrences, tr.summary(), got.stats)
     return got
 
@@ -220,10 +237,15 @@ def merge_record(cfg: BuildConfig, side: SourceSide, run: Run, stages: dict[str,
     languages: dict[str, dict[str, Any]] = {}
     view_drops: list[Drop] = []
     target_summary: dict[str, dict[str, Any]] = {}
+    negative_drops = list(side.negative_drops)
+    negatives: dict[str, dict[str, Any]] = {}
     for lang in cfg.target_languages:
         judged = run.results[f"quality-{lang}"]
         languages[lang] = language_stats(side.occurrences, translated[lang], judged.stats)
-        view_drops += judged.drops
+        view_drops += [d for d in judged.drops if d.stage != NEGATIVE_STAGE]
+        negative_drops += [d for d in judged.drops if d.stage == NEGATIVE_STAGE]
+        if "negatives" in judged.stats:
+            negatives[lang] = judged.stats["negatives"]
         target_summary[lang] = judged.stats["target_summary"]
         st = languages[lang]
         log.info("%s: %d unique segments, %d from cache, %d translated; %d views kept", lang, st["unique"],
@@ -232,7 +254,28 @@ def merge_record(cfg: BuildConfig, side: SourceSide, run: Run, stages: dict[str,
         sources=side.sources, pair_drops=side.drops, source_summary=side.source_summary, languages=languages,
         view_drops=view_drops, target_summary=target_summary, warnings=list(side.warnings),
         input_pairs=side.input_pairs, kept_pairs=side.pairs.num_rows, stages=stages,
-        words_cut=side.segmented.words_cut)
+        words_cut=side.segmented.words_cut,
+        negatives=negatives_record(cfg, side, negatives) if "hard_negatives" in side.pairs.column_names
+        or cfg.hard_negatives.translate else None,
+        negative_drops=negative_drops)
+
+
+def negatives_record(cfg: BuildConfig, side: SourceSide, per_language: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The manifest's `hard_negatives`: K, the English negatives the shards carry and those
+    decontamination removed, the segment stage's counts, and per target language the
+    negatives asked for (the first K of each pair), kept and dropped by reason."""
+    english = 0
+    if "hard_negatives" in side.pairs.column_names:
+        english = int(pc.sum(pc.list_value_length(side.pairs.column("hard_negatives"))).as_py() or 0)
+    st = side.negative_stats
+    out: dict[str, Any] = {"translate": cfg.hard_negatives.translate,
+                           "en": {"kept": english, "dropped": dict(sorted(count_by(side.negative_drops,
+                                                                                   "reason").items()))}}
+    for key in ("pairs", "asked", "distinct", "segments", "unique", "added"):
+        if key in st:
+            out[key] = st[key]
+    out["languages"] = dict(sorted(per_language.items()))
+    return out
 
 
 def build(

@@ -71,6 +71,28 @@ def _dev_split(side: Any) -> dict[str, int] | None:
     return {"passages": len(set(dev.column("passage_id").to_pylist())), "questions": dev.num_rows}
 
 
+def _negatives_plan(cfg: BuildConfig, side: Any, scopes: dict[str, CacheScope]) -> dict[str, Any] | None:
+    """What translating the first K hard negatives adds (hard_negatives.translate > 0): the
+    negatives and their segments, the unique segments that are not already the pairs' own (the
+    dev pairs' included: `added`, and per pair), and per target language how many of those the cache holds and what
+    is left to translate. Their cost is inside each language's `segments` figures too."""
+    neg = side.negatives
+    if neg is None:
+        return None
+    dev = side.dev_segmented.unique() if side.dev_segmented is not None else ()
+    added = sorted(neg.unique().difference(side.segmented.unique(), dev))  # as the segment stage counts them
+    cached = _cached(cfg, added, scopes)
+    words = sum(len(s.split()) for s in added)
+    pairs = side.pairs.num_rows
+    out: dict[str, Any] = {k: side.negative_stats[k] for k in ("translate", "pairs", "asked", "distinct", "segments",
+                                                                 "unique", "added") if k in side.negative_stats}
+    out["added_per_pair"] = round(len(added) / pairs, 4) if pairs else 0.0
+    out["languages"] = {lang: {"cached": hits, "to_translate": len(added) - hits, "words_to_translate": words - w,
+                               "est_source_tokens": round((words - w) * TOKENS_PER_WORD)}
+                        for lang, (hits, w) in cached.items()}
+    return out
+
+
 def plan(cfg: BuildConfig) -> dict[str, Any]:
     """Run the stages before translation and report counts and translation work per language.
 """
@@ -93,6 +115,8 @@ def plan(cfg: BuildConfig) -> dict[str, Any]:
             "est_source_tokens": round(todo_words * TOKENS_PER_WORD),
             "model": scopes[lang].model,
         }
+
+    negatives = _negatives_plan(cfg, side, scopes)
 
     sources: dict[str, dict[str, Any]] = {}
     for s in cfg.sources:
@@ -117,7 +141,8 @@ def plan(cfg: BuildConfig) -> dict[str, Any]:
         "estimated_source_tokens": sum(v["est_source_tokens"] for v in segments.values()),
         "token_estimate": TOKEN_ESTIMATE,
         "decontamination": decontamination,
-        "warnings": side.warnings + _guard_preview(cfg, side),
+        **({"hard_negatives": negatives} if negatives is not None else {}),
+        "warnings": side.warnings + side.notes + _guard_preview(cfg, side),
         "dropped": [d.to_dict() for d in side.drops],
         "stages": side.stages,
         "seconds": round(time.monotonic() - t0, 3),
@@ -144,5 +169,13 @@ def summary_text(report: dict[str, Any]) -> str:
         lines.append(f"translate en->{lang}: {seg['total']} segments, {seg['unique']} unique, {seg['cached']} cached, "
                      f"{seg['to_translate']} to translate (~{seg['est_source_tokens']} source tokens, "
                      f"{report['token_estimate']}) with {seg['model']}")
+    hn = report.get("hard_negatives")
+    if hn is not None:
+        lines.append(f"hard negatives (translate {hn.get('translate')}): {hn.get('asked', 0)} negatives of {hn.get('pairs', 0)} "
+                     f"pairs ({hn.get('distinct', 0)} distinct), {hn.get('segments', 0)} segments, {hn.get('added', 0)} "
+                     f"unique segments added ({hn['added_per_pair']} per pair)")
+        for lang, x in hn["languages"].items():
+            lines.append(f"  en->{lang}: {x['cached']} of them cached, {x['to_translate']} to translate "
+                         f"(~{x['est_source_tokens']} source tokens)")
     lines += [f"warning: {w}" for w in report["warnings"]]
     return "\n".join(lines)

@@ -79,7 +79,11 @@ class PackStage(Stage[PackIn, PackOut]):
 
     def run(self, ctx: StageContext, cfg: BuildConfig, inputs: PackIn) -> StageResult[PackOut]:
         pairs = inputs["pairs"]
-        texts = {SOURCE_LANG: english_texts(pairs)} | inputs["texts"]
+        texts = inputs["texts"]
+        english = english_texts(pairs)
+        if texts and all("hard_negatives" in t.column_names for t in texts.values()):
+            english = english.append_column("hard_negatives", pairs.column("hard_negatives"))  # every one, English
+        texts = {SOURCE_LANG: english} | texts
         corpus, packed, vstats = views_and_batches(cfg, pairs, texts)
         stats = {"views": {"mono": dict(sorted(vstats.mono.items())), "cross": dict(sorted(vstats.cross.items()))},
                  "batches": {f"{kind}/{group}": len(b) for (kind, group), b in sorted(packed.batches.items())},
@@ -180,8 +184,8 @@ class WriteStage(Stage[WriteIn, WriteOut]):
             dev = inputs["dev"]
             dev_sha = write_dev(build_dir, dev)
             # published: paths quoted in drop evidence (a malformed record's file) as the manifest shows them
-            drops_sha = write_drops(build_dir, record.pair_drops + record.view_drops + dev.drops,
-                                    path_scrubber(cfg, info.config_dir))
+            drops = record.pair_drops + record.view_drops + record.negative_drops + dev.drops
+            drops_sha = write_drops(build_dir, drops, path_scrubber(cfg, info.config_dir))
             own = {**record.stages[self.name], "seconds": round(time.monotonic() - t0, 3)}
             record = dataclasses.replace(record, stages={**record.stages, self.name: own})
             manifest = build_manifest(cfg, info, record, inputs["view_stats"], corpus, packed, files, schedule,

@@ -13,12 +13,14 @@ import logging
 from pathlib import Path
 from typing import Any, TypedDict
 
+import numpy as np
 import pyarrow as pa
 
 from mt_aug.config import BuildConfig
 from mt_aug.decontamination.apply import contaminated, coverage_warnings, eval_indexes
 from mt_aug.decontamination.matcher import EvalIndex
 from mt_aug.devsplit.select import hold_out
+from mt_aug.negatives.english import decontaminate_english, segment_negatives
 from mt_aug.pairs import compact, dedup
 from mt_aug.pipeline.stage import NoInputs, Stage, StageContext, StageResult
 from mt_aug.readers.collect import collect
@@ -49,8 +51,11 @@ class TrainAndDev(TypedDict):
 
 class Segments(TypedDict):
     segmented: Segmented
-    unique: list[str]  # every distinct segment, the dev pairs' included, sorted
+    unique: list[str]  # every distinct segment, the dev pairs' and the hard negatives' included, sorted
     dev_segmented: Segmented
+    # hard_negatives.translate > 0: the first K negatives of each training pair, segmented
+    # (SegmentedNegatives.to_output(): Arrow tables, as a stage result stores them); else None
+    negatives: dict[str, pa.Table] | None
 
 
 def _eval_files(cfg: BuildConfig) -> list[Path]:
@@ -98,16 +103,22 @@ class CollectStage(Stage[NoInputs, Pairs]):
 
 class DecontaminateStage(Stage[PairsAndIndexes, Pairs]):
     """Drop English pairs whose passage or question overlaps an English eval text (a
-    contaminated passage drops every pair that uses it)."""
+    contaminated passage drops every pair that uses it), and the English hard negatives that
+    overlap one (the negative only, counted: drops of stage `hard-negatives`)."""
 
     name = "decontaminate"
-    version = "1"
+    version = "2"  # 2: hard negatives decontaminated too
 
     def run(self, ctx: StageContext, cfg: BuildConfig, inputs: PairsAndIndexes) -> StageResult[Pairs]:
         pairs = inputs["pairs"]
+        index = inputs["indexes"].get(SOURCE_LANG)
         drop, drops, summary = contaminated(pairs.column("question"), pairs.column("passage"), pairs,
-                                            inputs["indexes"].get(SOURCE_LANG), "decontaminate", SOURCE_LANG)
-        return StageResult(Pairs(pairs=pairs.filter(pa.array(~drop))), {"summary": summary}, tuple(drops))
+                                            index, "decontaminate", SOURCE_LANG)
+        kept, neg_drops, neg_counts = decontaminate_english(pairs.filter(pa.array(~drop)), index)
+        stats: dict[str, Any] = {"summary": summary}
+        if neg_counts:
+            stats["negatives"] = neg_counts
+        return StageResult(Pairs(pairs=kept), stats, tuple(drops) + tuple(neg_drops))
 
 
 class DedupStage(Stage[Pairs, Pairs]):
@@ -141,23 +152,49 @@ class DevSplitStage(Stage[Pairs, TrainAndDev]):
 
 class SegmentStage(Stage[TrainAndDev, Segments]):
     """Split passages into sentences, normalize punctuation; each distinct text once. The dev
-    pairs' segments join the training pairs' (one translation path for both)."""
+    pairs' segments join the training pairs' (one translation path for both). With
+    `hard_negatives.translate: K`, the first K hard negatives of each training pair too (output
+    `negatives`; their segments join `unique`, translated and judged like the rest)."""
 
     name = "segment"
-    version = "1"
+    version = "2"  # 2: the `negatives` output
     libraries = ("blingfire", "sacremoses")
 
+    def config_section(self, cfg: BuildConfig) -> Any:
+        k = cfg.hard_negatives.translate
+        return {"hard_negatives": k} if k else None  # K = 0: the key of the builds before K existed
+
     def run(self, ctx: StageContext, cfg: BuildConfig, inputs: TrainAndDev) -> StageResult[Segments]:
-        seg = segment_table(inputs["pairs"])
+        pairs = inputs["pairs"]
+        seg = segment_table(pairs)
         dev = segment_table(inputs["dev_pairs"])
         unique = sorted(set(seg.unique()) | set(dev.unique())) if inputs["dev_pairs"].num_rows else seg.unique()
+        occurrences = seg.occurrences() + dev.occurrences()
+        warnings: list[str] = []
+        k = cfg.hard_negatives.translate
+        cut = [0]
+        neg = segment_negatives(pairs, k, cut=cut)
+        stats: dict[str, Any] = {}
+        if neg is not None:
+            own = neg.unique()
+            added = own.difference(unique)
+            unique = sorted(added.union(unique))
+            occurrences += neg.occurrences()
+            with_negs = int(np.count_nonzero(np.diff(np.asarray(neg.codes.offsets))))
+            stats["negatives"] = {"translate": k, "pairs": with_negs, "asked": neg.slots,
+                                  "distinct": neg.distinct.num_rows, "segments": neg.occurrences(),
+                                  "unique": len(own), "added": len(added)}
+        elif k:
+            warnings.append(f"hard_negatives.translate is {k}, but no pair has hard negatives (only sources of "
+                            "format dpr carry them): nothing to translate")
         words_cut = seg.words_cut + dev.words_cut
-        warnings = (f"{words_cut} word(s) longer than {MAX_WORD_CHARS} characters (no language has such "
-                    "words: hashes, base64, garbage) cut into pieces before translation",) if words_cut else ()
-        return StageResult(Segments(segmented=seg, unique=unique, dev_segmented=dev),
-                           {"occurrences": seg.occurrences() + dev.occurrences(), "unique": len(unique),
-                            "words_cut": words_cut},
-                           warnings=warnings)
+        if words_cut + cut[0]:
+            warnings.append(f"{words_cut + cut[0]} word(s) longer than {MAX_WORD_CHARS} characters (no language "
+                            "has such words: hashes, base64, garbage) cut into pieces before translation")
+        return StageResult(Segments(segmented=seg, unique=unique, dev_segmented=dev,
+                                    negatives=neg.to_output() if neg is not None else None),
+                           {"occurrences": occurrences, "unique": len(unique), "words_cut": words_cut, **stats},
+                           warnings=tuple(warnings))
 
 
 SOURCE_STAGES: tuple[Stage[Any, Any], ...] = (EvalIndexStage(), CollectStage(), DecontaminateStage(), DedupStage(),

@@ -22,8 +22,10 @@ from mt_aug import progress as mt_progress
 from mt_aug.accounting import count_by
 from mt_aug.config import BuildConfig, ModelSpec
 from mt_aug.decontamination.apply import contaminated
-from mt_aug.devsplit.judge import DevLanguage, judge_dev
 from mt_aug.decontamination.matcher import EvalIndex
+from mt_aug.devsplit.judge import DevLanguage, judge_dev
+from mt_aug.negatives.english import SegmentedNegatives
+from mt_aug.negatives.judge import translate_negatives
 from mt_aug.pipeline.stage import Stage, StageContext, StageResult
 from mt_aug.quality.gate import GATE_LIBRARIES, Gate, judge_with_roundtrip, summary
 from mt_aug.quality.reassemble import reassemble_table
@@ -115,13 +117,17 @@ class LanguageResult:
 
 def judge_language(ctx: StageContext, cfg: BuildConfig, lang: str, pairs: pa.Table, segmented: Segmented,
                    unique: list[str], indexes: dict[str, EvalIndex], tr: LanguageTranslations,
-                   dev_pairs: pa.Table | None = None, dev_segmented: Segmented | None = None) -> LanguageResult:
+                   dev_pairs: pa.Table | None = None, dev_segmented: Segmented | None = None,
+                   negatives: SegmentedNegatives | None = None) -> LanguageResult:
     """Judge every translated segment (quality gate, with round-trip where configured; its model
     calls through `ctx`; verdicts cached in `ctx`'s verdict cache), rebuild the pair texts, and
     drop views that overlap the language's eval texts.
     `stats`: the gate's figures only (the translation figures are the translate stage's).
     The dev pairs (their segments are among `unique`) go through the same verdicts and
-    decontamination into `dev`, counted apart from the training views."""
+    decontamination into `dev`, counted apart from the training views.
+    `negatives` (hard_negatives.translate > 0): also rebuild each pair's hard negatives in the
+    language (the texts table's `hard_negatives` column; a negative that fails is dropped, its
+    drop of stage `hard-negatives` among `drops`, its count in `stats["negatives"]`)."""
     segs = [s for s in unique if s in tr.found]
     outs = [tr.found[s] for s in segs]
     gate = Gate(cfg.quality, SOURCE_LANG, lang, tuple(cfg.languages))
@@ -160,6 +166,11 @@ def judge_language(ctx: StageContext, cfg: BuildConfig, lang: str, pairs: pa.Tab
         "views": re.views - int(drop.sum()),
         "quality": quality,
     }
+    if negatives is not None:
+        got = translate_negatives(negatives, pairs, tr.found, verdicts, lang, indexes.get(lang))
+        texts = texts.append_column("hard_negatives", got.column)
+        drops += got.drops
+        stats["negatives"] = got.stats
     return LanguageResult(lang, texts, stats, drops, target_summary, dev)
 
 
@@ -171,6 +182,7 @@ class QualityIn(TypedDict):
     translations: dict[str, LanguageTranslations]
     dev_pairs: pa.Table
     dev_segmented: Segmented
+    negatives: dict[str, pa.Table] | None  # the segment stage's (hard_negatives.translate > 0)
 
 
 class LanguageTexts(TypedDict):
@@ -203,7 +215,7 @@ class QualityStage(Stage[QualityIn, LanguageTexts]):
     def run(self, ctx: StageContext, cfg: BuildConfig, inputs: QualityIn) -> StageResult[LanguageTexts]:
         got = judge_language(ctx, cfg, self.lang, inputs["pairs"], inputs["segmented"], inputs["unique"],
                              inputs["indexes"], inputs["translations"][self.lang], inputs["dev_pairs"],
-                             inputs["dev_segmented"])
+                             inputs["dev_segmented"], SegmentedNegatives.from_output(inputs["negatives"]))
         return StageResult(LanguageTexts(texts=got.texts, dev=got.dev),
                            {**got.stats, "target_summary": got.target_summary}, tuple(got.drops))
 
@@ -211,5 +223,7 @@ class QualityStage(Stage[QualityIn, LanguageTexts]):
 def language_stats(occurrences: int, translated: dict[str, Any], judged: dict[str, Any]) -> dict[str, Any]:
     """The manifest's `translation.<lang>` entry, merged from the segment stage (occurrences),
     the translate stage (`translated`: its figures for the language) and the quality stage
-    (`judged`: its statistics, less the target-side decontamination summary)."""
-    return {"segments": occurrences, **translated, **{k: v for k, v in judged.items() if k != "target_summary"}}
+    (`judged`: its statistics, less the target-side decontamination summary and the hard
+    negatives' counts, which the manifest's `hard_negatives` holds)."""
+    return {"segments": occurrences, **translated,
+            **{k: v for k, v in judged.items() if k not in ("target_summary", "negatives")}}

@@ -204,6 +204,10 @@ def render(manifest: dict[str, Any]) -> str:
     b_rows = [[kind, g, n, m["leftovers"][kind].get(g, 0)] for kind in ("mono", "cross")
               for g, n in sorted(m["batches"][kind].items())]
     parts.append("## Batches\n\n" + _table(["kind", "language / pair", "batches", "leftover rows"], b_rows) + "\n")
+    if m.get("source_batches"):
+        parts.append(_source_batches_section(m))
+    if m.get("hard_negatives"):
+        parts.append(_negatives_section(m["hard_negatives"]))
     f_rows = [[f"`{f['path']}`", f["rows"], f["batches"], f"`{f['sha256']}`"] for f in m["files"]]
     parts.append("## Files\n\n" + _table(["file", "rows", "batches", "sha256"], f_rows) + "\n")
     ex = m.get("examples") or []
@@ -244,6 +248,45 @@ def _dev_section(dev: dict[str, Any]) -> str:
         "Good for model selection and for languages no public evaluation set covers. Not a zero-shot measure: "
         "the dev split is the same distribution (sources, translation model) as the training rows.\n\n"
         + _table(["file", "sha256"], files) + "\n" + warn + "\n")
+
+
+def _source_batches_section(m: dict[str, Any]) -> str:
+    """batching.group_by: [source]: every batch holds one source; the schedule draws them so."""
+    weights = ((m.get("config") or {}).get("batching") or {}).get("source_weights", "size")
+    how = {"size": "in proportion to its batches (sampled by dataset size)",
+           "uniform": "equally (the larger sources' surplus batches are leftovers)"}.get(
+        weights, f"by the weights {json.dumps(weights, sort_keys=True)} (surplus batches are leftovers)")
+    rows = [[name, s.get("mono", 0), s.get("cross", 0), f"{100 * (s.get('share') or {}).get('mono', 0):.1f}%",
+             f"{100 * (s.get('share') or {}).get('cross', 0):.1f}%", s.get("leftover_rows", 0)]
+            for name, s in sorted(m["source_batches"].items())]
+    return ("## Batches per source\n\n"
+            f"Every batch holds the views of one source only (`batching.group_by: [source]`); within each kind the "
+            f"schedule and every later epoch of `HybridBatchSampler` draw a source {how}, spread out, and on N "
+            "processes every step has one source on all ranks.\n\n"
+            + _table(["source", "mono batches", "cross batches", "mono share", "cross share", "leftover rows"], rows)
+            + "\n")
+
+
+def _negatives_section(hn: dict[str, Any]) -> str:
+    """Hard negatives: K, and per language how many the rows carry and what removed the others."""
+    k = hn.get("translate", 0)
+    en = hn.get("en") or {}
+    rows = [["en", "-", en.get("kept", 0), _fmt_counts(en.get("dropped") or {})]]
+    rows += [[lang, x.get("asked", 0), x.get("kept", 0), _fmt_counts(x.get("dropped") or {})]
+             for lang, x in sorted((hn.get("languages") or {}).items())]
+    if k:
+        what = (f"The first {k} hard negative(s) of each pair (`hard_negatives.translate: {k}`) are translated "
+                "through the same segmenter, translation cache and quality gate as the passages and written in the "
+                "passage's language of every mono and cross row (`hard_negatives` column); a negative that fails the "
+                "gate or overlaps an eval set is dropped from that language, never the pair. English rows carry "
+                "every English negative.")
+        if not hn.get("pairs"):
+            what += " No pair of this build has hard negatives: nothing was translated."
+    else:
+        what = ("Hard negatives are not translated (`hard_negatives.translate: 0`): rows whose passage is English "
+                "carry the English negatives, every other row an empty list.")
+    return ("## Hard negatives\n\n" + what + " English negatives that overlap an eval set are removed.\n\n"
+            + _table(["language", "asked (first K per pair)", "kept", "dropped (reason: n)"], rows) + "\n")
 
 
 def _cell(x: Any, n: int = 160) -> str:

@@ -145,8 +145,10 @@ def _write(build_dir: Path, out_dir: Path, manifest: dict[str, Any], sched: dict
         table = table.set_column(table.schema.get_field_index("file"), table.schema.field("file"), renamed)
         digest = _write_parquet(table, out_dir / "schedule.parquet", max(1, table.num_rows))
         files.append({"path": "schedule.parquet", "sha256": digest, "rows": table.num_rows, "batches": 0})
+        fields = SCHEDULE_FIELDS | ({"source": ("The one source of the batch's rows (batching.group_by: [source]).",
+                                                "sc:Text")} if "source" in table.column_names else {})
         extra.append(("schedule", "schedule.parquet",
-                      f"The hybrid order of the batches (mono share {manifest['mono_ratio']}).", SCHEDULE_FIELDS))
+                      f"The hybrid order of the batches (mono share {manifest['mono_ratio']}).", fields))
     doc = croissant(manifest, files=files, encoding_format=PARQUET, extension="parquet", extra_record_sets=extra)
     doc["description"] += f" Parquet export of build {manifest['build_id']}."
     out = out_dir / "croissant.json"

@@ -155,10 +155,17 @@ def check_manifest(manifest: Mapping[str, Any], guards: Any) -> GuardResult:
     """`check` over a manifest, with thresholds from a GuardConfig (or anything with the
     same attributes; None: the defaults)."""
     sources, langs, rows = accounts_from_manifest(manifest)
-    return check(sources, langs, rows,
-                 max_malformed_fraction=getattr(guards, "max_malformed_fraction", 0.5),
-                 max_quality_drop_fraction=getattr(guards, "max_quality_drop_fraction", None),
-                 leftover_rows=int(manifest.get("counts", {}).get("leftover_rows", 0)))
+    got = check(sources, langs, rows,
+                max_malformed_fraction=getattr(guards, "max_malformed_fraction", 0.5),
+                max_quality_drop_fraction=getattr(guards, "max_quality_drop_fraction", None),
+                leftover_rows=int(manifest.get("counts", {}).get("leftover_rows", 0)))
+    # batching.group_by: [source]: a source whose views fill no batch is in no batch at all
+    for name, sb in sorted((manifest.get("source_batches") or {}).items()):
+        if name in sources and sources[name].kept and not sb.get("mono") and not sb.get("cross"):
+            got.warnings.append(f"source {name!r}: its {sources[name].kept} kept pairs fill no batch of "
+                                f"{manifest.get('batch_size')} rows of one source (batching.group_by: [source]): "
+                                f"its {sb.get('leftover_rows', 0)} views are leftovers")
+    return got
 
 
 def first_errors(drops: Any) -> dict[str, str]:

@@ -34,7 +34,10 @@ from mt_aug.translation.segment import MAX_WORD_CHARS
 # batch per training batch). Readers here go by rows and read every version. 4: every file
 # entry and the schedule's carry the file's `bytes` (readers check sizes first), and the card's
 # `configs:` name each config's files exactly (no glob a stray file in the folder would match).
-FORMAT_VERSION = 4
+# 5: with batching.group_by [source], file entries name their `source`, the schedule has a
+# `source` column and `source_batches` counts batches and leftovers per source; with hard
+# negatives, `hard_negatives` counts them per language (readers of 4 read 5: nothing else moved).
+FORMAT_VERSION = 5
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,8 @@ class BuildRecord:
     kept_pairs: int
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)  # stage -> {key, reused, seconds}
     words_cut: int = 0  # source words too long for a model, cut into pieces (mt_aug.translation.segment)
+    negatives: dict[str, Any] | None = None  # the manifest's hard_negatives (where a source has them, or K > 0)
+    negative_drops: list[Drop] = field(default_factory=list)  # hard negatives removed (stage hard-negatives)
 
 
 def publishable(value: Any, base: Path | None) -> Any:
@@ -139,6 +144,15 @@ def _examples(corpus: Corpus, packed: Packed, per_kind: int = 2) -> list[dict[st
             out.append({k: row[k] for k in ("batch_id", "query", "query_lang", "passage", "passage_lang",
                                             "passage_title")})
     return out
+
+
+def source_batches(packed: Packed, names: list[str]) -> dict[str, dict[str, Any]]:
+    """group_by: [source]: per source (`names`: the config's) its mono and cross batches, its
+    leftover rows and its share of each kind's batches (what the schedule draws it at)."""
+    counts = {name: {"mono": 0, "cross": 0, "leftover_rows": 0} for name in names} | packed.source_counts()
+    totals = {k: sum(c[k] for c in counts.values()) for k in ("mono", "cross")}
+    return {name: {**c, "share": {k: round(c[k] / totals[k], 6) if totals[k] else 0.0 for k in ("mono", "cross")}}
+            for name, c in counts.items()}
 
 
 def license_info(cfg: BuildConfig) -> dict[str, dict[str, Any]]:
@@ -239,6 +253,9 @@ def build_manifest(cfg: BuildConfig, info: BuildInfo, record: BuildRecord, vstat
         "schedule": schedule.schedule_dict(),
         "checksums": dict(sorted(checksums.items())),
         "examples": _examples(corpus, packed),
+        **({"source_batches": source_batches(packed, [s.name for s in cfg.sources])}
+           if packed.sources is not None else {}),
+        **({"hard_negatives": record.negatives} if record.negatives is not None else {}),
         # only when it happened (no key otherwise: the manifests of ordinary builds are unchanged)
         **({"segmentation": {"words_cut": record.words_cut, "max_word_chars": MAX_WORD_CHARS}}
            if record.words_cut else {}),

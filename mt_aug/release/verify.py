@@ -13,13 +13,15 @@ import pyarrow as pa
 from mt_aug.arrow_io import read_stream
 from mt_aug.buildfiles import MANIFEST, inside_build, read_manifest
 from mt_aug.core.files import sha256_file
+from mt_aug.packing.batching import prefix_drift
 from mt_aug.packing.views import MONO_MIXED
 from mt_aug.quality.audit import check
 from mt_aug.release.card import CardError, render
 from mt_aug.release.croissant import croissant_text
 from mt_aug.release.guard import check_manifest
 from mt_aug.release.problems import VerifyError
-from mt_aug.schema import SCHEDULE_SCHEMA, SHARD_COLUMNS, SOURCE_LANG
+from mt_aug.schema import NEGATIVE_DROP_STAGE as NEGATIVE_STAGE
+from mt_aug.schema import SCHEDULE_SCHEMA, SCHEDULE_SOURCE, SHARD_COLUMNS, SHARD_SOURCE_KEY, SOURCE_LANG
 
 
 def _read_stream(path: Path, shown: str) -> pa.Table:
@@ -35,7 +37,14 @@ def _check_size(path: Path, entry: dict[str, Any]) -> None:
                           "(truncated or replaced)")
 
 
-def check_batch(rows: dict[str, list[Any]], kind: str, batch_size: int, where: str, mixed: bool = False) -> None:
+def grouped_by_source(m: dict[str, Any]) -> bool:
+    """The build packed every batch from one source (its config's batching.group_by)."""
+    return "source" in (((m.get("config") or {}).get("batching") or {}).get("group_by") or [])
+
+
+def check_batch(rows: dict[str, list[Any]], kind: str, batch_size: int, where: str, mixed: bool = False,
+                source: str | None = None) -> None:
+    """One batch's rules; `source`: the one source all its rows come from (group_by: [source])."""
     n = len(rows["batch_id"])
     if n != batch_size:
         raise VerifyError(f"{where}: has {n} rows, batch_size is {batch_size}")
@@ -55,6 +64,9 @@ def check_batch(rows: dict[str, list[Any]], kind: str, batch_size: int, where: s
     for col in ("pair_id", "passage_id"):
         if len(set(rows[col])) != n:
             raise VerifyError(f"{where}: repeated {col} within the batch")
+    if source is not None and set(rows["source"]) != {source}:
+        raise VerifyError(f"{where}: rows of source(s) {sorted(set(rows['source']) - {source})[:3]} in a batch of "
+                          f"source {source!r} (batching.group_by: [source]: one source per batch)")
 
 
 # Files of every build besides its shards and schedule; README.md and croissant.json are
@@ -63,6 +75,9 @@ RENDERED = ("README.md", "croissant.json")
 DROPS = "drops.jsonl"
 # Pair drops (lang en) happen at these stages; every other drop is a view drop of one language.
 VIEW_DROP_STAGES = ("quality", "translate", "target-decontaminate")
+# group_by: [source]: how far (in batches) a source may run from its share over a prefix of a
+# kind's schedule (the build's interleave keeps it under 1)
+MAX_SOURCE_DRIFT = 2.0
 
 
 def _load_manifest(build_dir: Path) -> dict[str, Any]:
@@ -117,11 +132,13 @@ def verify_build(build_dir: str | Path) -> dict[str, Any]:
     dev_ids = verify_dev(build_dir, manifest)  # the held-out pairs and passages, which no batch may hold
     all_batch_ids, rows_total, first_rows = _verify_shards(build_dir, manifest, batch_size, dev_ids)
     if sched:
-        _verify_schedule(build_dir, sched, all_batch_ids, manifest["mono_ratio"])
+        _verify_schedule(build_dir, sched, all_batch_ids, manifest["mono_ratio"],
+                         {f["path"]: f.get("source") for f in manifest["files"]})
         _eq("schedule.steps", sched.get("steps"), len(all_batch_ids))
     _verify_figures(manifest, rows_total, len(all_batch_ids))
     _verify_translation_stats(manifest, version)
     _verify_licenses(manifest)
+    _verify_negatives(manifest)
     _verify_drops(build_dir, manifest)
     _verify_examples(manifest, first_rows)
     _verify_rendered(build_dir, manifest)
@@ -148,6 +165,7 @@ def _verify_shards(build_dir: Path, manifest: dict[str, Any], batch_size: int,
     rows_total = 0
     columns = manifest.get("columns")
     languages = set(manifest["languages"])
+    by_source = grouped_by_source(manifest)
     for entry in manifest["files"]:
         path = build_dir / entry["path"]
         if not path.is_file():
@@ -158,6 +176,15 @@ def _verify_shards(build_dir: Path, manifest: dict[str, Any], batch_size: int,
             raise VerifyError(f"{entry['path']}: sha256 {digest[:16]}... != manifest {entry['sha256'][:16]}...")
         table = _read_stream(path, entry["path"])
         rows, names = table.num_rows, table.schema.names
+        source = entry.get("source")
+        if by_source != (source is not None):
+            raise VerifyError(f"{entry['path']}: " + ("names no source, but the build packs batches of one source "
+                                                      "(batching.group_by: [source])" if by_source else
+                                                      f"names source {source!r}, but the build's batches are not "
+                                                      "grouped by source"))
+        meta = (table.schema.metadata or {}).get(SHARD_SOURCE_KEY.encode())
+        if by_source and meta != str(source).encode():
+            raise VerifyError(f"{entry['path']}: its schema metadata names source {meta!r}, {MANIFEST} says {source!r}")
         if rows and tuple(names[: len(SHARD_COLUMNS)]) != SHARD_COLUMNS:
             raise VerifyError(f"{entry['path']}: columns {names} != {list(SHARD_COLUMNS)}")
         if rows and columns is not None and list(names) != list(columns):
@@ -174,7 +201,8 @@ def _verify_shards(build_dir: Path, manifest: dict[str, Any], batch_size: int,
         for i in range(n_batches):  # one batch's rows as Python objects at a time
             d: dict[str, list[Any]] = table.slice(i * batch_size, batch_size).to_pydict()
             bid = d["batch_id"][0]
-            check_batch(d, entry["kind"], batch_size, f"{entry['path']}: batch {i} ({bid})", mixed=mixed)
+            check_batch(d, entry["kind"], batch_size, f"{entry['path']}: batch {i} ({bid})", mixed=mixed,
+                        source=source)
             for col, held in zip(("pair_id", "passage_id"), dev_ids, strict=True):
                 if held and not held.isdisjoint(d[col]):
                     x = sorted(held.intersection(d[col]))[0]
@@ -220,6 +248,7 @@ def _verify_figures(m: dict[str, Any], rows: int, batches: int) -> None:
     leftovers = m["leftovers"]
     _eq("counts.leftover_rows", counts.get("leftover_rows"),
         sum(sum(v.values()) for v in leftovers.values()))
+    _verify_source_batches(m)
     # sources: read == kept + dropped, and their sums are the counts
     for name, s in sorted(m["sources"].items()):
         dropped = sum((s.get("dropped") or {}).values())
@@ -290,6 +319,27 @@ def _verify_figures(m: dict[str, Any], rows: int, batches: int) -> None:
                                   f"config ({digest[:16]}...)")
 
 
+def _verify_source_batches(m: dict[str, Any]) -> None:
+    """group_by: [source]: the batches per source and kind are the files', the leftovers per
+    source add up to counts.leftover_rows, and every source of the config is counted."""
+    if not grouped_by_source(m):
+        return
+    stated = m.get("source_batches")
+    if not isinstance(stated, dict):
+        raise VerifyError(f"{MANIFEST}: no source_batches, but the build groups batches by source")
+    files: Counter[tuple[str, str]] = Counter()
+    for f in m["files"]:
+        files[(str(f.get("source")), f["kind"])] += f["batches"]
+    for name in sorted(set(stated) | {s for s, _ in files}):
+        s = stated.get(name) or {}
+        for kind in ("mono", "cross"):
+            _eq(f"source_batches.{name}.{kind}", s.get(kind, 0), files.get((name, kind), 0))
+    _eq("counts.leftover_rows (sum of source_batches' leftover_rows)", m["counts"].get("leftover_rows"),
+        sum(int((s or {}).get("leftover_rows", 0)) for s in stated.values()))
+    for name in sorted(set(m["sources"]) - set(stated)):
+        raise VerifyError(f"{MANIFEST}: source_batches does not count source {name!r}")
+
+
 def _verify_translation_stats(m: dict[str, Any], version: int) -> None:
     """Per target language, what the builder's translate and quality-gate steps make true (keys
     required from format_version 2 on): the model ran (model_calls >= 1, at most one call per
@@ -333,8 +383,11 @@ def _verify_translation_stats(m: dict[str, Any], version: int) -> None:
         for reason in sorted(set(by_quality) - set(filtered)):
             raise VerifyError(f"{MANIFEST}: {where}.views_dropped has {by_quality[reason]} view(s) dropped for "
                               f"quality:{reason}, but {where}.filtered has no segment filtered for {reason!r}")
+        # a filtered segment may have cost only a dev question or a hard negative, never a training view
         dev_dropped = (((m.get("dev") or {}).get("languages") or {}).get(lang) or {}).get("dropped") or {}
-        if filtered and not by_quality and not any(k.startswith("quality:") for k in dev_dropped):
+        negs = ((m.get("hard_negatives") or {}).get("languages") or {}).get(lang) or {}
+        elsewhere = [*dev_dropped, *_counter(negs.get("dropped"))]
+        if filtered and not by_quality and not any(r.startswith("quality:") for r in elsewhere):
             raise VerifyError(f"{MANIFEST}: {where}.filtered has {sum(filtered.values())} segment(s), but no view was "
                               f"dropped for quality ({where}.views_dropped)")
 
@@ -364,6 +417,7 @@ def _verify_drops(build_dir: Path, m: dict[str, Any]) -> None:
     by_view: Counter[str] = Counter()
     contaminated: dict[tuple[str, str, str], int] = Counter()
     decontaminated: list[tuple[int, str, str, dict[str, Any]]] = []  # (line, side, lang, record)
+    negatives: dict[str, Counter[str]] = defaultdict(Counter)  # lang -> reason -> hard negatives dropped
     with open(path, encoding="utf-8") as f:
         for i, line in enumerate(f, 1):
             try:
@@ -373,6 +427,9 @@ def _verify_drops(build_dir: Path, m: dict[str, Any]) -> None:
                 raise VerifyError(f"{DROPS}: line {i}: not a drop record ({exc})") from None
             if is_dev_view_drop(stage):
                 continue  # a dev question lost in one language: checked with the dev split
+            if stage == NEGATIVE_STAGE:  # a hard negative, not its pair or view
+                negatives[lang][reason] += 1
+                continue
             if stage in VIEW_DROP_STAGES or lang != SOURCE_LANG:
                 by_lang[lang][reason] += 1
                 by_view[f"{lang}/{reason}"] += 1
@@ -404,6 +461,31 @@ def _verify_drops(build_dir: Path, m: dict[str, Any]) -> None:
                 _eq(f"decontamination.{side}.{lang}.{name}.pairs_dropped", s.get("pairs_dropped"),
                     contaminated.get((side, lang, name), 0), f"{MANIFEST} vs {DROPS}")
     _verify_decontamination(m, decontaminated)
+    hn = m.get("hard_negatives")
+    stated = {} if hn is None else {SOURCE_LANG: _counter((hn.get("en") or {}).get("dropped")),
+                                    **{lang: _counter(x.get("dropped")) for lang, x in (hn.get("languages") or {}).items()}}
+    for lang in sorted(set(stated) | set(negatives)):
+        _eq(f"hard_negatives dropped ({lang})", stated.get(lang, {}), dict(sorted(negatives.get(lang, {}).items())),
+            f"{MANIFEST} vs {DROPS}")
+
+
+def _verify_negatives(m: dict[str, Any]) -> None:
+    """hard_negatives: per target language, the negatives asked for (the first K of each pair,
+    the same in every language) are kept or dropped, and K is the config's."""
+    hn = m.get("hard_negatives")
+    if hn is None:
+        return
+    k = ((m.get("config") or {}).get("hard_negatives") or {}).get("translate")
+    if k is not None:
+        _eq("hard_negatives.translate", hn.get("translate"), k, f"{MANIFEST} (config.hard_negatives.translate)")
+    for lang, x in sorted((hn.get("languages") or {}).items()):
+        dropped = sum((x.get("dropped") or {}).values())
+        if x.get("asked") != x.get("kept", 0) + dropped:
+            raise VerifyError(f"{MANIFEST}: hard_negatives.languages.{lang}: asked {x.get('asked')} != kept "
+                              f"{x.get('kept')} + dropped {dropped}")
+        if "asked" in hn and x.get("asked") != hn["asked"]:
+            raise VerifyError(f"{MANIFEST}: hard_negatives.languages.{lang}.asked {x.get('asked')} != "
+                              f"hard_negatives.asked {hn['asked']}")
 
 
 def _verify_decontamination(m: dict[str, Any], drops: list[tuple[int, str, str, dict[str, Any]]]) -> None:
@@ -475,7 +557,8 @@ def _verify_rendered(build_dir: Path, m: dict[str, Any]) -> None:
                               "`mt-aug card BUILD_DIR` renders it again)")
 
 
-def _verify_schedule(build_dir: Path, sched: dict[str, Any], batches: dict[str, tuple[str, int]], ratio: float) -> None:
+def _verify_schedule(build_dir: Path, sched: dict[str, Any], batches: dict[str, tuple[str, int]], ratio: float,
+                     file_sources: dict[str, str | None]) -> None:
     path = build_dir / sched["path"]
     if not path.is_file():
         raise VerifyError(f"{sched['path']}: listed in manifest.json but missing")
@@ -483,9 +566,23 @@ def _verify_schedule(build_dir: Path, sched: dict[str, Any], batches: dict[str, 
     if sha256_file(path) != sched["sha256"]:
         raise VerifyError(f"{sched['path']}: sha256 does not match manifest.json")
     got = _read_stream(path, sched["path"])
-    if got.num_rows and got.schema.names != SCHEDULE_SCHEMA.names:
-        raise VerifyError(f"{sched['path']}: columns {got.schema.names} != {SCHEDULE_SCHEMA.names}")
-    table = (got if got.num_rows else SCHEDULE_SCHEMA.empty_table()).to_pydict()
+    by_source = any(s is not None for s in file_sources.values())
+    want = SCHEDULE_SCHEMA.append(SCHEDULE_SOURCE) if by_source else SCHEDULE_SCHEMA
+    if got.num_rows and got.schema.names != want.names:
+        raise VerifyError(f"{sched['path']}: columns {got.schema.names} != {want.names}")
+    table = (got if got.num_rows else want.empty_table()).to_pydict()
+    if by_source:
+        for step, (bid, src) in enumerate(zip(table["batch_id"], table["source"], strict=True)):
+            if bid in batches and file_sources.get(batches[bid][0]) != src:
+                raise VerifyError(f"{sched['path']}: step {step}: source {src!r}, batch {bid} is of source "
+                                  f"{file_sources.get(batches[bid][0])!r}")
+        for kind in ("mono", "cross"):  # sources spread out within each kind, none in a block
+            srcs = [s for k, s in zip(table["kind"], table["source"], strict=True) if k == kind]
+            got = Counter(srcs)
+            drift = prefix_drift(srcs, {s: n / len(srcs) for s, n in got.items()}) if srcs else 0.0
+            if drift > MAX_SOURCE_DRIFT:
+                raise VerifyError(f"{sched['path']}: {kind} batches: a source runs {drift:.1f} batches ahead of or "
+                                  f"behind its share: the schedule is blocked, not interleaved by source")
     seen: set[str] = set()
     for step, (bid, f, idx) in enumerate(zip(table["batch_id"], table["file"], table["batch_index"], strict=True)):
         if bid not in batches:

@@ -29,7 +29,7 @@ from mt_aug.arrow_io import read_stream
 from mt_aug.core.files import sha256_file
 from mt_aug.packing.shards import shard_schema
 from mt_aug.packing.views import MONO_MIXED
-from mt_aug.schema import SCHEDULE_SCHEMA, SHARD_COLUMNS
+from mt_aug.schema import SCHEDULE_SCHEMA, SCHEDULE_SOURCE, SHARD_COLUMNS
 
 
 class BuildLayoutError(ValueError):
@@ -131,6 +131,17 @@ def _distinct_in_batches(path: Path, table: pa.Table, bs: int, ids: list[str]) -
                                    "would be false negatives)")
 
 
+def _one_source(path: Path, table: pa.Table, bs: int, source: Any) -> None:
+    """A file of one source (group_by: [source]): every row's `source` is the manifest entry's."""
+    if not isinstance(source, str):
+        raise BuildLayoutError(f"{path}: manifest.json's source {source!r} is not a source name")
+    same = pc.equal(table.column("source"), source)
+    if not pc.all(same).as_py():
+        row = int(np.flatnonzero(~same.to_numpy(zero_copy_only=False))[0])
+        raise BuildLayoutError(f"{path}: batch {row // bs}: a row of source {table.column('source')[row].as_py()!r}, "
+                               f"the file holds batches of source {source!r} (group_by: [source])")
+
+
 def check_shard(path: Path, entry: dict[str, Any], bs: int, *, full: bool, columns: Sequence[str] | None,
                 languages: set[str] | None) -> list[str]:
     """Check one shard file against its manifest entry; return the id of each of its batches."""
@@ -142,6 +153,8 @@ def check_shard(path: Path, entry: dict[str, Any], bs: int, *, full: bool, colum
     if table.num_rows != entry["rows"]:
         raise BuildLayoutError(f"{path}: holds {table.num_rows} rows, manifest.json says {entry['rows']}")
     _languages(path, table, entry["kind"], entry["group"], bs, languages)
+    if "source" in entry:
+        _one_source(path, table, bs, entry["source"])
     ids = _batch_ids(path, table, bs, entry)
     _distinct_in_batches(path, table, bs, ids)
     return ids
@@ -149,11 +162,13 @@ def check_shard(path: Path, entry: dict[str, Any], bs: int, *, full: bool, colum
 
 def read_schedule(path: Path, entry: dict[str, Any] | None) -> dict[str, list[Any]]:
     """schedule.arrow, checked against the manifest's `schedule` entry (size, steps, sha256)
-    where there is one, and its own step column."""
+    where there is one, and its own step column. Its optional `source` column (group_by:
+    [source], manifest format 5) is returned too where it has one."""
     if not path.is_file():
         raise BuildLayoutError(f"{path}: missing (the sampler needs the build's schedule)")
     table = read_arrow(path)
-    for f in SCHEDULE_SCHEMA:
+    by_source = SCHEDULE_SOURCE.name in table.column_names
+    for f in SCHEDULE_SCHEMA.append(SCHEDULE_SOURCE) if by_source else SCHEDULE_SCHEMA:
         if f.name not in table.column_names:
             raise BuildLayoutError(f"{path}: missing column {f.name!r}")
         if table.schema.field(f.name).type != f.type:
@@ -169,12 +184,14 @@ def read_schedule(path: Path, entry: dict[str, Any] | None) -> dict[str, list[An
     if len(steps) and not np.array_equal(steps, np.arange(len(steps))):
         raise BuildLayoutError(f"{path}: step {int(np.flatnonzero(steps != np.arange(len(steps)))[0])}: "
                                "steps are not 0, 1, 2, ... in order")
-    return table.select(["kind", "group", "file", "batch_index", "batch_id"]).to_pydict()
+    return table.select(["kind", "group", "file", "batch_index", "batch_id"] + (["source"] if by_source else [])
+                        ).to_pydict()
 
 
 def check_step(where: str, i: int, step: tuple[str, str, str, int, str], entry: dict[str, Any],
-               ids: list[str]) -> None:
-    """One scheduled batch against the shard it names (its manifest entry and batch ids)."""
+               ids: list[str], source: str | None = None) -> None:
+    """One scheduled batch against the shard it names (its manifest entry and batch ids);
+    `source`: the schedule's source of the step (group_by: [source]), the file's."""
     kind, group, file, idx, bid = step
     if not 0 <= idx < len(ids):
         raise BuildLayoutError(f"{where}: step {i}: batch_index {idx} is out of range for {file} ({len(ids)} batches)")
@@ -185,4 +202,7 @@ def check_step(where: str, i: int, step: tuple[str, str, str, int, str], entry: 
                                f"{entry['group']} batches")
     if bid != ids[idx]:
         raise BuildLayoutError(f"{where}: step {i}: batch_id {bid}, but batch {idx} of {file} is {ids[idx]}")
+    if source is not None and source != entry.get("source"):
+        raise BuildLayoutError(f"{where}: step {i}: source {source!r}, but {file} holds batches of "
+                               f"{'source ' + repr(entry['source']) if 'source' in entry else 'no one source'}")
 

@@ -44,6 +44,9 @@ class BuildLayout:
     file: np.ndarray  # int32, index into files
     index: np.ndarray  # int64, the batch's position in its file
     batch_id: tuple[str, ...]
+    # group_by: [source] (the schedule's `source` column): each batch's source, an index into sources
+    source: np.ndarray | None = None
+    sources: tuple[str, ...] = ()
 
     @property
     def num_batches(self) -> int:
@@ -137,6 +140,12 @@ def _check(build_dir: Path, m: dict[str, Any], entries: dict[str, tuple[int, dic
     index = np.empty(n, np.int64)
     codes: dict[str, int] = {}
     seen: set[int] = set()
+    step_sources = sched.get("source")
+    if step_sources is None and any("source" in f for _, f, _ in entries.values()):
+        raise BuildLayoutError(f"{where}: no source column, but manifest.json's files each hold one source's "
+                               "batches (group_by: [source])")
+    source_codes: dict[str, int] = {}
+    source_ix = np.empty(n, np.int32) if step_sources is not None else None
     for i, step in enumerate(zip(sched["kind"], sched["group"], sched["file"], sched["batch_index"],
                                  sched["batch_id"], strict=True)):
         kind, grp, file, idx, _ = step
@@ -144,7 +153,10 @@ def _check(build_dir: Path, m: dict[str, Any], entries: dict[str, tuple[int, dic
             inside_build(build_dir, file, BuildLayoutError, f"{where}: step {i}")
             missing = "missing" if not (build_dir / file).is_file() else "not in manifest.json"
             raise BuildLayoutError(f"{where}: step {i}: file {file!r} is {missing}")
-        check_step(where, i, step, entries[file][1], ids[file])
+        check_step(where, i, step, entries[file][1], ids[file],
+                   step_sources[i] if step_sources is not None else None)
+        if source_ix is not None and step_sources is not None:
+            source_ix[i] = source_codes.setdefault(step_sources[i], len(source_codes))
         fi, first = offsets[file]
         start[i] = first + idx * bs
         if start[i] in seen:
@@ -160,12 +172,13 @@ def _check(build_dir: Path, m: dict[str, Any], entries: dict[str, tuple[int, dic
         unscheduled = next(bid for bid in owner if bid not in scheduled)
         raise BuildLayoutError(f"{where}: {n} steps, the shards hold {total} batches ({unscheduled} is never "
                                "scheduled)")
-    for arr in (start, is_mono, group, file_ix, index):
+    for arr in (start, is_mono, group, file_ix, index, *(() if source_ix is None else (source_ix,))):
         arr.setflags(write=False)  # a layout is shared by everything that opened the build
     return BuildLayout(
         build_dir=build_dir, batch_size=bs, mono_ratio=float(m["mono_ratio"]), seed=int(m.get("seed", 0)),
         files=tuple(entries), num_rows=row, groups=tuple(codes), manifest_sha256=manifest_sha256,
         start=start, is_mono=is_mono, group=group, file=file_ix, index=index, batch_id=tuple(sched["batch_id"]),
+        source=source_ix, sources=tuple(source_codes),
     )
 
 

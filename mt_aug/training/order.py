@@ -43,11 +43,21 @@ def kind_counts(n_mono: int, n_cross: int, ratio: float | None) -> tuple[int, in
     return min(n_mono, math.floor(size * ratio + EPS)), min(n_cross, math.floor(size * (1 - ratio) + EPS))
 
 
-def spread(group: np.ndarray, batches: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def spread(group: np.ndarray, batches: np.ndarray, rng: np.random.Generator,
+           lanes: np.ndarray | None = None) -> np.ndarray:
     """`batches` (all of one kind; `group[b]` their group) shuffled within each group, then
-    interleaved so that every group is at the same fraction of its batches at any point."""
+    interleaved so that every group is at the same fraction of its batches at any point.
+    `lanes[b]` (group_by: [source]: batch b's source): each lane's batches spread so, then the
+    lanes interleaved the same way (a lane's i-th batch at fraction (i + 0.5) / n), so a
+    source never comes in a block as long as its groups."""
     if len(batches) == 0:
         return batches
+    if lanes is not None:
+        codes, inverse, counts = np.unique(lanes[batches], return_inverse=True, return_counts=True)
+        tie = rng.permutation(len(codes))
+        parts = [spread(group, batches[inverse == c], rng) for c in range(len(codes))]
+        key = np.concatenate([(np.arange(n) + 0.5) / n for n in counts])
+        return np.concatenate(parts)[np.lexsort((np.repeat(tie, counts), key))]
     g = group[batches]
     codes, inverse, counts = np.unique(g, return_inverse=True, return_counts=True)
     tie = rng.permutation(len(codes))  # which group goes first when fractions tie
@@ -98,55 +108,86 @@ def _fill(queue: np.ndarray, taken: np.ndarray, head: int, world: int, pairs: li
     return None
 
 
+def _lanes(queue: np.ndarray, lanes: np.ndarray, world: int) -> dict[int, np.ndarray]:
+    """`queue` split by lane (order kept; lanes in order of first appearance), each cut to a
+    multiple of `world`."""
+    of = lanes[queue]
+    out = {}
+    for lane in dict.fromkeys(of.tolist()):
+        q = queue[of == lane]
+        out[int(lane)] = q[: len(q) - len(q) % world]
+    return out
+
+
 def plan_epoch(mono: np.ndarray, cross: np.ndarray, ratio: float, *, override: bool, world: int,
                pair_keys: np.ndarray | None = None, passage_keys: np.ndarray | None = None,
-               num_batches: int | None = None) -> EpochPlan:
+               num_batches: int | None = None, lanes: np.ndarray | None = None) -> EpochPlan:
     """One epoch from the preferred order of each kind (`mono`, `cross`: batch indices).
 
     `override`: `ratio` is another mix than the build's (take the largest selection at that
     share); else every batch is used. Each kind is cut to a multiple of `world`, the surplus
     counted in `dropped`. With world > 1, `pair_keys[b]` (and optionally `passage_keys[b]`)
-    are the codes of batch b's rows, used to keep the batches of one step apart."""
+    are the codes of batch b's rows, used to keep the batches of one step apart, and
+    `lanes[b]` (optional: batch b's source, group_by: [source]) keeps every step in one lane:
+    each lane of a kind is cut to a multiple of `world`, and the lane furthest behind its share
+    of the kind's steps serves the next step of that kind."""
     n_mono, n_cross = kind_counts(len(mono), len(cross), ratio if override else None)
-    n_mono -= n_mono % world
-    n_cross -= n_cross % world
     queues = {True: mono[:n_mono], False: cross[:n_cross]}
+    if world > 1 and lanes is not None:
+        lane_q = {k: _lanes(q, lanes, world) for k, q in queues.items()}
+    else:
+        lane_q = {k: {0: q[: len(q) - len(q) % world]} for k, q in queues.items()}
+    n_mono = sum(len(q) for q in lane_q[True].values())
+    n_cross = sum(len(q) for q in lane_q[False].values())
     total = len(mono) + len(cross)
     seq = kind_sequence(n_mono // world, n_cross // world, ratio)
     if world == 1:
         out = np.empty(len(seq), np.int64)
-        out[seq] = queues[True]
-        out[~seq] = queues[False]
+        out[seq] = lane_q[True][0]
+        out[~seq] = lane_q[False][0]
         return EpochPlan(out, n_mono, n_cross, total - len(out))
     if pair_keys is None:
         raise ValueError("pair_keys are needed to order batches for more than one process")
     size = num_batches if num_batches is not None else int(max(total, 1 + max(mono.max(initial=-1), cross.max(initial=-1))))
     pairs: list[set[int]] = [set()] * size
     passages: list[set[int]] | None = [set()] * size if passage_keys is not None else None
-    for b in np.concatenate([queues[True], queues[False]]).tolist():
+    for b in np.concatenate([q for k in (True, False) for q in lane_q[k].values()] or [np.zeros(0, np.int64)]).tolist():
         pairs[b] = set(pair_keys[b].tolist())
         if passages is not None and passage_keys is not None:
             passages[b] = set(passage_keys[b].tolist())
     taken = np.zeros(size, bool)
-    head = {True: 0, False: 0}
-    left = {True: n_mono, False: n_cross}  # untaken batches in each queue
+    keys = [(k, lane) for k in (True, False) for lane in lane_q[k]]
+    rank = {key: i for i, key in enumerate(keys)}  # ties: the lane that comes first in the queue
+    head = dict.fromkeys(keys, 0)
+    left = {key: len(lane_q[key[0]][key[1]]) for key in keys}  # untaken batches in each lane's queue
+    share = {key: max(1, left[key] // world) for key in keys}  # the lane's steps if none were left out
+    done = dict.fromkeys(keys, 0)
     steps = {True: 0, False: 0}
     out_list: list[int] = []
+
+    def servable(kind: bool) -> list[tuple[bool, int]]:
+        return [key for key in keys if key[0] == kind and left[key] >= world]
+
     for want_mono in seq.tolist():
-        kind = want_mono if left[want_mono] >= world else (not want_mono)
+        kind = want_mono if servable(want_mono) else (not want_mono)
         chosen = None
-        while left[kind] >= world and chosen is None:
-            q = queues[kind]
-            while taken[q[head[kind]]]:
-                head[kind] += 1
-            chosen = _fill(q, taken, head[kind], world, pairs, passages)
+        while chosen is None:
+            ready = servable(kind)
+            if not ready:
+                break
+            key = min(ready, key=lambda k: ((done[k] + 0.5) / share[k], rank[k]))
+            q = lane_q[key[0]][key[1]]
+            while taken[q[head[key]]]:
+                head[key] += 1
+            chosen = _fill(q, taken, head[key], world, pairs, passages)
             if chosen is None:  # its first batch conflicts with everything left: leave it out
-                taken[q[head[kind]]] = True
-                left[kind] -= 1
+                taken[q[head[key]]] = True
+                left[key] -= 1
         if chosen is None:
             continue  # neither kind can fill a step any more
         taken[chosen] = True
-        left[kind] -= world
+        left[key] -= world
+        done[key] += 1
         steps[kind] += 1
         out_list.extend(chosen)
     out = np.asarray(out_list, np.int64)

@@ -53,7 +53,10 @@ class HybridBatchSampler(torch.utils.data.Sampler[list[int]]):
     - with N processes (`world_size=N`, else detected: see `detect_world_size`) each kind is
       cut to a multiple of N (the surplus is counted in `dropped`) and the sequence is built
       in steps of N batches of one kind with no pair_id in two of them, so accelerate's
-      `BatchSamplerShard` gives every rank a batch of the same kind and never pads.
+      `BatchSamplerShard` gives every rank a batch of the same kind and never pads;
+    - a build packed with `group_by: [source]` (one source per batch) keeps its sources'
+      shares in every epoch and mix, and on N processes every step has one source on all
+      ranks too (each source of a kind cut to a multiple of N).
 
     Use it as `SentenceTransformerTrainingArguments(batch_sampler=sampler)` (the trainer
     calls it with its dataset and gets the sampler back) or as
@@ -130,8 +133,9 @@ class HybridBatchSampler(torch.utils.data.Sampler[list[int]]):
             mono, cross = idx[lay.is_mono], idx[~lay.is_mono]
         else:
             rng = np.random.default_rng(np.random.SeedSequence([_word(self.seed), _word(epoch)]))
-            mono = spread(lay.group, idx[lay.is_mono], rng)
-            cross = spread(lay.group, idx[~lay.is_mono], rng)
+            # group_by: [source]: sources interleaved at their shares, each source's groups within it
+            mono = spread(lay.group, idx[lay.is_mono], rng, lay.source)
+            cross = spread(lay.group, idx[~lay.is_mono], rng, lay.source)
         if world == 1 and epoch == 0 and not self.override:
             return EpochPlan(idx, len(mono), len(cross), 0)  # schedule.arrow exactly
         pairs = passages = None
@@ -143,7 +147,7 @@ class HybridBatchSampler(torch.utils.data.Sampler[list[int]]):
         if self.override:
             self._check_servable(world)
         return plan_epoch(mono, cross, self.mono_ratio, override=self.override, world=world, pair_keys=pairs,
-                          passage_keys=passages, num_batches=lay.num_batches)
+                          passage_keys=passages, num_batches=lay.num_batches, lanes=lay.source)
 
     def _needed(self) -> dict[str, bool]:
         """The kinds the sampler's mix draws from: both, or only cross at 0.0, only mono at 1.0."""
