@@ -231,7 +231,7 @@ def run_sweep(build: str | Path, ratios: Sequence[float], steps: int, output: st
             path = output / "reports" / ("" if part == "dev" else "eval") / f"{name}.json"
             write_report(rep, path)
             reports[part].append(rep)
-            run[f"{part}_report"] = str(path)
+            run[f"{part}_report"] = str(path.relative_to(output))
             log.info("%s: %s (%.0f s) -> %s", tag, _headline(rep), run[f"{part}_eval_seconds"], path)
         runs.append(run)
     names = [name for name, _ in rows]

@@ -76,6 +76,16 @@ def test_sweep_trains_every_ratio_and_writes_reports_table_and_chart(
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "ratio-0.5" in (out / "compare-eval.txt").read_text(encoding="utf-8")
 
+    # the same seed again (one ratio; the embedding cache of the first run): the same model and report
+    again = tmp_path / "again"
+    _sweep().main([str(dev_build), "--ratios", "0.5", "--steps", "2", "--output", str(again), "--seed", "7",
+                   "--max-seq-length", "32", "--k", "5", "--cache-dir", str(out / "cache")])
+    for name in ("untrained", "ratio-0.5"):
+        first, second = (json.loads((d / "reports" / f"{name}.json").read_text(encoding="utf-8")) for d in (out, again))
+        if name != "untrained":
+            assert first["sweep"].pop("model_path") != second["sweep"].pop("model_path")
+        assert first == second, name
+
 
 def _no_dev_copy(dev_build: Path, tmp_path: Path) -> Path:
     """A build of the first scheduled batch only (one kind), with the dev split's files."""
