@@ -113,14 +113,17 @@ def test_bad_input_is_one_line_before_any_training(dev_build: Path, demo_build: 
         ([str(dev_build), "--ratios", "0", "--steps", "2", "--output", str(a_file)], "--output is not a directory"),
         ([str(dev_build), "--ratios", "0", "--steps", "2", "--output", str(a_file / "sub")], "cannot be created"),
         ([str(dev_build), "--ratios", "0", "--steps", "2", "--eval-paths", str(tmp_path / "{lang}.json")],
-         "no file matches"),
+         "--eval-paths"),
+        ([str(dev_build), "--ratios", "0", "--steps", "2", "--model", str(tmp_path / "no-model")],
+         "cannot load as a sentence-transformers model"),
     ]
     for argv, message in cases:
         if "--output" not in argv:
             argv = [*argv, "--output", str(out)]
         with pytest.raises(SystemExit) as exc:
             sweep.main(argv)
-        err = capsys.readouterr().err.strip()
+        *before, err = capsys.readouterr().err.strip().splitlines()
         assert exc.value.code == 2, (argv, err)
-        assert err.startswith("ratio_sweep: error: ") and message in err and "\n" not in err, (argv, err)
+        assert err.startswith("ratio_sweep: error: ") and message in err, (argv, err)
+        assert all(line.startswith("INFO ") for line in before), before  # progress only: one error line
         assert not out.exists(), argv  # nothing written
