@@ -21,6 +21,17 @@ pytestmark = pytest.mark.xdist_group("dev-split")  # the worker that builds the 
 LAREQA = str(Path(__file__).resolve().parent / "fixtures" / "eval" / "lareqa" / "{lang}.json")
 
 
+@pytest.fixture(autouse=True)
+def _no_trainer_state_left():  # type: ignore[no-untyped-def]
+    """A Trainer leaves accelerate's process state behind, and HybridBatchSampler reads the
+    number of processes from it before WORLD_SIZE (which tests/test_training.py sets): clear it."""
+    yield
+    from accelerate.state import AcceleratorState, GradientState
+
+    AcceleratorState._reset_state(reset_partial_state=True)
+    GradientState._reset_state()
+
+
 def _sweep():  # type: ignore[no-untyped-def]
     if "ratio_sweep" not in sys.modules:
         spec = importlib.util.spec_from_file_location("ratio_sweep", ROOT / "examples" / "ratio_sweep.py")
