@@ -2,14 +2,14 @@
 and evaluated on the build's dev split, with the untrained model as the first row
 (arXiv 2408.10536's X-Y only, hybrid and X-X only trainings, and the mixes between).
 
-    .venv/bin/python examples/ratio_sweep.py out/demo/current --ratios 0,0.25,0.5,0.75,1 \\
+    .venv/bin/python examples/ratio_sweep.py out/sweep-build/current --ratios 0,0.25,0.5,0.75,1 \\
         --steps 200 --output out/sweep [--eval-paths 'xquad-r/{lang}.json'] [--seed 13]
 
 For every ratio r: `HybridBatchSampler(build, mono_ratio=r)` and the standard
 `SentenceTransformerTrainer` of examples/train_sentence_transformers.py (`build_trainer`), the
 same seed, exactly `--steps` optimizer steps (`max_steps`: epochs past the first are reshuffled
 by the sampler), the same learning-rate schedule (warmup, then linear decay over the steps).
-Then `mt_aug.evaluation.evaluate_build` on the build's dev split (LAReQA mAP@k, language bias,
+Then `mt_aug.evaluation.run.evaluate_build` on the build's dev split (LAReQA mAP@k, language bias,
 bitext mining, BEIR nDCG@10 / Recall@100 / MRR@10) and, with `--eval-paths`, the LAReQA-format
 sets there. Writes under `--output`:
 
@@ -215,7 +215,7 @@ def run_sweep(build: str | Path, ratios: Sequence[float], steps: int, output: st
                                               "epochs", "first_loss", "last_loss") if key in run}}
         if r is None:
             sweep["steps"] = 0
-        for part, fn in (("dev", evaluate_build), ("eval", evaluate_paths)):
+        for part in ("dev", "eval"):
             if part == "eval" and not eval_paths:
                 continue
             log.info("%s: evaluating on %s", tag, "the build's dev split" if part == "dev" else eval_paths)
@@ -265,7 +265,7 @@ def fail(msg: str) -> NoReturn:
 
 def main(argv: list[str] | None = None) -> None:
     ap = _Parser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("build", type=Path, help="a build with a dev split, e.g. out/demo/current")
+    ap.add_argument("build", type=Path, help="a build with a dev split (`dev_split:` in its config), e.g. out/sweep-build/current")
     ap.add_argument("--ratios", default="0,0.25,0.5,0.75,1",
                     help="comma-separated mono shares, each in [0, 1] (0: cross batches only, the X-Y baseline; "
                          "1: mono only, X-X); default 0,0.25,0.5,0.75,1")
