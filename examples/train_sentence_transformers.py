@@ -67,10 +67,18 @@ def default_model() -> str:
 
 
 def build_trainer(build: str | Path, output: str | Path, *, model_path: str | None = None, epochs: int = 2,
-                  lr: float = 2e-5, warmup: float = 0.1, save_steps: int = 10, mono_ratio: float | None = None,
+                  lr: float = 2e-5, warmup: float = 0.1, save_steps: int | None = 10, mono_ratio: float | None = None,
                   seed: int | None = None, max_seq_length: int | None = None, eval_paths: str | None = None,
-                  eval_languages: list[str] | None = None, data_collator: Any = None, hard_negatives: int = 0) -> Any:
-    """A SentenceTransformerTrainer that trains on the build's hybrid batches."""
+                  eval_languages: list[str] | None = None, data_collator: Any = None, hard_negatives: int = 0,
+                  max_steps: int | None = None,
+                  callbacks: list[Any] | None = None, quiet: bool = False) -> Any:
+    """A SentenceTransformerTrainer that trains on the build's hybrid batches.
+
+    ``max_steps``: that many optimizer steps whatever the epochs (the learning-rate schedule,
+    warmup then linear decay, spans them; epochs past the first are reshuffled by the sampler),
+    so runs at different mono ratios get the same budget. ``save_steps=None``: no checkpoints.
+    ``seed``: the sampler's order of epochs >= 1 and the trainer's seed (0 when None).
+    ``quiet``: no tqdm bar or per-step log lines (``callbacks`` can show progress instead)."""
     from sentence_transformers import (SentenceTransformer, SentenceTransformerTrainer,
                                        SentenceTransformerTrainingArguments)
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
@@ -99,25 +107,33 @@ def build_trainer(build: str | Path, output: str | Path, *, model_path: str | No
     args = SentenceTransformerTrainingArguments(
         output_dir=str(output),
         num_train_epochs=epochs,
+        max_steps=max_steps if max_steps is not None else -1,
         per_device_train_batch_size=sampler.batch_size,  # the build's batch size: one packed batch per step
         batch_sampler=sampler,  # called by the trainer with its dataset; returns the sampler
         learning_rate=lr,
         lr_scheduler_type="linear",
         warmup_steps=warmup,  # < 1: a share of all steps
-        save_strategy="steps",
-        save_steps=save_steps,
+        save_strategy="steps" if save_steps else "no",
+        save_steps=save_steps or 500,
         eval_strategy="epoch" if evaluator else "no",
         logging_steps=1,
-        seed=0,
+        disable_tqdm=quiet,
+        seed=0 if seed is None else seed,
         report_to="none",
         use_cpu=not _has_gpu(),
         dataloader_drop_last=False,
     )
-    return SentenceTransformerTrainer(
+    trainer = SentenceTransformerTrainer(
         model=model, args=args, train_dataset=train, loss=MultipleNegativesRankingLoss(model),
         evaluator=evaluator, data_collator=data_collator,
-        callbacks=[sampler.trainer_callback()],  # keeps the sampler's epoch right in resumed multi-GPU epochs
+        # the sampler's callback keeps its epoch right in resumed multi-GPU epochs
+        callbacks=[sampler.trainer_callback(), *(callbacks or [])],
     )
+    if quiet:  # without tqdm the trainer prints every log dict instead
+        from transformers.trainer_callback import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)
+    return trainer
 
 
 def _has_gpu() -> bool:
@@ -138,7 +154,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--mono-ratio", type=float, default=None,
                     help="another mono share than the build's (0.0: cross batches only, the X-Y baseline; "
                          "1.0: mono batches only, X-X)")
-    ap.add_argument("--seed", type=int, default=None, help="order of epochs >= 1 (default: the build's seed)")
+    ap.add_argument("--seed", type=int, default=None,
+                    help="order of epochs >= 1 (default: the build's seed) and the trainer's seed (default 0)")
     ap.add_argument("--max-seq-length", type=int, default=None)
     ap.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --output")
     ap.add_argument("--eval-paths", default=None, help="LAReQA-format sets, e.g. 'xquad-r/{lang}.json'")

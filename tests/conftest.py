@@ -94,6 +94,33 @@ def demo_build(tmp_path_factory) -> dict:  # type: ignore[no-untyped-def]
             "second": Path(got["second"]), "config": DEMO_CONFIG}
 
 
+@pytest.fixture
+def one_thread():  # type: ignore[no-untyped-def]
+    """One torch thread: on a small shared machine two spinning threads per process cost more than they give."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+DEV = "\ndev_split: {passages: 3}\n"
+
+
+@pytest.fixture(scope="session")
+def dev_build(demo_build: dict, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo config with a dev split of 3 passages, built from a copy of the demo's caches.
+    Shared by tests/test_dev_split.py and tests/test_ratio_sweep.py: a module that uses it is
+    marked `pytest.mark.xdist_group("dev-split")`, so one worker builds it once."""
+    from mt_aug.pipeline import build
+
+    tmp = tmp_path_factory.mktemp("dev-build")
+    shutil.copytree(demo_build["cache"], tmp / "cache")
+    cfg = write_config(tmp, demo_config_text(tmp / "out", tmp / "cache") + DEV)
+    return Path(build(cfg)).resolve()
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups into the node ids
 def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
     """Under pytest-xdist (`make test` runs `-n 2 --dist loadgroup`), every test that needs the

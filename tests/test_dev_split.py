@@ -13,7 +13,7 @@ import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
-from conftest import DEMO_DATA, demo_config_text, write_config
+from conftest import DEMO_DATA, DEV, demo_config_text, write_config
 from mt_aug.cli import app
 from mt_aug.config import ConfigError, DevSplitConfig, load_config
 from mt_aug.devsplit.align import answer_span, paragraph
@@ -24,18 +24,8 @@ from mt_aug.evaluation.dev import dev_paths
 from mt_aug.pipeline import build
 from mt_aug.release.verify import VerifyError, _verify_shards, verify_build
 
-pytestmark = pytest.mark.xdist_group("dev-split")  # one worker builds the dev build once
+pytestmark = pytest.mark.xdist_group("dev-split")  # one worker builds the dev build (conftest) once
 runner = CliRunner()
-DEV = "\ndev_split: {passages: 3}\n"
-
-
-@pytest.fixture(scope="session")
-def dev_build(demo_build: dict, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo config with a dev split of 3 passages, built from a copy of the demo's caches."""
-    tmp = tmp_path_factory.mktemp("dev-build")
-    shutil.copytree(demo_build["cache"], tmp / "cache")
-    cfg = write_config(tmp, demo_config_text(tmp / "out", tmp / "cache") + DEV)
-    return Path(build(cfg)).resolve()
 
 
 def _manifest(b: Path) -> dict:

@@ -393,17 +393,6 @@ class _Recorder:
         return self.inner(features)
 
 
-@pytest.fixture
-def one_thread():  # type: ignore[no-untyped-def]
-    """One torch thread: on a small shared machine two spinning threads per process cost more than they give."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_example_trains_two_epochs_checkpoints_and_resumes(demo: Path, tmp_path: Path, one_thread: None) -> None:
     import warnings
 

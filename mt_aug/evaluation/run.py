@@ -17,7 +17,7 @@ from mt_aug.evaluation.beir import evaluate_beir, read_beir_sets
 from mt_aug.evaluation.encode import EmbeddingCache
 from mt_aug.evaluation.evaluator import evaluate
 from mt_aug.evaluation.lareqa import EvalDataError, read_sets
-from mt_aug.evaluation.scoring import BM25
+from mt_aug.evaluation.scoring import BM25, Timings
 from mt_aug.sentence_models import check_device, load_model, weights_hash
 
 FORMATS = ("lareqa", "beir")
@@ -32,10 +32,13 @@ def evaluate_paths(model: str, fmt: str, paths: str, languages: list[str] | None
                    batch_size: int = 64, device: str | None = None, with_context: bool = False,
                    passage_ndcg: bool = False, bitext: bool | None = None, strict: bool = False,
                    cache_dir: Path | None = None, show_progress: bool = False,
-                   note: Callable[[str], None] | None = None) -> dict[str, Any]:
+                   note: Callable[[str], None] | None = None,
+                   on_timings: Callable[[str, Timings], None] | None = None) -> dict[str, Any]:
     """The report of ``model`` (a sentence-transformers folder or Hub id, or ``"bm25"``) on the
     ``fmt`` files of ``paths`` (``{lang}`` in it). Raises EvalDataError / ModelError (one
-    line each) for bad input. ``note`` receives warnings and a closing summary line."""
+    line each) for bad input. ``note`` receives warnings and a closing summary line;
+    ``on_timings(fmt, timings)`` the encode, score and language-bias seconds (for benchmarks:
+    the report itself holds no timing, so that it is the same on every run)."""
     if fmt not in FORMATS:
         raise EvalDataError(f"--format {fmt!r}: must be lareqa (XQuAD-R, MLQA-R) or beir (corpus, queries, qrels)")
     bm25 = model == BM25
@@ -68,6 +71,8 @@ def evaluate_paths(model: str, fmt: str, paths: str, languages: list[str] | None
     if bm25:
         out["bm25"] = {"k1": bm25_mod.K1, "b": bm25_mod.B, "method": bm25_mod.METHOD,
                        "tokenizer": bm25_mod.TOKENIZER, "library": "bm25s"}
+    if on_timings is not None:
+        on_timings(fmt, timings)
     total = timings.encode_s + timings.score_s
     share = ""
     if total and fmt == "lareqa":
