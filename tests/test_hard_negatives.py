@@ -21,7 +21,6 @@ from mt_aug.translation.base import Translation
 from mt_aug.translation.cache import TranslationCache
 from mt_aug.translation.engine import cache_scope
 from mt_aug.translation.segment import split_sentences
-from test_training import one_thread  # noqa: F401  (fixture)
 from training_builds import read_arrow, short_build
 
 pytestmark = pytest.mark.xdist_group("hard-negatives")  # one worker builds the module's DPR build once
